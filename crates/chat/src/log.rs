@@ -1,0 +1,316 @@
+//! The messages a view holds: every arrival goes into a list (never a single "last message"
+//! slot, FIELD.md #12), duplicates are shown once, and memory stays bounded.
+
+use std::collections::{HashSet, VecDeque};
+
+use crate::message::{decode_payload, ChatMessage, Payload, RawReason};
+
+/// Longest text kept for display; the rest is cut with a note saying how much.
+const MAX_SHOWN_CHARS: usize = 10_000;
+/// How many message ids are remembered for de-duplication.
+const SEEN_IDS: usize = 10_000;
+
+/// Delivery of one of the user's own messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// Waiting for a connection.
+    Queued,
+    /// On the wire, not yet acknowledged.
+    Sent,
+    /// The broker acknowledged it (PUBACK).
+    Acknowledged,
+}
+
+impl Delivery {
+    pub fn label(self) -> &'static str {
+        match self {
+            Delivery::Queued => "queued",
+            Delivery::Sent => "sent",
+            Delivery::Acknowledged => "delivered",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RowKind {
+    Chat,
+    /// A payload that is not chat JSON, shown as text and marked.
+    Raw(RawReason),
+}
+
+/// One line of the table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    /// Unique within the log, stable for the row's life: a key for keyed rendering.
+    pub key: u64,
+    pub kind: RowKind,
+    pub name: String,
+    pub text: String,
+    /// When this tab received (or sent) it, ms since the Unix epoch.
+    pub received_at: f64,
+    /// Sent by this tab.
+    pub own: bool,
+    /// Delivery state, for own messages sent from this tab.
+    pub delivery: Option<Delivery>,
+    id: Option<String>,
+}
+
+/// The newest `capacity` rows, plus a count of everything that arrived.
+#[derive(Clone, Debug)]
+pub struct MessageLog {
+    rows: VecDeque<Row>,
+    capacity: usize,
+    total: u64,
+    raw: u64,
+    next_key: u64,
+    seen: HashSet<String>,
+    seen_order: VecDeque<String>,
+}
+
+impl MessageLog {
+    pub fn new(capacity: usize) -> Self {
+        MessageLog {
+            rows: VecDeque::new(),
+            capacity: capacity.max(1),
+            total: 0,
+            raw: 0,
+            next_key: 0,
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+        }
+    }
+
+    /// Rows held for display, oldest first.
+    pub fn rows(&self) -> impl DoubleEndedIterator<Item = &Row> + ExactSizeIterator {
+        self.rows.iter()
+    }
+
+    /// How many messages arrived in all (duplicates not counted), including rows no longer
+    /// held because of the capacity.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// How many payloads were not chat JSON.
+    pub fn raw_count(&self) -> u64 {
+        self.raw
+    }
+
+    /// A message this tab sends, shown at once. Returns the row key.
+    pub fn push_own(&mut self, message: &ChatMessage, at: f64, delivery: Delivery) -> u64 {
+        if let Some(id) = &message.id {
+            self.remember(id);
+        }
+        self.push(Row {
+            key: 0,
+            kind: RowKind::Chat,
+            name: shown(&message.name),
+            text: shown(&message.message),
+            received_at: at,
+            own: true,
+            delivery: Some(delivery),
+            id: message.id.clone(),
+        })
+    }
+
+    /// A payload from the broker. Returns the new row, or `None` for a duplicate.
+    pub fn receive(&mut self, payload: &[u8], at: f64, own_client_id: &str) -> Option<&Row> {
+        let row = match decode_payload(payload) {
+            Payload::Chat(message) => {
+                if let Some(id) = &message.id {
+                    if self.seen.contains(id) {
+                        return None;
+                    }
+                    self.remember(id);
+                }
+                Row {
+                    key: 0,
+                    kind: RowKind::Chat,
+                    own: message.from.as_deref() == Some(own_client_id),
+                    name: shown(&message.name),
+                    text: shown(&message.message),
+                    received_at: at,
+                    delivery: None,
+                    id: message.id,
+                }
+            }
+            Payload::Raw { text, reason } => {
+                self.raw += 1;
+                Row {
+                    key: 0,
+                    kind: RowKind::Raw(reason),
+                    name: String::new(),
+                    text: shown(&text),
+                    received_at: at,
+                    own: false,
+                    delivery: None,
+                    id: None,
+                }
+            }
+        };
+        let key = self.push(row);
+        self.rows.iter().rev().find(|r| r.key == key)
+    }
+
+    /// Update the delivery state of one of this tab's rows. Returns whether it was found.
+    pub fn set_delivery(&mut self, key: u64, delivery: Delivery) -> bool {
+        // Own rows waiting for an ack are nearly always among the newest.
+        match self.rows.iter_mut().rev().find(|r| r.key == key) {
+            Some(row) => {
+                row.delivery = Some(delivery);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn push(&mut self, mut row: Row) -> u64 {
+        row.key = self.next_key;
+        self.next_key += 1;
+        self.total += 1;
+        self.rows.push_back(row);
+        while self.rows.len() > self.capacity {
+            self.rows.pop_front();
+        }
+        self.next_key - 1
+    }
+
+    fn remember(&mut self, id: &str) {
+        if self.seen.insert(id.to_owned()) {
+            self.seen_order.push_back(id.to_owned());
+            while self.seen_order.len() > SEEN_IDS {
+                if let Some(old) = self.seen_order.pop_front() {
+                    self.seen.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// The text as displayed: very long texts are cut, with a note saying how much was cut.
+fn shown(text: &str) -> String {
+    match text.char_indices().nth(MAX_SHOWN_CHARS) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!(
+            "{}… [{} more bytes not shown]",
+            &text[..cut],
+            text.len() - cut
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(name: &str, message: &str, id: Option<&str>, from: Option<&str>) -> Vec<u8> {
+        ChatMessage {
+            name: name.into(),
+            message: message.into(),
+            id: id.map(Into::into),
+            from: from.map(Into::into),
+            ts: None,
+        }
+        .to_json()
+    }
+
+    fn texts(log: &MessageLog) -> Vec<String> {
+        log.rows().map(|r| r.text.clone()).collect()
+    }
+
+    #[test]
+    fn every_arrival_is_kept_in_order_newest_last() {
+        let mut log = MessageLog::new(100);
+        for i in 0..5 {
+            log.receive(&chat("a", &format!("m{i}"), None, None), 0.0, "me");
+        }
+        assert_eq!(texts(&log), ["m0", "m1", "m2", "m3", "m4"]);
+        assert_eq!(log.total(), 5);
+    }
+
+    #[test]
+    fn a_message_id_seen_before_is_shown_once() {
+        let mut log = MessageLog::new(100);
+        let payload = chat("a", "hello", Some("id-1"), None);
+        assert!(log.receive(&payload, 0.0, "me").is_some());
+        assert!(log.receive(&payload, 1.0, "me").is_none());
+        assert_eq!(log.total(), 1);
+        // Messages without an id (mosquitto_pub) are never merged.
+        let bare = chat("cli", "hi", None, None);
+        log.receive(&bare, 2.0, "me");
+        log.receive(&bare, 3.0, "me");
+        assert_eq!(log.total(), 3);
+    }
+
+    #[test]
+    fn own_message_echo_does_not_add_a_second_row() {
+        let mut log = MessageLog::new(100);
+        let mine = ChatMessage {
+            name: "me".into(),
+            message: "hi".into(),
+            id: Some("x".into()),
+            from: Some("tab-1".into()),
+            ts: None,
+        };
+        let key = log.push_own(&mine, 0.0, Delivery::Sent);
+        assert!(log.receive(&mine.to_json(), 1.0, "tab-1").is_none());
+        assert!(log.set_delivery(key, Delivery::Acknowledged));
+        let row = log.rows().next().unwrap();
+        assert!(row.own);
+        assert_eq!(row.delivery, Some(Delivery::Acknowledged));
+        assert_eq!(log.total(), 1);
+    }
+
+    #[test]
+    fn messages_from_this_client_id_are_marked_own() {
+        let mut log = MessageLog::new(100);
+        let row = log
+            .receive(&chat("me", "from before the reload", Some("z"), Some("tab-1")), 0.0, "tab-1")
+            .unwrap();
+        assert!(row.own);
+        let row = log
+            .receive(&chat("you", "hi", Some("y"), Some("tab-2")), 0.0, "tab-1")
+            .unwrap();
+        assert!(!row.own);
+    }
+
+    #[test]
+    fn raw_payloads_become_marked_rows_and_are_counted() {
+        let mut log = MessageLog::new(100);
+        let row = log.receive(b"just text", 0.0, "me").unwrap().clone();
+        assert_eq!(row.kind, RowKind::Raw(RawReason::NotJson));
+        assert_eq!(row.text, "just text");
+        log.receive(&[0xc3, 0x28], 0.0, "me");
+        assert_eq!(log.raw_count(), 2);
+        assert_eq!(log.total(), 2);
+    }
+
+    #[test]
+    fn capacity_bounds_rows_but_total_counts_everything() {
+        let mut log = MessageLog::new(3);
+        for i in 0..10 {
+            log.receive(&chat("a", &format!("m{i}"), Some(&i.to_string()), None), 0.0, "me");
+        }
+        assert_eq!(texts(&log), ["m7", "m8", "m9"]);
+        assert_eq!(log.total(), 10);
+        let keys: Vec<u64> = log.rows().map(|r| r.key).collect();
+        assert_eq!(keys, [7, 8, 9], "keys stay unique and increasing");
+    }
+
+    #[test]
+    fn huge_texts_are_cut_for_display_with_a_note() {
+        let mut log = MessageLog::new(10);
+        let big = "y".repeat(MAX_SHOWN_CHARS + 500);
+        let row = log.receive(&chat("a", &big, None, None), 0.0, "me").unwrap();
+        assert!(row.text.ends_with("… [500 more bytes not shown]"), "{}", &row.text[9990..]);
+    }
+
+    #[test]
+    fn html_stays_plain_text_in_the_model() {
+        let mut log = MessageLog::new(10);
+        let xss = "<img src=x onerror=alert(1)>";
+        let row = log.receive(&chat(xss, xss, None, None), 0.0, "me").unwrap();
+        assert_eq!(row.name, xss);
+        assert_eq!(row.text, xss);
+    }
+}

@@ -1,0 +1,141 @@
+//! The wire format: JSON `{"name": "...", "message": "..."}` on the chat topic, with optional
+//! extra fields. Anything else a broker delivers is kept as a raw payload, never dropped.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One chat message as it travels. Unknown fields from other clients are ignored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub name: String,
+    pub message: String,
+    /// Unique per message, so a message that arrives twice is shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// MQTT client id of the sending tab, so a tab knows its own messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Sender's clock, milliseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
+}
+
+impl ChatMessage {
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing plain strings and numbers cannot fail; NaN/inf become null.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// Why a payload is not a chat message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawReason {
+    InvalidUtf8,
+    NotJson,
+    WrongShape,
+}
+
+impl fmt::Display for RawReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RawReason::InvalidUtf8 => "not valid UTF-8",
+            RawReason::NotJson => "not JSON",
+            RawReason::WrongShape => "JSON without text \"name\" and \"message\"",
+        })
+    }
+}
+
+/// What a payload on the chat topic turned out to be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Payload {
+    Chat(ChatMessage),
+    Raw { text: String, reason: RawReason },
+}
+
+pub fn decode_payload(bytes: &[u8]) -> Payload {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => {
+            return Payload::Raw {
+                text: String::from_utf8_lossy(bytes).into_owned(),
+                reason: RawReason::InvalidUtf8,
+            }
+        }
+    };
+    match serde_json::from_str::<ChatMessage>(text) {
+        Ok(message) => Payload::Chat(message),
+        Err(e) => Payload::Raw {
+            text: text.to_owned(),
+            reason: if e.is_data() {
+                RawReason::WrongShape
+            } else {
+                RawReason::NotJson
+            },
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_chat_json_decodes() {
+        let p = decode_payload(br#"{"name":"cli","message":"hi"}"#);
+        assert_eq!(
+            p,
+            Payload::Chat(ChatMessage {
+                name: "cli".into(),
+                message: "hi".into(),
+                id: None,
+                from: None,
+                ts: None
+            })
+        );
+    }
+
+    #[test]
+    fn extra_fields_are_allowed() {
+        let p = decode_payload(br#"{"name":"a","message":"b","id":"x1","ts":1.5e12,"color":"red"}"#);
+        assert!(matches!(p, Payload::Chat(ChatMessage { id: Some(ref id), .. }) if id == "x1"));
+    }
+
+    #[test]
+    fn non_chat_payloads_are_raw_with_a_reason() {
+        let cases: [(&[u8], RawReason); 6] = [
+            (b"hello there", RawReason::NotJson),
+            (b"{\"name\":\"a\"", RawReason::NotJson),
+            (b"[1,2,3]", RawReason::WrongShape),
+            (br#"{"name":"a"}"#, RawReason::WrongShape),
+            (br#"{"name":5,"message":"b"}"#, RawReason::WrongShape),
+            (&[0xff, 0xfe, b'a'], RawReason::InvalidUtf8),
+        ];
+        for (bytes, reason) in cases {
+            match decode_payload(bytes) {
+                Payload::Raw { reason: r, .. } => assert_eq!(r, reason, "{bytes:?}"),
+                other => panic!("{bytes:?} decoded as {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_keeps_what_it_can_as_text() {
+        match decode_payload(&[b'o', b'k', 0xff]) {
+            Payload::Raw { text, .. } => assert_eq!(text, "ok\u{fffd}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_message_round_trips_through_json() {
+        let m = ChatMessage {
+            name: "<b>x</b>".into(),
+            message: "line 1\nline 2 \"quoted\"".into(),
+            id: Some("id-1".into()),
+            from: Some("tab".into()),
+            ts: Some(1_700_000_000_000.0),
+        };
+        assert_eq!(decode_payload(&m.to_json()), Payload::Chat(m));
+    }
+}

@@ -1,0 +1,587 @@
+//! The MQTT 3.1.1 client session state machine.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use mqttbytes::v4::{
+    ConnectReturnCode, Packet, PingReq, PubAck, Publish, SubAck, Subscribe, SubscribeReasonCode,
+};
+use mqttbytes::QoS;
+
+use crate::error::{
+    ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError,
+};
+use crate::time::Instant;
+
+/// A packet identifier, as used by QoS 1 publishes and subscriptions.
+pub type PacketId = u16;
+
+/// How a session connects and what it accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    pub client_id: String,
+    /// Sent in CONNECT. The broker drops a client that is silent for 1.5 times this.
+    pub keep_alive: Duration,
+    pub clean_session: bool,
+    /// How long to wait for CONNACK after the link opens.
+    pub connack_timeout: Duration,
+    /// How long to wait for PINGRESP before the link counts as dead.
+    pub ping_timeout: Duration,
+    /// Larger incoming packets end the connection (they cannot be skipped safely).
+    pub max_incoming_packet: usize,
+    /// Larger outgoing publishes are refused before they are sent (FIELD.md #7).
+    pub max_outgoing_packet: usize,
+    /// QoS 1 publishes kept until acknowledged, at most.
+    pub max_inflight: usize,
+}
+
+impl Options {
+    pub fn new(client_id: impl Into<String>) -> Self {
+        Options {
+            client_id: client_id.into(),
+            keep_alive: Duration::from_secs(60),
+            clean_session: true,
+            connack_timeout: Duration::from_secs(10),
+            ping_timeout: Duration::from_secs(10),
+            max_incoming_packet: 1024 * 1024,
+            max_outgoing_packet: 256 * 1024,
+            max_inflight: 1000,
+        }
+    }
+
+    /// A PINGREQ goes out after this much silence from our side. Half the keep-alive leaves
+    /// headroom for timers that a browser delays (hidden tabs): the broker only gives up after
+    /// 1.5 keep-alives, so a ping may come up to a whole keep-alive late and still be in time.
+    pub fn ping_interval(&self) -> Duration {
+        self.keep_alive / 2
+    }
+}
+
+/// A PUBLISH received from the broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncomingMessage {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: QoS,
+    pub retain: bool,
+    pub dup: bool,
+}
+
+/// What happened, for the owner of the session to act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    Connected { session_present: bool },
+    Subscribed { filter: String, qos: QoS },
+    /// The broker answered 0x80 (failure) for this filter.
+    SubscribeRefused { filter: String },
+    Message(IncomingMessage),
+    /// A QoS 1 publish went on the wire (again, after a reconnect).
+    Sent { pkid: PacketId },
+    /// The broker acknowledged a QoS 1 publish (PUBACK).
+    Acknowledged { pkid: PacketId },
+    /// Something odd that does not end the connection.
+    Warning(ProtocolError),
+    /// The connection is over: the transport should close its socket.
+    Disconnected(DisconnectReason),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// No link, or the link is finished with.
+    Idle,
+    AwaitConnack { deadline: Instant },
+    Connected,
+}
+
+#[derive(Debug)]
+struct Outgoing {
+    publish: Publish,
+    /// Sent on the current connection: only these can be acknowledged.
+    on_wire: bool,
+    /// Sent on some connection before, so a resend carries DUP (MQTT-3.3.1-1).
+    ever_sent: bool,
+}
+
+#[derive(Debug)]
+struct Subscription {
+    filter: String,
+    qos: QoS,
+    /// The broker granted it on this session, so a resumed session still has it.
+    granted: bool,
+}
+
+/// One MQTT 3.1.1 client session. See the crate docs for the handle/poll contract.
+#[derive(Debug)]
+pub struct Client {
+    options: Options,
+    state: State,
+    rx: BytesMut,
+    transmit: VecDeque<Bytes>,
+    events: VecDeque<Event>,
+    subscriptions: Vec<Subscription>,
+    pending_subscribes: HashMap<PacketId, Vec<String>>,
+    outgoing: VecDeque<Outgoing>,
+    last_pkid: PacketId,
+    last_sent: Instant,
+    ping_deadline: Option<Instant>,
+}
+
+impl Client {
+    pub fn new(options: Options) -> Self {
+        Client {
+            options,
+            state: State::Idle,
+            rx: BytesMut::new(),
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+            subscriptions: Vec::new(),
+            pending_subscribes: HashMap::new(),
+            outgoing: VecDeque::new(),
+            last_pkid: 0,
+            last_sent: Instant::default(),
+            ping_deadline: None,
+        }
+    }
+
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Connected
+    }
+
+    /// QoS 1 publishes not yet acknowledged, sent or not.
+    pub fn unacknowledged(&self) -> usize {
+        self.outgoing.len()
+    }
+
+    // ----- inputs -------------------------------------------------------------------------
+
+    /// A new network link is open: start the MQTT handshake on it.
+    pub fn handle_open(&mut self, now: Instant) {
+        self.rx.clear();
+        self.transmit.clear();
+        self.pending_subscribes.clear();
+        self.ping_deadline = None;
+        let mut connect = mqttbytes::v4::Connect::new(self.options.client_id.clone());
+        connect.keep_alive = u16::try_from(self.options.keep_alive.as_secs()).unwrap_or(u16::MAX);
+        connect.clean_session = self.options.clean_session;
+        self.state = State::AwaitConnack {
+            deadline: now + self.options.connack_timeout,
+        };
+        let mut buf = BytesMut::new();
+        match connect.write(&mut buf) {
+            Ok(_) => self.push_transmit(now, buf.freeze()),
+            Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(format!(
+                "cannot encode CONNECT: {e:?}"
+            )))),
+        }
+    }
+
+    /// Bytes arrived on the link. They may hold part of a packet or several packets.
+    pub fn handle_bytes(&mut self, now: Instant, data: &[u8]) {
+        if self.state == State::Idle {
+            return;
+        }
+        self.rx.extend_from_slice(data);
+        while self.state != State::Idle {
+            match mqttbytes::v4::read(&mut self.rx, self.options.max_incoming_packet) {
+                Ok(packet) => self.handle_packet(now, packet),
+                Err(mqttbytes::Error::InsufficientBytes(_)) => break,
+                Err(mqttbytes::Error::PayloadSizeLimitExceeded(size)) => {
+                    self.fail(DisconnectReason::Protocol(ProtocolError::PacketTooLarge {
+                        size,
+                        limit: self.options.max_incoming_packet,
+                    }))
+                }
+                Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
+                    format!("{e:?}"),
+                ))),
+            }
+        }
+    }
+
+    /// Time has passed; act on any deadline that is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::Idle => {}
+            State::AwaitConnack { deadline } => {
+                if now >= deadline {
+                    self.fail(DisconnectReason::ConnackTimeout);
+                }
+            }
+            State::Connected => {
+                if let Some(deadline) = self.ping_deadline {
+                    if now >= deadline {
+                        self.fail(DisconnectReason::PingTimeout);
+                    }
+                } else if self.keep_alive_enabled()
+                    && now >= self.last_sent + self.options.ping_interval()
+                {
+                    self.push_packet(now, |buf| PingReq.write(buf));
+                    self.ping_deadline = Some(now + self.options.ping_timeout);
+                }
+            }
+        }
+    }
+
+    /// The link closed underneath us (socket closed, network gone).
+    pub fn handle_close(&mut self, reason: impl Into<String>) {
+        if self.state != State::Idle {
+            self.fail(DisconnectReason::Transport(reason.into()));
+        }
+    }
+
+    // ----- commands -----------------------------------------------------------------------
+
+    /// Publish a message. QoS 1 messages are kept until acknowledged and (re)sent whenever a
+    /// connection is up; the returned id comes back in `Sent` and `Acknowledged` events.
+    /// QoS 0 messages are sent only if connected right now.
+    pub fn publish(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+    ) -> Result<Option<PacketId>, PublishError> {
+        if topic.is_empty() || topic.len() > usize::from(u16::MAX) || topic.contains(['+', '#'])
+        {
+            return Err(PublishError::InvalidTopic(topic.to_owned()));
+        }
+        let payload = payload.into();
+        let size = publish_packet_size(topic, payload.len(), qos);
+        if size > self.options.max_outgoing_packet {
+            return Err(PublishError::TooLarge {
+                size,
+                limit: self.options.max_outgoing_packet,
+            });
+        }
+        let mut publish = Publish::from_bytes(topic, qos, payload);
+        match qos {
+            QoS::AtMostOnce => {
+                if self.is_connected() {
+                    self.push_packet(now, |buf| publish.write(buf));
+                }
+                Ok(None)
+            }
+            QoS::AtLeastOnce | QoS::ExactlyOnce => {
+                // QoS 2 is not offered: its exactly-once needs broker-side state this client
+                // does not keep. It is downgraded to QoS 1, and chat dedups by message id.
+                publish.qos = QoS::AtLeastOnce;
+                if self.outgoing.len() >= self.options.max_inflight {
+                    return Err(PublishError::OutboxFull(self.options.max_inflight));
+                }
+                let pkid = self.next_pkid();
+                publish.pkid = pkid;
+                self.outgoing.push_back(Outgoing {
+                    publish,
+                    on_wire: false,
+                    ever_sent: false,
+                });
+                if self.is_connected() {
+                    self.send_unsent(now);
+                }
+                Ok(Some(pkid))
+            }
+        }
+    }
+
+    /// Subscribe now if connected, and again whenever a new session needs it.
+    pub fn subscribe(&mut self, now: Instant, filter: &str, qos: QoS) -> Result<(), SubscribeError> {
+        if !valid_filter(filter) {
+            return Err(SubscribeError::InvalidFilter(filter.to_owned()));
+        }
+        // Chat needs at most QoS 1; QoS 2 delivery would need PUBREC/PUBREL handling.
+        let qos = if qos == QoS::ExactlyOnce { QoS::AtLeastOnce } else { qos };
+        self.subscriptions.retain(|s| s.filter != filter);
+        self.subscriptions.push(Subscription {
+            filter: filter.to_owned(),
+            qos,
+            granted: false,
+        });
+        if self.is_connected() {
+            self.send_subscribe(now, vec![(filter.to_owned(), qos)]);
+        }
+        Ok(())
+    }
+
+    /// Leave cleanly: DISCONNECT goes out (if connected) and the session goes idle.
+    pub fn disconnect(&mut self, now: Instant) {
+        if self.is_connected() {
+            self.push_packet(now, |buf| mqttbytes::v4::Disconnect.write(buf));
+        }
+        if self.state != State::Idle {
+            self.state = State::Idle;
+            self.events
+                .push_back(Event::Disconnected(DisconnectReason::ClientDisconnect));
+        }
+    }
+
+    // ----- outputs ------------------------------------------------------------------------
+
+    /// The next packet to send, one WebSocket message each.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.transmit.pop_front()
+    }
+
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` must be called next, if ever.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Idle => None,
+            State::AwaitConnack { deadline } => Some(deadline),
+            State::Connected => self.ping_deadline.or_else(|| {
+                self.keep_alive_enabled()
+                    .then(|| self.last_sent + self.options.ping_interval())
+            }),
+        }
+    }
+
+    // ----- internals ----------------------------------------------------------------------
+
+    fn keep_alive_enabled(&self) -> bool {
+        !self.options.keep_alive.is_zero()
+    }
+
+    fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        if let State::AwaitConnack { .. } = self.state {
+            match packet {
+                Packet::ConnAck(ack) => self.handle_connack(now, ack.code, ack.session_present),
+                other => self.fail(unexpected(&other)),
+            }
+            return;
+        }
+        match packet {
+            Packet::Publish(publish) => self.handle_incoming_publish(now, publish),
+            Packet::PubAck(ack) => self.handle_incoming_puback(ack.pkid),
+            Packet::SubAck(ack) => self.handle_incoming_suback(ack),
+            Packet::PingResp => self.ping_deadline = None,
+            Packet::UnsubAck(ack) => self
+                .events
+                .push_back(Event::Warning(ProtocolError::Unsolicited(ack.pkid))),
+            other => self.fail(unexpected(&other)),
+        }
+    }
+
+    fn handle_connack(&mut self, now: Instant, code: ConnectReturnCode, session_present: bool) {
+        let refusal = match code {
+            ConnectReturnCode::Success => None,
+            ConnectReturnCode::RefusedProtocolVersion => {
+                Some(ConnectRefusal::UnacceptableProtocolVersion)
+            }
+            ConnectReturnCode::BadClientId => Some(ConnectRefusal::IdentifierRejected),
+            ConnectReturnCode::ServiceUnavailable => Some(ConnectRefusal::ServerUnavailable),
+            ConnectReturnCode::BadUserNamePassword => Some(ConnectRefusal::BadUserNameOrPassword),
+            ConnectReturnCode::NotAuthorized => Some(ConnectRefusal::NotAuthorized),
+        };
+        if let Some(refusal) = refusal {
+            self.fail(DisconnectReason::Refused(refusal));
+            return;
+        }
+        self.state = State::Connected;
+        self.events.push_back(Event::Connected { session_present });
+        if !session_present {
+            for sub in &mut self.subscriptions {
+                sub.granted = false;
+            }
+        }
+        let needed: Vec<(String, QoS)> = self
+            .subscriptions
+            .iter()
+            .filter(|s| !s.granted)
+            .map(|s| (s.filter.clone(), s.qos))
+            .collect();
+        if !needed.is_empty() {
+            self.send_subscribe(now, needed);
+        }
+        self.send_unsent(now);
+    }
+
+    fn handle_incoming_publish(&mut self, now: Instant, publish: Publish) {
+        match publish.qos {
+            QoS::AtMostOnce => {}
+            QoS::AtLeastOnce => {
+                let ack = PubAck::new(publish.pkid);
+                self.push_packet(now, |buf| ack.write(buf));
+            }
+            QoS::ExactlyOnce => {
+                self.fail(DisconnectReason::Protocol(ProtocolError::UnrequestedQos2));
+                return;
+            }
+        }
+        self.events.push_back(Event::Message(IncomingMessage {
+            topic: publish.topic,
+            payload: publish.payload,
+            qos: publish.qos,
+            retain: publish.retain,
+            dup: publish.dup,
+        }));
+    }
+
+    fn handle_incoming_puback(&mut self, pkid: PacketId) {
+        match self
+            .outgoing
+            .iter()
+            .position(|o| o.on_wire && o.publish.pkid == pkid)
+        {
+            Some(index) => {
+                self.outgoing.remove(index);
+                self.events.push_back(Event::Acknowledged { pkid });
+            }
+            None => self
+                .events
+                .push_back(Event::Warning(ProtocolError::Unsolicited(pkid))),
+        }
+    }
+
+    fn handle_incoming_suback(&mut self, ack: SubAck) {
+        let Some(filters) = self.pending_subscribes.remove(&ack.pkid) else {
+            self.events
+                .push_back(Event::Warning(ProtocolError::Unsolicited(ack.pkid)));
+            return;
+        };
+        for (filter, code) in filters.into_iter().zip(ack.return_codes) {
+            match code {
+                SubscribeReasonCode::Success(qos) => {
+                    if let Some(sub) = self.subscriptions.iter_mut().find(|s| s.filter == filter) {
+                        sub.granted = true;
+                    }
+                    self.events.push_back(Event::Subscribed { filter, qos });
+                }
+                SubscribeReasonCode::Failure => {
+                    self.events.push_back(Event::SubscribeRefused { filter });
+                }
+            }
+        }
+    }
+
+    /// Put every QoS 1 publish on the wire that is not there yet on this connection.
+    fn send_unsent(&mut self, now: Instant) {
+        let mut sent = Vec::new();
+        let mut buf = BytesMut::new();
+        for entry in self.outgoing.iter_mut().filter(|o| !o.on_wire) {
+            entry.publish.dup = entry.ever_sent;
+            if entry.publish.write(&mut buf).is_ok() {
+                entry.on_wire = true;
+                entry.ever_sent = true;
+                sent.push((entry.publish.pkid, buf.split().freeze()));
+            }
+        }
+        for (pkid, bytes) in sent {
+            self.push_transmit(now, bytes);
+            self.events.push_back(Event::Sent { pkid });
+        }
+    }
+
+    fn send_subscribe(&mut self, now: Instant, filters: Vec<(String, QoS)>) {
+        let pkid = self.next_pkid();
+        let mut subscribe = Subscribe::empty_subscribe();
+        subscribe.pkid = pkid;
+        for (filter, qos) in &filters {
+            subscribe.add(filter.clone(), *qos);
+        }
+        self.pending_subscribes
+            .insert(pkid, filters.into_iter().map(|(f, _)| f).collect());
+        self.push_packet(now, |buf| subscribe.write(buf));
+    }
+
+    fn next_pkid(&mut self) -> PacketId {
+        // Skip ids still in use; with max_inflight far below 65535 one is always free.
+        loop {
+            self.last_pkid = self.last_pkid.wrapping_add(1).max(1);
+            let id = self.last_pkid;
+            let in_use = self.pending_subscribes.contains_key(&id)
+                || self.outgoing.iter().any(|o| o.publish.pkid == id);
+            if !in_use {
+                return id;
+            }
+        }
+    }
+
+    fn push_packet(
+        &mut self,
+        now: Instant,
+        write: impl FnOnce(&mut BytesMut) -> Result<usize, mqttbytes::Error>,
+    ) {
+        let mut buf = BytesMut::new();
+        match write(&mut buf) {
+            Ok(_) => self.push_transmit(now, buf.freeze()),
+            Err(e) => self
+                .events
+                .push_back(Event::Warning(ProtocolError::Malformed(format!(
+                    "cannot encode packet: {e:?}"
+                )))),
+        }
+    }
+
+    fn push_transmit(&mut self, now: Instant, bytes: Bytes) {
+        self.transmit.push_back(bytes);
+        self.last_sent = now;
+    }
+
+    /// End the connection: nothing more is sent on this link, and the owner closes it.
+    fn fail(&mut self, reason: DisconnectReason) {
+        self.state = State::Idle;
+        self.rx.clear();
+        self.transmit.clear();
+        self.ping_deadline = None;
+        // Whatever was on the wire may or may not have reached the broker: resend next time.
+        for entry in &mut self.outgoing {
+            entry.on_wire = false;
+        }
+        self.events.push_back(Event::Disconnected(reason));
+    }
+}
+
+fn unexpected(packet: &Packet) -> DisconnectReason {
+    let name = match packet {
+        Packet::Connect(_) => "CONNECT",
+        Packet::ConnAck(_) => "CONNACK",
+        Packet::Publish(_) => "PUBLISH",
+        Packet::PubAck(_) => "PUBACK",
+        Packet::PubRec(_) => "PUBREC",
+        Packet::PubRel(_) => "PUBREL",
+        Packet::PubComp(_) => "PUBCOMP",
+        Packet::Subscribe(_) => "SUBSCRIBE",
+        Packet::SubAck(_) => "SUBACK",
+        Packet::Unsubscribe(_) => "UNSUBSCRIBE",
+        Packet::UnsubAck(_) => "UNSUBACK",
+        Packet::PingReq => "PINGREQ",
+        Packet::PingResp => "PINGRESP",
+        Packet::Disconnect => "DISCONNECT",
+    };
+    DisconnectReason::Protocol(ProtocolError::Unexpected(name))
+}
+
+/// Bytes a PUBLISH takes on the wire: fixed header, topic, packet id, payload.
+fn publish_packet_size(topic: &str, payload: usize, qos: QoS) -> usize {
+    let remaining = 2 + topic.len() + if qos == QoS::AtMostOnce { 0 } else { 2 } + payload;
+    let length_bytes = match remaining {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    };
+    1 + length_bytes + remaining
+}
+
+/// MQTT 3.1.1 §4.7: `#` only as a whole last level, `+` only as a whole level.
+fn valid_filter(filter: &str) -> bool {
+    if filter.is_empty() || filter.len() > usize::from(u16::MAX) {
+        return false;
+    }
+    let levels: Vec<&str> = filter.split('/').collect();
+    levels.iter().enumerate().all(|(i, level)| {
+        let hash_ok = !level.contains('#') || (*level == "#" && i == levels.len() - 1);
+        let plus_ok = !level.contains('+') || *level == "+";
+        hash_ok && plus_ok
+    })
+}

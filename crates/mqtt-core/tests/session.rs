@@ -1,0 +1,546 @@
+//! The session driven on a virtual clock, with the broker's side played by encoded packets.
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use mqtt_core::{
+    Client, ConnectRefusal, DisconnectReason, Event, Instant, Options, ProtocolError,
+    PublishError, QoS,
+};
+use mqttbytes::v4::{
+    self, ConnAck, ConnectReturnCode, Packet, PubAck, Publish, SubAck, SubscribeReasonCode,
+};
+
+const T0: Instant = Instant::from_millis(1_000);
+
+fn at(secs: f64) -> Instant {
+    T0 + Duration::from_millis((secs * 1000.0) as u64)
+}
+
+fn encode(write: impl FnOnce(&mut BytesMut) -> Result<usize, mqttbytes::Error>) -> Vec<u8> {
+    let mut buf = BytesMut::new();
+    write(&mut buf).expect("test packet encodes");
+    buf.to_vec()
+}
+
+fn connack(code: ConnectReturnCode, session_present: bool) -> Vec<u8> {
+    encode(|b| ConnAck::new(code, session_present).write(b))
+}
+
+fn suback(pkid: u16, codes: Vec<SubscribeReasonCode>) -> Vec<u8> {
+    encode(|b| SubAck::new(pkid, codes).write(b))
+}
+
+fn publish(topic: &str, payload: &str, qos: QoS, pkid: u16) -> Vec<u8> {
+    let mut p = Publish::new(topic, qos, payload.as_bytes().to_vec());
+    p.pkid = pkid;
+    encode(|b| p.write(b))
+}
+
+fn puback(pkid: u16) -> Vec<u8> {
+    encode(|b| PubAck::new(pkid).write(b))
+}
+
+fn pingresp() -> Vec<u8> {
+    vec![0xD0, 0x00]
+}
+
+/// Decode everything the client wants to send.
+fn sent(client: &mut Client) -> Vec<Packet> {
+    let mut out = Vec::new();
+    while let Some(bytes) = client.poll_transmit() {
+        let mut buf = BytesMut::from(&bytes[..]);
+        out.push(v4::read(&mut buf, 1 << 20).expect("client sends valid packets"));
+        assert!(buf.is_empty(), "one packet per transmit");
+    }
+    out
+}
+
+fn events(client: &mut Client) -> Vec<Event> {
+    std::iter::from_fn(|| client.poll_event()).collect()
+}
+
+fn options() -> Options {
+    Options::new("tab-1")
+}
+
+/// A client that has completed CONNECT/CONNACK and its subscription, with output drained.
+fn connected_client() -> Client {
+    let mut c = Client::new(options());
+    c.subscribe(T0, "messages", QoS::AtLeastOnce).unwrap();
+    c.handle_open(T0);
+    c.handle_bytes(T0, &connack(ConnectReturnCode::Success, false));
+    c.handle_bytes(T0, &suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]));
+    let _ = sent(&mut c);
+    let _ = events(&mut c);
+    c
+}
+
+#[test]
+fn open_sends_connect_with_the_client_id_keep_alive_and_clean_flag() {
+    let mut c = Client::new(Options {
+        clean_session: false,
+        ..options()
+    });
+    c.handle_open(T0);
+    match sent(&mut c).as_slice() {
+        [Packet::Connect(connect)] => {
+            assert_eq!(connect.client_id, "tab-1");
+            assert_eq!(connect.keep_alive, 60);
+            assert!(!connect.clean_session);
+        }
+        other => panic!("expected one CONNECT, got {other:?}"),
+    }
+    assert!(!c.is_connected());
+    assert_eq!(c.poll_timeout(), Some(at(10.0)), "CONNACK deadline");
+}
+
+#[test]
+fn connack_accepted_connects_and_subscribes_then_suback_confirms() {
+    let mut c = Client::new(options());
+    c.subscribe(T0, "messages", QoS::AtLeastOnce).unwrap();
+    assert!(sent(&mut c).is_empty(), "nothing is sent before the link is up");
+    c.handle_open(T0);
+    let _ = sent(&mut c);
+    c.handle_bytes(at(0.1), &connack(ConnectReturnCode::Success, false));
+    assert!(c.is_connected());
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Connected {
+            session_present: false
+        }]
+    );
+    match sent(&mut c).as_slice() {
+        [Packet::Subscribe(s)] => {
+            assert_eq!(s.filters.len(), 1);
+            assert_eq!(s.filters[0].path, "messages");
+            assert_eq!(s.filters[0].qos, QoS::AtLeastOnce);
+        }
+        other => panic!("expected SUBSCRIBE, got {other:?}"),
+    }
+    c.handle_bytes(at(0.2), &suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]));
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Subscribed {
+            filter: "messages".into(),
+            qos: QoS::AtLeastOnce
+        }]
+    );
+}
+
+#[test]
+fn each_connack_refusal_disconnects_with_its_reason_in_words() {
+    let cases = [
+        (
+            ConnectReturnCode::RefusedProtocolVersion,
+            ConnectRefusal::UnacceptableProtocolVersion,
+            "refused: unacceptable protocol version",
+        ),
+        (
+            ConnectReturnCode::BadClientId,
+            ConnectRefusal::IdentifierRejected,
+            "refused: identifier rejected",
+        ),
+        (
+            ConnectReturnCode::ServiceUnavailable,
+            ConnectRefusal::ServerUnavailable,
+            "refused: server unavailable",
+        ),
+        (
+            ConnectReturnCode::BadUserNamePassword,
+            ConnectRefusal::BadUserNameOrPassword,
+            "refused: bad user name or password",
+        ),
+        (
+            ConnectReturnCode::NotAuthorized,
+            ConnectRefusal::NotAuthorized,
+            "refused: not authorized",
+        ),
+    ];
+    for (code, refusal, words) in cases {
+        let mut c = Client::new(options());
+        c.subscribe(T0, "messages", QoS::AtLeastOnce).unwrap();
+        c.handle_open(T0);
+        let _ = sent(&mut c);
+        c.handle_bytes(at(0.1), &connack(code, false));
+        let reason = DisconnectReason::Refused(refusal);
+        assert_eq!(events(&mut c), vec![Event::Disconnected(reason.clone())]);
+        assert_eq!(reason.to_string(), words);
+        assert!(!c.is_connected());
+        assert!(sent(&mut c).is_empty(), "no SUBSCRIBE after a refusal");
+        assert_eq!(c.poll_timeout(), None, "no timers after a refusal");
+    }
+}
+
+#[test]
+fn missing_connack_times_out() {
+    let mut c = Client::new(options());
+    c.handle_open(T0);
+    c.handle_timeout(at(9.9));
+    assert!(events(&mut c).is_empty());
+    c.handle_timeout(at(10.0));
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Disconnected(DisconnectReason::ConnackTimeout)]
+    );
+}
+
+#[test]
+fn ping_goes_out_after_half_the_keep_alive_of_silence_and_not_before() {
+    let mut c = connected_client();
+    // Connected (and last sent) at T0, so the first ping is due at 30 s.
+    assert_eq!(c.poll_timeout(), Some(at(30.0)));
+    c.handle_timeout(at(29.9));
+    assert!(sent(&mut c).is_empty());
+    c.handle_timeout(at(30.0));
+    assert_eq!(sent(&mut c), vec![Packet::PingReq]);
+    assert_eq!(c.poll_timeout(), Some(at(40.0)), "PINGRESP deadline");
+    c.handle_bytes(at(30.05), &pingresp());
+    assert!(events(&mut c).is_empty());
+    assert_eq!(c.poll_timeout(), Some(at(60.0)), "next ping 30 s after the last one");
+    c.handle_timeout(at(60.0));
+    assert_eq!(sent(&mut c), vec![Packet::PingReq]);
+}
+
+#[test]
+fn sending_anything_postpones_the_ping() {
+    let mut c = connected_client();
+    c.publish(at(20.0), "messages", "x", QoS::AtMostOnce).unwrap();
+    let _ = sent(&mut c);
+    c.handle_timeout(at(30.0));
+    assert!(sent(&mut c).is_empty());
+    assert_eq!(c.poll_timeout(), Some(at(50.0)));
+}
+
+#[test]
+fn missing_pingresp_disconnects_with_the_reason() {
+    let mut c = connected_client();
+    c.handle_timeout(at(30.0));
+    assert_eq!(sent(&mut c), vec![Packet::PingReq]);
+    c.handle_timeout(at(39.9));
+    assert!(events(&mut c).is_empty());
+    c.handle_timeout(at(40.0));
+    let ev = events(&mut c);
+    assert_eq!(ev, vec![Event::Disconnected(DisconnectReason::PingTimeout)]);
+    assert_eq!(
+        DisconnectReason::PingTimeout.to_string(),
+        "no PINGRESP from broker in time"
+    );
+    assert!(!c.is_connected());
+    assert_eq!(c.poll_timeout(), None);
+}
+
+/// CONNACK + SUBACK + two PUBLISHes as one byte stream, and the events they must produce.
+fn handshake_stream() -> (Vec<u8>, Vec<Event>) {
+    let mut bytes = connack(ConnectReturnCode::Success, false);
+    bytes.extend(suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]));
+    bytes.extend(publish("messages", "{\"name\":\"a\",\"message\":\"hi\"}", QoS::AtLeastOnce, 7));
+    bytes.extend(publish("messages", &"long ".repeat(40), QoS::AtMostOnce, 0));
+    let msg = |payload: String, qos| {
+        Event::Message(mqtt_core::IncomingMessage {
+            topic: "messages".into(),
+            payload: payload.into(),
+            qos,
+            retain: false,
+            dup: false,
+        })
+    };
+    let expected = vec![
+        Event::Connected {
+            session_present: false,
+        },
+        Event::Subscribed {
+            filter: "messages".into(),
+            qos: QoS::AtLeastOnce,
+        },
+        msg("{\"name\":\"a\",\"message\":\"hi\"}".into(), QoS::AtLeastOnce),
+        msg("long ".repeat(40), QoS::AtMostOnce),
+    ];
+    (bytes, expected)
+}
+
+fn opened_with_subscription() -> Client {
+    let mut c = Client::new(options());
+    c.subscribe(T0, "messages", QoS::AtLeastOnce).unwrap();
+    c.handle_open(T0);
+    let _ = sent(&mut c);
+    c
+}
+
+#[test]
+fn a_stream_split_at_every_byte_boundary_decodes_the_same() {
+    let (bytes, expected) = handshake_stream();
+    for split in 0..=bytes.len() {
+        let mut c = opened_with_subscription();
+        c.handle_bytes(T0, &bytes[..split]);
+        c.handle_bytes(T0, &bytes[split..]);
+        assert_eq!(events(&mut c), expected, "split at byte {split}");
+    }
+}
+
+#[test]
+fn a_stream_fed_one_byte_at_a_time_decodes_the_same() {
+    let (bytes, expected) = handshake_stream();
+    let mut c = opened_with_subscription();
+    for b in &bytes {
+        c.handle_bytes(T0, std::slice::from_ref(b));
+    }
+    assert_eq!(events(&mut c), expected);
+}
+
+#[test]
+fn three_packets_in_one_frame_all_decode() {
+    let mut c = connected_client();
+    let mut frame = publish("messages", "one", QoS::AtMostOnce, 0);
+    frame.extend(publish("messages", "two", QoS::AtLeastOnce, 5));
+    frame.extend(pingresp());
+    frame.extend(publish("messages", "three", QoS::AtMostOnce, 0));
+    c.handle_bytes(at(1.0), &frame);
+    let payloads: Vec<String> = events(&mut c)
+        .into_iter()
+        .map(|e| match e {
+            Event::Message(m) => String::from_utf8(m.payload.to_vec()).unwrap(),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(payloads, ["one", "two", "three"]);
+    assert_eq!(sent(&mut c), vec![Packet::PubAck(PubAck::new(5))]);
+}
+
+#[test]
+fn incoming_qos1_publish_is_acknowledged_with_its_packet_id() {
+    let mut c = connected_client();
+    c.handle_bytes(at(1.0), &publish("messages", "x", QoS::AtLeastOnce, 4242));
+    assert_eq!(sent(&mut c), vec![Packet::PubAck(PubAck::new(4242))]);
+}
+
+#[test]
+fn qos1_publish_is_sent_then_acknowledged() {
+    let mut c = connected_client();
+    let pkid = c
+        .publish(at(1.0), "messages", "hello", QoS::AtLeastOnce)
+        .unwrap()
+        .expect("QoS 1 has a packet id");
+    match sent(&mut c).as_slice() {
+        [Packet::Publish(p)] => {
+            assert_eq!(p.pkid, pkid);
+            assert_eq!(p.qos, QoS::AtLeastOnce);
+            assert!(!p.dup);
+            assert_eq!(&p.payload[..], b"hello");
+        }
+        other => panic!("expected PUBLISH, got {other:?}"),
+    }
+    assert_eq!(events(&mut c), vec![Event::Sent { pkid }]);
+    assert_eq!(c.unacknowledged(), 1);
+    c.handle_bytes(at(1.1), &puback(pkid));
+    assert_eq!(events(&mut c), vec![Event::Acknowledged { pkid }]);
+    assert_eq!(c.unacknowledged(), 0);
+}
+
+#[test]
+fn publish_while_offline_waits_and_goes_out_after_connack() {
+    let mut c = Client::new(options());
+    let pkid = c
+        .publish(T0, "messages", "queued", QoS::AtLeastOnce)
+        .unwrap()
+        .unwrap();
+    assert!(sent(&mut c).is_empty());
+    assert!(events(&mut c).is_empty());
+    c.handle_open(at(1.0));
+    let _ = sent(&mut c);
+    c.handle_bytes(at(1.1), &connack(ConnectReturnCode::Success, false));
+    match sent(&mut c).as_slice() {
+        [Packet::Publish(p)] => {
+            assert_eq!(p.pkid, pkid);
+            assert!(!p.dup, "never sent before, so no DUP");
+        }
+        other => panic!("expected PUBLISH, got {other:?}"),
+    }
+}
+
+#[test]
+fn unacknowledged_publish_is_resent_with_dup_after_reconnect() {
+    let mut c = connected_client();
+    let pkid = c
+        .publish(at(1.0), "messages", "m", QoS::AtLeastOnce)
+        .unwrap()
+        .unwrap();
+    let _ = sent(&mut c);
+    c.handle_close("socket closed");
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Sent { pkid },
+            Event::Disconnected(DisconnectReason::Transport("socket closed".into()))
+        ]
+    );
+    c.handle_open(at(2.0));
+    let _ = sent(&mut c);
+    c.handle_bytes(at(2.1), &connack(ConnectReturnCode::Success, true));
+    match sent(&mut c).as_slice() {
+        [Packet::Publish(p)] => {
+            assert_eq!(p.pkid, pkid);
+            assert!(p.dup, "a resend carries DUP");
+        }
+        other => panic!("expected only the resent PUBLISH (session present), got {other:?}"),
+    }
+}
+
+#[test]
+fn lost_session_means_subscribing_again() {
+    let mut c = connected_client();
+    c.handle_close("gone");
+    c.handle_open(at(5.0));
+    let _ = sent(&mut c);
+    c.handle_bytes(at(5.1), &connack(ConnectReturnCode::Success, false));
+    assert!(
+        matches!(sent(&mut c).as_slice(), [Packet::Subscribe(s)] if s.filters[0].path == "messages")
+    );
+}
+
+#[test]
+fn refused_subscription_is_reported() {
+    let mut c = Client::new(options());
+    c.subscribe(T0, "secret/#", QoS::AtLeastOnce).unwrap();
+    c.handle_open(T0);
+    c.handle_bytes(T0, &connack(ConnectReturnCode::Success, false));
+    let _ = events(&mut c);
+    c.handle_bytes(T0, &suback(1, vec![SubscribeReasonCode::Failure]));
+    assert_eq!(
+        events(&mut c),
+        vec![Event::SubscribeRefused {
+            filter: "secret/#".into()
+        }]
+    );
+    assert!(c.is_connected(), "a refused subscription does not end the connection");
+}
+
+#[test]
+fn unsolicited_puback_is_a_warning_and_the_connection_stays_up() {
+    let mut c = connected_client();
+    c.handle_bytes(at(1.0), &puback(999));
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Warning(ProtocolError::Unsolicited(999))]
+    );
+    assert!(c.is_connected());
+}
+
+#[test]
+fn garbage_bytes_end_the_connection_with_an_error_event() {
+    let garbage: [&[u8]; 5] = [
+        &[0x00, 0x00],                   // packet type 0 is reserved
+        &[0xF0, 0x00],                   // packet type 15 is reserved
+        &[0x30, 0x00],                   // PUBLISH with no topic
+        &[0x20, 0x02, 0x00, 0x09],       // CONNACK with return code 9
+        &[0x30, 0xFF, 0xFF, 0xFF, 0xFF], // remaining length longer than 4 bytes
+    ];
+    for bytes in garbage {
+        let mut c = connected_client();
+        c.handle_bytes(at(1.0), bytes);
+        match events(&mut c).as_slice() {
+            [Event::Disconnected(DisconnectReason::Protocol(ProtocolError::Malformed(_)))] => {}
+            other => panic!("{bytes:02x?}: expected a malformed-packet disconnect, got {other:?}"),
+        }
+        assert!(!c.is_connected());
+        assert!(sent(&mut c).is_empty());
+    }
+}
+
+#[test]
+fn a_packet_the_client_never_expects_ends_the_connection() {
+    let mut c = connected_client();
+    c.handle_bytes(at(1.0), &[0xC0, 0x00]); // PINGREQ from the broker
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Disconnected(DisconnectReason::Protocol(
+            ProtocolError::Unexpected("PINGREQ")
+        ))]
+    );
+}
+
+#[test]
+fn anything_but_connack_first_ends_the_connection() {
+    let mut c = opened_with_subscription();
+    c.handle_bytes(at(0.1), &publish("messages", "early", QoS::AtMostOnce, 0));
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Disconnected(DisconnectReason::Protocol(
+            ProtocolError::Unexpected("PUBLISH")
+        ))]
+    );
+}
+
+#[test]
+fn an_incoming_packet_over_the_limit_ends_the_connection_before_it_is_buffered() {
+    let mut c = Client::new(Options {
+        max_incoming_packet: 100,
+        ..options()
+    });
+    c.handle_open(T0);
+    c.handle_bytes(T0, &connack(ConnectReturnCode::Success, false));
+    let big = publish("messages", &"x".repeat(200), QoS::AtMostOnce, 0);
+    c.handle_bytes(T0, &big[..5]); // the header alone says it is too big
+    let ev = events(&mut c);
+    assert!(
+        matches!(
+            ev.last(),
+            Some(Event::Disconnected(DisconnectReason::Protocol(
+                ProtocolError::PacketTooLarge { limit: 100, .. }
+            )))
+        ),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn an_oversized_publish_is_refused_before_anything_is_sent() {
+    let mut c = Client::new(Options {
+        max_outgoing_packet: 1000,
+        ..options()
+    });
+    c.handle_open(T0);
+    c.handle_bytes(T0, &connack(ConnectReturnCode::Success, false));
+    let _ = sent(&mut c);
+    let err = c
+        .publish(at(1.0), "messages", vec![b'x'; 1000], QoS::AtLeastOnce)
+        .unwrap_err();
+    assert!(matches!(err, PublishError::TooLarge { limit: 1000, .. }), "{err}");
+    assert!(sent(&mut c).is_empty());
+    assert_eq!(c.unacknowledged(), 0, "nothing kept for resend");
+}
+
+#[test]
+fn wildcards_are_refused_in_publish_topics_and_checked_in_filters() {
+    let mut c = Client::new(options());
+    assert!(matches!(
+        c.publish(T0, "a/+", "x", QoS::AtMostOnce),
+        Err(PublishError::InvalidTopic(_))
+    ));
+    assert!(c.subscribe(T0, "a/#", QoS::AtMostOnce).is_ok());
+    assert!(c.subscribe(T0, "+/b/+", QoS::AtMostOnce).is_ok());
+    assert!(c.subscribe(T0, "a/#/b", QoS::AtMostOnce).is_err());
+    assert!(c.subscribe(T0, "a+", QoS::AtMostOnce).is_err());
+    assert!(c.subscribe(T0, "", QoS::AtMostOnce).is_err());
+}
+
+#[test]
+fn disconnect_sends_disconnect_and_goes_idle() {
+    let mut c = connected_client();
+    c.disconnect(at(1.0));
+    assert_eq!(sent(&mut c), vec![Packet::Disconnect]);
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Disconnected(DisconnectReason::ClientDisconnect)]
+    );
+    assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
+fn bytes_after_the_connection_ended_are_ignored() {
+    let mut c = connected_client();
+    c.handle_close("closed");
+    let _ = events(&mut c);
+    c.handle_bytes(at(1.0), &publish("messages", "late", QoS::AtMostOnce, 0));
+    assert!(events(&mut c).is_empty());
+}
