@@ -1,1 +1,10 @@
-fn main() {}
+//! Installs the panic hook and mounts the app; everything else lives in the library.
+
+use leptos::prelude::*;
+use mqtt_chat::{App, AppConfig};
+
+fn main() {
+    console_error_panic_hook::set_once();
+    let config = AppConfig::from_page();
+    leptos::mount::mount_to_body(move || view! { <App config /> });
+}

@@ -62,7 +62,10 @@ mod tests {
         assert_eq!(validate_draft("", "hi"), Err(DraftError::EmptyName));
         assert_eq!(validate_draft("   ", "hi"), Err(DraftError::EmptyName));
         assert_eq!(validate_draft("ann", ""), Err(DraftError::EmptyMessage));
-        assert_eq!(validate_draft("ann", " \n\t"), Err(DraftError::EmptyMessage));
+        assert_eq!(
+            validate_draft("ann", " \n\t"),
+            Err(DraftError::EmptyMessage)
+        );
     }
 
     #[test]

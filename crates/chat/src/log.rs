@@ -265,7 +265,11 @@ mod tests {
     fn messages_from_this_client_id_are_marked_own() {
         let mut log = MessageLog::new(100);
         let row = log
-            .receive(&chat("me", "from before the reload", Some("z"), Some("tab-1")), 0.0, "tab-1")
+            .receive(
+                &chat("me", "from before the reload", Some("z"), Some("tab-1")),
+                0.0,
+                "tab-1",
+            )
             .unwrap();
         assert!(row.own);
         let row = log
@@ -289,7 +293,11 @@ mod tests {
     fn capacity_bounds_rows_but_total_counts_everything() {
         let mut log = MessageLog::new(3);
         for i in 0..10 {
-            log.receive(&chat("a", &format!("m{i}"), Some(&i.to_string()), None), 0.0, "me");
+            log.receive(
+                &chat("a", &format!("m{i}"), Some(&i.to_string()), None),
+                0.0,
+                "me",
+            );
         }
         assert_eq!(texts(&log), ["m7", "m8", "m9"]);
         assert_eq!(log.total(), 10);
@@ -301,8 +309,14 @@ mod tests {
     fn huge_texts_are_cut_for_display_with_a_note() {
         let mut log = MessageLog::new(10);
         let big = "y".repeat(MAX_SHOWN_CHARS + 500);
-        let row = log.receive(&chat("a", &big, None, None), 0.0, "me").unwrap();
-        assert!(row.text.ends_with("… [500 more bytes not shown]"), "{}", &row.text[9990..]);
+        let row = log
+            .receive(&chat("a", &big, None, None), 0.0, "me")
+            .unwrap();
+        assert!(
+            row.text.ends_with("… [500 more bytes not shown]"),
+            "{}",
+            &row.text[9990..]
+        );
     }
 
     #[test]

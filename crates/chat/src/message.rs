@@ -97,7 +97,8 @@ mod tests {
 
     #[test]
     fn extra_fields_are_allowed() {
-        let p = decode_payload(br#"{"name":"a","message":"b","id":"x1","ts":1.5e12,"color":"red"}"#);
+        let p =
+            decode_payload(br#"{"name":"a","message":"b","id":"x1","ts":1.5e12,"color":"red"}"#);
         assert!(matches!(p, Payload::Chat(ChatMessage { id: Some(ref id), .. }) if id == "x1"));
     }
 

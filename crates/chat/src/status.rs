@@ -6,11 +6,18 @@ pub enum ConnectionStatus {
     Connecting,
     Connected,
     /// Lost, and a new attempt is scheduled.
-    Reconnecting { reason: String, retry_in_ms: u64 },
+    Reconnecting {
+        reason: String,
+        retry_in_ms: u64,
+    },
     /// Not connected, and nothing is scheduled.
-    Offline { reason: String },
+    Offline {
+        reason: String,
+    },
     /// The broker refused the connection; retrying as is would not help.
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
 }
 
 impl ConnectionStatus {

@@ -9,9 +9,7 @@ use mqttbytes::v4::{
 };
 use mqttbytes::QoS;
 
-use crate::error::{
-    ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError,
-};
+use crate::error::{ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError};
 use crate::time::Instant;
 
 /// A packet identifier, as used by QoS 1 publishes and subscriptions.
@@ -71,15 +69,26 @@ pub struct IncomingMessage {
 /// What happened, for the owner of the session to act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    Connected { session_present: bool },
-    Subscribed { filter: String, qos: QoS },
+    Connected {
+        session_present: bool,
+    },
+    Subscribed {
+        filter: String,
+        qos: QoS,
+    },
     /// The broker answered 0x80 (failure) for this filter.
-    SubscribeRefused { filter: String },
+    SubscribeRefused {
+        filter: String,
+    },
     Message(IncomingMessage),
     /// A QoS 1 publish went on the wire (again, after a reconnect).
-    Sent { pkid: PacketId },
+    Sent {
+        pkid: PacketId,
+    },
     /// The broker acknowledged a QoS 1 publish (PUBACK).
-    Acknowledged { pkid: PacketId },
+    Acknowledged {
+        pkid: PacketId,
+    },
     /// Something odd that does not end the connection.
     Warning(ProtocolError),
     /// The connection is over: the transport should close its socket.
@@ -90,7 +99,9 @@ pub enum Event {
 enum State {
     /// No link, or the link is finished with.
     Idle,
-    AwaitConnack { deadline: Instant },
+    AwaitConnack {
+        deadline: Instant,
+    },
     Connected,
 }
 
@@ -174,9 +185,9 @@ impl Client {
         let mut buf = BytesMut::new();
         match connect.write(&mut buf) {
             Ok(_) => self.push_transmit(now, buf.freeze()),
-            Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(format!(
-                "cannot encode CONNECT: {e:?}"
-            )))),
+            Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
+                format!("cannot encode CONNECT: {e:?}"),
+            ))),
         }
     }
 
@@ -246,8 +257,7 @@ impl Client {
         payload: impl Into<Bytes>,
         qos: QoS,
     ) -> Result<Option<PacketId>, PublishError> {
-        if topic.is_empty() || topic.len() > usize::from(u16::MAX) || topic.contains(['+', '#'])
-        {
+        if topic.is_empty() || topic.len() > usize::from(u16::MAX) || topic.contains(['+', '#']) {
             return Err(PublishError::InvalidTopic(topic.to_owned()));
         }
         let payload = payload.into();
@@ -289,12 +299,21 @@ impl Client {
     }
 
     /// Subscribe now if connected, and again whenever a new session needs it.
-    pub fn subscribe(&mut self, now: Instant, filter: &str, qos: QoS) -> Result<(), SubscribeError> {
+    pub fn subscribe(
+        &mut self,
+        now: Instant,
+        filter: &str,
+        qos: QoS,
+    ) -> Result<(), SubscribeError> {
         if !valid_filter(filter) {
             return Err(SubscribeError::InvalidFilter(filter.to_owned()));
         }
         // Chat needs at most QoS 1; QoS 2 delivery would need PUBREC/PUBREL handling.
-        let qos = if qos == QoS::ExactlyOnce { QoS::AtLeastOnce } else { qos };
+        let qos = if qos == QoS::ExactlyOnce {
+            QoS::AtLeastOnce
+        } else {
+            qos
+        };
         self.subscriptions.retain(|s| s.filter != filter);
         self.subscriptions.push(Subscription {
             filter: filter.to_owned(),

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use mqtt_core::{
-    Client, ConnectRefusal, DisconnectReason, Event, Instant, Options, ProtocolError,
-    PublishError, QoS,
+    Client, ConnectRefusal, DisconnectReason, Event, Instant, Options, ProtocolError, PublishError,
+    QoS,
 };
 use mqttbytes::v4::{
     self, ConnAck, ConnectReturnCode, Packet, PubAck, Publish, SubAck, SubscribeReasonCode,
@@ -70,7 +70,10 @@ fn connected_client() -> Client {
     c.subscribe(T0, "messages", QoS::AtLeastOnce).unwrap();
     c.handle_open(T0);
     c.handle_bytes(T0, &connack(ConnectReturnCode::Success, false));
-    c.handle_bytes(T0, &suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]));
+    c.handle_bytes(
+        T0,
+        &suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]),
+    );
     let _ = sent(&mut c);
     let _ = events(&mut c);
     c
@@ -99,7 +102,10 @@ fn open_sends_connect_with_the_client_id_keep_alive_and_clean_flag() {
 fn connack_accepted_connects_and_subscribes_then_suback_confirms() {
     let mut c = Client::new(options());
     c.subscribe(T0, "messages", QoS::AtLeastOnce).unwrap();
-    assert!(sent(&mut c).is_empty(), "nothing is sent before the link is up");
+    assert!(
+        sent(&mut c).is_empty(),
+        "nothing is sent before the link is up"
+    );
     c.handle_open(T0);
     let _ = sent(&mut c);
     c.handle_bytes(at(0.1), &connack(ConnectReturnCode::Success, false));
@@ -118,7 +124,10 @@ fn connack_accepted_connects_and_subscribes_then_suback_confirms() {
         }
         other => panic!("expected SUBSCRIBE, got {other:?}"),
     }
-    c.handle_bytes(at(0.2), &suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]));
+    c.handle_bytes(
+        at(0.2),
+        &suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]),
+    );
     assert_eq!(
         events(&mut c),
         vec![Event::Subscribed {
@@ -197,7 +206,11 @@ fn ping_goes_out_after_half_the_keep_alive_of_silence_and_not_before() {
     assert_eq!(c.poll_timeout(), Some(at(40.0)), "PINGRESP deadline");
     c.handle_bytes(at(30.05), &pingresp());
     assert!(events(&mut c).is_empty());
-    assert_eq!(c.poll_timeout(), Some(at(60.0)), "next ping 30 s after the last one");
+    assert_eq!(
+        c.poll_timeout(),
+        Some(at(60.0)),
+        "next ping 30 s after the last one"
+    );
     c.handle_timeout(at(60.0));
     assert_eq!(sent(&mut c), vec![Packet::PingReq]);
 }
@@ -205,7 +218,8 @@ fn ping_goes_out_after_half_the_keep_alive_of_silence_and_not_before() {
 #[test]
 fn sending_anything_postpones_the_ping() {
     let mut c = connected_client();
-    c.publish(at(20.0), "messages", "x", QoS::AtMostOnce).unwrap();
+    c.publish(at(20.0), "messages", "x", QoS::AtMostOnce)
+        .unwrap();
     let _ = sent(&mut c);
     c.handle_timeout(at(30.0));
     assert!(sent(&mut c).is_empty());
@@ -233,8 +247,16 @@ fn missing_pingresp_disconnects_with_the_reason() {
 /// CONNACK + SUBACK + two PUBLISHes as one byte stream, and the events they must produce.
 fn handshake_stream() -> (Vec<u8>, Vec<Event>) {
     let mut bytes = connack(ConnectReturnCode::Success, false);
-    bytes.extend(suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]));
-    bytes.extend(publish("messages", "{\"name\":\"a\",\"message\":\"hi\"}", QoS::AtLeastOnce, 7));
+    bytes.extend(suback(
+        1,
+        vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)],
+    ));
+    bytes.extend(publish(
+        "messages",
+        "{\"name\":\"a\",\"message\":\"hi\"}",
+        QoS::AtLeastOnce,
+        7,
+    ));
     bytes.extend(publish("messages", &"long ".repeat(40), QoS::AtMostOnce, 0));
     let msg = |payload: String, qos| {
         Event::Message(mqtt_core::IncomingMessage {
@@ -253,7 +275,10 @@ fn handshake_stream() -> (Vec<u8>, Vec<Event>) {
             filter: "messages".into(),
             qos: QoS::AtLeastOnce,
         },
-        msg("{\"name\":\"a\",\"message\":\"hi\"}".into(), QoS::AtLeastOnce),
+        msg(
+            "{\"name\":\"a\",\"message\":\"hi\"}".into(),
+            QoS::AtLeastOnce,
+        ),
         msg("long ".repeat(40), QoS::AtMostOnce),
     ];
     (bytes, expected)
@@ -412,7 +437,10 @@ fn refused_subscription_is_reported() {
             filter: "secret/#".into()
         }]
     );
-    assert!(c.is_connected(), "a refused subscription does not end the connection");
+    assert!(
+        c.is_connected(),
+        "a refused subscription does not end the connection"
+    );
 }
 
 #[test]
@@ -505,7 +533,10 @@ fn an_oversized_publish_is_refused_before_anything_is_sent() {
     let err = c
         .publish(at(1.0), "messages", vec![b'x'; 1000], QoS::AtLeastOnce)
         .unwrap_err();
-    assert!(matches!(err, PublishError::TooLarge { limit: 1000, .. }), "{err}");
+    assert!(
+        matches!(err, PublishError::TooLarge { limit: 1000, .. }),
+        "{err}"
+    );
     assert!(sent(&mut c).is_empty());
     assert_eq!(c.unacknowledged(), 0, "nothing kept for resend");
 }

@@ -1,0 +1,52 @@
+//! Where the app connects and what it listens to, from the page URL.
+
+use wasm_bindgen::JsValue;
+
+/// The WebSocket port of the project's `mosquitto.conf`.
+pub const DEFAULT_BROKER_PORT: u16 = 9001;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppConfig {
+    /// The broker URL, or why the one given is unusable.
+    pub broker_url: Result<String, String>,
+    pub topic: String,
+}
+
+impl AppConfig {
+    /// From the current page: `?broker=ws://host:port[/path]`, else `ws://<page host>:9001`.
+    pub fn from_page() -> Self {
+        AppConfig {
+            broker_url: broker_url(
+                &crate::browser::query_string(),
+                &crate::browser::page_hostname(),
+            ),
+            topic: chat::DEFAULT_TOPIC.to_owned(),
+        }
+    }
+}
+
+/// The broker URL for a page with query string `query` served from `page_host`.
+pub fn broker_url(query: &str, page_host: &str) -> Result<String, String> {
+    let given = web_sys::UrlSearchParams::new_with_str(query)
+        .ok()
+        .and_then(|params| params.get("broker"));
+    match given {
+        None => Ok(format!("ws://{page_host}:{DEFAULT_BROKER_PORT}")),
+        Some(raw) => validate_broker_url(raw.trim()),
+    }
+}
+
+fn validate_broker_url(raw: &str) -> Result<String, String> {
+    let url = web_sys::Url::new(raw).map_err(|_: JsValue| {
+        format!("the broker address {raw:?} is not a URL; use ws://host:port[/path]")
+    })?;
+    if url.protocol() != "ws:" && url.protocol() != "wss:" {
+        return Err(format!(
+            "the broker address {raw:?} must start with ws:// or wss://"
+        ));
+    }
+    if url.hostname().is_empty() {
+        return Err(format!("the broker address {raw:?} has no host"));
+    }
+    Ok(raw.to_owned())
+}

@@ -1,0 +1,106 @@
+//! The form: `#name` (remembered across reloads), `#message` (Enter sends, Shift+Enter adds
+//! a line), `#publish`. Bad input gets a hint in words and nothing typed is lost.
+
+use chat::{validate_draft, DraftError, MAX_MESSAGE_BYTES};
+use gloo_storage::{LocalStorage, Storage};
+use leptos::ev::{KeyboardEvent, SubmitEvent};
+use leptos::html::{Form, Input, Textarea};
+use leptos::prelude::*;
+
+use crate::session::ChatSession;
+
+const NAME_KEY: &str = "mqtt-chat.name";
+
+#[component]
+pub fn Composer(session: ChatSession) -> impl IntoView {
+    let name = RwSignal::new(LocalStorage::get::<String>(NAME_KEY).unwrap_or_default());
+    let message = RwSignal::new(String::new());
+    let hint = RwSignal::new(None::<String>);
+    let form = NodeRef::<Form>::new();
+    let name_input = NodeRef::<Input>::new();
+    let textarea = NodeRef::<Textarea>::new();
+
+    let remember_name = move |value: &str| {
+        if LocalStorage::set(NAME_KEY, value).is_err() {
+            hint.set(Some(
+                "Your name could not be saved for next time: browser storage is full or blocked."
+                    .into(),
+            ));
+        }
+    };
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        match validate_draft(&name.get_untracked(), &message.get_untracked()) {
+            Err(e) => {
+                let field = match e {
+                    DraftError::EmptyName | DraftError::NameTooLong { .. } => {
+                        name_input.get_untracked().map(|el| el.focus())
+                    }
+                    _ => textarea.get_untracked().map(|el| el.focus()),
+                };
+                let _ = field;
+                hint.set(Some(e.to_string()));
+            }
+            Ok(draft) => match session.send(draft) {
+                Ok(()) => {
+                    remember_name(name.get_untracked().trim());
+                    message.set(String::new());
+                    hint.set(None);
+                    if let Some(el) = textarea.get_untracked() {
+                        let _ = el.focus();
+                    }
+                }
+                Err(e) => hint.set(Some(e)),
+            },
+        }
+    };
+
+    let on_keydown = move |ev: KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            if let Some(form) = form.get_untracked() {
+                let _ = form.request_submit();
+            }
+        }
+    };
+
+    let bytes = Memo::new(move |_| message.with(|m| m.len()));
+    let over = Memo::new(move |_| bytes.get() > MAX_MESSAGE_BYTES);
+    view! {
+        <form class="composer" node_ref=form on:submit=on_submit novalidate>
+            <label class="field name-field">
+                <span>"Name"</span>
+                <input
+                    id="name"
+                    type="text"
+                    autocomplete="nickname"
+                    placeholder="Your name"
+                    node_ref=name_input
+                    prop:value=move || name.get()
+                    on:input=move |ev| name.set(event_target_value(&ev))
+                    on:change=move |_| remember_name(name.get_untracked().trim())
+                />
+            </label>
+            <label class="field message-field">
+                <span>"Message"</span>
+                <textarea
+                    id="message"
+                    rows="2"
+                    placeholder="Type a message. Enter sends, Shift+Enter adds a line."
+                    node_ref=textarea
+                    prop:value=move || message.get()
+                    on:input=move |ev| message.set(event_target_value(&ev))
+                    on:keydown=on_keydown
+                ></textarea>
+            </label>
+            <div class="actions">
+                <button id="publish" type="submit">"Send"</button>
+                <span class="size" class:over=over>
+                    {move || format!("{} / {MAX_MESSAGE_BYTES} bytes", bytes.get())}
+                </span>
+            </div>
+            <p id="hint" class="hint" role="alert">{move || hint.get()}</p>
+        </form>
+    }
+}

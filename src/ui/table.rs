@@ -1,0 +1,91 @@
+//! `#messages`: one row per message, newest last, text always rendered as text.
+//! It follows new rows while the user is at the bottom, and stays put when they scrolled up.
+
+use chat::{Row, RowKind};
+use leptos::html::Div;
+use leptos::prelude::*;
+
+use crate::browser::format_time;
+use crate::session::ChatSession;
+
+#[component]
+pub fn MessageTable(session: ChatSession) -> impl IntoView {
+    let log = session.log;
+    let scroller = NodeRef::<Div>::new();
+    // Whether the view is at the bottom, as of the user's last scroll.
+    let (at_bottom, set_at_bottom) = signal(true);
+
+    let on_scroll = move |_| {
+        if let Some(el) = scroller.get() {
+            let gap = el.scroll_height() - el.scroll_top() - el.client_height();
+            set_at_bottom.set(gap <= 24);
+        }
+    };
+    Effect::new(move |_| {
+        log.with(|l| l.total());
+        if at_bottom.get_untracked() {
+            // After the new rows are laid out; the table may be gone by then.
+            request_animation_frame(move || {
+                if let Some(el) = scroller.try_get_untracked().flatten() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            });
+        }
+    });
+
+    let rows = move || log.with(|l| l.rows().cloned().collect::<Vec<Row>>());
+    view! {
+        <div class="scroller" node_ref=scroller on:scroll=on_scroll>
+            <table class="messages">
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Message"</th>
+                        <th scope="col">"Received"</th>
+                    </tr>
+                </thead>
+                <tbody id="messages" data-total=move || log.with(|l| l.total())>
+                    <For each=rows key=|row| (row.key, row.delivery) let:row>
+                        <MessageRow row=row />
+                    </For>
+                </tbody>
+            </table>
+            <Show when=move || log.with(|l| l.total() == 0)>
+                <p class="empty">"No messages yet. Say hello below."</p>
+            </Show>
+        </div>
+        <p class="counts">
+            {move || log.with(|l| {
+                let raw = l.raw_count();
+                let mut s = format!("{} messages", l.total());
+                if raw > 0 {
+                    s.push_str(&format!(" · {raw} not chat JSON (shown as raw)"));
+                }
+                s
+            })}
+        </p>
+    }
+}
+
+#[component]
+fn MessageRow(row: Row) -> impl IntoView {
+    let (name, kind, title) = match &row.kind {
+        RowKind::Chat => (row.name.clone(), "chat", String::new()),
+        RowKind::Raw(reason) => (
+            format!("raw · {reason}"),
+            "raw",
+            format!("This payload is {reason}; it is shown as text."),
+        ),
+    };
+    let delivery = row.delivery.map(|d| d.label());
+    view! {
+        <tr class=kind class:own=row.own data-own=row.own.to_string() title=title>
+            <td class="name">{name}</td>
+            <td class="message">{row.text}</td>
+            <td class="time">
+                <time>{format_time(row.received_at)}</time>
+                {delivery.map(|d| view! { <span class="delivery" data-delivery=d>{d}</span> })}
+            </td>
+        </tr>
+    }
+}

@@ -1,0 +1,379 @@
+//! The mounted App in headless Chromium against a real Mosquitto: what a user sees.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use common::{broker, closed_port, unique_topic, wait_for};
+use leptos::prelude::*;
+use mqtt_chat::browser::identity::new_client_id;
+use mqtt_chat::transport::{Connection, LinkEvent};
+use mqtt_chat::{App, AppConfig};
+use mqtt_core::{Event, Options, QoS};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+struct Mounted {
+    root: Element,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+impl Mounted {
+    fn new(config: AppConfig) -> Mounted {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let root = document.create_element("div").unwrap();
+        document.body().unwrap().append_child(&root).unwrap();
+        let handle = leptos::mount::mount_to(root.clone().unchecked_into(), move || {
+            view! { <App config=config.clone() /> }.into_any()
+        });
+        Mounted {
+            root,
+            _handle: handle,
+        }
+    }
+
+    fn find(&self, selector: &str) -> Option<Element> {
+        self.root.query_selector(selector).ok().flatten()
+    }
+
+    fn all(&self, selector: &str) -> Vec<Element> {
+        let list = self.root.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .filter_map(|n| n.dyn_into::<Element>().ok())
+            .collect()
+    }
+
+    fn text(&self, selector: &str) -> String {
+        self.find(selector)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    }
+
+    fn badge(&self) -> (String, String) {
+        let badge = self.find("#connect-badge").expect("badge");
+        (
+            badge.text_content().unwrap_or_default(),
+            badge.get_attribute("data-state").unwrap_or_default(),
+        )
+    }
+
+    async fn wait_connected(&self) {
+        wait_for("badge to read connected", 8000.0, || {
+            (self.badge() == ("connected".into(), "connected".into())).then_some(())
+        })
+        .await;
+    }
+
+    fn total(&self) -> String {
+        self.find("#messages")
+            .and_then(|e| e.get_attribute("data-total"))
+            .unwrap_or_default()
+    }
+
+    fn type_into(&self, selector: &str, value: &str) {
+        let el = self.find(selector).expect(selector);
+        if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+            input.set_value(value);
+        } else if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+            area.set_value(value);
+        }
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        let event = web_sys::Event::new_with_event_init_dict("input", &init).unwrap();
+        el.dispatch_event(&event).unwrap();
+    }
+
+    fn click(&self, selector: &str) {
+        self.find(selector)
+            .expect(selector)
+            .unchecked_into::<HtmlElement>()
+            .click();
+    }
+
+    fn textarea_value(&self) -> String {
+        self.find("#message")
+            .unwrap()
+            .unchecked_into::<HtmlTextAreaElement>()
+            .value()
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
+}
+
+/// Let the view catch up: Leptos renders signal changes after the current task.
+async fn settle() {
+    gloo_timers::future::TimeoutFuture::new(50).await;
+}
+
+fn config(topic: &str) -> AppConfig {
+    AppConfig {
+        broker_url: Ok(broker()),
+        topic: topic.to_owned(),
+    }
+}
+
+/// A plain MQTT client beside the app, publishing as any other program would.
+async fn outsider(topic: &str) -> Connection {
+    let ready = Rc::new(RefCell::new(false));
+    let flag = Rc::clone(&ready);
+    let conn = Connection::open(broker(), Options::new(new_client_id()), &[], move |e| {
+        if matches!(e, LinkEvent::Mqtt(Event::Connected { .. })) {
+            *flag.borrow_mut() = true;
+        }
+    });
+    wait_for(&format!("outside client on {topic}"), 5000.0, || {
+        ready.borrow().then_some(())
+    })
+    .await;
+    conn
+}
+
+#[wasm_bindgen_test]
+async fn app_shows_connected_and_renders_a_message_published_from_outside() {
+    let topic = unique_topic("app");
+    let app = Mounted::new(config(&topic));
+    let (text, state) = app.badge();
+    assert_eq!(
+        (text.as_str(), state.as_str()),
+        ("connecting", "connecting")
+    );
+    app.wait_connected().await;
+    assert_eq!(app.total(), "0");
+
+    let xss = "<img src=x onerror=alert(1)>";
+    let payload = format!(r#"{{"name":"{xss}","message":"{xss}","id":"xss-1"}}"#);
+    // The app subscribes right after CONNACK; give the SUBACK a moment.
+    let outside = outsider(&topic).await;
+    wait_for("the row from outside", 5000.0, || {
+        outside
+            .publish(&topic, payload.clone(), QoS::AtMostOnce)
+            .unwrap();
+        (!app.all("#messages tr").is_empty()).then_some(())
+    })
+    .await;
+    settle().await;
+    let rows = app.all("#messages tr");
+    assert_eq!(rows.len(), 1, "repeats with the same id show once");
+    assert_eq!(
+        app.text("#messages tr td.name"),
+        xss,
+        "HTML in a name is text"
+    );
+    assert_eq!(
+        app.text("#messages tr td.message"),
+        xss,
+        "HTML in a message is text"
+    );
+    assert!(
+        app.find("#messages img").is_none(),
+        "no element was created from user text"
+    );
+    assert_eq!(app.total(), rows.len().to_string());
+    assert!(app.find("#messages tr.own").is_none(), "not marked as own");
+}
+
+#[wasm_bindgen_test]
+async fn payloads_that_are_not_chat_json_show_as_marked_raw_rows() {
+    let topic = unique_topic("raw");
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    let outside = outsider(&topic).await;
+    // Wait until the app's subscription is in place: a first message arrives. It carries an
+    // id, so repeats while waiting are shown once.
+    wait_for("a first message", 5000.0, || {
+        outside
+            .publish(
+                &topic,
+                r#"{"name":"cli","message":"hi","id":"probe"}"#,
+                QoS::AtMostOnce,
+            )
+            .unwrap();
+        (app.total() != "0").then_some(())
+    })
+    .await;
+    settle().await;
+    assert_eq!(app.total(), "1", "the repeated probe shows once");
+    let before = 1;
+    for payload in [
+        b"just some text".to_vec(),
+        vec![0xff, 0xfe, b'x'],
+        br#"{"name":42,"message":["no"]}"#.to_vec(),
+        br#"{"message":"name missing"}"#.to_vec(),
+    ] {
+        outside.publish(&topic, payload, QoS::AtLeastOnce).unwrap();
+    }
+    wait_for("four raw rows", 5000.0, || {
+        (app.all("#messages tr.raw").len() == 4).then_some(())
+    })
+    .await;
+    assert_eq!(app.total(), (before + 4).to_string());
+    let raw = app.all("#messages tr.raw");
+    assert_eq!(
+        raw[0]
+            .query_selector("td.message")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "just some text"
+    );
+    assert!(raw[0]
+        .query_selector("td.name")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap()
+        .contains("not JSON"));
+    assert!(raw[1].text_content().unwrap().contains("not valid UTF-8"));
+    assert!(
+        app.text(".counts").contains("4 not chat JSON"),
+        "{}",
+        app.text(".counts")
+    );
+    assert_eq!(
+        app.badge().0,
+        "connected",
+        "still connected after bad payloads"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn sending_shows_an_own_row_that_gets_delivered_and_clears_the_box() {
+    let topic = unique_topic("send");
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    app.type_into("#name", "Ada");
+    app.type_into("#message", "line one\nline two");
+    app.click("#publish");
+
+    let row = wait_for("own row", 5000.0, || app.find("#messages tr.own")).await;
+    let cell = row.query_selector("td.message").unwrap().unwrap();
+    assert_eq!(
+        cell.text_content().unwrap(),
+        "line one\nline two",
+        "newlines kept"
+    );
+    assert_eq!(app.textarea_value(), "", "the message box is cleared");
+    let focused = web_sys::window()
+        .unwrap()
+        .document()
+        .unwrap()
+        .active_element();
+    assert_eq!(
+        focused.map(|e| e.id()),
+        Some("message".to_owned()),
+        "focus stays in the box"
+    );
+    wait_for("delivered mark", 5000.0, || {
+        app.find("#messages tr.own [data-delivery=delivered]")
+    })
+    .await;
+    // The broker echoes the message back; it must not show twice.
+    gloo_timers::future::TimeoutFuture::new(300).await;
+    assert_eq!(app.all("#messages tr").len(), 1);
+    assert_eq!(app.total(), "1");
+}
+
+#[wasm_bindgen_test]
+async fn enter_sends_and_shift_enter_does_not() {
+    let topic = unique_topic("enter");
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    app.type_into("#name", "Bo");
+    app.type_into("#message", "typed");
+    let textarea = app.find("#message").unwrap();
+    let press = |shift: bool| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key("Enter");
+        init.set_shift_key(shift);
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        let ev =
+            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        textarea.dispatch_event(&ev).unwrap()
+    };
+    assert!(
+        press(true),
+        "Shift+Enter is left to the textarea (adds a line)"
+    );
+    assert!(app.all("#messages tr").is_empty());
+    assert!(!press(false), "Enter is taken over");
+    wait_for("row sent by Enter", 5000.0, || app.find("#messages tr.own")).await;
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_is_refused_with_a_hint_and_nothing_typed_is_lost() {
+    let topic = unique_topic("bad");
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+
+    app.type_into("#name", "");
+    app.type_into("#message", "hello");
+    app.click("#publish");
+    settle().await;
+    assert_eq!(app.text("#hint"), "Enter your name first.");
+    assert_eq!(app.textarea_value(), "hello");
+
+    app.type_into("#name", "Cy");
+    app.type_into("#message", "   ");
+    app.click("#publish");
+    settle().await;
+    assert_eq!(app.text("#hint"), "Type a message first.");
+
+    let long = "x".repeat(chat::MAX_MESSAGE_BYTES + 1);
+    app.type_into("#message", &long);
+    settle().await;
+    assert!(app.find(".size.over").is_some(), "the size counter warns");
+    app.click("#publish");
+    settle().await;
+    assert!(app
+        .text("#hint")
+        .starts_with("Message too long: 4097 bytes, the limit is 4096."));
+    assert_eq!(
+        app.textarea_value(),
+        long,
+        "an oversized message is kept, not truncated"
+    );
+
+    gloo_timers::future::TimeoutFuture::new(200).await;
+    assert!(app.all("#messages tr").is_empty(), "nothing was sent");
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_broker_shows_offline_with_the_address_and_a_retry() {
+    let url = format!("ws://127.0.0.1:{}", closed_port());
+    let app = Mounted::new(AppConfig {
+        broker_url: Ok(url.clone()),
+        topic: "messages".into(),
+    });
+    wait_for("offline badge", 15000.0, || {
+        (app.badge().1 == "offline").then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.badge().0,
+        format!("offline: broker unreachable at {url}")
+    );
+    assert!(app.find("#retry").is_some(), "a way to try again");
+}
+
+#[wasm_bindgen_test]
+async fn a_bad_broker_url_is_explained_on_the_badge() {
+    let app = Mounted::new(AppConfig {
+        broker_url: mqtt_chat::config::broker_url("?broker=http://x:1", "h"),
+        topic: "messages".into(),
+    });
+    settle().await;
+    let (text, state) = app.badge();
+    assert_eq!(state, "offline");
+    assert!(text.contains("must start with ws:// or wss://"), "{text}");
+}

@@ -1,0 +1,139 @@
+//! The transport and protocol core together, in headless Chromium, against a real Mosquitto.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use chat::ConnectionStatus;
+use common::{broker, closed_port, unique_topic, wait_for};
+use mqtt_chat::browser::identity::new_client_id;
+use mqtt_chat::config::broker_url;
+use mqtt_chat::transport::{Connection, LinkEvent};
+use mqtt_core::{Event, Options, QoS};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+type Events = Rc<RefCell<Vec<LinkEvent>>>;
+
+fn open(url: String, topic: &str) -> (Connection, Events) {
+    let events: Events = Rc::default();
+    let sink = Rc::clone(&events);
+    let connection = Connection::open(
+        url,
+        Options::new(new_client_id()),
+        &[(topic, QoS::AtLeastOnce)],
+        move |e| sink.borrow_mut().push(e),
+    );
+    (connection, events)
+}
+
+fn has(events: &Events, pred: impl Fn(&LinkEvent) -> bool) -> Option<()> {
+    events.borrow().iter().any(pred).then_some(())
+}
+
+#[wasm_bindgen_test]
+async fn client_connects_subscribes_publishes_and_receives_its_own_message() {
+    let topic = unique_topic("own");
+    let (conn, events) = open(broker(), &topic);
+    wait_for("SUBACK", 5000.0, || {
+        has(&events, |e| matches!(e, LinkEvent::Mqtt(Event::Subscribed { filter, qos: QoS::AtLeastOnce }) if *filter == topic))
+    })
+    .await;
+    assert_eq!(
+        events.borrow()[0],
+        LinkEvent::Status(ConnectionStatus::Connecting),
+        "the first thing reported is connecting"
+    );
+    assert!(has(&events, |e| matches!(
+        e,
+        LinkEvent::Mqtt(Event::Connected { .. })
+    ))
+    .is_some());
+
+    let pkid = conn
+        .publish(&topic, "hello from the browser", QoS::AtLeastOnce)
+        .expect("publish accepted")
+        .expect("QoS 1 has a packet id");
+    wait_for("own message back, and its PUBACK", 5000.0, || {
+        let got_message = has(&events, |e| {
+            matches!(e, LinkEvent::Mqtt(Event::Message(m))
+                if m.topic == topic && &m.payload[..] == b"hello from the browser")
+        });
+        let acked = has(&events, |e| {
+            *e == LinkEvent::Mqtt(Event::Acknowledged { pkid })
+        });
+        got_message.and(acked)
+    })
+    .await;
+    conn.close();
+}
+
+#[wasm_bindgen_test]
+async fn two_connections_see_each_others_messages() {
+    let topic = unique_topic("pair");
+    let (a, a_events) = open(broker(), &topic);
+    let (_b, b_events) = open(broker(), &topic);
+    for events in [&a_events, &b_events] {
+        wait_for("both subscribed", 5000.0, || {
+            has(events, |e| {
+                matches!(e, LinkEvent::Mqtt(Event::Subscribed { .. }))
+            })
+        })
+        .await;
+    }
+    a.publish(&topic, "from a", QoS::AtMostOnce).unwrap();
+    wait_for("b receives a's message", 5000.0, || {
+        has(
+            &b_events,
+            |e| matches!(e, LinkEvent::Mqtt(Event::Message(m)) if &m.payload[..] == b"from a"),
+        )
+    })
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn an_unreachable_broker_is_reported_offline_in_words() {
+    let url = format!("ws://127.0.0.1:{}", closed_port());
+    let (_conn, events) = open(url.clone(), "messages");
+    let status = wait_for("offline status", 15000.0, || {
+        events.borrow().iter().find_map(|e| match e {
+            LinkEvent::Status(s @ ConnectionStatus::Offline { .. }) => Some(s.clone()),
+            _ => None,
+        })
+    })
+    .await;
+    assert_eq!(
+        status.label(),
+        format!("offline: broker unreachable at {url}")
+    );
+}
+
+#[wasm_bindgen_test]
+fn broker_url_defaults_to_the_page_host_on_port_9001() {
+    assert_eq!(
+        broker_url("", "example.org"),
+        Ok("ws://example.org:9001".into())
+    );
+    assert_eq!(
+        broker_url("?room=x", "10.1.2.3"),
+        Ok("ws://10.1.2.3:9001".into())
+    );
+}
+
+#[wasm_bindgen_test]
+fn broker_url_query_overrides_and_is_checked() {
+    assert_eq!(
+        broker_url("?broker=ws://127.0.0.1:8083/mqtt", "h"),
+        Ok("ws://127.0.0.1:8083/mqtt".into())
+    );
+    assert_eq!(
+        broker_url("?broker=wss%3A%2F%2Fbroker.example%3A8884%2Fmqtt", "h"),
+        Ok("wss://broker.example:8884/mqtt".into())
+    );
+    let err = broker_url("?broker=http://127.0.0.1:9001", "h").unwrap_err();
+    assert!(err.contains("must start with ws:// or wss://"), "{err}");
+    let err = broker_url("?broker=not%20a%20url", "h").unwrap_err();
+    assert!(err.contains("is not a URL"), "{err}");
+}
