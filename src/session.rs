@@ -94,7 +94,9 @@ impl ChatSession {
             Some((message, result))
         });
         let Some((message, result)) = sent else {
-            return Err("Not ready yet: the chat is still starting. Try again in a moment.".into());
+            // No connection object: still starting, or the broker address is unusable.
+            let why = self.status.with_untracked(|s| s.label());
+            return Err(format!("Not sent ({why}). Your message is kept."));
         };
         match result {
             Ok(pkid) => {

@@ -16,6 +16,8 @@ pub fn ConnectBadge(session: ChatSession) -> impl IntoView {
                 role="status"
                 aria-live="polite"
                 data-state=move || status.with(|s| s.state())
+                data-client-id=move || session.client_id.get()
+                title=move || session.client_id.get().map(|id| format!("MQTT client id {id}"))
             >
                 {move || status.with(|s| s.label())}
             </span>

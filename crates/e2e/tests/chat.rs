@@ -1,0 +1,237 @@
+//! End to end: the release build in real Chromium tabs over WebDriver, against a real
+//! Mosquitto started by scripts/test. Run with `--test-threads=1` (they share the broker's
+//! `messages` topic).
+
+mod harness;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::Locator;
+use harness::*;
+
+#[tokio::test]
+async fn two_tabs_chat_and_html_stays_text() {
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    c.goto(&app_url(&base)).await.unwrap();
+    let tab_a = c.window().await.unwrap();
+    let tab_b = c.new_window(true).await.unwrap().handle;
+    c.switch_to_window(tab_b.clone()).await.unwrap();
+    c.goto(&app_url(&base)).await.unwrap();
+    let id_b = wait_connected(c).await;
+    c.switch_to_window(tab_a.clone()).await.unwrap();
+    let id_a = wait_connected(c).await;
+    assert_ne!(id_a, id_b, "each tab has its own client id");
+
+    // The app's messages are plain JSON on `messages`, readable by mosquitto_sub.
+    let sub = Command::new("mosquitto_sub")
+        .args(["-h", "127.0.0.1", "-p", &env("MQTT_CHAT_BROKER_TCP_PORT")])
+        .args(["-t", "messages", "-C", "1", "-W", "20"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_sub runs");
+    tokio::time::sleep(Duration::from_millis(300)).await; // let it subscribe
+
+    send(c, "Ada", "Hello from tab A").await;
+    let own = eventually("A's own row, delivered", 10, || async {
+        rows(c)
+            .await
+            .into_iter()
+            .find(|r| r.message == "Hello from tab A" && r.delivery.as_deref() == Some("delivered"))
+    })
+    .await;
+    assert!(own.own, "the sender's row is marked as its own");
+    let message_box = c.find(Locator::Id("message")).await.unwrap();
+    assert_eq!(
+        message_box.prop("value").await.unwrap().as_deref(),
+        Some("")
+    );
+
+    let out = tokio::task::spawn_blocking(move || sub.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let line = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(line.trim()).expect("mosquitto_sub got JSON");
+    assert_eq!(json["name"], "Ada");
+    assert_eq!(json["message"], "Hello from tab A");
+
+    c.switch_to_window(tab_b.clone()).await.unwrap();
+    let seen = eventually("tab A's message in tab B", 10, || async {
+        rows(c)
+            .await
+            .into_iter()
+            .find(|r| r.message == "Hello from tab A")
+    })
+    .await;
+    assert_eq!(seen.name, "Ada");
+    assert!(!seen.own, "not marked own in the other tab");
+
+    // HTML typed in tab B is shown literally in tab A and creates no element.
+    let xss = "<img src=x onerror=alert(1)>";
+    send(c, xss, xss).await;
+    c.switch_to_window(tab_a.clone()).await.unwrap();
+    let row = eventually("the HTML message in tab A", 10, || async {
+        rows(c).await.into_iter().find(|r| r.name == xss)
+    })
+    .await;
+    assert_eq!(row.message, xss);
+    let imgs = c.find_all(Locator::Css("#messages img")).await.unwrap();
+    assert!(imgs.is_empty(), "no <img> was created from user text");
+    assert!(c.get_alert_text().await.is_err(), "no alert ran");
+
+    // A command-line client joins the chat.
+    mosquitto_pub(
+        "messages",
+        r#"{"name":"cli","message":"hi from mosquitto_pub"}"#,
+    );
+    for tab in [&tab_a, &tab_b] {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        let row = eventually("the mosquitto_pub message", 10, || async {
+            rows(c)
+                .await
+                .into_iter()
+                .find(|r| r.message == "hi from mosquitto_pub")
+        })
+        .await;
+        assert_eq!(row.name, "cli");
+        let shown = rows(c).await.len();
+        assert_eq!(data_total(c).await, shown.to_string());
+    }
+
+    // Screenshots of both tabs for the README.
+    c.switch_to_window(tab_b.clone()).await.unwrap();
+    send(c, "Grace", "Hi Ada! Tab B here.").await;
+    for (tab, file) in [
+        (&tab_a, "screenshot-tab-a.png"),
+        (&tab_b, "screenshot-tab-b.png"),
+    ] {
+        c.switch_to_window(tab.clone()).await.unwrap();
+        eventually("Grace's message", 10, || async {
+            rows(c).await.into_iter().find(|r| r.name == "Grace")
+        })
+        .await;
+        let png = c.screenshot().await.unwrap();
+        std::fs::create_dir_all(docs_dir()).unwrap();
+        std::fs::write(docs_dir().join(file), png).unwrap();
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_tab_opened_with_a_copy_of_session_storage_gets_its_own_id_and_neither_is_kicked() {
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app_url(&base)).await.unwrap();
+    let first = wait_connected(c).await;
+    let stored: String = c
+        .execute(
+            "return sessionStorage.getItem('mqtt-chat.client-id')",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(stored.contains(&first), "the id is kept for reloads");
+
+    // window.open copies sessionStorage into the new tab, just as "Duplicate tab" does.
+    let before = c.windows().await.unwrap();
+    c.execute("window.open(location.href)", vec![])
+        .await
+        .unwrap();
+    let copy = eventually("the opened tab", 10, || async {
+        c.windows()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|w| !before.contains(w))
+    })
+    .await;
+    c.switch_to_window(copy).await.unwrap();
+    let second = wait_connected(c).await;
+    let copied: String = c
+        .execute(
+            "return sessionStorage.getItem('mqtt-chat.client-id')",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_ne!(first, second, "the copy made a new id");
+    assert!(
+        copied.contains(&second),
+        "and keeps the new one for its own reloads"
+    );
+
+    // Two tabs with one id would kick each other off in a loop. Watch both for a while.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for w in c.windows().await.unwrap() {
+        c.switch_to_window(w).await.unwrap();
+        assert_eq!(badge(c).await.0, "connected");
+    }
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_name_is_remembered_and_the_client_id_kept_across_a_reload() {
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app_url(&base)).await.unwrap();
+    let id = wait_connected(c).await;
+    send(c, "Linus", "before reload").await;
+    eventually("own row", 10, || async {
+        rows(c).await.into_iter().find(|r| r.own)
+    })
+    .await;
+    c.refresh().await.unwrap();
+    let id_after = wait_connected(c).await;
+    assert_eq!(id, id_after, "a reload keeps the tab's client id");
+    let name = c.find(Locator::Id("name")).await.unwrap();
+    assert_eq!(name.prop("value").await.unwrap().as_deref(), Some("Linus"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_bad_broker_address_is_explained_not_a_blank_page() {
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&format!("{base}/?broker=http://127.0.0.1:1"))
+        .await
+        .unwrap();
+    let (text, state, _) = eventually("the offline badge", 10, || async {
+        let b = badge(c).await;
+        (b.1 == "offline").then_some(b)
+    })
+    .await;
+    assert_eq!(state, "offline");
+    assert!(text.contains("must start with ws:// or wss://"), "{text}");
+    // The form still works and keeps what is typed.
+    send(c, "Ann", "typed while offline").await;
+    let hint = eventually("a hint", 5, || async {
+        let text = c.find(Locator::Id("hint")).await.ok()?.text().await.ok()?;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert!(
+        hint.starts_with("Not sent (offline: the broker address"),
+        "{hint}"
+    );
+    let textarea = c.find(Locator::Id("message")).await.unwrap();
+    assert_eq!(
+        textarea.prop("value").await.unwrap().as_deref(),
+        Some("typed while offline"),
+        "what the user typed is kept"
+    );
+    browser.close().await;
+}
