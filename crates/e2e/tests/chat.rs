@@ -235,3 +235,54 @@ async fn a_bad_broker_address_is_explained_not_a_blank_page() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_plain_mqttjs_page_and_the_app_understand_each_other() {
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app_url(&base)).await.unwrap();
+    let app = c.window().await.unwrap();
+    wait_connected(c).await;
+
+    let peer = c.new_window(true).await.unwrap().handle;
+    c.switch_to_window(peer.clone()).await.unwrap();
+    let ws = env("MQTT_CHAT_BROKER_WS_PORT");
+    c.goto(&format!(
+        "{base}/interop/mqttjs.html?broker=ws://127.0.0.1:{ws}"
+    ))
+    .await
+    .unwrap();
+    eventually("MQTT.js to subscribe", 10, || async {
+        let state = c.find(Locator::Id("state")).await.ok()?.text().await.ok()?;
+        (state == "subscribed").then_some(())
+    })
+    .await;
+
+    c.switch_to_window(app.clone()).await.unwrap();
+    send(c, "Rust", "to MQTT.js").await;
+    c.switch_to_window(peer.clone()).await.unwrap();
+    let got = eventually("MQTT.js to receive the app's message", 10, || async {
+        let all = c.execute("return window.received", vec![]).await.ok()?;
+        all.as_array()?
+            .iter()
+            .find(|m| m["message"] == "to MQTT.js")
+            .cloned()
+    })
+    .await;
+    assert_eq!(got["name"], "Rust");
+
+    c.execute("window.publishChat('js', 'from MQTT.js')", vec![])
+        .await
+        .unwrap();
+    c.switch_to_window(app).await.unwrap();
+    let row = eventually("the MQTT.js message in the app", 10, || async {
+        rows(c)
+            .await
+            .into_iter()
+            .find(|r| r.message == "from MQTT.js")
+    })
+    .await;
+    assert_eq!(row.name, "js");
+    browser.close().await;
+}

@@ -29,10 +29,15 @@ pub fn serve_dist(dir: PathBuf) -> String {
     std::thread::spawn(move || {
         for request in server.incoming_requests() {
             let path = request.url().split('?').next().unwrap_or("/").to_owned();
-            let file = if path == "/" {
-                dir.join("index.html")
-            } else {
-                dir.join(path.trim_start_matches('/'))
+            let file = match path.as_str() {
+                "/" => dir.join("index.html"),
+                // The MQTT.js peer page and the MQTT.js bundle (scripts/setup installs it).
+                "/interop/mqttjs.html" => manifest_dir().join("interop/mqttjs.html"),
+                "/interop/mqtt.min.js" => {
+                    manifest_dir().join("../../.tools/node_modules/mqtt/dist/mqtt.min.js")
+                }
+                other if other.contains("..") => dir.join("missing"),
+                other => dir.join(other.trim_start_matches('/')),
             };
             let response = match std::fs::read(&file) {
                 Ok(body) => {
@@ -242,7 +247,11 @@ pub fn dist() -> PathBuf {
     PathBuf::from(env("MQTT_CHAT_DIST"))
 }
 
+fn manifest_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
 /// Where the README's screenshots live.
 pub fn docs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+    manifest_dir().join("../../docs")
 }
