@@ -23,6 +23,8 @@ pub struct ChatSession {
     pub notice: RwSignal<Option<String>>,
     pub client_id: RwSignal<Option<String>>,
     inner: StoredValue<Option<Inner>, LocalStorage>,
+    /// Browser event listeners, removed when the session's owner is cleaned up.
+    listeners: StoredValue<Vec<gloo_events::EventListener>, LocalStorage>,
     pending: StoredValue<HashMap<PacketId, u64>, LocalStorage>,
     topic: StoredValue<String>,
 }
@@ -41,6 +43,7 @@ impl ChatSession {
             notice: RwSignal::new(None),
             client_id: RwSignal::new(None),
             inner: StoredValue::new_local(None),
+            listeners: StoredValue::new_local(Vec::new()),
             pending: StoredValue::new_local(HashMap::new()),
             topic: StoredValue::new(config.topic.clone()),
         };
@@ -62,6 +65,12 @@ impl ChatSession {
                 &[(topic.as_str(), QoS::AtLeastOnce)],
                 move |event| session.on_link_event(event, &own_id),
             );
+            // Leaving the page says DISCONNECT, so the broker can tell a leave from a crash.
+            let on_leave =
+                gloo_events::EventListener::new(&gloo_utils::window(), "pagehide", move |_| {
+                    session.leave_now();
+                });
+            session.listeners.try_update_value(|l| l.push(on_leave));
             session.client_id.try_set(Some(client_id.clone()));
             // If the view is already gone, the connection is dropped here, which closes it.
             session.inner.try_update_value(|inner| {
@@ -122,6 +131,15 @@ impl ChatSession {
         self.inner.with_value(|inner| {
             if let Some(inner) = inner {
                 inner.connection.retry();
+            }
+        });
+    }
+
+    /// DISCONNECT now, synchronously: the page is going away.
+    pub fn leave_now(&self) {
+        let _ = self.inner.try_with_value(|inner| {
+            if let Some(inner) = inner {
+                inner.connection.leave_now();
             }
         });
     }

@@ -377,3 +377,60 @@ async fn a_bad_broker_url_is_explained_on_the_badge() {
     assert_eq!(state, "offline");
     assert!(text.contains("must start with ws:// or wss://"), "{text}");
 }
+
+#[wasm_bindgen_test]
+async fn the_table_follows_new_rows_at_the_bottom_and_stays_put_when_scrolled_up() {
+    // The real stylesheet, so the table scrolls inside its box as in the app.
+    let document = web_sys::window().unwrap().document().unwrap();
+    let style = document.create_element("style").unwrap();
+    style.set_text_content(Some(include_str!("../style.css")));
+    document.head().unwrap().append_child(&style).unwrap();
+
+    let topic = unique_topic("scroll");
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    let outside = outsider(&topic).await;
+    let publish = |from: usize, to: usize| {
+        for i in from..to {
+            let payload = format!(r#"{{"name":"n","message":"row {i}","id":"s{i}"}}"#);
+            outside.publish(&topic, payload, QoS::AtLeastOnce).unwrap();
+        }
+    };
+    wait_for("the subscription", 5000.0, || {
+        publish(0, 1);
+        (app.total() == "1").then_some(())
+    })
+    .await;
+    publish(1, 80);
+    wait_for("80 rows", 5000.0, || (app.total() == "80").then_some(())).await;
+    settle().await;
+    let scroller = app.find(".scroller").unwrap();
+    let gap = |el: &Element| el.scroll_height() - el.scroll_top() - el.client_height();
+    assert!(
+        scroller.scroll_height() > scroller.client_height() * 2,
+        "the table overflows"
+    );
+    assert!(
+        gap(&scroller) <= 2,
+        "followed to the bottom (gap {}, top {}, height {}, client {}, visibility {:?})",
+        gap(&scroller),
+        scroller.scroll_top(),
+        scroller.scroll_height(),
+        scroller.client_height(),
+        document.visibility_state()
+    );
+
+    // The user scrolls up to read; new rows must not pull the view away.
+    scroller.set_scroll_top(0);
+    wait_for("the scroll event", 2000.0, || {
+        // Chromium fires scroll asynchronously after scrollTop changes.
+        (scroller.scroll_top() == 0).then_some(())
+    })
+    .await;
+    settle().await;
+    publish(80, 90);
+    wait_for("90 rows", 5000.0, || (app.total() == "90").then_some(())).await;
+    settle().await;
+    assert_eq!(scroller.scroll_top(), 0, "stayed where the user scrolled");
+    style.remove();
+}

@@ -42,6 +42,8 @@ enum Command {
 /// A handle to a running connection. Dropping every handle closes it.
 pub struct Connection {
     core: Rc<RefCell<Client>>,
+    /// The open socket, for the one synchronous send: DISCONNECT as the page goes away.
+    socket: Rc<RefCell<Option<web_sys::WebSocket>>>,
     commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -66,11 +68,20 @@ impl Connection {
         for e in early {
             web_sys::console::warn_1(&e.into());
         }
-        let task_core = Rc::clone(&core);
+        let socket = Rc::new(RefCell::new(None));
+        let link = Link {
+            url,
+            core: Rc::clone(&core),
+            socket: Rc::clone(&socket),
+        };
         wasm_bindgen_futures::spawn_local(async move {
-            run(url, task_core, rx, &mut on_event).await;
+            run(link, rx, &mut on_event).await;
         });
-        Connection { core, commands }
+        Connection {
+            core,
+            socket,
+            commands,
+        }
     }
 
     /// Publish now if connected; QoS 1 messages wait in the core until they are acknowledged.
@@ -94,6 +105,27 @@ impl Connection {
     pub fn close(&self) {
         let _ = self.commands.unbounded_send(Command::Close);
     }
+
+    /// Send DISCONNECT and close right now, without waiting for the task: for `pagehide`,
+    /// after which no task may run. The broker then knows the leave was deliberate.
+    pub fn leave_now(&self) {
+        let mut core = self.core.borrow_mut();
+        core.disconnect(now());
+        if let Some(ws) = self.socket.borrow().as_ref() {
+            while let Some(bytes) = core.poll_transmit() {
+                let _ = ws.send_with_u8_array(&bytes);
+            }
+            let _ = ws.close_with_code(1000);
+        }
+        let _ = self.commands.unbounded_send(Command::Close);
+    }
+}
+
+/// What the task needs: where to connect, the core, and where to publish the open socket.
+struct Link {
+    url: String,
+    core: Rc<RefCell<Client>>,
+    socket: Rc<RefCell<Option<web_sys::WebSocket>>>,
 }
 
 /// How one connection attempt ended.
@@ -105,14 +137,15 @@ enum Ended {
 }
 
 async fn run(
-    url: String,
-    core: Rc<RefCell<Client>>,
+    link: Link,
     mut commands: mpsc::UnboundedReceiver<Command>,
     emit: &mut dyn FnMut(LinkEvent),
 ) {
     loop {
         emit(LinkEvent::Status(ConnectionStatus::Connecting));
-        match connect_once(&url, &core, &mut commands, emit).await {
+        let ended = connect_once(&link, &mut commands, emit).await;
+        link.socket.borrow_mut().take();
+        match ended {
             Ended::Closed => return,
             Ended::Lost(status) => emit(LinkEvent::Status(status)),
         }
@@ -128,18 +161,27 @@ async fn run(
 }
 
 async fn connect_once(
-    url: &str,
-    core: &Rc<RefCell<Client>>,
+    link: &Link,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     emit: &mut dyn FnMut(LinkEvent),
 ) -> Ended {
+    let (url, core) = (link.url.as_str(), &link.core);
     let unreachable = || {
         Ended::Lost(ConnectionStatus::Offline {
             reason: format!("broker unreachable at {url}"),
         })
     };
-    let mut ws = match WebSocket::open_with_protocol(url, "mqtt") {
-        Ok(ws) => ws,
+    // Opened raw, so a clone can be kept for `leave_now`, then wrapped by gloo.
+    let opened = web_sys::WebSocket::new_with_str(url, "mqtt")
+        .map_err(|e| format!("{e:?}"))
+        .and_then(|raw| {
+            let keep = raw.clone();
+            WebSocket::try_from(raw)
+                .map(|ws| (ws, keep))
+                .map_err(|e| e.to_string())
+        });
+    let (mut ws, raw) = match opened {
+        Ok(pair) => pair,
         Err(e) => {
             return Ended::Lost(ConnectionStatus::Offline {
                 reason: format!("cannot open a WebSocket to {url}: {e}"),
@@ -166,6 +208,7 @@ async fn connect_once(
     if !matches!(ws.state(), State::Open) {
         return unreachable();
     }
+    *link.socket.borrow_mut() = Some(raw);
 
     core.borrow_mut().handle_open(now());
     loop {
@@ -185,7 +228,7 @@ async fn connect_once(
         let mut ended = None;
         for event in events {
             if let Event::Disconnected(reason) = &event {
-                ended = Some(status_after(reason, url));
+                ended = Some(status_after(reason));
             }
             emit(LinkEvent::Mqtt(event));
         }
@@ -236,7 +279,7 @@ async fn connect_once(
 }
 
 /// What the badge says after the core ended a connection; `None` for a chosen disconnect.
-fn status_after(reason: &DisconnectReason, _url: &str) -> Option<ConnectionStatus> {
+fn status_after(reason: &DisconnectReason) -> Option<ConnectionStatus> {
     match reason {
         DisconnectReason::ClientDisconnect => None,
         DisconnectReason::Refused(refusal) => Some(ConnectionStatus::Refused {

@@ -12,24 +12,35 @@ use crate::session::ChatSession;
 pub fn MessageTable(session: ChatSession) -> impl IntoView {
     let log = session.log;
     let scroller = NodeRef::<Div>::new();
-    // Whether the view is at the bottom, as of the user's last scroll.
+    // Whether to follow new rows: the user is at the bottom, as of their last scroll.
     let (at_bottom, set_at_bottom) = signal(true);
+    // Where the view was last put by following. Our own scroll events can arrive after more
+    // rows were added, and must not read as the user leaving the bottom: only a scroll above
+    // this point is the user's.
+    let followed_to = StoredValue::new(0);
 
     let on_scroll = move |_| {
         if let Some(el) = scroller.get() {
             let gap = el.scroll_height() - el.scroll_top() - el.client_height();
-            set_at_bottom.set(gap <= 24);
+            let not_moved_up = el.scroll_top() >= followed_to.get_value();
+            set_at_bottom.set(gap <= 24 || (not_moved_up && at_bottom.get_untracked()));
         }
     };
     Effect::new(move |_| {
         log.with(|l| l.total());
         if at_bottom.get_untracked() {
-            // After the new rows are laid out; the table may be gone by then.
-            request_animation_frame(move || {
-                if let Some(el) = scroller.try_get_untracked().flatten() {
-                    el.set_scroll_top(el.scroll_height());
-                }
-            });
+            // A macrotask runs after Leptos has put the new rows in the DOM (it updates in
+            // microtasks). Not requestAnimationFrame: that never fires in a hidden tab.
+            // The table may be gone by then.
+            set_timeout(
+                move || {
+                    if let Some(el) = scroller.try_get_untracked().flatten() {
+                        el.set_scroll_top(el.scroll_height());
+                        followed_to.try_set_value(el.scroll_top());
+                    }
+                },
+                std::time::Duration::ZERO,
+            );
         }
     });
 

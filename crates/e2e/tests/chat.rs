@@ -286,3 +286,22 @@ async fn a_plain_mqttjs_page_and_the_app_understand_each_other() {
     assert_eq!(row.name, "js");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn leaving_the_page_sends_disconnect() {
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app_url(&base)).await.unwrap();
+    let id = wait_connected(c).await;
+    c.goto("about:blank").await.unwrap();
+    // Mosquitto logs "Client <id> disconnected." only for a DISCONNECT packet; a socket that
+    // just drops is logged as "closed its connection" or a socket error.
+    let clean = format!("Client {id} disconnected.");
+    eventually("the broker to log a clean DISCONNECT", 10, || async {
+        let log = std::fs::read_to_string(env("MQTT_CHAT_BROKER_LOG")).ok()?;
+        log.contains(&clean).then_some(())
+    })
+    .await;
+    browser.close().await;
+}
