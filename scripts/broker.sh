@@ -8,6 +8,8 @@ free_port() {
 # start_broker [extra config lines...]
 start_broker() {
   BROKER_DIR="$(mktemp -d /tmp/mqtt-chat-broker.XXXXXX)"
+  # Started as root, Mosquitto runs as the `mosquitto` user, which must write its database.
+  chmod 0777 "$BROKER_DIR"
   BROKER_TCP_PORT="$(free_port)"
   BROKER_WS_PORT="$(free_port)"
   BROKER_CONF="$BROKER_DIR/mosquitto.conf"

@@ -1,5 +1,6 @@
 //! Where the app connects and what it listens to, from the page URL.
 
+use mqtt_core::Credentials;
 use wasm_bindgen::JsValue;
 
 /// The WebSocket port of the project's `mosquitto.conf`.
@@ -10,19 +11,39 @@ pub struct AppConfig {
     /// The broker URL, or why the one given is unusable.
     pub broker_url: Result<String, String>,
     pub topic: String,
+    /// From `?username=…&password=…`, until a sign-in form comes with the auth issue.
+    pub credentials: Option<Credentials>,
 }
 
 impl AppConfig {
     /// From the current page: `?broker=ws://host:port[/path]`, else `ws://<page host>:9001`.
     pub fn from_page() -> Self {
+        let query = crate::browser::query_string();
         AppConfig {
-            broker_url: broker_url(
-                &crate::browser::query_string(),
-                &crate::browser::page_hostname(),
-            ),
+            broker_url: broker_url(&query, &crate::browser::page_hostname()),
             topic: chat::DEFAULT_TOPIC.to_owned(),
+            credentials: credentials(&query),
         }
     }
+
+    /// The default room on `broker_url`, without credentials.
+    pub fn new(broker_url: Result<String, String>) -> Self {
+        AppConfig {
+            broker_url,
+            topic: chat::DEFAULT_TOPIC.to_owned(),
+            credentials: None,
+        }
+    }
+}
+
+/// `?username=…&password=…` (the password may be empty; without a user name there is none).
+pub fn credentials(query: &str) -> Option<Credentials> {
+    let params = web_sys::UrlSearchParams::new_with_str(query).ok()?;
+    let username = params.get("username").filter(|u| !u.is_empty())?;
+    Some(Credentials {
+        username,
+        password: params.get("password").unwrap_or_default(),
+    })
 }
 
 /// The broker URL for a page with query string `query` served from `page_host`.

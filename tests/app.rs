@@ -116,8 +116,8 @@ async fn settle() {
 
 fn config(topic: &str) -> AppConfig {
     AppConfig {
-        broker_url: Ok(broker()),
         topic: topic.to_owned(),
+        ..AppConfig::new(Ok(broker()))
     }
 }
 
@@ -349,29 +349,34 @@ async fn bad_input_is_refused_with_a_hint_and_nothing_typed_is_lost() {
 }
 
 #[wasm_bindgen_test]
-async fn an_unreachable_broker_shows_offline_with_the_address_and_a_retry() {
+async fn an_unreachable_broker_shows_reconnecting_with_a_countdown_the_address_and_a_retry() {
     let url = format!("ws://127.0.0.1:{}", closed_port());
-    let app = Mounted::new(AppConfig {
-        broker_url: Ok(url.clone()),
-        topic: "messages".into(),
-    });
-    wait_for("offline badge", 15000.0, || {
-        (app.badge().1 == "offline").then_some(())
+    let app = Mounted::new(AppConfig::new(Ok(url.clone())));
+    let (text, _) = wait_for("reconnecting badge", 15000.0, || {
+        let badge = app.badge();
+        (badge.1 == "reconnecting").then_some(badge)
     })
     .await;
-    assert_eq!(
-        app.badge().0,
-        format!("offline: broker unreachable at {url}")
+    assert!(text.starts_with("reconnecting "), "{text}");
+    assert!(
+        text.ends_with(&format!(": broker unreachable at {url}")),
+        "the reason, in words: {text}"
     );
-    assert!(app.find("#retry").is_some(), "a way to try again");
+    assert_eq!(app.text("#retry"), "Retry now");
+    // Attempts keep coming, further apart: the countdown shows seconds once past 1 s.
+    wait_for("a countdown in seconds", 15000.0, || {
+        let (text, _) = app.badge();
+        text.starts_with("reconnecting in ").then_some(())
+    })
+    .await;
 }
 
 #[wasm_bindgen_test]
 async fn a_bad_broker_url_is_explained_on_the_badge() {
-    let app = Mounted::new(AppConfig {
-        broker_url: mqtt_chat::config::broker_url("?broker=http://x:1", "h"),
-        topic: "messages".into(),
-    });
+    let app = Mounted::new(AppConfig::new(mqtt_chat::config::broker_url(
+        "?broker=http://x:1",
+        "h",
+    )));
     settle().await;
     let (text, state) = app.badge();
     assert_eq!(state, "offline");

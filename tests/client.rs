@@ -94,20 +94,44 @@ async fn two_connections_see_each_others_messages() {
 }
 
 #[wasm_bindgen_test]
-async fn an_unreachable_broker_is_reported_offline_in_words() {
+async fn an_unreachable_broker_is_retried_with_the_reason_in_words() {
     let url = format!("ws://127.0.0.1:{}", closed_port());
     let (_conn, events) = open(url.clone(), "messages");
-    let status = wait_for("offline status", 15000.0, || {
-        events.borrow().iter().find_map(|e| match e {
-            LinkEvent::Status(s @ ConnectionStatus::Offline { .. }) => Some(s.clone()),
-            _ => None,
-        })
+    let retries: Vec<(String, f64)> = wait_for("three scheduled retries", 15000.0, || {
+        let retries: Vec<(String, f64)> = events
+            .borrow()
+            .iter()
+            .filter_map(|e| match e {
+                LinkEvent::Status(ConnectionStatus::Reconnecting { reason, retry_at }) => {
+                    Some((reason.clone(), *retry_at))
+                }
+                _ => None,
+            })
+            .collect();
+        (retries.len() >= 3).then_some(retries)
     })
     .await;
+    for (reason, _) in &retries {
+        assert_eq!(*reason, format!("broker unreachable at {url}"));
+    }
+    let connecting = events
+        .borrow()
+        .iter()
+        .filter(|e| **e == LinkEvent::Status(ConnectionStatus::Connecting))
+        .count();
+    assert!(connecting >= 3, "each retry is a new attempt");
+}
+
+#[wasm_bindgen_test]
+fn credentials_come_from_the_query_and_need_a_user_name() {
+    use mqtt_chat::config::credentials;
+    let c = credentials("?username=alice&password=p%40ss").expect("credentials");
     assert_eq!(
-        status.label(),
-        format!("offline: broker unreachable at {url}")
+        (c.username.as_str(), c.password.as_str()),
+        ("alice", "p@ss")
     );
+    assert!(credentials("?password=x").is_none());
+    assert!(credentials("").is_none());
 }
 
 #[wasm_bindgen_test]

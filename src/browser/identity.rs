@@ -1,17 +1,22 @@
-//! One MQTT client id per tab (FIELD.md #2).
+//! One MQTT client id per tab (FIELD.md #2), stable enough for persistent sessions.
 //!
-//! The id lives in sessionStorage, so a reload keeps it (needed for a persistent session).
-//! A duplicated tab copies sessionStorage, so the id alone is not enough: each tab also holds
-//! a Web Lock named after its id for as long as it lives. A tab that finds its id's lock
-//! taken is a duplicate and makes a new id. Web Locks need a secure context (https or
-//! localhost); elsewhere every load gets a fresh id, which is unique but not stable.
+//! A tab's id lives in sessionStorage, so a reload keeps it. A duplicated tab copies
+//! sessionStorage, so the id alone is not enough: each tab also holds a Web Lock named after
+//! its id for as long as it lives, and a tab that finds its id's lock taken makes another.
+//! Ids are also remembered in localStorage: a tab opened later takes one that no open tab
+//! holds, so it resumes the broker session (and the outbox) of a tab that was closed, and
+//! receives what that tab missed. Web Locks need a secure context (https or localhost);
+//! elsewhere every load gets a fresh id that is never reused.
 
+use super::storage::{self, Area};
 use futures::channel::oneshot;
-use gloo_storage::{SessionStorage, Storage};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-const KEY: &str = "mqtt-chat.client-id";
+const TAB_KEY: &str = "mqtt-chat.client-id";
+const KNOWN_KEY: &str = "mqtt-chat.client-ids";
+/// Ids remembered for reuse; each one may have a broker session holding messages.
+const KNOWN_MAX: usize = 8;
 
 #[wasm_bindgen]
 extern "C" {
@@ -34,19 +39,30 @@ pub fn new_client_id() -> String {
 
 /// This tab's client id, claimed so that no other live tab uses it.
 pub async fn tab_client_id() -> String {
-    let stored = SessionStorage::get::<String>(KEY).ok();
-    if let Some(id) = stored {
-        match claim(&id).await {
-            Some(true) => return id,
-            Some(false) => {} // a duplicated tab: the original keeps the id
-            None => return new_client_id(), // no Web Locks: never reuse
+    let mine = storage::get::<String>(Area::Session, TAB_KEY);
+    let known = storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default();
+    // The id from before a reload first, then ids that closed tabs left behind.
+    for id in mine.iter().chain(known.iter()) {
+        match claim(id).await {
+            Some(true) => return keep(id.clone(), known),
+            Some(false) => {}               // held by a live tab
+            None => return new_client_id(), // no Web Locks: never reuse an id
         }
     }
     let id = new_client_id();
-    // Claiming a random new id cannot collide; it only needs to be held for later reloads.
+    // A random new id cannot collide; the lock only guards it for later tabs.
     let _ = claim(&id).await;
-    // If sessionStorage is unavailable or full, the id is still unique, only not kept.
-    let _ = SessionStorage::set(KEY, &id);
+    keep(id, known)
+}
+
+/// Remember `id` for this tab's reloads and for tabs opened later. Storage that is full or
+/// blocked only costs the reuse; the id is still unique.
+fn keep(id: String, mut known: Vec<String>) -> String {
+    let _ = storage::set(Area::Session, TAB_KEY, &id);
+    known.retain(|k| *k != id);
+    known.insert(0, id.clone());
+    known.truncate(KNOWN_MAX);
+    let _ = storage::set(Area::Local, KNOWN_KEY, &known);
     id
 }
 

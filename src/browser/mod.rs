@@ -2,6 +2,8 @@
 //! the clock, the page location, and a per-tab identity.
 
 pub mod identity;
+pub mod storage;
+pub mod store;
 
 use mqtt_core::Instant;
 

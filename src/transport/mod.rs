@@ -2,6 +2,11 @@
 //! one MQTT packet per message) and drives the sans-IO [`mqtt_core::Client`] with bytes and
 //! time. Callers get a [`Connection`] handle and a stream of [`LinkEvent`]s through a callback.
 //!
+//! Reconnect policy: after a lost link, retry with [`Backoff`] (first within 0.5 s, at most
+//! every 30 s); at once when the browser comes back `online` or the tab becomes visible; not
+//! at all while the browser says it is offline; and never by itself after the broker refused
+//! the connection (that needs the user: [`Connection::retry`]).
+//!
 //! The core sits in an `Rc<RefCell<_>>` shared by the handle and the task, so `publish`
 //! answers at once (packet id, or why not) and the task only has to flush. No borrow is ever
 //! held across an `.await`.
@@ -16,15 +21,15 @@ use futures::channel::mpsc;
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, State, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
-use mqtt_core::{Client, DisconnectReason, Event, Options, PacketId, PublishError, QoS};
+use mqtt_core::{Backoff, Client, DisconnectReason, Event, Options, PacketId, PublishError, QoS};
 
-use crate::browser::now;
+use crate::browser::{now, wall_clock_ms};
 
 /// How long the browser may take to open the WebSocket before we give up on this attempt.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the transport reports.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum LinkEvent {
     Status(ConnectionStatus),
     Mqtt(Event),
@@ -33,8 +38,10 @@ pub enum LinkEvent {
 enum Command {
     /// The core has something to send.
     Flush,
-    /// Try to connect again after going offline.
+    /// The user asks to connect again (also after a refusal).
     Retry,
+    /// The network came back or the tab became visible: check the link, or retry now.
+    Wake,
     /// Leave: DISCONNECT and close.
     Close,
 }
@@ -73,6 +80,7 @@ impl Connection {
             url,
             core: Rc::clone(&core),
             socket: Rc::clone(&socket),
+            commands: commands.clone(),
         };
         wasm_bindgen_futures::spawn_local(async move {
             run(link, rx, &mut on_event).await;
@@ -121,19 +129,29 @@ impl Connection {
     }
 }
 
-/// What the task needs: where to connect, the core, and where to publish the open socket.
+/// What the task needs: where to connect, the core, where to publish the open socket, and a
+/// way for browser events to reach the task.
 struct Link {
     url: String,
     core: Rc<RefCell<Client>>,
     socket: Rc<RefCell<Option<web_sys::WebSocket>>>,
+    commands: mpsc::UnboundedSender<Command>,
 }
 
 /// How one connection attempt ended.
 enum Ended {
     /// The user closed the connection, or every handle is gone.
     Closed,
-    /// The link is down; this is what to tell the user.
-    Lost(ConnectionStatus),
+    /// The broker refused us: retrying as is would not help.
+    Refused(String),
+    /// The link is down or never came up. `was_connected`: CONNACK had arrived on it.
+    Lost { reason: String, was_connected: bool },
+}
+
+/// What to do after waiting.
+enum Next {
+    Connect,
+    Stop,
 }
 
 async fn run(
@@ -141,23 +159,116 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     emit: &mut dyn FnMut(LinkEvent),
 ) {
+    // Kept for the task's life; dropping them removes the listeners.
+    let _wake = wake_listeners(&link.commands);
+    let mut backoff = Backoff::default();
     loop {
         emit(LinkEvent::Status(ConnectionStatus::Connecting));
         let ended = connect_once(&link, &mut commands, emit).await;
         link.socket.borrow_mut().take();
-        match ended {
-            Ended::Closed => return,
-            Ended::Lost(status) => emit(LinkEvent::Status(status)),
-        }
-        // Offline: wait for the user to ask again.
-        loop {
-            match commands.next().await {
-                Some(Command::Retry) => break,
-                Some(Command::Flush) => {} // queued in the core until the next session
-                Some(Command::Close) | None => return,
+        let next = match ended {
+            Ended::Closed => Next::Stop,
+            Ended::Refused(reason) => {
+                emit(LinkEvent::Status(ConnectionStatus::Refused { reason }));
+                backoff.reset();
+                wait_for_user(&mut commands).await
             }
+            Ended::Lost {
+                reason,
+                was_connected,
+            } => {
+                if was_connected {
+                    backoff.reset();
+                }
+                if !browser_online() {
+                    emit(LinkEvent::Status(ConnectionStatus::Offline {
+                        reason: format!("no network connection; waiting for it ({reason})"),
+                    }));
+                    wait_for_wake(&mut commands, None).await
+                } else {
+                    let delay = backoff.next_delay(js_sys::Math::random());
+                    emit(LinkEvent::Status(ConnectionStatus::Reconnecting {
+                        reason,
+                        retry_at: wall_clock_ms() + delay.as_millis() as f64,
+                    }));
+                    wait_for_wake(&mut commands, Some(delay)).await
+                }
+            }
+        };
+        if let Next::Stop = next {
+            return;
         }
     }
+}
+
+/// After a refusal: only the user's retry connects again.
+async fn wait_for_user(commands: &mut mpsc::UnboundedReceiver<Command>) -> Next {
+    loop {
+        match commands.next().await {
+            Some(Command::Retry) => return Next::Connect,
+            Some(Command::Flush | Command::Wake) => {} // publishes wait in the core
+            Some(Command::Close) | None => return Next::Stop,
+        }
+    }
+}
+
+/// Until the delay is over (if any), the network is back, the tab is visible, or the user asks.
+async fn wait_for_wake(
+    commands: &mut mpsc::UnboundedReceiver<Command>,
+    delay: Option<Duration>,
+) -> Next {
+    let timer = async move {
+        match delay {
+            Some(d) => TimeoutFuture::new(d.as_millis().min(u32::MAX as u128) as u32).await,
+            None => futures::future::pending::<()>().await,
+        }
+    }
+    .fuse();
+    futures::pin_mut!(timer);
+    loop {
+        futures::select! {
+            _ = timer => return Next::Connect,
+            cmd = commands.next() => match cmd {
+                Some(Command::Retry | Command::Wake) => return Next::Connect,
+                Some(Command::Flush) => {}
+                Some(Command::Close) | None => return Next::Stop,
+            },
+        }
+    }
+}
+
+fn browser_online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// `online` on the window and `visibilitychange` to visible wake the task (FIELD.md #1, #9).
+fn wake_listeners(commands: &mpsc::UnboundedSender<Command>) -> Vec<gloo_events::EventListener> {
+    let mut listeners = Vec::new();
+    let Some(window) = web_sys::window() else {
+        return listeners;
+    };
+    let tx = commands.clone();
+    listeners.push(gloo_events::EventListener::new(
+        &window,
+        "online",
+        move |_| {
+            let _ = tx.unbounded_send(Command::Wake);
+        },
+    ));
+    if let Some(document) = window.document() {
+        let tx = commands.clone();
+        let doc = document.clone();
+        listeners.push(gloo_events::EventListener::new(
+            &document,
+            "visibilitychange",
+            move |_| {
+                if doc.visibility_state() == web_sys::VisibilityState::Visible {
+                    let _ = tx.unbounded_send(Command::Wake);
+                }
+            },
+        ));
+    }
+    listeners
 }
 
 async fn connect_once(
@@ -166,10 +277,9 @@ async fn connect_once(
     emit: &mut dyn FnMut(LinkEvent),
 ) -> Ended {
     let (url, core) = (link.url.as_str(), &link.core);
-    let unreachable = || {
-        Ended::Lost(ConnectionStatus::Offline {
-            reason: format!("broker unreachable at {url}"),
-        })
+    let unreachable = || Ended::Lost {
+        reason: format!("broker unreachable at {url}"),
+        was_connected: false,
     };
     // Opened raw, so a clone can be kept for `leave_now`, then wrapped by gloo.
     let opened = web_sys::WebSocket::new_with_str(url, "mqtt")
@@ -183,9 +293,10 @@ async fn connect_once(
     let (mut ws, raw) = match opened {
         Ok(pair) => pair,
         Err(e) => {
-            return Ended::Lost(ConnectionStatus::Offline {
+            return Ended::Lost {
                 reason: format!("cannot open a WebSocket to {url}: {e}"),
-            })
+                was_connected: false,
+            }
         }
     };
 
@@ -200,7 +311,7 @@ async fn connect_once(
                 _ = timeout => return unreachable(),
                 cmd = commands.next() => match cmd {
                     Some(Command::Close) | None => return Ended::Closed,
-                    Some(Command::Flush) | Some(Command::Retry) => {}
+                    Some(Command::Flush | Command::Retry | Command::Wake) => {}
                 },
             }
         }
@@ -211,6 +322,7 @@ async fn connect_once(
     *link.socket.borrow_mut() = Some(raw);
 
     core.borrow_mut().handle_open(now());
+    let mut was_connected = false;
     loop {
         // Flush what the core wants sent, then report what happened.
         let (transmit, events) = {
@@ -227,16 +339,22 @@ async fn connect_once(
         }
         let mut ended = None;
         for event in events {
-            if let Event::Disconnected(reason) = &event {
-                ended = Some(status_after(reason));
+            match &event {
+                Event::Connected { .. } => was_connected = true,
+                Event::Disconnected(reason) => ended = Some(reason.clone()),
+                _ => {}
             }
             emit(LinkEvent::Mqtt(event));
         }
-        if let Some(status) = ended {
+        if let Some(reason) = ended {
             let _ = ws.close(Some(1000), None);
-            return match status {
-                Some(status) => Ended::Lost(status),
-                None => Ended::Closed,
+            return match reason {
+                DisconnectReason::ClientDisconnect => Ended::Closed,
+                DisconnectReason::Refused(refusal) => Ended::Refused(refusal.to_string()),
+                other => Ended::Lost {
+                    reason: other.to_string(),
+                    was_connected,
+                },
             };
         }
 
@@ -270,23 +388,11 @@ async fn connect_once(
                 }
             }
             cmd = commands.next() => match cmd {
-                Some(Command::Flush) | Some(Command::Retry) => {}
+                Some(Command::Flush | Command::Retry) => {}
+                Some(Command::Wake) => core.borrow_mut().ping_now(now()),
                 Some(Command::Close) | None => core.borrow_mut().disconnect(now()),
             },
             _ = timer => core.borrow_mut().handle_timeout(now()),
         }
-    }
-}
-
-/// What the badge says after the core ended a connection; `None` for a chosen disconnect.
-fn status_after(reason: &DisconnectReason) -> Option<ConnectionStatus> {
-    match reason {
-        DisconnectReason::ClientDisconnect => None,
-        DisconnectReason::Refused(refusal) => Some(ConnectionStatus::Refused {
-            reason: refusal.to_string(),
-        }),
-        other => Some(ConnectionStatus::Offline {
-            reason: other.to_string(),
-        }),
     }
 }

@@ -1,13 +1,38 @@
 //! `#connect-badge`: exactly `connected` while connected, otherwise the state and why.
 
+use std::time::Duration;
+
+use chat::ConnectionStatus;
 use leptos::prelude::*;
 
+use crate::browser::wall_clock_ms;
 use crate::session::ChatSession;
 
 #[component]
 pub fn ConnectBadge(session: ChatSession) -> impl IntoView {
     let status = session.status;
-    let can_retry = move || status.with(|s| matches!(s.state(), "offline" | "refused"));
+    // A clock for the "reconnecting in N s" countdown; read only while reconnecting.
+    let now = RwSignal::new(wall_clock_ms());
+    if let Ok(tick) =
+        set_interval_with_handle(move || now.set(wall_clock_ms()), Duration::from_millis(250))
+    {
+        on_cleanup(move || tick.clear());
+    }
+    let label = move || {
+        status.with(|s| match s {
+            ConnectionStatus::Reconnecting { .. } => s.label(now.get()),
+            other => other.label(0.0),
+        })
+    };
+    let retry_label = move || {
+        status.with(|s| match s {
+            ConnectionStatus::Reconnecting { .. } => Some("Retry now"),
+            ConnectionStatus::Offline { .. } | ConnectionStatus::Refused { .. } => {
+                Some("Reconnect")
+            }
+            _ => None,
+        })
+    };
     view! {
         <div class="status">
             <span
@@ -19,13 +44,13 @@ pub fn ConnectBadge(session: ChatSession) -> impl IntoView {
                 data-client-id=move || session.client_id.get()
                 title=move || session.client_id.get().map(|id| format!("MQTT client id {id}"))
             >
-                {move || status.with(|s| s.label())}
+                {label}
             </span>
-            <Show when=can_retry>
+            {move || retry_label().map(|text| view! {
                 <button id="retry" type="button" class="retry" on:click=move |_| session.retry()>
-                    "Reconnect"
+                    {text}
                 </button>
-            </Show>
+            })}
         </div>
     }
 }

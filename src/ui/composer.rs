@@ -2,18 +2,16 @@
 //! a line), `#publish`. Bad input gets a hint in words and nothing typed is lost.
 
 use chat::{validate_draft, DraftError, MAX_MESSAGE_BYTES};
-use gloo_storage::{LocalStorage, Storage};
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html::{Form, Input, Textarea};
 use leptos::prelude::*;
 
+use crate::browser::store;
 use crate::session::ChatSession;
-
-const NAME_KEY: &str = "mqtt-chat.name";
 
 #[component]
 pub fn Composer(session: ChatSession) -> impl IntoView {
-    let name = RwSignal::new(LocalStorage::get::<String>(NAME_KEY).unwrap_or_default());
+    let name = RwSignal::new(store::load_name());
     let message = RwSignal::new(String::new());
     let hint = RwSignal::new(None::<String>);
     let form = NodeRef::<Form>::new();
@@ -21,11 +19,8 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
     let textarea = NodeRef::<Textarea>::new();
 
     let remember_name = move |value: &str| {
-        if LocalStorage::set(NAME_KEY, value).is_err() {
-            hint.set(Some(
-                "Your name could not be saved for next time: browser storage is full or blocked."
-                    .into(),
-            ));
+        if let Err(e) = store::save_name(value) {
+            hint.set(Some(e));
         }
     };
 

@@ -6,11 +6,13 @@
 mod draft;
 mod log;
 mod message;
+mod outbox;
 mod status;
 
 pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_CHARS};
 pub use log::{Delivery, MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, RawReason};
+pub use outbox::{Outbox, OutboxEntry, OutboxError, OUTBOX_CAPACITY};
 pub use status::ConnectionStatus;
 
 /// The default room: every chat message goes to this MQTT topic.

@@ -8,11 +8,13 @@
 //! Session state (subscriptions, unacknowledged QoS 1 publishes) outlives a single network
 //! connection, so a reconnect resumes rather than starts over.
 
+mod backoff;
 mod client;
 mod error;
 mod time;
 
-pub use client::{Client, Event, IncomingMessage, Options, PacketId};
+pub use backoff::Backoff;
+pub use client::{Client, Credentials, Event, IncomingMessage, Options, PacketId};
 pub use error::{ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError};
 pub use mqttbytes::QoS;
 pub use time::Instant;

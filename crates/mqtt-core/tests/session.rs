@@ -60,8 +60,12 @@ fn events(client: &mut Client) -> Vec<Event> {
     std::iter::from_fn(|| client.poll_event()).collect()
 }
 
+/// A 60 s keep-alive keeps the timings in these tests round.
 fn options() -> Options {
-    Options::new("tab-1")
+    Options {
+        keep_alive: Duration::from_secs(60),
+        ..Options::new("tab-1")
+    }
 }
 
 /// A client that has completed CONNECT/CONNACK and its subscription, with output drained.
@@ -574,4 +578,48 @@ fn bytes_after_the_connection_ended_are_ignored() {
     let _ = events(&mut c);
     c.handle_bytes(at(1.0), &publish("messages", "late", QoS::AtMostOnce, 0));
     assert!(events(&mut c).is_empty());
+}
+
+#[test]
+fn credentials_go_into_connect_and_never_into_debug_output() {
+    let mut c = Client::new(Options {
+        credentials: Some(mqtt_core::Credentials {
+            username: "alice".into(),
+            password: "s3cret".into(),
+        }),
+        ..options()
+    });
+    assert!(!format!("{:?}", c.options()).contains("s3cret"));
+    c.handle_open(T0);
+    match sent(&mut c).as_slice() {
+        [Packet::Connect(connect)] => {
+            let login = connect.login.as_ref().expect("login sent");
+            assert_eq!(
+                (login.username.as_str(), login.password.as_str()),
+                ("alice", "s3cret")
+            );
+        }
+        other => panic!("expected CONNECT, got {other:?}"),
+    }
+}
+
+#[test]
+fn ping_now_checks_the_link_at_once_but_only_once() {
+    let mut c = connected_client();
+    c.ping_now(at(5.0));
+    c.ping_now(at(5.1));
+    assert_eq!(
+        sent(&mut c),
+        vec![Packet::PingReq],
+        "one ping in flight at a time"
+    );
+    assert_eq!(c.poll_timeout(), Some(at(15.0)));
+    c.handle_timeout(at(15.0));
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Disconnected(DisconnectReason::PingTimeout)],
+        "a link that died silently shows within the ping timeout"
+    );
+    c.ping_now(at(16.0));
+    assert!(sent(&mut c).is_empty(), "no ping without a connection");
 }

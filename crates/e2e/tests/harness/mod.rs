@@ -255,3 +255,140 @@ fn manifest_dir() -> PathBuf {
 pub fn docs_dir() -> PathBuf {
     manifest_dir().join("../../docs")
 }
+
+/// A Mosquitto of the test's own, from the project's mosquitto.conf on free ports, that the
+/// test can kill and restart on the same ports (tabs keep their broker URL).
+pub struct Broker {
+    pub dir: PathBuf,
+    pub tcp_port: u16,
+    pub ws_port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    /// Start with `replace` applied to the config: (line prefix, new line) pairs.
+    pub fn start(replace: &[(&str, &str)]) -> Broker {
+        let dir = std::env::temp_dir().join(format!(
+            "mqtt-chat-e2e-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Started as root, Mosquitto runs as the `mosquitto` user: it must be able to write
+        // its database here.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let (tcp_port, ws_port) = (free_port(), free_port());
+        let base = std::fs::read_to_string(manifest_dir().join("../../mosquitto.conf"))
+            .expect("mosquitto.conf");
+        let mut conf: Vec<String> = base
+            .lines()
+            .map(|line| {
+                if line.starts_with("listener 1883 ") {
+                    format!("listener {tcp_port} 127.0.0.1")
+                } else if line.starts_with("listener 9001 ") {
+                    format!("listener {ws_port} 127.0.0.1")
+                } else if line.starts_with("persistence_location ") {
+                    format!("persistence_location {}/", dir.display())
+                } else if let Some((_, new)) = replace.iter().find(|(p, _)| line.starts_with(p)) {
+                    new.to_string()
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        conf.push(String::new());
+        std::fs::write(dir.join("mosquitto.conf"), conf.join("\n")).unwrap();
+        let mut broker = Broker {
+            dir,
+            tcp_port,
+            ws_port,
+            child: None,
+        };
+        broker.restart();
+        broker
+    }
+
+    /// (Re)start on the same ports and persistence directory; returns when it accepts.
+    pub fn restart(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("mosquitto.log"))
+            .unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("mosquitto runs");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.ws_port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not start: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: a crash, nothing is written out.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM: a clean stop, sessions and queues are saved.
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.ws_port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default()
+    }
+
+    /// When the persistence file was last written, if ever.
+    pub fn saved_at(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.dir.join("mosquitto.db"))
+            .and_then(|m| m.modified())
+            .ok()
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Open the app on `broker` in the current tab.
+pub async fn open_app(client: &Client, base: &str, broker: &str, extra_query: &str) {
+    client
+        .goto(&format!("{base}/?broker={broker}{extra_query}"))
+        .await
+        .expect("open the app");
+}
+
+/// Messages shown whose text starts with `prefix`, in table order.
+pub async fn messages_with(client: &Client, prefix: &str) -> Vec<ShownRow> {
+    rows(client)
+        .await
+        .into_iter()
+        .filter(|r| r.message.starts_with(prefix))
+        .collect()
+}

@@ -1,0 +1,146 @@
+//! Fuzzing the receive path: arbitrary byte streams, split at arbitrary points, go into a
+//! connected session. Nothing may panic; a malformed stream must end in a clean protocol
+//! error after which a reconnect works; and how the stream is split must not matter.
+//!
+//! CI runs the default case count. For a long run:
+//! `PROPTEST_CASES=1000000 cargo test --release -p mqtt-core --test fuzz`
+
+use bytes::BytesMut;
+use mqtt_core::{Client, DisconnectReason, Event, Instant, Options, QoS};
+use mqttbytes::v4::{
+    ConnAck, ConnectReturnCode, PubAck, Publish, SubAck, SubscribeReasonCode, UnsubAck,
+};
+use proptest::prelude::*;
+
+const NOW: Instant = Instant::from_millis(10);
+
+fn connected() -> Client {
+    let mut c = Client::new(Options {
+        max_incoming_packet: 4096,
+        ..Options::new("fuzz")
+    });
+    c.subscribe(NOW, "messages", QoS::AtLeastOnce).unwrap();
+    c.publish(NOW, "messages", "queued", QoS::AtLeastOnce)
+        .unwrap();
+    c.handle_open(NOW);
+    let mut ack = BytesMut::new();
+    ConnAck::new(ConnectReturnCode::Success, false)
+        .write(&mut ack)
+        .unwrap();
+    c.handle_bytes(NOW, &ack);
+    while c.poll_transmit().is_some() {}
+    while c.poll_event().is_some() {}
+    c
+}
+
+/// Valid packets a broker might send, encoded; the fuzzer then flips bytes in them.
+fn valid_packet() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        (
+            any::<u16>(),
+            "[a-z/]{1,12}",
+            proptest::collection::vec(any::<u8>(), 0..64),
+            0u8..2
+        )
+            .prop_map(|(pkid, topic, payload, qos)| {
+                let qos = if qos == 0 {
+                    QoS::AtMostOnce
+                } else {
+                    QoS::AtLeastOnce
+                };
+                let mut p = Publish::new(topic, qos, payload);
+                p.pkid = pkid.max(1);
+                encode(|b| p.write(b))
+            }),
+        any::<u16>().prop_map(|id| encode(|b| PubAck::new(id.max(1)).write(b))),
+        any::<u16>().prop_map(|id| encode(|b| {
+            SubAck::new(
+                id.max(1),
+                vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)],
+            )
+            .write(b)
+        })),
+        any::<u16>().prop_map(|id| encode(|b| UnsubAck::new(id.max(1)).write(b))),
+        Just(vec![0xD0, 0x00]),
+    ]
+}
+
+fn encode(write: impl FnOnce(&mut BytesMut) -> Result<usize, mqttbytes::Error>) -> Vec<u8> {
+    let mut buf = BytesMut::new();
+    write(&mut buf).expect("valid packet encodes");
+    buf.to_vec()
+}
+
+/// Random bytes, or valid packets with some bytes overwritten.
+fn stream() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..400),
+        (
+            proptest::collection::vec(valid_packet(), 1..6),
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        )
+            .prop_map(|(packets, flips)| {
+                let mut bytes: Vec<u8> = packets.concat();
+                for (at, value) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = value;
+                }
+                bytes
+            }),
+    ]
+}
+
+/// Feed `bytes` in pieces cut at `cuts`; collect every event.
+fn feed(bytes: &[u8], cuts: &[prop::sample::Index]) -> (Client, Vec<Event>) {
+    let mut c = connected();
+    let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+    points.sort_unstable();
+    let mut events = Vec::new();
+    let mut start = 0;
+    for end in points.into_iter().chain([bytes.len()]) {
+        c.handle_bytes(NOW, &bytes[start..end]);
+        start = end;
+        while c.poll_transmit().is_some() {}
+        events.extend(std::iter::from_fn(|| c.poll_event()));
+    }
+    (c, events)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 2_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn any_stream_split_anywhere_is_handled_without_panic(
+        bytes in stream(),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let (mut c, events) = feed(&bytes, &cuts);
+
+        // How the stream was split does not change what happened.
+        let (_, whole) = feed(&bytes, &[]);
+        prop_assert_eq!(&events, &whole);
+
+        // At most one disconnect, and nothing after it.
+        let ends: Vec<usize> = events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e, Event::Disconnected(_)))
+            .map(|(i, _)| i)
+            .collect();
+        prop_assert!(ends.len() <= 1);
+        if let Some(&i) = ends.first() {
+            prop_assert_eq!(i, events.len() - 1);
+            prop_assert!(matches!(events[i], Event::Disconnected(DisconnectReason::Protocol(_))));
+            prop_assert!(!c.is_connected());
+            prop_assert!(c.poll_transmit().is_none());
+            prop_assert_eq!(c.poll_timeout(), None);
+            // ...and the session can connect again.
+            c.handle_open(NOW);
+            prop_assert!(c.poll_transmit().is_some(), "CONNECT after a protocol error");
+        }
+    }
+}
