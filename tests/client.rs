@@ -161,3 +161,48 @@ fn broker_url_query_overrides_and_is_checked() {
     let err = broker_url("?broker=not%20a%20url", "h").unwrap_err();
     assert!(err.contains("is not a URL"), "{err}");
 }
+
+/// Waits until a retry is scheduled at least `min_ms` ahead, fires `event` on `target`, and
+/// returns how long it took until the next attempt started.
+async fn attempt_after(events: &Events, target: &web_sys::EventTarget, event: &str) -> f64 {
+    let min_ms = 1500.0;
+    wait_for("a retry scheduled well ahead", 20000.0, || {
+        match events.borrow().last() {
+            Some(LinkEvent::Status(ConnectionStatus::Reconnecting { retry_at, .. }))
+                if *retry_at - js_sys::Date::now() > min_ms =>
+            {
+                Some(())
+            }
+            _ => None,
+        }
+    })
+    .await;
+    let before = events.borrow().len();
+    let fired = js_sys::Date::now();
+    target
+        .dispatch_event(&web_sys::Event::new(event).unwrap())
+        .unwrap();
+    wait_for("a new attempt", 1000.0, || {
+        events.borrow()[before..]
+            .iter()
+            .any(|e| *e == LinkEvent::Status(ConnectionStatus::Connecting))
+            .then_some(())
+    })
+    .await;
+    js_sys::Date::now() - fired
+}
+
+#[wasm_bindgen_test]
+async fn online_and_becoming_visible_retry_at_once_instead_of_waiting() {
+    let url = format!("ws://127.0.0.1:{}", closed_port());
+    let (_conn, events) = open(url, "messages");
+    let window = web_sys::window().unwrap();
+    let took = attempt_after(&events, &window, "online").await;
+    assert!(took < 500.0, "retried {took} ms after `online`");
+    let document = window.document().unwrap();
+    let took = attempt_after(&events, &document, "visibilitychange").await;
+    assert!(
+        took < 500.0,
+        "retried {took} ms after the tab became visible"
+    );
+}
