@@ -13,6 +13,8 @@ pub struct AppConfig {
     pub topic: String,
     /// From `?username=…&password=…`, until a sign-in form comes with the auth issue.
     pub credentials: Option<Credentials>,
+    /// `?bench`: hooks for scripts/bench.
+    pub bench: crate::bench::BenchHooks,
 }
 
 impl AppConfig {
@@ -23,6 +25,7 @@ impl AppConfig {
             broker_url: broker_url(&query, &crate::browser::page_hostname()),
             topic: chat::DEFAULT_TOPIC.to_owned(),
             credentials: credentials(&query),
+            bench: crate::bench::BenchHooks::from_query(&query),
         }
     }
 
@@ -32,6 +35,7 @@ impl AppConfig {
             broker_url,
             topic: chat::DEFAULT_TOPIC.to_owned(),
             credentials: None,
+            bench: crate::bench::BenchHooks::default(),
         }
     }
 }
@@ -59,15 +63,15 @@ pub fn broker_url(query: &str, page_host: &str) -> Result<String, String> {
 
 fn validate_broker_url(raw: &str) -> Result<String, String> {
     let url = web_sys::Url::new(raw).map_err(|_: JsValue| {
-        format!("the broker address {raw:?} is not a URL; use ws://host:port[/path]")
+        format!("the broker address \"{raw}\" is not a URL; use ws://host:port[/path]")
     })?;
     if url.protocol() != "ws:" && url.protocol() != "wss:" {
         return Err(format!(
-            "the broker address {raw:?} must start with ws:// or wss://"
+            "the broker address \"{raw}\" must start with ws:// or wss://"
         ));
     }
     if url.hostname().is_empty() {
-        return Err(format!("the broker address {raw:?} has no host"));
+        return Err(format!("the broker address \"{raw}\" has no host"));
     }
     Ok(raw.to_owned())
 }

@@ -8,6 +8,7 @@
 //! - [`ui`]: Leptos components.
 //! - [`browser`] and [`config`]: small wrappers over browser APIs and the page URL.
 
+pub mod bench;
 pub mod browser;
 pub mod config;
 pub mod session;

@@ -29,14 +29,18 @@ pub struct ChatSession {
     pub notice: RwSignal<Option<String>>,
     pub client_id: RwSignal<Option<String>>,
     inner: StoredValue<Option<Inner>, LocalStorage>,
+    render: StoredValue<RenderThrottle>,
     /// Browser event listeners, removed when the session's owner is cleaned up.
     listeners: StoredValue<Vec<gloo_events::EventListener>, LocalStorage>,
     topic: StoredValue<String>,
+    bench: crate::bench::BenchHooks,
 }
 
 struct Inner {
     connection: Connection,
     client_id: String,
+    /// Names our messages (`from`); see `browser::identity`.
+    author_id: String,
     outbox: Outbox,
     /// QoS 1 packet id → (row key, message id), until the PUBACK.
     pending: HashMap<PacketId, (u64, String)>,
@@ -51,8 +55,10 @@ impl ChatSession {
             notice: RwSignal::new(None),
             client_id: RwSignal::new(None),
             inner: StoredValue::new_local(None),
+            render: StoredValue::new(RenderThrottle::default()),
             listeners: StoredValue::new_local(Vec::new()),
             topic: StoredValue::new(config.topic.clone()),
+            bench: config.bench,
         };
         let url = match config.broker_url {
             Ok(url) => url,
@@ -62,8 +68,15 @@ impl ChatSession {
             }
         };
         leptos::task::spawn_local(async move {
-            let client_id = identity::tab_client_id().await;
-            let (outbox, warning) = store::load_outbox(&client_id);
+            let me = identity::tab_identity().await;
+            let client_id = me.client_id.clone();
+            let (mut outbox, warning) = store::load_outbox(&client_id);
+            if let Some(previous) = &me.previous_client_id {
+                // Without Web Locks a reload gets a new id; this tab's unsent messages move.
+                let (earlier, _) = store::load_outbox(previous);
+                outbox = earlier.merged_with(outbox);
+                let _ = store::save_outbox(previous, &chat::Outbox::new());
+            }
             if warning.is_some() {
                 session.notice.try_set(warning);
             }
@@ -72,7 +85,7 @@ impl ChatSession {
                 credentials: config.credentials,
                 ..Options::new(client_id.clone())
             };
-            let own_id = client_id.clone();
+            let own_id = me.author_id.clone();
             let connection = Connection::open(
                 url,
                 options,
@@ -82,6 +95,7 @@ impl ChatSession {
             let mut inner = Inner {
                 connection,
                 client_id: client_id.clone(),
+                author_id: me.author_id,
                 outbox: Outbox::new(),
                 pending: HashMap::new(),
             };
@@ -97,7 +111,19 @@ impl ChatSession {
                 gloo_events::EventListener::new(&gloo_utils::window(), "pagehide", move |_| {
                     session.leave_now()
                 });
-            session.listeners.try_update_value(|l| l.push(on_leave));
+            // Back from the back/forward cache: connect again.
+            let on_show =
+                gloo_events::EventListener::new(&gloo_utils::window(), "pageshow", move |event| {
+                    let persisted = js_sys::Reflect::get(event, &"persisted".into())
+                        .ok()
+                        .and_then(|v| v.as_bool());
+                    if persisted == Some(true) {
+                        session.retry();
+                    }
+                });
+            session
+                .listeners
+                .try_update_value(|l| l.extend([on_leave, on_show]));
             session.client_id.try_set(Some(client_id));
             // If the view is already gone, the connection is dropped here, which closes it.
             session.inner.try_update_value(|slot| *slot = Some(inner));
@@ -109,7 +135,7 @@ impl ChatSession {
     /// Send a validated draft. It shows at once as the user's own row; its delivery state
     /// follows the broker's acknowledgements. Online or not, it is kept until delivered.
     pub fn send(&self, draft: Draft) -> Result<(), String> {
-        let topic = self.topic.get_value();
+        let topic = self.topic.try_get_value().unwrap_or_default();
         let result = self.inner.try_update_value(|slot| {
             let Some(inner) = slot.as_mut() else {
                 // No connection object: still starting, or the broker address is unusable.
@@ -120,7 +146,7 @@ impl ChatSession {
                 name: draft.name,
                 message: draft.message,
                 id: Some(random_hex(12)),
-                from: Some(inner.client_id.clone()),
+                from: Some(inner.author_id.clone()),
                 ts: Some(wall_clock_ms()),
             };
             self.queue(inner, &topic, message, wall_clock_ms())
@@ -160,8 +186,7 @@ impl ChatSession {
             self.notice.try_set(Some(e));
         }
         let key = self
-            .log
-            .try_update(|log| log.push_own(&message, at, Delivery::Queued))
+            .update_log(|log| log.push_own(&message, at, Delivery::Queued))
             .unwrap_or_default();
         // QoS 1 always has a packet id; the check only keeps this total.
         if let Some(pkid) = pkid {
@@ -172,7 +197,7 @@ impl ChatSession {
 
     /// Connect again now (after a refusal, or instead of waiting for the next attempt).
     pub fn retry(&self) {
-        self.inner.with_value(|inner| {
+        let _ = self.inner.try_with_value(|inner| {
             if let Some(inner) = inner {
                 inner.connection.retry();
             }
@@ -203,11 +228,13 @@ impl ChatSession {
                 self.status.try_set(status);
             }
             LinkEvent::Mqtt(Event::Connected { .. }) => {
+                self.bench.connected();
                 self.status.try_set(ConnectionStatus::Connected);
             }
             LinkEvent::Mqtt(Event::Message(message)) => {
+                self.bench.arrived();
                 if self.topic.try_with_value(|t| *t == message.topic) == Some(true) {
-                    self.log.try_update(|log| {
+                    self.update_log(|log| {
                         log.receive(&message.payload, wall_clock_ms(), own_client_id);
                     });
                 }
@@ -218,14 +245,13 @@ impl ChatSession {
                     .try_with_value(|i| i.as_ref().and_then(|i| i.pending.get(&pkid).map(|p| p.0)))
                     .flatten();
                 if let Some(key) = key {
-                    self.log
-                        .try_update(|log| log.set_delivery(key, Delivery::Sent));
+                    self.update_log(|log| log.set_delivery(key, Delivery::Sent));
                 }
             }
             LinkEvent::Mqtt(Event::Acknowledged { pkid }) => self.on_acknowledged(pkid),
             LinkEvent::Mqtt(Event::SubscribeRefused { filter }) => {
                 self.notice.try_set(Some(format!(
-                    "The broker refused the subscription to {filter:?}: messages from others will not arrive."
+                    "The broker refused the subscription to \"{filter}\": messages from others will not arrive."
                 )));
             }
             LinkEvent::Mqtt(Event::Warning(w)) => {
@@ -233,6 +259,29 @@ impl ChatSession {
             }
             LinkEvent::Mqtt(Event::Subscribed { .. } | Event::Disconnected(_)) => {}
         }
+    }
+
+    /// Change the log, and have the view show it soon (see [`RenderThrottle`]).
+    fn update_log<R>(&self, change: impl FnOnce(&mut MessageLog) -> R) -> Option<R> {
+        let result = self.log.try_update_untracked(change);
+        let now = frame_clock_ms();
+        match self.render.try_update_value(|t| t.request(now)) {
+            Some(Render::Now) => self.log.notify(),
+            Some(Render::After(ms)) => {
+                let session = *self;
+                set_timeout(
+                    move || {
+                        session
+                            .render
+                            .try_update_value(|t| t.rendered(frame_clock_ms()));
+                        session.log.notify();
+                    },
+                    std::time::Duration::from_millis(ms),
+                );
+            }
+            Some(Render::AlreadyScheduled) | None => {}
+        }
+        result
     }
 
     fn on_acknowledged(&self, pkid: PacketId) {
@@ -248,11 +297,55 @@ impl ChatSession {
             })
             .flatten();
         if let Some(key) = key {
-            self.log
-                .try_update(|log| log.set_delivery(key, Delivery::Acknowledged));
+            self.update_log(|log| log.set_delivery(key, Delivery::Acknowledged));
         }
         if save_error.is_some() {
             self.notice.try_set(save_error);
         }
     }
+}
+
+/// Renders of the table, at most one a frame (FIELD.md #10). The first change renders at
+/// once, so a lone message shows without delay; the changes of a burst that follow within
+/// the same frame are shown together by one render at the end of it.
+#[derive(Debug, Default)]
+struct RenderThrottle {
+    last: Option<f64>,
+    scheduled: bool,
+}
+
+enum Render {
+    Now,
+    After(u64),
+    AlreadyScheduled,
+}
+
+/// One frame at 60 Hz.
+const FRAME_MS: f64 = 16.0;
+
+impl RenderThrottle {
+    fn request(&mut self, now: f64) -> Render {
+        if self.scheduled {
+            return Render::AlreadyScheduled;
+        }
+        match self.last {
+            Some(last) if now - last < FRAME_MS => {
+                self.scheduled = true;
+                Render::After((FRAME_MS - (now - last)).ceil() as u64)
+            }
+            _ => {
+                self.last = Some(now);
+                Render::Now
+            }
+        }
+    }
+
+    fn rendered(&mut self, now: f64) {
+        self.scheduled = false;
+        self.last = Some(now);
+    }
+}
+
+fn frame_clock_ms() -> f64 {
+    crate::browser::now().as_millis() as f64
 }

@@ -6,7 +6,11 @@
 //! Ids are also remembered in localStorage: a tab opened later takes one that no open tab
 //! holds, so it resumes the broker session (and the outbox) of a tab that was closed, and
 //! receives what that tab missed. Web Locks need a secure context (https or localhost);
-//! elsewhere every load gets a fresh id that is never reused.
+//! elsewhere every load gets a fresh id that is never reused, and takes over the outbox of
+//! the id this tab had before the reload.
+//!
+//! Chat messages name their sender by a separate random author id, never the client id:
+//! anyone who knew a tab's client id could connect with it and take over its session.
 
 use super::storage::{self, Area};
 use futures::channel::oneshot;
@@ -37,22 +41,52 @@ pub fn new_client_id() -> String {
     format!("chat-{}", super::random_hex(8))
 }
 
-/// This tab's client id, claimed so that no other live tab uses it.
-pub async fn tab_client_id() -> String {
+/// Who this tab is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TabIdentity {
+    /// The MQTT client id: one live tab at a time.
+    pub client_id: String,
+    /// Names this tab's messages (`from`), so it knows its own.
+    pub author_id: String,
+    /// Without Web Locks: the id this tab had before the reload, whose outbox is now ours.
+    pub previous_client_id: Option<String>,
+}
+
+/// This tab's identity, with a client id claimed so that no other live tab uses it.
+pub async fn tab_identity() -> TabIdentity {
     let mine = storage::get::<String>(Area::Session, TAB_KEY);
     let known = storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default();
     // The id from before a reload first, then ids that closed tabs left behind.
     for id in mine.iter().chain(known.iter()) {
         match claim(id).await {
-            Some(true) => return keep(id.clone(), known),
-            Some(false) => {}               // held by a live tab
-            None => return new_client_id(), // no Web Locks: never reuse an id
+            Some(true) => return identity(keep(id.clone(), known), None),
+            Some(false) => {} // held by a live tab
+            None => {
+                // No Web Locks: never reuse an id, but carry this tab's outbox over.
+                let id = new_client_id();
+                let _ = storage::set(Area::Session, TAB_KEY, &id);
+                return identity(id, mine.clone());
+            }
         }
     }
     let id = new_client_id();
     // A random new id cannot collide; the lock only guards it for later tabs.
     let _ = claim(&id).await;
-    keep(id, known)
+    identity(keep(id, known), None)
+}
+
+fn identity(client_id: String, previous_client_id: Option<String>) -> TabIdentity {
+    let key = format!("mqtt-chat.author.{client_id}");
+    let author_id = storage::get::<String>(Area::Local, &key).unwrap_or_else(|| {
+        let author = super::random_hex(8);
+        let _ = storage::set(Area::Local, &key, &author);
+        author
+    });
+    TabIdentity {
+        client_id,
+        author_id,
+        previous_client_id,
+    }
 }
 
 /// Remember `id` for this tab's reloads and for tabs opened later. Storage that is full or

@@ -63,3 +63,19 @@ pub fn page_hostname() -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "127.0.0.1".into())
 }
+
+/// A thrown JavaScript value (`DOMException`, `Error`, anything) in words, without `Debug`.
+pub fn js_error_text(e: &wasm_bindgen::JsValue) -> String {
+    let field = |name: &str| {
+        js_sys::Reflect::get(e, &wasm_bindgen::JsValue::from_str(name))
+            .ok()
+            .and_then(|v| v.as_string())
+    };
+    match (field("name"), field("message")) {
+        (Some(name), _) if name == "QuotaExceededError" => "browser storage is full".into(),
+        (Some(name), Some(message)) => format!("{name}: {message}"),
+        _ => e
+            .as_string()
+            .unwrap_or_else(|| "unknown browser error".into()),
+    }
+}

@@ -2,8 +2,8 @@
 //! its error conversion assumes every thrown value is an `Error`; a panic in Wasm kills the
 //! page.) Values are JSON; every failure comes back as words for the user.
 
+use super::js_error_text;
 use serde::{de::DeserializeOwned, Serialize};
-use wasm_bindgen::JsValue;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Area {
@@ -20,7 +20,7 @@ fn storage(area: Area) -> Result<web_sys::Storage, String> {
         Area::Session => window.session_storage(),
     };
     storage
-        .map_err(|e| describe(&e))?
+        .map_err(|e| js_error_text(&e))?
         .ok_or_else(|| "storage is not available".to_owned())
 }
 
@@ -43,25 +43,11 @@ pub fn set<T: Serialize>(area: Area, key: &str, value: &T) -> Result<(), String>
 pub fn set_raw(area: Area, key: &str, value: &str) -> Result<(), String> {
     storage(area)?
         .set_item(key, value)
-        .map_err(|e| describe(&e))
+        .map_err(|e| js_error_text(&e))
 }
 
 pub fn remove(area: Area, key: &str) {
     if let Ok(s) = storage(area) {
         let _ = s.remove_item(key);
-    }
-}
-
-/// A thrown DOMException (`QuotaExceededError`, `SecurityError`) in words.
-fn describe(e: &JsValue) -> String {
-    let field = |name: &str| {
-        js_sys::Reflect::get(e, &JsValue::from_str(name))
-            .ok()
-            .and_then(|v| v.as_string())
-    };
-    match (field("name"), field("message")) {
-        (Some(name), _) if name == "QuotaExceededError" => "browser storage is full".into(),
-        (Some(name), Some(message)) => format!("{name}: {message}"),
-        _ => "browser storage is blocked".into(),
     }
 }

@@ -11,7 +11,7 @@
 //! answers at once (packet id, or why not) and the task only has to flush. No borrow is ever
 //! held across an `.await`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -27,6 +27,9 @@ use crate::browser::{now, wall_clock_ms};
 
 /// How long the browser may take to open the WebSocket before we give up on this attempt.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A link that stayed up this long resets the backoff. One the broker drops right after
+/// CONNACK (a session takeover, a message it always chokes on) keeps backing off instead.
+const STABLE_LINK: Duration = Duration::from_secs(10);
 
 /// What the transport reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,7 +54,17 @@ pub struct Connection {
     core: Rc<RefCell<Client>>,
     /// The open socket, for the one synchronous send: DISCONNECT as the page goes away.
     socket: Rc<RefCell<Option<web_sys::WebSocket>>>,
+    /// Set by `leave_now`: the page went away (it may come back from the back/forward cache).
+    paused: Rc<Cell<bool>>,
     commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // The task holds senders of its own (for browser events), so the channel alone would
+        // never close: say it.
+        let _ = self.commands.unbounded_send(Command::Close);
+    }
 }
 
 impl Connection {
@@ -76,10 +89,12 @@ impl Connection {
             web_sys::console::warn_1(&e.into());
         }
         let socket = Rc::new(RefCell::new(None));
+        let paused = Rc::new(Cell::new(false));
         let link = Link {
             url,
             core: Rc::clone(&core),
             socket: Rc::clone(&socket),
+            paused: Rc::clone(&paused),
             commands: commands.clone(),
         };
         wasm_bindgen_futures::spawn_local(async move {
@@ -88,6 +103,7 @@ impl Connection {
         Connection {
             core,
             socket,
+            paused,
             commands,
         }
     }
@@ -115,8 +131,10 @@ impl Connection {
     }
 
     /// Send DISCONNECT and close right now, without waiting for the task: for `pagehide`,
-    /// after which no task may run. The broker then knows the leave was deliberate.
+    /// after which no task may run. The broker then knows the leave was deliberate. If the
+    /// page comes back (back/forward cache), `retry`, `online` or becoming visible resume.
     pub fn leave_now(&self) {
+        self.paused.set(true);
         let mut core = self.core.borrow_mut();
         core.disconnect(now());
         if let Some(ws) = self.socket.borrow().as_ref() {
@@ -125,7 +143,7 @@ impl Connection {
             }
             let _ = ws.close_with_code(1000);
         }
-        let _ = self.commands.unbounded_send(Command::Close);
+        let _ = self.commands.unbounded_send(Command::Flush);
     }
 }
 
@@ -135,6 +153,7 @@ struct Link {
     url: String,
     core: Rc<RefCell<Client>>,
     socket: Rc<RefCell<Option<web_sys::WebSocket>>>,
+    paused: Rc<Cell<bool>>,
     commands: mpsc::UnboundedSender<Command>,
 }
 
@@ -144,8 +163,8 @@ enum Ended {
     Closed,
     /// The broker refused us: retrying as is would not help.
     Refused(String),
-    /// The link is down or never came up. `was_connected`: CONNACK had arrived on it.
-    Lost { reason: String, was_connected: bool },
+    /// The link is down or never came up. `was_stable`: it had been up for `STABLE_LINK`.
+    Lost { reason: String, was_stable: bool },
 }
 
 /// What to do after waiting.
@@ -167,17 +186,22 @@ async fn run(
         let ended = connect_once(&link, &mut commands, emit).await;
         link.socket.borrow_mut().take();
         let next = match ended {
+            Ended::Closed if link.paused.get() => {
+                emit(LinkEvent::Status(ConnectionStatus::Offline {
+                    reason: "paused while the page was away".into(),
+                }));
+                let next = wait_for_wake(&mut commands, None).await;
+                link.paused.set(false);
+                next
+            }
             Ended::Closed => Next::Stop,
             Ended::Refused(reason) => {
                 emit(LinkEvent::Status(ConnectionStatus::Refused { reason }));
                 backoff.reset();
                 wait_for_user(&mut commands).await
             }
-            Ended::Lost {
-                reason,
-                was_connected,
-            } => {
-                if was_connected {
+            Ended::Lost { reason, was_stable } => {
+                if was_stable {
                     backoff.reset();
                 }
                 if !browser_online() {
@@ -226,7 +250,7 @@ async fn wait_for_wake(
     .fuse();
     futures::pin_mut!(timer);
     loop {
-        futures::select! {
+        futures::select_biased! {
             _ = timer => return Next::Connect,
             cmd = commands.next() => match cmd {
                 Some(Command::Retry | Command::Wake) => return Next::Connect,
@@ -279,11 +303,11 @@ async fn connect_once(
     let (url, core) = (link.url.as_str(), &link.core);
     let unreachable = || Ended::Lost {
         reason: format!("broker unreachable at {url}"),
-        was_connected: false,
+        was_stable: false,
     };
     // Opened raw, so a clone can be kept for `leave_now`, then wrapped by gloo.
     let opened = web_sys::WebSocket::new_with_str(url, "mqtt")
-        .map_err(|e| format!("{e:?}"))
+        .map_err(|e| crate::browser::js_error_text(&e))
         .and_then(|raw| {
             let keep = raw.clone();
             WebSocket::try_from(raw)
@@ -295,7 +319,7 @@ async fn connect_once(
         Err(e) => {
             return Ended::Lost {
                 reason: format!("cannot open a WebSocket to {url}: {e}"),
-                was_connected: false,
+                was_stable: false,
             }
         }
     };
@@ -306,7 +330,7 @@ async fn connect_once(
         let timeout = TimeoutFuture::new(OPEN_TIMEOUT.as_millis() as u32).fuse();
         futures::pin_mut!(ready, timeout);
         loop {
-            futures::select! {
+            futures::select_biased! {
                 _ = ready => break,
                 _ = timeout => return unreachable(),
                 cmd = commands.next() => match cmd {
@@ -322,7 +346,7 @@ async fn connect_once(
     *link.socket.borrow_mut() = Some(raw);
 
     core.borrow_mut().handle_open(now());
-    let mut was_connected = false;
+    let mut connected_at = None;
     loop {
         // Flush what the core wants sent, then report what happened.
         let (transmit, events) = {
@@ -340,7 +364,7 @@ async fn connect_once(
         let mut ended = None;
         for event in events {
             match &event {
-                Event::Connected { .. } => was_connected = true,
+                Event::Connected { .. } => connected_at = Some(now()),
                 Event::Disconnected(reason) => ended = Some(reason.clone()),
                 _ => {}
             }
@@ -353,7 +377,8 @@ async fn connect_once(
                 DisconnectReason::Refused(refusal) => Ended::Refused(refusal.to_string()),
                 other => Ended::Lost {
                     reason: other.to_string(),
-                    was_connected,
+                    was_stable: connected_at
+                        .is_some_and(|at| now().saturating_duration_since(at) >= STABLE_LINK),
                 },
             };
         }
@@ -373,7 +398,7 @@ async fn connect_once(
         .fuse();
         futures::pin_mut!(timer);
         let mut next_message = ws.next().fuse();
-        futures::select! {
+        futures::select_biased! {
             message = next_message => {
                 let mut c = core.borrow_mut();
                 match message {

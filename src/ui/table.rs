@@ -1,6 +1,8 @@
 //! `#messages`: one row per message, newest last, text always rendered as text.
 //! It follows new rows while the user is at the bottom, and stays put when they scrolled up.
 
+use std::sync::Arc;
+
 use chat::{Row, RowKind};
 use leptos::html::Div;
 use leptos::prelude::*;
@@ -44,7 +46,8 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
         }
     });
 
-    let rows = move || log.with(|l| l.rows().cloned().collect::<Vec<Row>>());
+    // Rows are shared, so this snapshot costs a reference count per row.
+    let rows = move || log.with(|l| l.rows().cloned().collect::<Vec<Arc<Row>>>());
     view! {
         <div class="scroller" node_ref=scroller on:scroll=on_scroll>
             <table class="messages">
@@ -79,7 +82,7 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
 }
 
 #[component]
-fn MessageRow(row: Row) -> impl IntoView {
+fn MessageRow(row: Arc<Row>) -> impl IntoView {
     let (name, kind, title) = match &row.kind {
         RowKind::Chat => (row.name.clone(), "chat", String::new()),
         RowKind::Raw(reason) => (
@@ -92,7 +95,7 @@ fn MessageRow(row: Row) -> impl IntoView {
     view! {
         <tr class=kind class:own=row.own data-own=row.own.to_string() title=title>
             <td class="name">{name}</td>
-            <td class="message">{row.text}</td>
+            <td class="message">{row.text.clone()}</td>
             <td class="time">
                 <time>{format_time(row.received_at)}</time>
                 {delivery.map(|d| view! { <span class="delivery" data-delivery=d>{d}</span> })}

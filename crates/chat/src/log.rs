@@ -2,6 +2,7 @@
 //! slot, FIELD.md #12), duplicates are shown once, and memory stays bounded.
 
 use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 use crate::message::{decode_payload, ChatMessage, Payload, RawReason};
 
@@ -55,10 +56,11 @@ pub struct Row {
     id: Option<String>,
 }
 
-/// The newest `capacity` rows, plus a count of everything that arrived.
+/// The newest `capacity` rows, plus a count of everything that arrived. Rows are shared
+/// (`Arc`), so a view can take a snapshot of all of them cheaply on every change.
 #[derive(Clone, Debug)]
 pub struct MessageLog {
-    rows: VecDeque<Row>,
+    rows: VecDeque<Arc<Row>>,
     capacity: usize,
     total: u64,
     raw: u64,
@@ -81,7 +83,7 @@ impl MessageLog {
     }
 
     /// Rows held for display, oldest first.
-    pub fn rows(&self) -> impl DoubleEndedIterator<Item = &Row> + ExactSizeIterator {
+    pub fn rows(&self) -> impl DoubleEndedIterator<Item = &Arc<Row>> + ExactSizeIterator {
         self.rows.iter()
     }
 
@@ -149,7 +151,7 @@ impl MessageLog {
             }
         };
         let key = self.push(row);
-        self.rows.iter().rev().find(|r| r.key == key)
+        self.rows.iter().rev().find(|r| r.key == key).map(|r| &**r)
     }
 
     /// Update the delivery state of one of this tab's rows. Returns whether it was found.
@@ -157,7 +159,7 @@ impl MessageLog {
         // Own rows waiting for an ack are nearly always among the newest.
         match self.rows.iter_mut().rev().find(|r| r.key == key) {
             Some(row) => {
-                row.delivery = Some(delivery);
+                Arc::make_mut(row).delivery = Some(delivery);
                 true
             }
             None => false,
@@ -168,7 +170,7 @@ impl MessageLog {
         row.key = self.next_key;
         self.next_key += 1;
         self.total += 1;
-        self.rows.push_back(row);
+        self.rows.push_back(Arc::new(row));
         while self.rows.len() > self.capacity {
             self.rows.pop_front();
         }

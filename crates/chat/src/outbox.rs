@@ -70,6 +70,21 @@ impl Outbox {
         self.entries.is_empty()
     }
 
+    /// `self` followed by `later`, without duplicates and within the capacity.
+    pub fn merged_with(mut self, later: Outbox) -> Outbox {
+        for entry in later.entries {
+            let id = entry.message.id.clone().unwrap_or_default();
+            let known = self
+                .entries
+                .iter()
+                .any(|e| e.message.id.as_deref() == Some(id.as_str()));
+            if !known && self.entries.len() < OUTBOX_CAPACITY {
+                self.entries.push_back(entry);
+            }
+        }
+        self
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
@@ -129,6 +144,22 @@ mod tests {
         o.push("messages", msg("x")).unwrap();
         o.push("rooms/b", msg("y")).unwrap();
         assert_eq!(Outbox::from_json(&o.to_json()), Ok(o));
+    }
+
+    #[test]
+    fn merging_keeps_order_and_drops_duplicates() {
+        let mut a = Outbox::new();
+        a.push("messages", msg("1")).unwrap();
+        a.push("messages", msg("2")).unwrap();
+        let mut b = Outbox::new();
+        b.push("messages", msg("2")).unwrap();
+        b.push("messages", msg("3")).unwrap();
+        let ids: Vec<_> = a
+            .merged_with(b)
+            .entries()
+            .map(|e| e.message.id.clone().unwrap())
+            .collect();
+        assert_eq!(ids, ["1", "2", "3"]);
     }
 
     #[test]

@@ -1,5 +1,397 @@
-//! Harness for the end-to-end tests: serves the trunk-built `dist/`, starts chromedriver and
-//! opens Chromium sessions, and reads the app's DOM contract. The tests live in `tests/`.
+//! Harness for the end-to-end tests and the benchmark: serves the trunk-built `dist/`, runs
+//! Mosquitto instances the caller can crash and restart, starts chromedriver and Chromium
+//! sessions, and reads the app's DOM contract (DEVELOPERS.md) from real tabs.
 //!
-//! Environment (set by scripts/test): `MQTT_CHAT_DIST`, `MQTT_CHAT_BROKER_TCP_PORT`,
-//! `MQTT_CHAT_BROKER_WS_PORT`.
+//! Environment (scripts/test and scripts/bench set it): `MQTT_CHAT_DIST`, and for the shared
+//! broker `MQTT_CHAT_BROKER_TCP_PORT`, `MQTT_CHAT_BROKER_WS_PORT`, `MQTT_CHAT_BROKER_LOG`.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::wd::Capabilities;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+pub fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set; run scripts/test"))
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Serves `dir` over HTTP on a free port, in a background thread, for the test's life.
+pub fn serve_dist(dir: PathBuf) -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").expect("static server");
+    let port = server.server_addr().to_ip().expect("ip address").port();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let path = request.url().split('?').next().unwrap_or("/").to_owned();
+            let file = match path.as_str() {
+                "/" => dir.join("index.html"),
+                // The MQTT.js peer page and the MQTT.js bundle (scripts/setup installs it).
+                "/interop/mqttjs.html" => manifest_dir().join("interop/mqttjs.html"),
+                "/interop/mqtt.min.js" => {
+                    manifest_dir().join("../../.tools/node_modules/mqtt/dist/mqtt.min.js")
+                }
+                other if other.contains("..") => dir.join("missing"),
+                other => dir.join(other.trim_start_matches('/')),
+            };
+            let response = match std::fs::read(&file) {
+                Ok(body) => {
+                    let kind = match file.extension().and_then(|e| e.to_str()) {
+                        Some("html") => "text/html; charset=utf-8",
+                        Some("js") => "text/javascript",
+                        Some("wasm") => "application/wasm",
+                        Some("css") => "text/css",
+                        _ => "application/octet-stream",
+                    };
+                    let header = tiny_http::Header::from_bytes("Content-Type", kind).unwrap();
+                    tiny_http::Response::from_data(body).with_header(header)
+                }
+                Err(_) => {
+                    tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404)
+                }
+            };
+            let _ = request.respond(response);
+        }
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+/// A chromedriver process and one browser session on it. Both end on drop.
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Browser {
+    pub async fn start() -> Browser {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (scripts/setup installs it)");
+        let mut caps = Capabilities::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--disable-quic", "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=900,640",
+                ]
+            }),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("no WebDriver session: {e}"),
+            }
+        };
+        Browser { client, driver }
+    }
+
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
+
+/// The app's URL, pointed at the test broker.
+pub fn app_url(base: &str) -> String {
+    format!(
+        "{base}/?broker=ws://127.0.0.1:{}",
+        env("MQTT_CHAT_BROKER_WS_PORT")
+    )
+}
+
+/// One row of `#messages` as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownRow {
+    pub name: String,
+    pub message: String,
+    pub own: bool,
+    pub delivery: Option<String>,
+}
+
+pub async fn rows(client: &Client) -> Vec<ShownRow> {
+    let value = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#messages tr')).map(r => ({
+                name: r.querySelector('td.name')?.textContent ?? '',
+                message: r.querySelector('td.message')?.textContent ?? '',
+                own: r.classList.contains('own'),
+                delivery: r.querySelector('[data-delivery]')?.getAttribute('data-delivery') ?? null,
+            }))",
+            vec![],
+        )
+        .await
+        .expect("read rows");
+    value
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| ShownRow {
+            name: r["name"].as_str().unwrap_or_default().to_owned(),
+            message: r["message"].as_str().unwrap_or_default().to_owned(),
+            own: r["own"].as_bool().unwrap_or(false),
+            delivery: r["delivery"].as_str().map(str::to_owned),
+        })
+        .collect()
+}
+
+/// (text, data-state, data-client-id) of `#connect-badge`.
+pub async fn badge(client: &Client) -> (String, String, String) {
+    let v: Value = client
+        .execute(
+            "const b = document.getElementById('connect-badge');
+             return b ? [b.textContent, b.dataset.state ?? '', b.dataset.clientId ?? ''] : ['', '', ''];",
+            vec![],
+        )
+        .await
+        .expect("read badge");
+    let s = |i: usize| v[i].as_str().unwrap_or_default().to_owned();
+    (s(0), s(1), s(2))
+}
+
+pub async fn data_total(client: &Client) -> String {
+    client
+        .execute(
+            "return document.getElementById('messages')?.dataset.total ?? ''",
+            vec![],
+        )
+        .await
+        .expect("read data-total")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Poll `check` until it returns `Some`, or panic with `what` after `secs`.
+pub async fn eventually<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub async fn wait_connected(client: &Client) -> String {
+    eventually("the badge to read connected", 15, || async {
+        let (text, state, id) = badge(client).await;
+        (text == "connected" && state == "connected" && !id.is_empty()).then_some(id)
+    })
+    .await
+}
+
+/// Type a name and a message and press the publish button, as a user would.
+pub async fn send(client: &Client, name: &str, message: &str) {
+    let name_input = client.find(Locator::Id("name")).await.expect("#name");
+    name_input.clear().await.expect("clear name");
+    name_input.send_keys(name).await.expect("type name");
+    let textarea = client.find(Locator::Id("message")).await.expect("#message");
+    textarea.send_keys(message).await.expect("type message");
+    client
+        .find(Locator::Id("publish"))
+        .await
+        .expect("#publish")
+        .click()
+        .await
+        .expect("click publish");
+}
+
+/// Publish from the command line, as `mosquitto_pub` users do.
+pub fn mosquitto_pub(topic: &str, payload: &str) {
+    let status = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &env("MQTT_CHAT_BROKER_TCP_PORT")])
+        .args(["-q", "1", "-t", topic, "-m", payload])
+        .status()
+        .expect("mosquitto_pub runs");
+    assert!(status.success(), "mosquitto_pub failed");
+}
+
+pub fn dist() -> PathBuf {
+    PathBuf::from(env("MQTT_CHAT_DIST"))
+}
+
+fn manifest_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// Where the README's screenshots live.
+pub fn docs_dir() -> PathBuf {
+    manifest_dir().join("../../docs")
+}
+
+/// A Mosquitto of the test's own, from the project's mosquitto.conf on free ports, that the
+/// test can kill and restart on the same ports (tabs keep their broker URL).
+pub struct Broker {
+    pub dir: PathBuf,
+    pub tcp_port: u16,
+    pub ws_port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    /// Start with `replace` applied to the config: (line prefix, new line) pairs.
+    pub fn start(replace: &[(&str, &str)]) -> Broker {
+        let dir = std::env::temp_dir().join(format!(
+            "mqtt-chat-e2e-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Started as root, Mosquitto runs as the `mosquitto` user: it must be able to write
+        // its database here.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let (tcp_port, ws_port) = (free_port(), free_port());
+        let base = std::fs::read_to_string(manifest_dir().join("../../mosquitto.conf"))
+            .expect("mosquitto.conf");
+        let mut conf: Vec<String> = base
+            .lines()
+            .map(|line| {
+                if line.starts_with("listener 1883 ") {
+                    format!("listener {tcp_port} 127.0.0.1")
+                } else if line.starts_with("listener 9001 ") {
+                    format!("listener {ws_port} 127.0.0.1")
+                } else if line.starts_with("persistence_location ") {
+                    format!("persistence_location {}/", dir.display())
+                } else if let Some((_, new)) = replace.iter().find(|(p, _)| line.starts_with(p)) {
+                    new.to_string()
+                } else {
+                    line.to_owned()
+                }
+            })
+            .collect();
+        conf.push(String::new());
+        std::fs::write(dir.join("mosquitto.conf"), conf.join("\n")).unwrap();
+        let mut broker = Broker {
+            dir,
+            tcp_port,
+            ws_port,
+            child: None,
+        };
+        broker.restart();
+        broker
+    }
+
+    /// (Re)start on the same ports and persistence directory; returns when it accepts.
+    pub fn restart(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("mosquitto.log"))
+            .unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("mosquitto runs");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.ws_port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not start: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: a crash, nothing is written out.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM: a clean stop, sessions and queues are saved.
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.ws_port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default()
+    }
+
+    /// When the persistence file was last written, if ever.
+    pub fn saved_at(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.dir.join("mosquitto.db"))
+            .and_then(|m| m.modified())
+            .ok()
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Open the app on `broker` in the current tab.
+pub async fn open_app(client: &Client, base: &str, broker: &str, extra_query: &str) {
+    client
+        .goto(&format!("{base}/?broker={broker}{extra_query}"))
+        .await
+        .expect("open the app");
+}
+
+/// Messages shown whose text starts with `prefix`, in table order.
+pub async fn messages_with(client: &Client, prefix: &str) -> Vec<ShownRow> {
+    rows(client)
+        .await
+        .into_iter()
+        .filter(|r| r.message.starts_with(prefix))
+        .collect()
+}

@@ -2,13 +2,11 @@
 //! Mosquitto started by scripts/test. Run with `--test-threads=1` (they share the broker's
 //! `messages` topic).
 
-mod harness;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use e2e::*;
 use fantoccini::Locator;
-use harness::*;
 
 #[tokio::test]
 async fn two_tabs_chat_and_html_stays_text() {

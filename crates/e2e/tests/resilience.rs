@@ -1,11 +1,9 @@
 //! Nothing lost: broker crashes and restarts, closed tabs, reloads while offline, and a
 //! refused password, each with a Mosquitto of the test's own, in real tabs.
 
-mod harness;
-
 use std::time::{Duration, Instant, SystemTime};
 
-use harness::*;
+use e2e::*;
 
 const N: usize = 20;
 

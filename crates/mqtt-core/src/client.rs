@@ -198,6 +198,10 @@ impl Client {
         self.transmit.clear();
         self.pending_subscribes.clear();
         self.ping_deadline = None;
+        // A new link: nothing is on this wire yet, whatever was on the last one.
+        for entry in &mut self.outgoing {
+            entry.on_wire = false;
+        }
         let mut connect = mqttbytes::v4::Connect::new(self.options.client_id.clone());
         connect.keep_alive = u16::try_from(self.options.keep_alive.as_secs()).unwrap_or(u16::MAX);
         connect.clean_session = self.options.clean_session;
@@ -211,7 +215,7 @@ impl Client {
         match connect.write(&mut buf) {
             Ok(_) => self.push_transmit(now, buf.freeze()),
             Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
-                format!("cannot encode CONNECT: {e:?}"),
+                format!("cannot encode CONNECT: {}", describe(e)),
             ))),
         }
     }
@@ -233,7 +237,7 @@ impl Client {
                     }))
                 }
                 Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
-                    format!("{e:?}"),
+                    describe(e),
                 ))),
             }
         }
@@ -502,6 +506,17 @@ impl Client {
                 .push_back(Event::Warning(ProtocolError::Unsolicited(ack.pkid)));
             return;
         };
+        if filters.len() != ack.return_codes.len() {
+            // MQTT-3.9.3-1: one return code per filter. Guessing would lose a subscription.
+            self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
+                format!(
+                    "SUBACK with {} return codes for {} filters",
+                    ack.return_codes.len(),
+                    filters.len()
+                ),
+            )));
+            return;
+        }
         for (filter, code) in filters.into_iter().zip(ack.return_codes) {
             match code {
                 SubscribeReasonCode::Success(qos) => {
@@ -571,7 +586,8 @@ impl Client {
             Err(e) => self
                 .events
                 .push_back(Event::Warning(ProtocolError::Malformed(format!(
-                    "cannot encode packet: {e:?}"
+                    "cannot encode packet: {}",
+                    describe(e)
                 )))),
         }
     }
@@ -638,4 +654,24 @@ fn valid_filter(filter: &str) -> bool {
         let plus_ok = !level.contains('+') || *level == "+";
         hash_ok && plus_ok
     })
+}
+
+/// A decoding error in words (mqttbytes only offers `Debug`).
+fn describe(e: mqttbytes::Error) -> String {
+    use mqttbytes::Error as E;
+    match e {
+        E::InvalidPacketType(t) => format!("invalid packet type {t}"),
+        E::InvalidConnectReturnCode(c) => format!("invalid CONNACK return code {c}"),
+        E::InvalidQoS(q) => format!("invalid QoS {q}"),
+        E::InvalidSubscribeReasonCode(c) => format!("invalid SUBACK return code {c}"),
+        E::PacketIdZero => "packet id 0".into(),
+        E::TopicNotUtf8 => "topic is not UTF-8".into(),
+        E::MalformedRemainingLength => "remaining length longer than 4 bytes".into(),
+        E::BoundaryCrossed(n) => format!("a length of {n} runs past the packet"),
+        E::PayloadRequired => "packet without its required payload".into(),
+        E::PayloadTooLong => "payload too long".into(),
+        E::PayloadSizeLimitExceeded(n) => format!("packet of {n} bytes over the limit"),
+        E::InsufficientBytes(_) => "packet cut short".into(),
+        _ => "malformed packet".into(),
+    }
 }

@@ -18,14 +18,6 @@ pub enum ConnectRefusal {
     NotAuthorized,
 }
 
-impl ConnectRefusal {
-    /// Whether retrying with the same settings can succeed. Only "server unavailable" is
-    /// transient; the others need the user (or the operator) to change something.
-    pub fn is_transient(self) -> bool {
-        matches!(self, ConnectRefusal::ServerUnavailable)
-    }
-}
-
 /// The broker broke the protocol, or sent something that could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum ProtocolError {
@@ -62,7 +54,7 @@ pub enum DisconnectReason {
 pub enum PublishError {
     #[error("message too large: {size} bytes, the limit is {limit}")]
     TooLarge { size: usize, limit: usize },
-    #[error("invalid topic {0:?}: a topic to publish to is non-empty and has no + or #")]
+    #[error("invalid topic \"{0}\": a topic to publish to is non-empty and has no + or #")]
     InvalidTopic(String),
     #[error("too many messages waiting for acknowledgement ({0})")]
     OutboxFull(usize),
@@ -70,6 +62,6 @@ pub enum PublishError {
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum SubscribeError {
-    #[error("invalid topic filter {0:?}")]
+    #[error("invalid topic filter \"{0}\"")]
     InvalidFilter(String),
 }

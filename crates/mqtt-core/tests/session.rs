@@ -623,3 +623,45 @@ fn ping_now_checks_the_link_at_once_but_only_once() {
     c.ping_now(at(16.0));
     assert!(sent(&mut c).is_empty(), "no ping without a connection");
 }
+
+#[test]
+fn publishes_in_flight_when_the_user_disconnected_are_resent_on_the_next_link() {
+    let mut c = connected_client();
+    let pkid = c
+        .publish(at(1.0), "messages", "m", QoS::AtLeastOnce)
+        .unwrap()
+        .unwrap();
+    let _ = sent(&mut c);
+    c.disconnect(at(2.0));
+    let _ = sent(&mut c);
+    c.handle_open(at(3.0));
+    let _ = sent(&mut c);
+    c.handle_bytes(at(3.1), &connack(ConnectReturnCode::Success, true));
+    match sent(&mut c).as_slice() {
+        [Packet::Publish(p)] => {
+            assert_eq!(p.pkid, pkid);
+            assert!(p.dup);
+        }
+        other => panic!("expected the resent PUBLISH, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_suback_with_the_wrong_number_of_codes_ends_the_connection() {
+    let mut c = Client::new(options());
+    c.subscribe(T0, "a", QoS::AtLeastOnce).unwrap();
+    c.subscribe(T0, "b", QoS::AtLeastOnce).unwrap();
+    c.handle_open(T0);
+    c.handle_bytes(T0, &connack(ConnectReturnCode::Success, false));
+    let _ = events(&mut c);
+    c.handle_bytes(
+        T0,
+        &suback(1, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]),
+    );
+    assert!(matches!(
+        events(&mut c).as_slice(),
+        [Event::Disconnected(DisconnectReason::Protocol(
+            ProtocolError::Malformed(_)
+        ))]
+    ));
+}
