@@ -29,7 +29,7 @@ use crate::browser::{now, wall_clock_ms};
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// A link that stayed up this long resets the backoff. One the broker drops right after
 /// CONNACK (a session takeover, a message it always chokes on) keeps backing off instead.
-const STABLE_LINK: Duration = Duration::from_secs(10);
+const STABLE_LINK: Duration = Duration::from_secs(3);
 
 /// What the transport reports.
 #[derive(Clone, Debug, PartialEq)]

@@ -56,7 +56,8 @@ pub struct Row {
     id: Option<String>,
 }
 
-/// The newest `capacity` rows, plus a count of everything that arrived. Rows are shared
+/// At most `capacity` of the newest rows (trimmed to three quarters of it when full), plus a
+/// count of everything that arrived. Rows are shared
 /// (`Arc`), so a view can take a snapshot of all of them cheaply on every change.
 #[derive(Clone, Debug)]
 pub struct MessageLog {
@@ -171,8 +172,11 @@ impl MessageLog {
         self.next_key += 1;
         self.total += 1;
         self.rows.push_back(Arc::new(row));
-        while self.rows.len() > self.capacity {
-            self.rows.pop_front();
+        if self.rows.len() > self.capacity {
+            // Trim a quarter at once: a keyed view then only appends on most changes,
+            // instead of shifting every row each time one falls off the front.
+            let keep = self.capacity - self.capacity / 4;
+            self.rows.drain(..self.rows.len() - keep.max(1));
         }
         self.next_key - 1
     }
@@ -293,7 +297,7 @@ mod tests {
 
     #[test]
     fn capacity_bounds_rows_but_total_counts_everything() {
-        let mut log = MessageLog::new(3);
+        let mut log = MessageLog::new(8);
         for i in 0..10 {
             log.receive(
                 &chat("a", &format!("m{i}"), Some(&i.to_string()), None),
@@ -301,10 +305,19 @@ mod tests {
                 "me",
             );
         }
-        assert_eq!(texts(&log), ["m7", "m8", "m9"]);
+        // Full at 8, the 9th trims to 6 (three quarters), the 10th makes 7.
+        assert_eq!(texts(&log), ["m3", "m4", "m5", "m6", "m7", "m8", "m9"]);
         assert_eq!(log.total(), 10);
         let keys: Vec<u64> = log.rows().map(|r| r.key).collect();
-        assert_eq!(keys, [7, 8, 9], "keys stay unique and increasing");
+        assert_eq!(
+            keys,
+            [3, 4, 5, 6, 7, 8, 9],
+            "keys stay unique and increasing"
+        );
+        for i in 10..1000 {
+            log.receive(&chat("a", "x", Some(&i.to_string()), None), 0.0, "me");
+            assert!(log.rows().len() <= 8);
+        }
     }
 
     #[test]

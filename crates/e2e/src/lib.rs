@@ -269,8 +269,15 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// Start with `replace` applied to the config: (line prefix, new line) pairs.
+    /// Start from the project's `mosquitto.conf` with `replace` applied: (line prefix, new
+    /// line) pairs.
     pub fn start(replace: &[(&str, &str)]) -> Broker {
+        Broker::from_config("mosquitto.conf", replace)
+    }
+
+    /// Start from a config file at the project's top level (its listeners on 1883/1884 and
+    /// 9001/9002 move to free ports).
+    pub fn from_config(file: &str, replace: &[(&str, &str)]) -> Broker {
         let dir = std::env::temp_dir().join(format!(
             "mqtt-chat-e2e-{}-{}",
             std::process::id(),
@@ -282,14 +289,14 @@ impl Broker {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
         let (tcp_port, ws_port) = (free_port(), free_port());
-        let base = std::fs::read_to_string(manifest_dir().join("../../mosquitto.conf"))
-            .expect("mosquitto.conf");
+        let base = std::fs::read_to_string(manifest_dir().join("../..").join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
         let mut conf: Vec<String> = base
             .lines()
             .map(|line| {
-                if line.starts_with("listener 1883 ") {
+                if line.starts_with("listener 1883 ") || line.starts_with("listener 1884 ") {
                     format!("listener {tcp_port} 127.0.0.1")
-                } else if line.starts_with("listener 9001 ") {
+                } else if line.starts_with("listener 9001 ") || line.starts_with("listener 9002 ") {
                     format!("listener {ws_port} 127.0.0.1")
                 } else if line.starts_with("persistence_location ") {
                     format!("persistence_location {}/", dir.display())

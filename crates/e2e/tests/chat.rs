@@ -303,3 +303,51 @@ async fn leaving_the_page_sends_disconnect() {
     .await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn two_bridged_brokers_carry_the_chat_both_ways() {
+    let first = Broker::start(&[]);
+    let address = format!("address 127.0.0.1:{}", first.tcp_port);
+    let second = Broker::from_config("mosquitto-bridge.conf", &[("address ", &address)]);
+    // The bridge is up once the first broker has seen its connection.
+    eventually("the bridge to connect", 20, || async {
+        first.log().contains("chat-bridge").then_some(())
+    })
+    .await;
+
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    open_app(c, &base, &first.ws_url(), "").await;
+    let tab_a = c.window().await.unwrap();
+    wait_connected(c).await;
+    let tab_b = c.new_window(true).await.unwrap().handle;
+    c.switch_to_window(tab_b.clone()).await.unwrap();
+    open_app(c, &base, &second.ws_url(), "").await;
+    wait_connected(c).await;
+
+    c.switch_to_window(tab_a.clone()).await.unwrap();
+    send(c, "Ada", "across the bridge").await;
+    c.switch_to_window(tab_b.clone()).await.unwrap();
+    eventually("A's message on the second broker", 15, || async {
+        rows(c)
+            .await
+            .into_iter()
+            .find(|r| r.message == "across the bridge")
+    })
+    .await;
+    send(c, "Grace", "and back").await;
+    c.switch_to_window(tab_a).await.unwrap();
+    eventually("B's message on the first broker", 15, || async {
+        rows(c).await.into_iter().find(|r| r.message == "and back")
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let echoes = rows(c)
+        .await
+        .into_iter()
+        .filter(|r| r.message == "across the bridge")
+        .count();
+    assert_eq!(echoes, 1, "no message comes back twice over the bridge");
+    browser.close().await;
+}

@@ -239,37 +239,3 @@ async fn a_wrong_password_is_refused_in_words_and_not_retried() {
     browser.close().await;
     let _ = std::fs::remove_dir_all(dir);
 }
-
-/// A measurement, not a pass/fail check: how long after the broker is back (accepting on its
-/// port) the badge reads `connected`, over 10 crash/restart cycles of 3 s outages.
-/// `cargo test -p e2e --test resilience -- --ignored --nocapture` (scripts/bench runs it).
-#[tokio::test]
-#[ignore = "a measurement; scripts/bench runs it"]
-async fn measure_time_from_broker_back_to_connected() {
-    let mut broker = Broker::start(&[]);
-    let base = serve_dist(dist());
-    let browser = Browser::start().await;
-    let c = &browser.client;
-    open_app(c, &base, &broker.ws_url(), "").await;
-    wait_connected(c).await;
-    let mut samples = Vec::new();
-    for _ in 0..10 {
-        broker.kill();
-        wait_state(c, "reconnecting").await;
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        broker.restart();
-        let back = Instant::now();
-        eventually("connected again", 60, || async {
-            (badge(c).await.1 == "connected").then_some(())
-        })
-        .await;
-        samples.push(back.elapsed().as_millis());
-    }
-    samples.sort_unstable();
-    let median = (samples[4] + samples[5]) / 2;
-    println!(
-        "RECONNECT_MS median={median} min={} max={} samples={samples:?}",
-        samples[0], samples[9]
-    );
-    browser.close().await;
-}

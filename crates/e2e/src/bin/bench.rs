@@ -1,0 +1,508 @@
+//! The benchmark behind `scripts/bench`: figures, not pass/fail. It drives the release build
+//! in headless Chromium against a Mosquitto of its own and prints a table of what it
+//! measured, then writes the same figures as JSON (`MQTT_CHAT_BENCH_OUT`).
+//!
+//! Scenarios: bundle size; time to `connected` over fresh loads; click-to-row latency between
+//! two windows; bursts of 10,000 and 100,000 messages from a TCP client; time from the broker
+//! being back to `connected`.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use e2e::*;
+use fantoccini::Client;
+use mqttbytes::v4::{Connect, Disconnect, Publish};
+use mqttbytes::QoS;
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Report {
+    rows: Vec<[String; 4]>,
+    json: serde_json::Map<String, Value>,
+}
+
+impl Report {
+    fn add(&mut self, scenario: &str, metric: &str, value: String, target: &str) {
+        println!("  {scenario:<12} {metric:<44} {value}");
+        self.rows
+            .push([scenario.into(), metric.into(), value, target.into()]);
+    }
+
+    fn data(&mut self, key: &str, value: Value) {
+        self.json.insert(key.into(), value);
+    }
+
+    fn print(&self) {
+        println!("\n| scenario | metric | value | target |\n|---|---|---|---|");
+        for [s, m, v, t] in &self.rows {
+            println!("| {s} | {m} | {v} | {t} |");
+        }
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v
+}
+
+fn gzip9(bytes: &[u8]) -> usize {
+    let mut child = std::process::Command::new("gzip")
+        .arg("-9c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("gzip");
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    child.wait_with_output().unwrap().stdout.len()
+}
+
+fn bundle(report: &mut Report) {
+    let mut total = (0, 0);
+    let mut parts = serde_json::Map::new();
+    let mut files: Vec<_> = std::fs::read_dir(dist())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_file())
+        .collect();
+    files.sort_by_key(|e| e.path());
+    for entry in files {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let kind = entry
+            .path()
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_owned();
+        let (raw, gz) = (bytes.len(), gzip9(&bytes));
+        total.0 += raw;
+        total.1 += gz;
+        report.add(
+            "bundle",
+            &format!("{kind} (raw / gzip -9)"),
+            format!(
+                "{:.1} KiB / {:.1} KiB",
+                raw as f64 / 1024.0,
+                gz as f64 / 1024.0
+            ),
+            "",
+        );
+        parts.insert(kind, json!({"raw": raw, "gzip": gz}));
+    }
+    report.add(
+        "bundle",
+        "total: wasm + js + css + html (raw / gzip -9)",
+        format!(
+            "{:.1} KiB / {:.1} KiB",
+            total.0 as f64 / 1024.0,
+            total.1 as f64 / 1024.0
+        ),
+        "≤ 90 KiB gzip (aim ≤ 60)",
+    );
+    report.data(
+        "bundle",
+        json!({"files": parts, "total_raw": total.0, "total_gzip": total.1}),
+    );
+}
+
+fn codec(report: &mut Report) {
+    let origin = Instant::now();
+    mqtt_core::workload::codec_run(10_000, || origin.elapsed().as_secs_f64());
+    let run = mqtt_core::workload::codec_run(200_000, || origin.elapsed().as_secs_f64());
+    report.add(
+        "codec",
+        "native: encode / decode through the core, packets/s",
+        format!(
+            "{:.2} M / {:.2} M",
+            run.encode_per_sec() / 1e6,
+            run.decode_per_sec() / 1e6
+        ),
+        "",
+    );
+    let mut data = json!({"native": {"encode_per_sec": run.encode_per_sec(), "decode_per_sec": run.decode_per_sec()}});
+    // scripts/bench runs the same workload in headless Chromium and passes the line on.
+    if let Ok(line) = std::env::var("MQTT_CHAT_BENCH_BROWSER_CODEC") {
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(f64::NAN)
+        };
+        let (enc, dec) = (field("encode="), field("decode="));
+        report.add(
+            "codec",
+            "in Chromium (release Wasm): encode / decode, packets/s",
+            format!("{:.2} M / {:.2} M", enc / 1e6, dec / 1e6),
+            "",
+        );
+        data["browser"] = json!({"encode_per_sec": enc, "decode_per_sec": dec});
+    }
+    report.data("codec", data);
+}
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![]).await.expect("script runs")
+}
+
+async fn js_args(c: &Client, script: &str, args: Vec<Value>) -> Value {
+    c.execute(script, args).await.expect("script runs")
+}
+
+fn bench_url(base: &str, broker: &Broker) -> String {
+    format!("{base}/?bench&broker={}", broker.ws_url())
+}
+
+async fn time_to_connected(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
+    let mut samples = Vec::new();
+    for _ in 0..12 {
+        c.goto("about:blank").await.unwrap();
+        c.goto(&bench_url(base, broker)).await.unwrap();
+        let t = eventually("the connected mark", 20, || async {
+            js(c, "const m = performance.getEntriesByName('mqtt-chat:connected'); return m.length ? m[0].startTime : null")
+                .await
+                .as_f64()
+        })
+        .await;
+        samples.push(t);
+    }
+    let s = sorted(samples);
+    report.add(
+        "connect",
+        "navigation start → `connected`, median of 12 loads",
+        format!(
+            "{:.0} ms (p90 {:.0} ms)",
+            percentile(&s, 0.5),
+            percentile(&s, 0.9)
+        ),
+        "",
+    );
+    report.data("time_to_connected_ms", json!(s));
+}
+
+const OBSERVE_ROWS: &str = "
+    window.__seen = {}; window.__painted = {}; window.__seenWall = {};
+    new MutationObserver(muts => {
+        const t = performance.timeOrigin + performance.now();
+        const wall = Date.now();
+        for (const m of muts) for (const n of m.addedNodes) {
+            const cell = n.nodeType === 1 && n.querySelector('td.message');
+            if (!cell) continue;
+            const k = cell.textContent;
+            if (k in __seen) continue;
+            __seen[k] = t; __seenWall[k] = wall;
+            requestAnimationFrame(() => { __painted[k] = performance.timeOrigin + performance.now(); });
+        }
+    }).observe(document.getElementById('messages'), { childList: true });";
+
+const CLICK_PUBLISH: &str = "
+    const ta = document.getElementById('message');
+    ta.value = arguments[0];
+    ta.dispatchEvent(new Event('input', { bubbles: true }));
+    const t = performance.timeOrigin + performance.now();
+    const wall = Date.now();
+    document.getElementById('publish').click();
+    return [t, wall];";
+
+async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
+    c.goto(&bench_url(base, broker)).await.unwrap();
+    let a = c.window().await.unwrap();
+    wait_connected(c).await;
+    js(c, "const n = document.getElementById('name'); n.value = 'bench'; n.dispatchEvent(new Event('input', { bubbles: true }));").await;
+    let b = c.new_window(false).await.unwrap().handle;
+    c.switch_to_window(b.clone()).await.unwrap();
+    c.goto(&bench_url(base, broker)).await.unwrap();
+    wait_connected(c).await;
+    js(c, OBSERVE_ROWS).await;
+
+    let (mut dom, mut painted, mut wall) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..220 {
+        let text = format!("latency probe {i}");
+        c.switch_to_window(a.clone()).await.unwrap();
+        let clicked = js_args(c, CLICK_PUBLISH, vec![json!(text)]).await;
+        let (clicked, clicked_wall) = (
+            clicked[0].as_f64().unwrap_or(f64::NAN),
+            clicked[1].as_f64().unwrap_or(f64::NAN),
+        );
+        c.switch_to_window(b.clone()).await.unwrap();
+        let seen = eventually("the probe in window B", 10, || async {
+            js_args(
+                c,
+                "return window.__seen[arguments[0]] ?? null",
+                vec![json!(text)],
+            )
+            .await
+            .as_f64()
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let shown = js_args(
+            c,
+            "return window.__painted[arguments[0]] ?? null",
+            vec![json!(text)],
+        )
+        .await
+        .as_f64();
+        let seen_wall = js_args(
+            c,
+            "return window.__seenWall[arguments[0]]",
+            vec![json!(text)],
+        )
+        .await
+        .as_f64()
+        .unwrap_or(f64::NAN);
+        if i >= 20 {
+            // The first 20 warm up the JIT and the connection.
+            dom.push(seen - clicked);
+            wall.push(seen_wall - clicked_wall);
+            if let Some(p) = shown {
+                painted.push(p - clicked);
+            }
+        }
+    }
+    let dom = sorted(dom);
+    report.add(
+        "latency",
+        "click in A → row in B's DOM, p50 / p99 (200 runs)",
+        format!(
+            "{:.1} ms / {:.1} ms",
+            percentile(&dom, 0.5),
+            percentile(&dom, 0.99)
+        ),
+        "p50 ≤ 3 ms, p99 ≤ 8 ms",
+    );
+    let painted = sorted(painted);
+    if !painted.is_empty() {
+        report.add(
+            "latency",
+            "click in A → next frame in B (painted), p50 / p99",
+            format!(
+                "{:.1} ms / {:.1} ms",
+                percentile(&painted, 0.5),
+                percentile(&painted, 0.99)
+            ),
+            "",
+        );
+    }
+    let wall = sorted(wall);
+    report.add(
+        "latency",
+        "the same on Date.now() (1 ms steps, one clock), p50 / p99",
+        format!(
+            "{:.0} ms / {:.0} ms",
+            percentile(&wall, 0.5),
+            percentile(&wall, 0.99)
+        ),
+        "",
+    );
+    report.data("latency_dom_ms", json!(dom));
+    report.data("latency_painted_ms", json!(painted));
+    c.close_window().await.unwrap();
+    c.switch_to_window(a).await.unwrap();
+}
+
+const WATCH_BURST: &str = "
+    window.__burst = { maxFrame: 0, over100: 0, frames: 0, longest: 0, last: performance.now(), shownLast: null, firstRow: null };
+    const b = window.__burst;
+    const tick = (t) => { const d = t - b.last; b.last = t; b.maxFrame = Math.max(b.maxFrame, d); if (d > 100) b.over100++; b.frames++; requestAnimationFrame(tick); };
+    requestAnimationFrame((t) => { b.last = t; requestAnimationFrame(tick); });
+    try { new PerformanceObserver(l => { for (const e of l.getEntries()) b.longest = Math.max(b.longest, e.duration); }).observe({ type: 'longtask' }); } catch (e) {}
+    new MutationObserver(muts => {
+        const t = performance.now();
+        if (b.firstRow === null) b.firstRow = t;
+        for (const m of muts) for (const n of m.addedNodes) {
+            const cell = n.nodeType === 1 && n.querySelector('td.message');
+            if (cell && cell.textContent === arguments[0]) b.shownLast = t;
+        }
+    }).observe(document.getElementById('messages'), { childList: true });";
+
+/// Publish `n` chat messages at QoS 0 as one stream of bytes over plain TCP.
+fn publish_burst(tcp_port: u16, run: &str, n: usize) -> Duration {
+    let mut buf = BytesMut::new();
+    let mut connect = Connect::new(format!("bench-{run}"));
+    connect.keep_alive = 60;
+    connect.write(&mut buf).unwrap();
+    for i in 0..n {
+        let payload = format!(r#"{{"name":"burst","message":"{run} {i}","id":"{run}-{i}"}}"#);
+        Publish::new("messages", QoS::AtMostOnce, payload.into_bytes())
+            .write(&mut buf)
+            .unwrap();
+    }
+    Disconnect.write(&mut buf).unwrap();
+    let start = Instant::now();
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    stream.write_all(&buf).unwrap();
+    stream.flush().unwrap();
+    let took = start.elapsed();
+    // Let the broker read everything before the socket closes.
+    std::thread::sleep(Duration::from_millis(200));
+    took
+}
+
+async fn burst(c: &Client, base: &str, broker: &Broker, n: usize, report: &mut Report) {
+    let run = format!("burst{n}");
+    let last = format!("{run} {}", n - 1);
+    c.goto(&bench_url(base, broker)).await.unwrap();
+    wait_connected(c).await;
+    let before: u64 = data_total(c).await.parse().unwrap_or(0);
+    js_args(c, WATCH_BURST, vec![json!(last)]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let tcp = broker.tcp_port;
+    let sent_in = tokio::task::spawn_blocking(move || publish_burst(tcp, &format!("burst{n}"), n))
+        .await
+        .unwrap();
+    let want = before + n as u64;
+    let started = Instant::now();
+    let mut total = before;
+    while started.elapsed() < Duration::from_secs(180) {
+        total = data_total(c).await.parse().unwrap_or(0);
+        let shown = js(c, "return window.__burst.shownLast").await;
+        if total >= want && !shown.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let b = js(c, "const b = window.__burst; return { maxFrame: b.maxFrame, over100: b.over100, frames: b.frames, longest: b.longest, shownLast: b.shownLast, firstRow: b.firstRow, lastArrival: window.__mqttChatLastArrival ?? null, rows: document.querySelectorAll('#messages tr').length, heap: performance.memory ? performance.memory.usedJSHeapSize : null, wasm: window.__mqttChatMemory ? window.__mqttChatMemory.buffer.byteLength : null, nodes: document.getElementsByTagName('*').length }").await;
+    let f = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
+    let label = if n >= 100_000 {
+        "burst 100k"
+    } else {
+        "burst 10k"
+    };
+    report.add(
+        label,
+        "messages in the view (data-total) / published",
+        format!("{} / {n}", total - before),
+        "all",
+    );
+    report.add(
+        label,
+        "publisher wrote the burst in",
+        format!("{:.0} ms", sent_in.as_secs_f64() * 1000.0),
+        "",
+    );
+    report.add(
+        label,
+        "first row → last message arrived (throughput)",
+        format!(
+            "{:.0} ms ({:.0} msg/s)",
+            f("lastArrival") - f("firstRow"),
+            n as f64 / ((f("lastArrival") - f("firstRow")) / 1000.0)
+        ),
+        "",
+    );
+    report.add(
+        label,
+        "last message arrived → its row in the DOM",
+        format!("{:.0} ms", f("shownLast") - f("lastArrival")),
+        "≤ 1000 ms",
+    );
+    report.add(
+        label,
+        "longest frame / frames over 100 ms / longest task",
+        format!(
+            "{:.0} ms / {} / {:.0} ms",
+            f("maxFrame"),
+            f("over100"),
+            f("longest")
+        ),
+        "no frame over 100 ms",
+    );
+    report.add(
+        label,
+        "rows in the DOM / JS heap / Wasm memory",
+        format!(
+            "{} / {:.1} MiB / {:.1} MiB",
+            f("rows"),
+            f("heap") / 1048576.0,
+            f("wasm") / 1048576.0
+        ),
+        "bounded",
+    );
+    report.data(&run, b);
+}
+
+async fn reconnect(c: &Client, base: &str, broker: &mut Broker, report: &mut Report) {
+    c.goto(&bench_url(base, broker)).await.unwrap();
+    wait_connected(c).await;
+    let mut samples = Vec::new();
+    for _ in 0..10 {
+        // A link up for less than 3 s does not reset the backoff (anti-flap): measure the
+        // common case of a broker that fails after a while.
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        broker.kill();
+        eventually("reconnecting", 20, || async {
+            (badge(c).await.1 == "reconnecting").then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        broker.restart();
+        let back = Instant::now();
+        eventually("connected again", 60, || async {
+            (badge(c).await.1 == "connected").then_some(())
+        })
+        .await;
+        samples.push(back.elapsed().as_secs_f64() * 1000.0);
+    }
+    let s = sorted(samples);
+    report.add(
+        "reconnect",
+        "broker back (3 s outage) → `connected`, median of 10",
+        format!(
+            "{:.0} ms (min {:.0}, max {:.0})",
+            percentile(&s, 0.5),
+            s[0],
+            s[s.len() - 1]
+        ),
+        "",
+    );
+    report.data("reconnect_ms", json!(s));
+}
+
+#[tokio::main]
+async fn main() {
+    let mut report = Report::default();
+    println!("bundle");
+    bundle(&mut report);
+    println!("codec");
+    codec(&mut report);
+    let mut broker = Broker::start(&[]);
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    // MQTT_CHAT_BENCH_ONLY=latency,burst (for instance) runs just those scenarios.
+    let only = std::env::var("MQTT_CHAT_BENCH_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    if run("connect") {
+        println!("time to connected");
+        time_to_connected(c, &base, &broker, &mut report).await;
+    }
+    if run("latency") {
+        println!("latency");
+        latency(c, &base, &broker, &mut report).await;
+    }
+    if run("burst") {
+        println!("bursts");
+        burst(c, &base, &broker, 10_000, &mut report).await;
+        burst(c, &base, &broker, 100_000, &mut report).await;
+    }
+    if run("reconnect") {
+        println!("reconnect");
+        reconnect(c, &base, &mut broker, &mut report).await;
+    }
+    browser.close().await;
+    report.print();
+    if let Ok(path) = std::env::var("MQTT_CHAT_BENCH_OUT") {
+        let doc = Value::Object(report.json.clone());
+        std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+        println!("\nwrote {path}");
+    }
+}
