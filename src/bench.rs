@@ -29,11 +29,20 @@ impl BenchHooks {
         }
     }
 
-    /// A message arrived from the broker: `window.__mqttChatLastArrival` (performance.now()).
+    /// A message arrived from the broker: `window.__mqttChatLastArrival` (performance.now())
+    /// and `window.__mqttChatArrivals` (how many so far).
     pub fn arrived(self) {
         if self.enabled {
             if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
                 set_global("__mqttChatLastArrival", &JsValue::from_f64(p.now()));
+            }
+            if let Some(w) = web_sys::window() {
+                let key = JsValue::from_str("__mqttChatArrivals");
+                let n = js_sys::Reflect::get(&w, &key)
+                    .ok()
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
+                let _ = js_sys::Reflect::set(&w, &key, &JsValue::from_f64(n + 1.0));
             }
         }
     }

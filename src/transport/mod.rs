@@ -116,8 +116,23 @@ impl Connection {
         qos: QoS,
     ) -> Result<Option<PacketId>, PublishError> {
         let result = self.core.borrow_mut().publish(now(), topic, payload, qos);
+        // Put the packet on the wire now, in this call, rather than after a hop to the task:
+        // the hop can wait behind rendering and timers (measured: 10 ms p50 from the click to
+        // the frame leaving). Both paths drain the core's one queue, so order is kept, and a
+        // frame lost to a dying socket is resent by QoS 1.
+        self.send_pending();
         let _ = self.commands.unbounded_send(Command::Flush);
         result
+    }
+
+    /// Hand every packet the core has ready to the open socket, if there is one.
+    fn send_pending(&self) {
+        if let Some(ws) = self.socket.borrow().as_ref() {
+            let mut core = self.core.borrow_mut();
+            while let Some(bytes) = core.poll_transmit() {
+                let _ = ws.send_with_u8_array(&bytes);
+            }
+        }
     }
 
     /// Connect again after the link went offline or was refused.
@@ -137,10 +152,9 @@ impl Connection {
         self.paused.set(true);
         let mut core = self.core.borrow_mut();
         core.disconnect(now());
+        drop(core);
+        self.send_pending();
         if let Some(ws) = self.socket.borrow().as_ref() {
-            while let Some(bytes) = core.poll_transmit() {
-                let _ = ws.send_with_u8_array(&bytes);
-            }
             let _ = ws.close_with_code(1000);
         }
         let _ = self.commands.unbounded_send(Command::Flush);

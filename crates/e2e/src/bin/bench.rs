@@ -188,7 +188,7 @@ async fn time_to_connected(c: &Client, base: &str, broker: &Broker, report: &mut
 }
 
 const OBSERVE_ROWS: &str = "
-    window.__seen = {}; window.__painted = {}; window.__seenWall = {};
+    window.__seen = {}; window.__painted = {}; window.__seenWall = {}; window.__arrived = {};
     new MutationObserver(muts => {
         const t = performance.timeOrigin + performance.now();
         const wall = Date.now();
@@ -198,17 +198,28 @@ const OBSERVE_ROWS: &str = "
             const k = cell.textContent;
             if (k in __seen) continue;
             __seen[k] = t; __seenWall[k] = wall;
+            __arrived[k] = performance.timeOrigin + (window.__mqttChatLastArrival ?? NaN);
             requestAnimationFrame(() => { __painted[k] = performance.timeOrigin + performance.now(); });
         }
     }).observe(document.getElementById('messages'), { childList: true });";
 
 const CLICK_PUBLISH: &str = "
+    if (!window.__sendWatched) {
+        const send = WebSocket.prototype.send;
+        WebSocket.prototype.send = function (data) {
+            if (window.__firstSend === null) window.__firstSend = performance.timeOrigin + performance.now();
+            return send.call(this, data);
+        };
+        window.__sendWatched = true;
+    }
     const ta = document.getElementById('message');
     ta.value = arguments[0];
     ta.dispatchEvent(new Event('input', { bubbles: true }));
+    window.__firstSend = null;
     const t = performance.timeOrigin + performance.now();
     const wall = Date.now();
     document.getElementById('publish').click();
+    window.__clicked = t;
     return [t, wall];";
 
 async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
@@ -223,6 +234,8 @@ async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
     js(c, OBSERVE_ROWS).await;
 
     let (mut dom, mut painted, mut wall) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut to_arrival, mut arrival_to_dom) = (Vec::new(), Vec::new());
+    let mut click_to_send = Vec::new();
     for i in 0..220 {
         let text = format!("latency probe {i}");
         c.switch_to_window(a.clone()).await.unwrap();
@@ -231,6 +244,18 @@ async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
             clicked[0].as_f64().unwrap_or(f64::NAN),
             clicked[1].as_f64().unwrap_or(f64::NAN),
         );
+        // When A's WebSocket got the frame (microtasks after the click have run by now).
+        if let Some(sent) = js(
+            c,
+            "return window.__firstSend === null ? null : window.__firstSend - window.__clicked",
+        )
+        .await
+        .as_f64()
+        {
+            if i >= 20 {
+                click_to_send.push(sent);
+            }
+        }
         c.switch_to_window(b.clone()).await.unwrap();
         let seen = eventually("the probe in window B", 10, || async {
             js_args(
@@ -261,6 +286,17 @@ async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
         if i >= 20 {
             // The first 20 warm up the JIT and the connection.
             dom.push(seen - clicked);
+            if let Some(arrived) = js_args(
+                c,
+                "return window.__arrived[arguments[0]]",
+                vec![json!(text)],
+            )
+            .await
+            .as_f64()
+            {
+                to_arrival.push(arrived - clicked);
+                arrival_to_dom.push(seen - arrived);
+            }
             wall.push(seen_wall - clicked_wall);
             if let Some(p) = shown {
                 painted.push(p - clicked);
@@ -291,6 +327,38 @@ async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
             "",
         );
     }
+    let (to_arrival, arrival_to_dom) = (sorted(to_arrival), sorted(arrival_to_dom));
+    let click_to_send = sorted(click_to_send);
+    report.add(
+        "latency",
+        "  of which click in A → frame handed to A's WebSocket, p50 / p99",
+        format!(
+            "{:.1} ms / {:.1} ms",
+            percentile(&click_to_send, 0.5),
+            percentile(&click_to_send, 0.99)
+        ),
+        "",
+    );
+    report.add(
+        "latency",
+        "  of which click in A → message arrives in B, p50 / p99",
+        format!(
+            "{:.1} ms / {:.1} ms",
+            percentile(&to_arrival, 0.5),
+            percentile(&to_arrival, 0.99)
+        ),
+        "",
+    );
+    report.add(
+        "latency",
+        "  of which arrival in B → row in B's DOM, p50 / p99",
+        format!(
+            "{:.1} ms / {:.1} ms",
+            percentile(&arrival_to_dom, 0.5),
+            percentile(&arrival_to_dom, 0.99)
+        ),
+        "",
+    );
     let wall = sorted(wall);
     report.add(
         "latency",
@@ -370,7 +438,7 @@ async fn burst(c: &Client, base: &str, broker: &Broker, n: usize, report: &mut R
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let b = js(c, "const b = window.__burst; return { maxFrame: b.maxFrame, over100: b.over100, frames: b.frames, longest: b.longest, shownLast: b.shownLast, firstRow: b.firstRow, lastArrival: window.__mqttChatLastArrival ?? null, rows: document.querySelectorAll('#messages tr').length, heap: performance.memory ? performance.memory.usedJSHeapSize : null, wasm: window.__mqttChatMemory ? window.__mqttChatMemory.buffer.byteLength : null, nodes: document.getElementsByTagName('*').length }").await;
+    let b = js(c, "const b = window.__burst; return { maxFrame: b.maxFrame, over100: b.over100, frames: b.frames, longest: b.longest, shownLast: b.shownLast, firstRow: b.firstRow, lastArrival: window.__mqttChatLastArrival ?? null, rows: document.querySelectorAll('#messages tr').length, heap: performance.memory ? performance.memory.usedJSHeapSize : null, wasm: window.__mqttChatMemory ? window.__mqttChatMemory.buffer.byteLength : null, nodes: document.getElementsByTagName('*').length, connects: performance.getEntriesByName('mqtt-chat:connected').length, arrivals: window.__mqttChatArrivals ?? 0, badge: document.getElementById('connect-badge').textContent }").await;
     let f = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
     let label = if n >= 100_000 {
         "burst 100k"
@@ -379,9 +447,19 @@ async fn burst(c: &Client, base: &str, broker: &Broker, n: usize, report: &mut R
     };
     report.add(
         label,
-        "messages in the view (data-total) / published",
-        format!("{} / {n}", total - before),
+        "in the view (data-total) / arrived over the socket / published",
+        format!(
+            "{} / {} / {n}",
+            total - before,
+            f("arrivals") - before as f64
+        ),
         "all",
+    );
+    report.add(
+        label,
+        "connections during the run / badge after",
+        format!("{} / {}", f("connects"), b["badge"].as_str().unwrap_or("?")),
+        "1 / connected",
     );
     report.add(
         label,
