@@ -50,7 +50,9 @@ async fn broker_round_trip_in_the_browser() {
             _ => {}
         },
     );
+    let start = perf.now();
     while !*subscribed.borrow() {
+        assert!(perf.now() - start < 10_000.0, "no broker at {url}");
         gloo_timers::future::TimeoutFuture::new(10).await;
     }
     let mut samples = Vec::new();
@@ -63,6 +65,7 @@ async fn broker_round_trip_in_the_browser() {
                 samples.push(t - sent);
                 break;
             }
+            assert!(perf.now() - sent < 5_000.0, "the echo never came");
             // Yield to the event loop without a timer's 1-4 ms clamp.
             wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(
                 &wasm_bindgen::JsValue::NULL,

@@ -120,6 +120,19 @@ async fn two_tabs_chat_and_html_stays_text() {
     browser.close().await;
 }
 
+/// The client id the current tab keeps in sessionStorage for its reloads.
+async fn stored_client_id(c: &fantoccini::Client) -> String {
+    c.execute(
+        "return sessionStorage.getItem('mqtt-chat.client-id')",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
 #[tokio::test]
 async fn a_tab_opened_with_a_copy_of_session_storage_gets_its_own_id_and_neither_is_kicked() {
     let base = serve_dist(dist());
@@ -127,16 +140,7 @@ async fn a_tab_opened_with_a_copy_of_session_storage_gets_its_own_id_and_neither
     let c = &browser.client;
     c.goto(&app_url(&base)).await.unwrap();
     let first = wait_connected(c).await;
-    let stored: String = c
-        .execute(
-            "return sessionStorage.getItem('mqtt-chat.client-id')",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let stored = stored_client_id(c).await;
     assert!(stored.contains(&first), "the id is kept for reloads");
 
     // window.open copies sessionStorage into the new tab, just as "Duplicate tab" does.
@@ -154,16 +158,7 @@ async fn a_tab_opened_with_a_copy_of_session_storage_gets_its_own_id_and_neither
     .await;
     c.switch_to_window(copy).await.unwrap();
     let second = wait_connected(c).await;
-    let copied: String = c
-        .execute(
-            "return sessionStorage.getItem('mqtt-chat.client-id')",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let copied = stored_client_id(c).await;
     assert_ne!(first, second, "the copy made a new id");
     assert!(
         copied.contains(&second),

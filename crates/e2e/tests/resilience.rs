@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant, SystemTime};
 
 use e2e::*;
+use fantoccini::wd::WindowHandle;
 
 const N: usize = 20;
 
@@ -59,9 +60,9 @@ async fn assert_all_delivered(c: &fantoccini::Client, prefix: &str) {
     .await;
 }
 
-#[tokio::test]
-async fn sigkill_during_a_chat_loses_nothing() {
-    let mut broker = Broker::start(&[]);
+/// A browser with the app open on `broker` in tab A and tab B (current), both connected.
+/// Returns the browser, the app's base URL, the two tabs and B's client id.
+async fn two_tabs(broker: &Broker) -> (Browser, String, WindowHandle, WindowHandle, String) {
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
@@ -71,7 +72,15 @@ async fn sigkill_during_a_chat_loses_nothing() {
     let tab_b = c.new_window(true).await.unwrap().handle;
     c.switch_to_window(tab_b.clone()).await.unwrap();
     open_app(c, &base, &broker.ws_url(), "").await;
-    wait_connected(c).await;
+    let id_b = wait_connected(c).await;
+    (browser, base, tab_a, tab_b, id_b)
+}
+
+#[tokio::test]
+async fn sigkill_during_a_chat_loses_nothing() {
+    let mut broker = Broker::start(&[]);
+    let (browser, _base, tab_a, tab_b, _) = two_tabs(&broker).await;
+    let c = &browser.client;
     let b_ready = SystemTime::now();
 
     // B's session must be in the broker's last save for a crash to keep it.
@@ -104,16 +113,8 @@ async fn sigkill_during_a_chat_loses_nothing() {
 #[tokio::test]
 async fn a_clean_restart_with_a_closed_tab_delivers_what_it_missed() {
     let mut broker = Broker::start(&[]);
-    let base = serve_dist(dist());
-    let browser = Browser::start().await;
+    let (browser, base, tab_a, _tab_b, id_b) = two_tabs(&broker).await;
     let c = &browser.client;
-    open_app(c, &base, &broker.ws_url(), "").await;
-    let tab_a = c.window().await.unwrap();
-    wait_connected(c).await;
-    let tab_b = c.new_window(true).await.unwrap().handle;
-    c.switch_to_window(tab_b.clone()).await.unwrap();
-    open_app(c, &base, &broker.ws_url(), "").await;
-    let id_b = wait_connected(c).await;
 
     broker.terminate();
     wait_state(c, "reconnecting").await;
@@ -140,16 +141,8 @@ async fn a_clean_restart_with_a_closed_tab_delivers_what_it_missed() {
 #[tokio::test]
 async fn a_reload_while_offline_keeps_the_outbox_and_delivers_it() {
     let mut broker = Broker::start(&[]);
-    let base = serve_dist(dist());
-    let browser = Browser::start().await;
+    let (browser, _base, tab_a, tab_b, _) = two_tabs(&broker).await;
     let c = &browser.client;
-    open_app(c, &base, &broker.ws_url(), "").await;
-    let tab_a = c.window().await.unwrap();
-    wait_connected(c).await;
-    let tab_b = c.new_window(true).await.unwrap().handle;
-    c.switch_to_window(tab_b.clone()).await.unwrap();
-    open_app(c, &base, &broker.ws_url(), "").await;
-    wait_connected(c).await;
 
     broker.terminate();
     c.switch_to_window(tab_a.clone()).await.unwrap();

@@ -113,6 +113,14 @@ fn bundle(report: &mut Report) {
     );
 }
 
+/// `name=value` in a line printed by the browser measurements (scripts/bench passes it on).
+fn field_of(line: &str, name: &str) -> f64 {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(name))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(f64::NAN)
+}
+
 fn codec(report: &mut Report) {
     let origin = Instant::now();
     mqtt_core::workload::codec_run(10_000, || origin.elapsed().as_secs_f64());
@@ -130,12 +138,7 @@ fn codec(report: &mut Report) {
     let mut data = json!({"native": {"encode_per_sec": run.encode_per_sec(), "decode_per_sec": run.decode_per_sec()}});
     // scripts/bench runs the same workload in headless Chromium and passes the line on.
     if let Ok(line) = std::env::var("MQTT_CHAT_BENCH_BROWSER_CODEC") {
-        let field = |name: &str| {
-            line.split_whitespace()
-                .find_map(|w| w.strip_prefix(name))
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(f64::NAN)
-        };
+        let field = |name: &str| field_of(&line, name);
         let (enc, dec) = (field("encode="), field("decode="));
         report.add(
             "codec",
@@ -146,6 +149,19 @@ fn codec(report: &mut Report) {
         data["browser"] = json!({"encode_per_sec": enc, "decode_per_sec": dec});
     }
     report.data("codec", data);
+    if let Ok(line) = std::env::var("MQTT_CHAT_BENCH_BROWSER_RTT") {
+        let field = |name: &str| field_of(&line, name);
+        report.add(
+            "latency",
+            "broker round trip over WebSocket (publish → own echo), p50 / p99",
+            format!("{:.1} ms / {:.1} ms", field("p50="), field("p99=")),
+            "",
+        );
+        report.data(
+            "broker_rtt_ms",
+            json!({"p50": field("p50="), "p99": field("p99=")}),
+        );
+    }
 }
 
 async fn js(c: &Client, script: &str) -> Value {
@@ -391,26 +407,36 @@ const WATCH_BURST: &str = "
         }
     }).observe(document.getElementById('messages'), { childList: true });";
 
-/// Publish `n` chat messages at QoS 0 as one stream of bytes over plain TCP.
+/// Publish `n` chat messages at QoS 0 as one stream of bytes over plain TCP, and return once
+/// the broker has taken every one: a PINGRESP to the PINGREQ sent after them. (Closing with
+/// the CONNACK unread would make the kernel reset the connection and the broker drop
+/// whatever it had not read yet.)
 fn publish_burst(tcp_port: u16, run: &str, n: usize) -> Duration {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
     let mut buf = BytesMut::new();
     let mut connect = Connect::new(format!("bench-{run}"));
     connect.keep_alive = 60;
     connect.write(&mut buf).unwrap();
+    stream.write_all(&buf).unwrap();
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack).unwrap();
+    buf.clear();
     for i in 0..n {
         let payload = format!(r#"{{"name":"burst","message":"{run} {i}","id":"{run}-{i}"}}"#);
         Publish::new("messages", QoS::AtMostOnce, payload.into_bytes())
             .write(&mut buf)
             .unwrap();
     }
-    Disconnect.write(&mut buf).unwrap();
+    buf.extend_from_slice(&[0xC0, 0x00]); // PINGREQ
     let start = Instant::now();
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
     stream.write_all(&buf).unwrap();
-    stream.flush().unwrap();
+    let mut pingresp = [0u8; 2];
+    stream.read_exact(&mut pingresp).unwrap();
     let took = start.elapsed();
-    // Let the broker read everything before the socket closes.
-    std::thread::sleep(Duration::from_millis(200));
+    buf.clear();
+    Disconnect.write(&mut buf).unwrap();
+    stream.write_all(&buf).unwrap();
     took
 }
 
@@ -463,7 +489,7 @@ async fn burst(c: &Client, base: &str, broker: &Broker, n: usize, report: &mut R
     );
     report.add(
         label,
-        "publisher wrote the burst in",
+        "broker took the whole burst from the publisher in",
         format!("{:.0} ms", sent_in.as_secs_f64() * 1000.0),
         "",
     );
