@@ -65,6 +65,14 @@ pub async fn tab_identity() -> TabIdentity {
                 // No Web Locks: never reuse an id, but carry this tab's outbox over.
                 let id = new_client_id();
                 let _ = storage::set(Area::Session, TAB_KEY, &id);
+                if let Some(previous) = &mine {
+                    // Keep signing as the same author, under the new id only.
+                    let old = author_key(previous);
+                    if let Some(author) = storage::get::<String>(Area::Local, &old) {
+                        let _ = storage::set(Area::Local, &author_key(&id), &author);
+                    }
+                    storage::remove(Area::Local, &old);
+                }
                 return identity(id, mine.clone());
             }
         }
@@ -75,8 +83,12 @@ pub async fn tab_identity() -> TabIdentity {
     identity(keep(id, known), None)
 }
 
+fn author_key(client_id: &str) -> String {
+    format!("mqtt-chat.author.{client_id}")
+}
+
 fn identity(client_id: String, previous_client_id: Option<String>) -> TabIdentity {
-    let key = format!("mqtt-chat.author.{client_id}");
+    let key = author_key(&client_id);
     let author_id = storage::get::<String>(Area::Local, &key).unwrap_or_else(|| {
         let author = super::random_hex(8);
         let _ = storage::set(Area::Local, &key, &author);
@@ -95,7 +107,9 @@ fn keep(id: String, mut known: Vec<String>) -> String {
     let _ = storage::set(Area::Session, TAB_KEY, &id);
     known.retain(|k| *k != id);
     known.insert(0, id.clone());
-    known.truncate(KNOWN_MAX);
+    for forgotten in known.drain(KNOWN_MAX.min(known.len())..) {
+        storage::remove(Area::Local, &author_key(&forgotten));
+    }
     let _ = storage::set(Area::Local, KNOWN_KEY, &known);
     id
 }
@@ -122,13 +136,20 @@ async fn claim(id: &str) -> Option<bool> {
     });
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"ifAvailable".into(), &JsValue::TRUE).ok()?;
-    // A throw (an opaque origin, say) means no locks here; the callback then never runs.
-    let _pending = locks
+    // A throw or a rejection (an opaque origin, a sandboxed frame) means no locks here: the
+    // callback then never runs. Nor may a browser that never answers keep the tab from
+    // connecting.
+    let request = locks
         .request(
             &format!("mqtt-chat:{id}"),
             &options,
             callback.unchecked_ref(),
         )
         .ok()?;
-    rx.await.ok()
+    let settled = wasm_bindgen_futures::JsFuture::from(request);
+    let give_up = gloo_timers::future::TimeoutFuture::new(3_000);
+    match futures::future::select(rx, futures::future::select(settled, give_up)).await {
+        futures::future::Either::Left((granted, _)) => granted.ok(),
+        futures::future::Either::Right(_) => None,
+    }
 }

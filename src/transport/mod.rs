@@ -128,10 +128,7 @@ impl Connection {
     /// Hand every packet the core has ready to the open socket, if there is one.
     fn send_pending(&self) {
         if let Some(ws) = self.socket.borrow().as_ref() {
-            let mut core = self.core.borrow_mut();
-            while let Some(bytes) = core.poll_transmit() {
-                let _ = ws.send_with_u8_array(&bytes);
-            }
+            send_all(&self.core, ws);
         }
     }
 
@@ -158,6 +155,19 @@ impl Connection {
             let _ = ws.close_with_code(1000);
         }
         let _ = self.commands.unbounded_send(Command::Flush);
+    }
+}
+
+/// Drain the core's transmit queue into `ws`, one WebSocket message per packet. The task and
+/// `Connection::publish` both send through here, synchronously, so packets leave in the
+/// core's order. A failed send is the socket dying: the close that follows ends the link,
+/// and QoS 1 publishes go out again on the next one.
+fn send_all(core: &RefCell<Client>, ws: &web_sys::WebSocket) {
+    let mut core = core.borrow_mut();
+    while let Some(bytes) = core.poll_transmit() {
+        if ws.send_with_u8_array(&bytes).is_err() {
+            break;
+        }
     }
 }
 
@@ -315,6 +325,8 @@ async fn connect_once(
     emit: &mut dyn FnMut(LinkEvent),
 ) -> Ended {
     let (url, core) = (link.url.as_str(), &link.core);
+    // A new attempt: whatever paused an earlier link is over (the page is back).
+    link.paused.set(false);
     let unreachable = || Ended::Lost {
         reason: format!("broker unreachable at {url}"),
         was_stable: false,
@@ -357,24 +369,17 @@ async fn connect_once(
     if !matches!(ws.state(), State::Open) {
         return unreachable();
     }
-    *link.socket.borrow_mut() = Some(raw);
+    *link.socket.borrow_mut() = Some(raw.clone());
 
     core.borrow_mut().handle_open(now());
     let mut connected_at = None;
     loop {
-        // Flush what the core wants sent, then report what happened.
-        let (transmit, events) = {
+        // Send what the core has ready, then report what happened.
+        send_all(core, &raw);
+        let events: Vec<Event> = {
             let mut c = core.borrow_mut();
-            let transmit: Vec<Bytes> = std::iter::from_fn(|| c.poll_transmit()).collect();
-            let events: Vec<Event> = std::iter::from_fn(|| c.poll_event()).collect();
-            (transmit, events)
+            std::iter::from_fn(|| c.poll_event()).collect()
         };
-        for bytes in transmit {
-            if let Err(e) = ws.send(Message::Bytes(bytes.to_vec())).await {
-                core.borrow_mut()
-                    .handle_close(format!("sending to {url} failed: {e}"));
-            }
-        }
         let mut ended = None;
         for event in events {
             match &event {
@@ -429,7 +434,11 @@ async fn connect_once(
             cmd = commands.next() => match cmd {
                 Some(Command::Flush | Command::Retry) => {}
                 Some(Command::Wake) => core.borrow_mut().ping_now(now()),
-                Some(Command::Close) | None => core.borrow_mut().disconnect(now()),
+                Some(Command::Close) | None => {
+                    // Closing is final even if the page was paused before.
+                    link.paused.set(false);
+                    core.borrow_mut().disconnect(now());
+                }
             },
             _ = timer => core.borrow_mut().handle_timeout(now()),
         }
