@@ -80,7 +80,7 @@ impl ChatSession {
                 // Without Web Locks a reload gets a new id; this tab's unsent messages move.
                 let (earlier, _) = store::load_outbox(previous);
                 outbox = earlier.merged_with(outbox);
-                let _ = store::save_outbox(previous, &chat::Outbox::new());
+                store::remove_outbox(previous);
             }
             if warning.is_some() {
                 session.notice.try_set(warning);

@@ -26,10 +26,15 @@ pub fn load_outbox(client_id: &str) -> (Outbox, Option<String>) {
     }
 }
 
+/// Forget the outbox kept for `client_id`.
+pub fn remove_outbox(client_id: &str) {
+    storage::remove(Area::Local, &outbox_key(client_id));
+}
+
 /// Save the outbox; an empty one is removed. The error is for the user.
 pub fn save_outbox(client_id: &str, outbox: &Outbox) -> Result<(), String> {
     if outbox.is_empty() {
-        storage::remove(Area::Local, &outbox_key(client_id));
+        remove_outbox(client_id);
         return Ok(());
     }
     storage::set_raw(Area::Local, &outbox_key(client_id), &outbox.to_json()).map_err(|why| {

@@ -8,8 +8,8 @@
 //! the connection (that needs the user: [`Connection::retry`]).
 //!
 //! The core sits in an `Rc<RefCell<_>>` shared by the handle and the task, so `publish`
-//! answers at once (packet id, or why not) and the task only has to flush. No borrow is ever
-//! held across an `.await`.
+//! answers at once (packet id, or why not) and puts the packet on the wire in the same call.
+//! No borrow is ever held across an `.await`.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -39,7 +39,7 @@ pub enum LinkEvent {
 }
 
 enum Command {
-    /// The core has something to send.
+    /// The core changed outside the task: report its events.
     Flush,
     /// The user asks to connect again (also after a refusal).
     Retry,
@@ -52,7 +52,7 @@ enum Command {
 /// A handle to a running connection. Dropping every handle closes it.
 pub struct Connection {
     core: Rc<RefCell<Client>>,
-    /// The open socket, for the one synchronous send: DISCONNECT as the page goes away.
+    /// The open socket, for sending without the task (`publish`, `leave_now`).
     socket: Rc<RefCell<Option<web_sys::WebSocket>>>,
     /// Set by `leave_now`: the page went away (it may come back from the back/forward cache).
     paused: Rc<Cell<bool>>,
@@ -214,9 +214,8 @@ async fn run(
                 emit(LinkEvent::Status(ConnectionStatus::Offline {
                     reason: "paused while the page was away".into(),
                 }));
-                let next = wait_for_wake(&mut commands, None).await;
-                link.paused.set(false);
-                next
+                // The next attempt clears `paused`.
+                wait_for_wake(&mut commands, None).await
             }
             Ended::Closed => Next::Stop,
             Ended::Refused(reason) => {
@@ -265,13 +264,7 @@ async fn wait_for_wake(
     commands: &mut mpsc::UnboundedReceiver<Command>,
     delay: Option<Duration>,
 ) -> Next {
-    let timer = async move {
-        match delay {
-            Some(d) => TimeoutFuture::new(d.as_millis().min(u32::MAX as u128) as u32).await,
-            None => futures::future::pending::<()>().await,
-        }
-    }
-    .fuse();
+    let timer = sleep(delay).fuse();
     futures::pin_mut!(timer);
     loop {
         futures::select_biased! {
@@ -282,6 +275,14 @@ async fn wait_for_wake(
                 Some(Command::Close) | None => return Next::Stop,
             },
         }
+    }
+}
+
+/// Resolves after `wait`, or never.
+async fn sleep(wait: Option<Duration>) {
+    match wait {
+        Some(d) => TimeoutFuture::new(d.as_millis().min(u32::MAX as u128) as u32).await,
+        None => futures::future::pending::<()>().await,
     }
 }
 
@@ -402,19 +403,8 @@ async fn connect_once(
             };
         }
 
-        let timer = {
-            let deadline = core.borrow().poll_timeout();
-            let wait = deadline.map(|d| d.saturating_duration_since(now()));
-            async move {
-                match wait {
-                    Some(wait) => {
-                        TimeoutFuture::new(wait.as_millis().min(u32::MAX as u128) as u32).await
-                    }
-                    None => futures::future::pending::<()>().await,
-                }
-            }
-        }
-        .fuse();
+        let deadline = core.borrow().poll_timeout();
+        let timer = sleep(deadline.map(|d| d.saturating_duration_since(now()))).fuse();
         futures::pin_mut!(timer);
         let mut next_message = ws.next().fuse();
         futures::select_biased! {

@@ -28,13 +28,13 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
         ev.prevent_default();
         match validate_draft(&name.get_untracked(), &message.get_untracked()) {
             Err(e) => {
-                let field = match e {
+                // Take the user to the field the hint is about.
+                let _ = match e {
                     DraftError::EmptyName | DraftError::NameTooLong { .. } => {
                         name_input.get_untracked().map(|el| el.focus())
                     }
                     _ => textarea.get_untracked().map(|el| el.focus()),
                 };
-                let _ = field;
                 hint.set(Some(e.to_string()));
             }
             Ok(draft) => match session.send(draft) {

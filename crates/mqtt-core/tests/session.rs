@@ -83,6 +83,22 @@ fn connected_client() -> Client {
     c
 }
 
+/// Open a new link at `t` and accept it, returning what the client sends after CONNACK.
+fn reconnect(c: &mut Client, t: Instant, session_present: bool) -> Vec<Packet> {
+    c.handle_open(t);
+    let _ = sent(c);
+    c.handle_bytes(t, &connack(ConnectReturnCode::Success, session_present));
+    sent(c)
+}
+
+/// The one PUBLISH in `packets`.
+fn only_publish(packets: Vec<Packet>) -> Publish {
+    match packets.as_slice() {
+        [Packet::Publish(p)] => p.clone(),
+        other => panic!("expected exactly one PUBLISH, got {other:?}"),
+    }
+}
+
 #[test]
 fn open_sends_connect_with_the_client_id_keep_alive_and_clean_flag() {
     let mut c = Client::new(Options {
@@ -375,16 +391,9 @@ fn publish_while_offline_waits_and_goes_out_after_connack() {
         .unwrap();
     assert!(sent(&mut c).is_empty());
     assert!(events(&mut c).is_empty());
-    c.handle_open(at(1.0));
-    let _ = sent(&mut c);
-    c.handle_bytes(at(1.1), &connack(ConnectReturnCode::Success, false));
-    match sent(&mut c).as_slice() {
-        [Packet::Publish(p)] => {
-            assert_eq!(p.pkid, pkid);
-            assert!(!p.dup, "never sent before, so no DUP");
-        }
-        other => panic!("expected PUBLISH, got {other:?}"),
-    }
+    let p = only_publish(reconnect(&mut c, at(1.0), false));
+    assert_eq!(p.pkid, pkid);
+    assert!(!p.dup, "never sent before, so no DUP");
 }
 
 #[test]
@@ -403,16 +412,9 @@ fn unacknowledged_publish_is_resent_with_dup_after_reconnect() {
             Event::Disconnected(DisconnectReason::Transport("socket closed".into()))
         ]
     );
-    c.handle_open(at(2.0));
-    let _ = sent(&mut c);
-    c.handle_bytes(at(2.1), &connack(ConnectReturnCode::Success, true));
-    match sent(&mut c).as_slice() {
-        [Packet::Publish(p)] => {
-            assert_eq!(p.pkid, pkid);
-            assert!(p.dup, "a resend carries DUP");
-        }
-        other => panic!("expected only the resent PUBLISH (session present), got {other:?}"),
-    }
+    let p = only_publish(reconnect(&mut c, at(2.0), true));
+    assert_eq!(p.pkid, pkid);
+    assert!(p.dup, "a resend carries DUP");
 }
 
 #[test]
@@ -634,16 +636,9 @@ fn publishes_in_flight_when_the_user_disconnected_are_resent_on_the_next_link() 
     let _ = sent(&mut c);
     c.disconnect(at(2.0));
     let _ = sent(&mut c);
-    c.handle_open(at(3.0));
-    let _ = sent(&mut c);
-    c.handle_bytes(at(3.1), &connack(ConnectReturnCode::Success, true));
-    match sent(&mut c).as_slice() {
-        [Packet::Publish(p)] => {
-            assert_eq!(p.pkid, pkid);
-            assert!(p.dup);
-        }
-        other => panic!("expected the resent PUBLISH, got {other:?}"),
-    }
+    let p = only_publish(reconnect(&mut c, at(3.0), true));
+    assert_eq!(p.pkid, pkid);
+    assert!(p.dup);
 }
 
 #[test]

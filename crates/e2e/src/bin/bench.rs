@@ -49,6 +49,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// `p50 / p99` of sorted samples, in ms.
+fn p50_p99(sorted: &[f64]) -> String {
+    format!(
+        "{:.1} ms / {:.1} ms",
+        percentile(sorted, 0.5),
+        percentile(sorted, 0.99)
+    )
+}
+
 fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v.sort_by(|a, b| a.total_cmp(b));
     v
@@ -323,11 +332,7 @@ async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
     report.add(
         "latency",
         "click in A → row in B's DOM, p50 / p99 (200 runs)",
-        format!(
-            "{:.1} ms / {:.1} ms",
-            percentile(&dom, 0.5),
-            percentile(&dom, 0.99)
-        ),
+        p50_p99(&dom),
         "p50 ≤ 3 ms, p99 ≤ 8 ms",
     );
     let painted = sorted(painted);
@@ -335,11 +340,7 @@ async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
         report.add(
             "latency",
             "click in A → next frame in B (painted), p50 / p99",
-            format!(
-                "{:.1} ms / {:.1} ms",
-                percentile(&painted, 0.5),
-                percentile(&painted, 0.99)
-            ),
+            p50_p99(&painted),
             "",
         );
     }
@@ -348,42 +349,26 @@ async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
     report.add(
         "latency",
         "  of which click in A → frame handed to A's WebSocket, p50 / p99",
-        format!(
-            "{:.1} ms / {:.1} ms",
-            percentile(&click_to_send, 0.5),
-            percentile(&click_to_send, 0.99)
-        ),
+        p50_p99(&click_to_send),
         "",
     );
     report.add(
         "latency",
         "  of which click in A → message arrives in B, p50 / p99",
-        format!(
-            "{:.1} ms / {:.1} ms",
-            percentile(&to_arrival, 0.5),
-            percentile(&to_arrival, 0.99)
-        ),
+        p50_p99(&to_arrival),
         "",
     );
     report.add(
         "latency",
         "  of which arrival in B → row in B's DOM, p50 / p99",
-        format!(
-            "{:.1} ms / {:.1} ms",
-            percentile(&arrival_to_dom, 0.5),
-            percentile(&arrival_to_dom, 0.99)
-        ),
+        p50_p99(&arrival_to_dom),
         "",
     );
     let wall = sorted(wall);
     report.add(
         "latency",
         "the same on Date.now() (1 ms steps, one clock), p50 / p99",
-        format!(
-            "{:.0} ms / {:.0} ms",
-            percentile(&wall, 0.5),
-            percentile(&wall, 0.99)
-        ),
+        p50_p99(&wall),
         "",
     );
     report.data("latency_dom_ms", json!(dom));
