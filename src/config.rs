@@ -13,8 +13,8 @@ pub struct AppConfig {
     pub topic: String,
     /// From `?username=…&password=…`, until a sign-in form comes with the auth issue.
     pub credentials: Option<Credentials>,
-    /// `?bench`: hooks for scripts/bench.
-    pub bench: crate::bench::BenchHooks,
+    /// Keep the conversation in this browser (IndexedDB); `?history=off` turns it off.
+    pub keep_history: bool,
 }
 
 impl AppConfig {
@@ -25,7 +25,7 @@ impl AppConfig {
             broker_url: broker_url(&query, &crate::browser::page_hostname()),
             topic: chat::DEFAULT_TOPIC.to_owned(),
             credentials: credentials(&query),
-            bench: crate::bench::BenchHooks::from_query(&query),
+            keep_history: keep_history(&query),
         }
     }
 
@@ -35,9 +35,17 @@ impl AppConfig {
             broker_url,
             topic: chat::DEFAULT_TOPIC.to_owned(),
             credentials: None,
-            bench: crate::bench::BenchHooks::default(),
+            keep_history: true,
         }
     }
+}
+
+/// `?history=off` keeps nothing of the conversation in this browser.
+pub fn keep_history(query: &str) -> bool {
+    web_sys::UrlSearchParams::new_with_str(query)
+        .ok()
+        .and_then(|p| p.get("history"))
+        .is_none_or(|v| v != "off")
 }
 
 /// `?username=…&password=…` (the password may be empty; without a user name there is none).

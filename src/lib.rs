@@ -4,13 +4,15 @@
 //! - `mqtt-core` (crate): the sans-IO MQTT 3.1.1 session.
 //! - `chat` (crate): the chat domain: wire message, validation, message log, status words.
 //! - [`transport`]: drives the core over a gloo-net WebSocket.
-//! - [`session`]: joins transport and domain into signals for the view.
+//! - [`session`]: joins transport, domain and storage into signals for the view.
+//! - [`persist`]: what is kept in this browser (IndexedDB history and outbox, preferences).
 //! - [`ui`]: Leptos components.
 //! - [`browser`] and [`config`]: small wrappers over browser APIs and the page URL.
 
 pub mod bench;
 pub mod browser;
 pub mod config;
+pub mod persist;
 pub mod session;
 pub mod transport;
 pub mod ui;

@@ -12,7 +12,7 @@
 //! Chat messages name their sender by a separate random author id, never the client id:
 //! anyone who knew a tab's client id could connect with it and take over its session.
 
-use super::storage::{self, Area};
+use super::web_storage::{self as storage, Area};
 use futures::channel::oneshot;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -81,6 +81,11 @@ pub async fn tab_identity() -> TabIdentity {
     // A random new id cannot collide; the lock only guards it for later tabs.
     let _ = claim(&id).await;
     identity(keep(id, known), None)
+}
+
+/// The ids in the reuse pool: a tab may still connect as one of these.
+pub fn known_ids() -> Vec<String> {
+    storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default()
 }
 
 fn author_key(client_id: &str) -> String {

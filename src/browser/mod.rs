@@ -1,9 +1,8 @@
 //! Small typed wrappers over the browser APIs the app needs and gloo does not cover:
-//! the clock, the page location, and a per-tab identity.
+//! the clock, the page location, Web Storage that never panics, and a per-tab identity.
 
 pub mod identity;
-pub mod storage;
-pub mod store;
+pub mod web_storage;
 
 use mqtt_core::Instant;
 

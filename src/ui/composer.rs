@@ -6,20 +6,20 @@ use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::html::{Form, Input, Textarea};
 use leptos::prelude::*;
 
-use crate::browser::store;
+use crate::persist::prefs;
 use crate::session::ChatSession;
 
 #[component]
 pub fn Composer(session: ChatSession) -> impl IntoView {
-    let name = RwSignal::new(store::load_name());
-    let message = RwSignal::new(String::new());
+    let name = RwSignal::new(prefs::load_name());
+    let message = RwSignal::new(prefs::load_draft());
     let hint = RwSignal::new(None::<String>);
     let form = NodeRef::<Form>::new();
     let name_input = NodeRef::<Input>::new();
     let textarea = NodeRef::<Textarea>::new();
 
     let remember_name = move |value: &str| {
-        if let Err(e) = store::save_name(value) {
+        if let Err(e) = prefs::save_name(value) {
             hint.set(Some(e));
         }
     };
@@ -41,12 +41,13 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
                 Ok(()) => {
                     remember_name(name.get_untracked().trim());
                     message.set(String::new());
+                    prefs::save_draft("");
                     hint.set(None);
                     if let Some(el) = textarea.get_untracked() {
                         let _ = el.focus();
                     }
                 }
-                Err(e) => hint.set(Some(e)),
+                Err(e) => hint.set(Some(e.to_string())),
             },
         }
     };
@@ -85,7 +86,11 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
                     placeholder="Type a message. Enter sends, Shift+Enter adds a line."
                     node_ref=textarea
                     prop:value=move || message.get()
-                    on:input=move |ev| message.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        let text = event_target_value(&ev);
+                        prefs::save_draft(&text);
+                        message.set(text);
+                    }
                     on:keydown=on_keydown
                 ></textarea>
             </label>

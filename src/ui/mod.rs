@@ -2,6 +2,7 @@
 
 mod badge;
 mod composer;
+mod notices;
 mod table;
 
 use leptos::prelude::*;
@@ -11,6 +12,7 @@ use crate::session::ChatSession;
 
 pub use badge::ConnectBadge;
 pub use composer::Composer;
+pub use notices::NoticeList;
 pub use table::MessageTable;
 
 /// The whole app for one page.
@@ -23,7 +25,7 @@ pub fn App(config: AppConfig) -> impl IntoView {
                 <h1>"MQTT chat"</h1>
                 <ConnectBadge session=session />
             </header>
-            {move || session.notice.get().map(|n| view! { <p class="notice" role="alert">{n}</p> })}
+            <NoticeList session=session />
             <MessageTable session=session />
             <Composer session=session />
         </div>

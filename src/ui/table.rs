@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use chat::{Row, RowKind};
+use chat::{Delivery, Outbox, Row, RowKind};
 use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::browser::format_time;
-use crate::session::ChatSession;
+use crate::session::{ChatSession, HistoryState};
 
 #[component]
 pub fn MessageTable(session: ChatSession) -> impl IntoView {
@@ -58,9 +58,13 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                         <th scope="col">"Received"</th>
                     </tr>
                 </thead>
-                <tbody id="messages" data-total=move || log.with(|l| l.total())>
-                    <For each=rows key=|row| (row.key, row.delivery) let:row>
-                        <MessageRow row=row />
+                <tbody
+                    id="messages"
+                    data-total=move || log.with(|l| l.total())
+                    data-history=move || session.history.get().as_str()
+                >
+                    <For each=rows key=|row| row.key let:row>
+                        <MessageRow row=row outbox=session.outbox />
                     </For>
                 </tbody>
             </table>
@@ -69,20 +73,33 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
             </Show>
         </div>
         <p class="counts">
-            {move || log.with(|l| {
-                let raw = l.raw_count();
-                let mut s = format!("{} messages", l.total());
-                if raw > 0 {
-                    s.push_str(&format!(" · {raw} not chat JSON (shown as raw)"));
-                }
-                s
-            })}
+            <span>
+                {move || log.with(|l| {
+                    let raw = l.raw_count();
+                    let mut s = format!("{} messages", l.total());
+                    if raw > 0 {
+                        s.push_str(&format!(" · {raw} not chat JSON (shown as raw)"));
+                    }
+                    s
+                })}
+            </span>
+            <Show when=move || session.history.get() != HistoryState::Off>
+                <button
+                    id="clear-history"
+                    type="button"
+                    class="link"
+                    title="Forget the messages this browser keeps. Unsent messages stay."
+                    on:click=move |_| session.clear_history()
+                >
+                    "Clear history"
+                </button>
+            </Show>
         </p>
     }
 }
 
 #[component]
-fn MessageRow(row: Arc<Row>) -> impl IntoView {
+fn MessageRow(row: Arc<Row>, outbox: RwSignal<Outbox>) -> impl IntoView {
     let (name, kind, title) = match &row.kind {
         RowKind::Chat => (row.name.clone(), "chat", String::new()),
         RowKind::Raw(reason) => (
@@ -90,15 +107,30 @@ fn MessageRow(row: Arc<Row>) -> impl IntoView {
             "raw",
             format!("This payload is {reason}; it is shown as text."),
         ),
+        RowKind::Skipped { .. } => (
+            row.name.clone(),
+            "skipped",
+            "Too large to show; it was acknowledged and skipped so the chat goes on.".to_owned(),
+        ),
     };
-    let delivery = row.delivery.map(|d| d.label());
+    // Own rows read their state from the outbox: still there means queued or sent, gone
+    // means the broker acknowledged it.
+    let delivery = row.own.then(|| row.id.clone()).flatten().map(|id| {
+        move || {
+            let d = outbox
+                .with(|o| o.delivery(&id))
+                .unwrap_or(Delivery::Acknowledged)
+                .label();
+            view! { <span class="delivery" data-delivery=d>{d}</span> }
+        }
+    });
     view! {
         <tr class=kind class:own=row.own data-own=row.own.to_string() title=title>
             <td class="name">{name}</td>
             <td class="message">{row.text.clone()}</td>
             <td class="time">
                 <time>{format_time(row.received_at)}</time>
-                {delivery.map(|d| view! { <span class="delivery" data-delivery=d>{d}</span> })}
+                {delivery}
             </td>
         </tr>
     }

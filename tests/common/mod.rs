@@ -1,7 +1,17 @@
 //! Helpers shared by the browser tests.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use gloo_timers::future::TimeoutFuture;
+use leptos::prelude::*;
+use mqtt_chat::browser::identity::new_client_id;
+use mqtt_chat::transport::{Connection, LinkEvent};
+use mqtt_chat::{App, AppConfig};
+use mqtt_core::{Event, Options};
+use wasm_bindgen::JsCast;
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlTextAreaElement};
 
 /// The test broker's WebSocket URL (scripts/test starts it on a free port).
 pub fn broker() -> String {
@@ -34,4 +44,125 @@ pub async fn wait_for<T>(what: &str, timeout_ms: f64, mut check: impl FnMut() ->
         }
         TimeoutFuture::new(20).await;
     }
+}
+
+/// The App mounted into a fresh element of the test page; removed on drop.
+pub struct Mounted {
+    root: Element,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+impl Mounted {
+    pub fn new(config: AppConfig) -> Mounted {
+        let document = web_sys::window().unwrap().document().unwrap();
+        let root = document.create_element("div").unwrap();
+        document.body().unwrap().append_child(&root).unwrap();
+        let handle = leptos::mount::mount_to(root.clone().unchecked_into(), move || {
+            view! { <App config=config.clone() /> }.into_any()
+        });
+        Mounted {
+            root,
+            _handle: handle,
+        }
+    }
+
+    pub fn find(&self, selector: &str) -> Option<Element> {
+        self.root.query_selector(selector).ok().flatten()
+    }
+
+    pub fn all(&self, selector: &str) -> Vec<Element> {
+        let list = self.root.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .filter_map(|n| n.dyn_into::<Element>().ok())
+            .collect()
+    }
+
+    pub fn text(&self, selector: &str) -> String {
+        self.find(selector)
+            .and_then(|e| e.text_content())
+            .unwrap_or_default()
+    }
+
+    pub fn badge(&self) -> (String, String) {
+        let badge = self.find("#connect-badge").expect("badge");
+        (
+            badge.text_content().unwrap_or_default(),
+            badge.get_attribute("data-state").unwrap_or_default(),
+        )
+    }
+
+    pub async fn wait_connected(&self) {
+        wait_for("badge to read connected", 8000.0, || {
+            (self.badge() == ("connected".into(), "connected".into())).then_some(())
+        })
+        .await;
+    }
+
+    pub fn total(&self) -> String {
+        self.find("#messages")
+            .and_then(|e| e.get_attribute("data-total"))
+            .unwrap_or_default()
+    }
+
+    pub fn type_into(&self, selector: &str, value: &str) {
+        let el = self.find(selector).expect(selector);
+        if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+            input.set_value(value);
+        } else if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+            area.set_value(value);
+        }
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        let event = web_sys::Event::new_with_event_init_dict("input", &init).unwrap();
+        el.dispatch_event(&event).unwrap();
+    }
+
+    pub fn click(&self, selector: &str) {
+        self.find(selector)
+            .expect(selector)
+            .unchecked_into::<HtmlElement>()
+            .click();
+    }
+
+    pub fn textarea_value(&self) -> String {
+        self.find("#message")
+            .unwrap()
+            .unchecked_into::<HtmlTextAreaElement>()
+            .value()
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.root.remove();
+    }
+}
+
+/// Let the view catch up: Leptos renders signal changes after the current task.
+pub async fn settle() {
+    gloo_timers::future::TimeoutFuture::new(50).await;
+}
+
+pub fn config(topic: &str) -> AppConfig {
+    AppConfig {
+        topic: topic.to_owned(),
+        ..AppConfig::new(Ok(broker()))
+    }
+}
+
+/// A plain MQTT client beside the app, publishing as any other program would.
+pub async fn outsider(topic: &str) -> Connection {
+    let ready = Rc::new(RefCell::new(false));
+    let flag = Rc::clone(&ready);
+    let conn = Connection::open(broker(), Options::new(new_client_id()), &[], move |e| {
+        if matches!(e, LinkEvent::Mqtt(Event::Connected { .. })) {
+            *flag.borrow_mut() = true;
+        }
+    });
+    wait_for(&format!("outside client on {topic}"), 5000.0, || {
+        ready.borrow().then_some(())
+    })
+    .await;
+    conn
 }

@@ -11,32 +11,16 @@ const MAX_SHOWN_CHARS: usize = 10_000;
 /// How many message ids are remembered for de-duplication.
 const SEEN_IDS: usize = 10_000;
 
-/// Delivery of one of the user's own messages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Delivery {
-    /// Waiting for a connection.
-    Queued,
-    /// On the wire, not yet acknowledged.
-    Sent,
-    /// The broker acknowledged it (PUBACK).
-    Acknowledged,
-}
-
-impl Delivery {
-    pub fn label(self) -> &'static str {
-        match self {
-            Delivery::Queued => "queued",
-            Delivery::Sent => "sent",
-            Delivery::Acknowledged => "delivered",
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum RowKind {
     Chat,
     /// A payload that is not chat JSON, shown as text and marked.
     Raw(RawReason),
+    /// A message over the app's size limit, read past unseen (FIELD.md #16).
+    Skipped {
+        size: usize,
+        limit: usize,
+    },
 }
 
 /// One line of the table.
@@ -49,11 +33,10 @@ pub struct Row {
     pub text: String,
     /// When this tab received (or sent) it, ms since the Unix epoch.
     pub received_at: f64,
-    /// Sent by this tab.
+    /// Sent under this tab's author id (from this tab, or from it before a reload).
     pub own: bool,
-    /// Delivery state, for own messages sent from this tab.
-    pub delivery: Option<Delivery>,
-    id: Option<String>,
+    /// The message id, if it has one: own rows read their delivery state from the outbox by it.
+    pub id: Option<String>,
 }
 
 /// At most `capacity` of the newest rows (trimmed to three quarters of it when full), plus a
@@ -99,26 +82,65 @@ impl MessageLog {
         self.raw
     }
 
-    /// A message this tab sends, shown at once. Returns the row key.
-    pub fn push_own(&mut self, message: &ChatMessage, at: f64, delivery: Delivery) -> u64 {
+    /// A message this tab sends, shown at once. Returns the row key, or `None` if a row
+    /// with its id is already shown (a message re-queued after a reload).
+    pub fn push_own(&mut self, message: &ChatMessage, at: f64) -> Option<u64> {
         if let Some(id) = &message.id {
+            if self.seen.contains(id) {
+                return None;
+            }
             self.remember(id);
         }
-        self.push(Row {
+        Some(self.push(Row {
             key: 0,
             kind: RowKind::Chat,
             name: shown(&message.name),
             text: shown(&message.message),
             received_at: at,
             own: true,
-            delivery: Some(delivery),
             id: message.id.clone(),
+        }))
+    }
+
+    /// Whether a message with this id is in the log (or was, recently).
+    pub fn contains_id(&self, id: &str) -> bool {
+        self.seen.contains(id)
+    }
+
+    /// A message too large to take in was skipped: say so in its place.
+    pub fn push_skipped(&mut self, size: usize, limit: usize, at: f64) -> u64 {
+        self.push(Row {
+            key: 0,
+            kind: RowKind::Skipped { size, limit },
+            name: "skipped".into(),
+            text: format!(
+                "a {} message was skipped: over this app's {} limit",
+                human_size(size),
+                human_size(limit)
+            ),
+            received_at: at,
+            own: false,
+            id: None,
         })
     }
 
-    /// A payload from the broker. Returns the new row, or `None` for a duplicate.
-    pub fn receive(&mut self, payload: &[u8], at: f64, own_client_id: &str) -> Option<&Row> {
-        let row = match decode_payload(payload) {
+    /// Forget every row and count (the user cleared the history). Keys keep counting up,
+    /// so a keyed view never mistakes a new row for a removed one.
+    pub fn clear(&mut self) {
+        let next_key = self.next_key;
+        *self = MessageLog::new(self.capacity);
+        self.next_key = next_key;
+    }
+
+    /// A payload from the broker (or from history). Returns the new row, or `None` for a
+    /// duplicate.
+    pub fn receive(&mut self, payload: &[u8], at: f64, own_author: &str) -> Option<&Row> {
+        self.receive_decoded(decode_payload(payload), at, own_author)
+    }
+
+    /// [`MessageLog::receive`] for a payload already decoded.
+    pub fn receive_decoded(&mut self, payload: Payload, at: f64, own_author: &str) -> Option<&Row> {
+        let row = match payload {
             Payload::Chat(message) => {
                 if let Some(id) = &message.id {
                     if self.seen.contains(id) {
@@ -129,11 +151,10 @@ impl MessageLog {
                 Row {
                     key: 0,
                     kind: RowKind::Chat,
-                    own: message.from.as_deref() == Some(own_client_id),
+                    own: !own_author.is_empty() && message.from.as_deref() == Some(own_author),
                     name: shown(&message.name),
                     text: shown(&message.message),
                     received_at: at,
-                    delivery: None,
                     id: message.id,
                 }
             }
@@ -146,25 +167,12 @@ impl MessageLog {
                     text: shown(&text),
                     received_at: at,
                     own: false,
-                    delivery: None,
                     id: None,
                 }
             }
         };
         let key = self.push(row);
         self.rows.iter().rev().find(|r| r.key == key).map(|r| &**r)
-    }
-
-    /// Update the delivery state of one of this tab's rows. Returns whether it was found.
-    pub fn set_delivery(&mut self, key: u64, delivery: Delivery) -> bool {
-        // Own rows waiting for an ack are nearly always among the newest.
-        match self.rows.iter_mut().rev().find(|r| r.key == key) {
-            Some(row) => {
-                Arc::make_mut(row).delivery = Some(delivery);
-                true
-            }
-            None => false,
-        }
     }
 
     fn push(&mut self, mut row: Row) -> u64 {
@@ -190,6 +198,19 @@ impl MessageLog {
                 }
             }
         }
+    }
+}
+
+/// A size in words: "1.1 MB", "256 KiB"-style precision without float formatting (which
+/// costs 8 KB of Wasm).
+fn human_size(bytes: usize) -> String {
+    if bytes >= 1_000_000 {
+        let tenths = bytes / 100_000;
+        format!("{}.{} MB", tenths / 10, tenths % 10)
+    } else if bytes >= 1_000 {
+        format!("{} kB", bytes / 1_000)
+    } else {
+        format!("{bytes} bytes")
     }
 }
 
@@ -258,12 +279,15 @@ mod tests {
             from: Some("tab-1".into()),
             ts: None,
         };
-        let key = log.push_own(&mine, 0.0, Delivery::Sent);
+        assert!(log.push_own(&mine, 0.0).is_some());
         assert!(log.receive(&mine.to_json(), 1.0, "tab-1").is_none());
-        assert!(log.set_delivery(key, Delivery::Acknowledged));
+        assert!(
+            log.push_own(&mine, 2.0).is_none(),
+            "re-queued after a reload: one row"
+        );
         let row = log.rows().next().unwrap();
         assert!(row.own);
-        assert_eq!(row.delivery, Some(Delivery::Acknowledged));
+        assert_eq!(row.id.as_deref(), Some("x"));
         assert_eq!(log.total(), 1);
     }
 
@@ -332,6 +356,29 @@ mod tests {
             "{}",
             &row.text[9990..]
         );
+    }
+
+    #[test]
+    fn a_skipped_message_is_a_marked_row_with_its_size() {
+        let mut log = MessageLog::new(10);
+        log.push_skipped(1_100_000, 1_048_576, 0.0);
+        let row = log.rows().next().unwrap();
+        assert_eq!(
+            row.kind,
+            RowKind::Skipped {
+                size: 1_100_000,
+                limit: 1_048_576
+            }
+        );
+        assert_eq!(
+            row.text,
+            "a 1.1 MB message was skipped: over this app's 1.0 MB limit"
+        );
+        assert_eq!(log.total(), 1);
+        log.clear();
+        assert_eq!((log.total(), log.rows().len()), (0, 0));
+        let key = log.push_skipped(1, 1, 0.0);
+        assert_eq!(key, 1, "keys are never reused after a clear");
     }
 
     #[test]

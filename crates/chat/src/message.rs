@@ -3,21 +3,23 @@
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
-/// One chat message as it travels. Unknown fields from other clients are ignored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One chat message as it travels. Other clients may add fields of any type; they are ignored.
+/// Serialized with serde; read with [`decode_payload`], which tolerates foreign field types.
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ChatMessage {
     pub name: String,
     pub message: String,
     /// Unique per message, so a message that arrives twice is shown once.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
-    /// MQTT client id of the sending tab, so a tab knows its own messages.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The sending tab's random author id (never its MQTT client id), so a tab knows its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
     /// Sender's clock, milliseconds since the Unix epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ts: Option<f64>,
 }
 
@@ -53,6 +55,10 @@ pub enum Payload {
     Raw { text: String, reason: RawReason },
 }
 
+/// What a payload is. A JSON object with a text `name` and a text `message` is a chat message,
+/// whatever else it carries: the optional fields this app writes (`id`, `from`, `ts`) are
+/// taken only when they have the type this app gives them, since other clients are free to
+/// use the same names for something else.
 pub fn decode_payload(bytes: &[u8]) -> Payload {
     let text = match std::str::from_utf8(bytes) {
         Ok(text) => text,
@@ -63,17 +69,32 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
             }
         }
     };
-    match serde_json::from_str::<ChatMessage>(text) {
-        Ok(message) => Payload::Chat(message),
-        Err(e) => Payload::Raw {
-            text: text.to_owned(),
-            reason: if e.is_data() {
-                RawReason::WrongShape
-            } else {
-                RawReason::NotJson
-            },
-        },
-    }
+    let raw = |reason| Payload::Raw {
+        text: text.to_owned(),
+        reason,
+    };
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return raw(RawReason::NotJson);
+    };
+    let Value::Object(mut fields) = value else {
+        return raw(RawReason::WrongShape);
+    };
+    let mut take_text = |key: &str| match fields.remove(key) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    };
+    let (Some(name), Some(message)) = (take_text("name"), take_text("message")) else {
+        return raw(RawReason::WrongShape);
+    };
+    let (id, from) = (take_text("id"), take_text("from"));
+    let ts = fields.get("ts").and_then(Value::as_f64);
+    Payload::Chat(ChatMessage {
+        name,
+        message,
+        id,
+        from,
+        ts,
+    })
 }
 
 #[cfg(test)]
@@ -100,6 +121,27 @@ mod tests {
         let p =
             decode_payload(br#"{"name":"a","message":"b","id":"x1","ts":1.5e12,"color":"red"}"#);
         assert!(matches!(p, Payload::Chat(ChatMessage { id: Some(ref id), .. }) if id == "x1"));
+    }
+
+    #[test]
+    fn foreign_types_in_optional_fields_still_make_a_chat_message() {
+        let p = decode_payload(
+            br#"{"name":"a","message":"b","id":7,"from":{"x":1},"ts":"yesterday","extra":[1]}"#,
+        );
+        assert_eq!(
+            p,
+            Payload::Chat(ChatMessage {
+                name: "a".into(),
+                message: "b".into(),
+                id: None,
+                from: None,
+                ts: None
+            })
+        );
+        let p = decode_payload(br#"{"name":"a","message":"b","id":"k","ts":5}"#);
+        assert!(
+            matches!(p, Payload::Chat(ChatMessage { id: Some(ref id), ts: Some(t), .. }) if id == "k" && t == 5.0)
+        );
     }
 
     #[test]

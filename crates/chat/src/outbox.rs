@@ -1,26 +1,61 @@
-//! Messages the user sent that the broker has not acknowledged yet, oldest first. The app
-//! keeps a copy in localStorage so that a reload, even while offline, loses nothing; on
-//! start it sends them again in order. Bounded, with a reason in words when full.
+//! Messages the user sent that the broker has not acknowledged yet, oldest first: the one
+//! home of "unsent". The app mirrors each entry into IndexedDB, one record per message, so a
+//! reload, even while offline, loses nothing; on start it sends them again in order. The
+//! packet id a message travels under, and so its delivery state, live here too: a row's
+//! "queued / sent / delivered" is read from this, never stored beside it.
 
 use std::collections::VecDeque;
 
-use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::message::ChatMessage;
 
-/// Messages waiting at most. At 4 KiB each this stays well inside localStorage's ~5 MB.
+/// Messages waiting at most.
 pub const OUTBOX_CAPACITY: usize = 200;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    pub topic: String,
-    pub message: ChatMessage,
+/// Delivery of one of the user's own messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// Waiting for a connection.
+    Queued,
+    /// On the wire, not yet acknowledged.
+    Sent,
+    /// The broker acknowledged it (PUBACK): it has left the outbox.
+    Acknowledged,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+impl Delivery {
+    pub fn label(self) -> &'static str {
+        match self {
+            Delivery::Queued => "queued",
+            Delivery::Sent => "sent",
+            Delivery::Acknowledged => "delivered",
+        }
+    }
+}
+
+/// One unsent message.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Pending {
+    /// Send order, and its storage key (with the owning client id).
+    pub seq: f64,
+    pub topic: String,
+    pub message: ChatMessage,
+    /// The packet id it was published under on this page, if it was.
+    pub pkid: Option<u16>,
+    /// On the wire of the current connection.
+    pub on_wire: bool,
+}
+
+impl Pending {
+    pub fn id(&self) -> &str {
+        self.message.id.as_deref().unwrap_or_default()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outbox {
-    entries: VecDeque<OutboxEntry>,
+    entries: VecDeque<Pending>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -29,6 +64,8 @@ pub enum OutboxError {
     Full(usize),
     #[error("Not sent: a message needs an id to be queued.")]
     MissingId,
+    #[error("This message is already waiting to be sent.")]
+    Duplicate,
 }
 
 impl Outbox {
@@ -36,29 +73,84 @@ impl Outbox {
         Outbox::default()
     }
 
-    /// Queue a message (it must carry an id, which later acknowledges it).
-    pub fn push(&mut self, topic: &str, message: ChatMessage) -> Result<(), OutboxError> {
-        if message.id.is_none() {
+    /// Queue a message (it must carry an id). Entries stay in `seq` order.
+    pub fn push(&mut self, seq: f64, topic: &str, message: ChatMessage) -> Result<(), OutboxError> {
+        let Some(id) = message.id.as_deref() else {
             return Err(OutboxError::MissingId);
+        };
+        if self.position(id).is_some() {
+            return Err(OutboxError::Duplicate);
         }
         if self.entries.len() >= OUTBOX_CAPACITY {
             return Err(OutboxError::Full(self.entries.len()));
         }
-        self.entries.push_back(OutboxEntry {
-            topic: topic.to_owned(),
-            message,
-        });
+        let at = self.entries.partition_point(|e| e.seq <= seq);
+        self.entries.insert(
+            at,
+            Pending {
+                seq,
+                topic: topic.to_owned(),
+                message,
+                pkid: None,
+                on_wire: false,
+            },
+        );
         Ok(())
     }
 
-    /// The broker acknowledged the message with this id. Returns whether it was waiting.
-    pub fn acknowledge(&mut self, id: &str) -> bool {
-        let before = self.entries.len();
-        self.entries.retain(|e| e.message.id.as_deref() != Some(id));
-        self.entries.len() != before
+    /// The message went to the protocol core under `pkid`.
+    pub fn published(&mut self, id: &str, pkid: u16) {
+        if let Some(i) = self.position(id) {
+            self.entries[i].pkid = Some(pkid);
+        }
     }
 
-    pub fn entries(&self) -> impl Iterator<Item = &OutboxEntry> {
+    /// The core put `pkid` on the wire.
+    pub fn sent(&mut self, pkid: u16) -> bool {
+        match self.entries.iter_mut().find(|e| e.pkid == Some(pkid)) {
+            Some(e) => {
+                e.on_wire = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The broker acknowledged `pkid`: the message leaves the outbox.
+    pub fn acknowledge(&mut self, pkid: u16) -> Option<Pending> {
+        let i = self.entries.iter().position(|e| e.pkid == Some(pkid))?;
+        self.entries.remove(i)
+    }
+
+    /// Take a message out without delivery (it could not be published at all).
+    pub fn remove(&mut self, id: &str) -> Option<Pending> {
+        let i = self.position(id)?;
+        self.entries.remove(i)
+    }
+
+    /// The link is gone: nothing is on a wire any more, everything waits again.
+    pub fn link_lost(&mut self) {
+        for e in &mut self.entries {
+            e.on_wire = false;
+        }
+    }
+
+    /// Where the message with this id stands, if it is still waiting.
+    pub fn delivery(&self, id: &str) -> Option<Delivery> {
+        self.position(id).map(|i| {
+            if self.entries[i].on_wire {
+                Delivery::Sent
+            } else {
+                Delivery::Queued
+            }
+        })
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.position(id).is_some()
+    }
+
+    pub fn entries(&self) -> impl Iterator<Item = &Pending> {
         self.entries.iter()
     }
 
@@ -70,33 +162,10 @@ impl Outbox {
         self.entries.is_empty()
     }
 
-    /// `self` followed by `later`, without duplicates and within the capacity.
-    pub fn merged_with(mut self, later: Outbox) -> Outbox {
-        for entry in later.entries {
-            let id = entry.message.id.clone().unwrap_or_default();
-            let known = self
-                .entries
-                .iter()
-                .any(|e| e.message.id.as_deref() == Some(id.as_str()));
-            if !known && self.entries.len() < OUTBOX_CAPACITY {
-                self.entries.push_back(entry);
-            }
-        }
-        self
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Read a stored outbox. Storage edited by hand or by another version may not parse;
-    /// then the error says so and the caller starts empty rather than failing.
-    pub fn from_json(json: &str) -> Result<Outbox, String> {
-        let mut outbox: Outbox = serde_json::from_str(json)
-            .map_err(|e| format!("the saved outbox could not be read ({e})"))?;
-        outbox.entries.retain(|e| e.message.id.is_some());
-        outbox.entries.truncate(OUTBOX_CAPACITY);
-        Ok(outbox)
+    fn position(&self, id: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.message.id.as_deref() == Some(id))
     }
 }
 
@@ -114,58 +183,78 @@ mod tests {
         }
     }
 
+    fn ids(o: &Outbox) -> Vec<String> {
+        o.entries().map(|e| e.id().to_owned()).collect()
+    }
+
     #[test]
     fn messages_wait_in_order_until_acknowledged() {
         let mut o = Outbox::new();
-        for id in ["1", "2", "3"] {
-            o.push("messages", msg(id)).unwrap();
+        for (seq, id) in [(1.0, "1"), (2.0, "2"), (3.0, "3")] {
+            o.push(seq, "messages", msg(id)).unwrap();
+            o.published(id, seq as u16 + 10);
         }
-        assert!(o.acknowledge("2"));
-        assert!(!o.acknowledge("2"), "only once");
-        let ids: Vec<_> = o.entries().map(|e| e.message.id.clone().unwrap()).collect();
-        assert_eq!(ids, ["1", "3"]);
+        assert_eq!(
+            o.acknowledge(12).map(|p| p.id().to_owned()),
+            Some("2".into())
+        );
+        assert_eq!(o.acknowledge(12), None, "only once");
+        assert_eq!(ids(&o), ["1", "3"]);
+    }
+
+    #[test]
+    fn entries_keep_send_order_whatever_order_they_were_loaded_in() {
+        let mut o = Outbox::new();
+        o.push(5.0, "m", msg("late")).unwrap();
+        o.push(1.0, "m", msg("early")).unwrap();
+        o.push(3.0, "m", msg("middle")).unwrap();
+        assert_eq!(ids(&o), ["early", "middle", "late"]);
+        assert_eq!(o.push(9.0, "m", msg("early")), Err(OutboxError::Duplicate));
+    }
+
+    #[test]
+    fn delivery_is_derived_queued_then_sent_then_gone() {
+        let mut o = Outbox::new();
+        o.push(1.0, "m", msg("x")).unwrap();
+        assert_eq!(o.delivery("x"), Some(Delivery::Queued));
+        o.published("x", 7);
+        assert_eq!(
+            o.delivery("x"),
+            Some(Delivery::Queued),
+            "published, not yet on a wire"
+        );
+        assert!(o.sent(7));
+        assert_eq!(o.delivery("x"), Some(Delivery::Sent));
+        o.link_lost();
+        assert_eq!(
+            o.delivery("x"),
+            Some(Delivery::Queued),
+            "the link died: waiting again"
+        );
+        o.sent(7);
+        assert!(o.acknowledge(7).is_some());
+        assert_eq!(o.delivery("x"), None, "acknowledged: no longer waiting");
+        assert!(!o.sent(7), "an unknown packet id changes nothing");
     }
 
     #[test]
     fn a_full_outbox_refuses_with_a_reason() {
         let mut o = Outbox::new();
         for i in 0..OUTBOX_CAPACITY {
-            o.push("messages", msg(&i.to_string())).unwrap();
+            o.push(i as f64, "messages", msg(&i.to_string())).unwrap();
         }
-        let err = o.push("messages", msg("one more")).unwrap_err();
+        let err = o.push(1e9, "messages", msg("one more")).unwrap_err();
         assert_eq!(err, OutboxError::Full(OUTBOX_CAPACITY));
         assert!(err.to_string().contains("200 messages are already waiting"));
         assert_eq!(o.len(), OUTBOX_CAPACITY);
     }
 
     #[test]
-    fn it_survives_a_round_trip_through_storage() {
+    fn a_message_without_an_id_is_refused() {
         let mut o = Outbox::new();
-        o.push("messages", msg("x")).unwrap();
-        o.push("rooms/b", msg("y")).unwrap();
-        assert_eq!(Outbox::from_json(&o.to_json()), Ok(o));
-    }
-
-    #[test]
-    fn merging_keeps_order_and_drops_duplicates() {
-        let mut a = Outbox::new();
-        a.push("messages", msg("1")).unwrap();
-        a.push("messages", msg("2")).unwrap();
-        let mut b = Outbox::new();
-        b.push("messages", msg("2")).unwrap();
-        b.push("messages", msg("3")).unwrap();
-        let ids: Vec<_> = a
-            .merged_with(b)
-            .entries()
-            .map(|e| e.message.id.clone().unwrap())
-            .collect();
-        assert_eq!(ids, ["1", "2", "3"]);
-    }
-
-    #[test]
-    fn damaged_storage_is_reported_not_trusted() {
-        assert!(Outbox::from_json("{not json").is_err());
-        let no_id = r#"{"entries":[{"topic":"messages","message":{"name":"a","message":"b"}}]}"#;
-        assert_eq!(Outbox::from_json(no_id), Ok(Outbox::new()));
+        let mut m = msg("x");
+        m.id = None;
+        assert_eq!(o.push(1.0, "m", m), Err(OutboxError::MissingId));
+        assert!(o.is_empty());
     }
 }

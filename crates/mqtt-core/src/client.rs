@@ -103,6 +103,13 @@ pub enum Event {
         filter: String,
     },
     Message(IncomingMessage),
+    /// TEMP stub until h-core merges.
+    Skipped {
+        topic: String,
+        size: usize,
+        limit: usize,
+        qos: QoS,
+    },
     /// A QoS 1 publish went on the wire (again, after a reconnect).
     Sent {
         pkid: PacketId,

@@ -1,0 +1,161 @@
+//! Problems worth telling the user that are not the connection state: one line each, each
+//! with its cause, so a second problem never hides the first and each goes away when its
+//! cause does (or when the user dismisses it).
+
+use std::fmt;
+
+/// One thing to tell the user. Its [`NoticeKind`] says which cause it belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// IndexedDB can't be used (private mode, blocked storage).
+    HistoryOff { why: String },
+    /// Stored records that could not be read were skipped.
+    RecordsSkipped { count: usize },
+    /// Received messages could not be written to the history.
+    HistoryNotSaved { why: String },
+    /// Unsent messages could not be written: they survive only while this tab is open.
+    OutboxNotSaved { why: String },
+    /// Unsent messages from before could not be queued; they stay stored.
+    UnsentNotQueued { count: usize, why: String },
+    /// The broker refused a subscription.
+    SubscribeRefused { filter: String },
+}
+
+/// Which cause a notice belongs to: setting a notice replaces the one of the same kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NoticeKind {
+    HistoryOff,
+    RecordsSkipped,
+    HistoryNotSaved,
+    OutboxNotSaved,
+    UnsentNotQueued,
+    SubscribeRefused,
+}
+
+impl NoticeKind {
+    /// A stable name, for `data-kind` and tests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::HistoryOff => "history-off",
+            NoticeKind::RecordsSkipped => "records-skipped",
+            NoticeKind::HistoryNotSaved => "history-not-saved",
+            NoticeKind::OutboxNotSaved => "outbox-not-saved",
+            NoticeKind::UnsentNotQueued => "unsent-not-queued",
+            NoticeKind::SubscribeRefused => "subscribe-refused",
+        }
+    }
+}
+
+impl Notice {
+    pub fn kind(&self) -> NoticeKind {
+        match self {
+            Notice::HistoryOff { .. } => NoticeKind::HistoryOff,
+            Notice::RecordsSkipped { .. } => NoticeKind::RecordsSkipped,
+            Notice::HistoryNotSaved { .. } => NoticeKind::HistoryNotSaved,
+            Notice::OutboxNotSaved { .. } => NoticeKind::OutboxNotSaved,
+            Notice::UnsentNotQueued { .. } => NoticeKind::UnsentNotQueued,
+            Notice::SubscribeRefused { .. } => NoticeKind::SubscribeRefused,
+        }
+    }
+}
+
+impl fmt::Display for Notice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Notice::HistoryOff { why } => write!(
+                f,
+                "History is off in this browser ({why}): the chat works, but a reload starts empty."
+            ),
+            Notice::RecordsSkipped { count } => write!(
+                f,
+                "{count} stored record{} could not be read and {} skipped.",
+                if *count == 1 { "" } else { "s" },
+                if *count == 1 { "was" } else { "were" }
+            ),
+            Notice::HistoryNotSaved { why } => {
+                write!(f, "New messages are not being kept for a reload ({why}).")
+            }
+            Notice::OutboxNotSaved { why } => write!(
+                f,
+                "Unsent messages could not be saved for a reload ({why}). They are kept while this tab stays open."
+            ),
+            Notice::UnsentNotQueued { count, why } => write!(
+                f,
+                "{count} unsent message{} from before could not be sent: {why}. {} kept.",
+                if *count == 1 { "" } else { "s" },
+                if *count == 1 { "It is" } else { "They are" }
+            ),
+            Notice::SubscribeRefused { filter } => write!(
+                f,
+                "The broker refused the subscription to \"{filter}\": messages from others will not arrive."
+            ),
+        }
+    }
+}
+
+/// The notices shown, oldest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Notices {
+    items: Vec<Notice>,
+}
+
+impl Notices {
+    /// Show `notice`, in place of an earlier one of its kind.
+    pub fn set(&mut self, notice: Notice) {
+        match self.items.iter_mut().find(|n| n.kind() == notice.kind()) {
+            Some(slot) => *slot = notice,
+            None => self.items.push(notice),
+        }
+    }
+
+    /// Its cause is gone (or the user dismissed it). Returns whether one was shown.
+    pub fn clear(&mut self, kind: NoticeKind) -> bool {
+        let before = self.items.len();
+        self.items.retain(|n| n.kind() != kind);
+        before != self.items.len()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Notice> {
+        self.items.iter()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_second_notice_does_not_hide_the_first() {
+        let mut n = Notices::default();
+        n.set(Notice::HistoryOff {
+            why: "blocked".into(),
+        });
+        n.set(Notice::SubscribeRefused {
+            filter: "messages".into(),
+        });
+        let shown: Vec<String> = n.iter().map(ToString::to_string).collect();
+        assert_eq!(shown.len(), 2);
+        assert!(shown[0].starts_with("History is off"));
+        assert!(shown[1].contains("\"messages\""));
+    }
+
+    #[test]
+    fn a_notice_of_the_same_kind_replaces_and_clearing_removes_only_its_kind() {
+        let mut n = Notices::default();
+        n.set(Notice::RecordsSkipped { count: 1 });
+        n.set(Notice::OutboxNotSaved { why: "full".into() });
+        n.set(Notice::RecordsSkipped { count: 3 });
+        assert_eq!(n.iter().count(), 2);
+        assert_eq!(
+            n.iter().next().map(ToString::to_string).as_deref(),
+            Some("3 stored records could not be read and were skipped.")
+        );
+        assert!(n.clear(NoticeKind::OutboxNotSaved));
+        assert!(!n.clear(NoticeKind::OutboxNotSaved));
+        assert_eq!(n.iter().count(), 1);
+    }
+}

@@ -1,0 +1,87 @@
+//! The history store: one record per message, keyed `[topic, uid]` so the same message
+//! written by two tabs stays one record. Read once at start; written by the writer.
+
+use chat::{StoredMessage, HISTORY_PER_TOPIC};
+use idb::TransactionMode;
+use wasm_bindgen::{JsCast, JsValue};
+
+use super::{field, finish, prefix_range, req, set_field, Db, StoreError, BY_TOPIC, HISTORY};
+
+/// What a load found: the newest messages of the topic, oldest first, and how many records
+/// could not be read.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub messages: Vec<StoredMessage>,
+    pub skipped: usize,
+}
+
+/// The newest [`HISTORY_PER_TOPIC`] messages of `topic`, oldest first. A record of another
+/// shape (corrupt, or written by something else) is skipped and counted.
+pub async fn load(db: &Db, topic: &str) -> Result<Loaded, StoreError> {
+    let tx = db.transaction(&[HISTORY], TransactionMode::ReadOnly)?;
+    let store = req(tx.object_store(HISTORY))?;
+    let index = req(store.index(BY_TOPIC))?;
+    let values = req(req(index.get_all(Some(prefix_range(topic)?.into()), None))?.await)?;
+    let mut loaded = Loaded::default();
+    for value in &values {
+        match decode(value) {
+            Some(m) if m.topic == topic => loaded.messages.push(m),
+            _ => loaded.skipped += 1,
+        }
+    }
+    // The index keeps them in `seq` order; eviction lags by up to its slack.
+    let extra = loaded.messages.len().saturating_sub(HISTORY_PER_TOPIC);
+    loaded.messages.drain(..extra);
+    Ok(loaded)
+}
+
+/// Forget every stored message, of every topic, in this browser. Unsent messages stay.
+pub async fn clear(db: &Db) -> Result<(), StoreError> {
+    let tx = db.transaction(&[HISTORY], TransactionMode::ReadWrite)?;
+    let store = req(tx.object_store(HISTORY))?;
+    req(store.clear())?;
+    finish(tx, &store).await
+}
+
+/// The record's primary key.
+pub(crate) fn key(m: &StoredMessage) -> JsValue {
+    js_sys::Array::of2(&JsValue::from_str(&m.topic), &JsValue::from_str(&m.uid)).into()
+}
+
+/// As stored: `{t, u, s, a, p}`, the payload as a string when it is UTF-8 (nearly always),
+/// else as bytes.
+pub(crate) fn encode(m: &StoredMessage) -> JsValue {
+    let o = js_sys::Object::new();
+    set_field(&o, "t", &JsValue::from_str(&m.topic));
+    set_field(&o, "u", &JsValue::from_str(&m.uid));
+    set_field(&o, "s", &JsValue::from_f64(m.seq));
+    set_field(&o, "a", &JsValue::from_f64(m.at));
+    let payload = match std::str::from_utf8(&m.payload) {
+        Ok(text) => JsValue::from_str(text),
+        Err(_) => js_sys::Uint8Array::from(&m.payload[..]).into(),
+    };
+    set_field(&o, "p", &payload);
+    o.into()
+}
+
+pub(crate) fn decode(value: &JsValue) -> Option<StoredMessage> {
+    let payload = field(value, "p");
+    let payload = match payload.as_string() {
+        Some(text) => text.into_bytes(),
+        None if payload.is_instance_of::<js_sys::Uint8Array>() => {
+            js_sys::Uint8Array::new(&payload).to_vec()
+        }
+        None => return None,
+    };
+    let seq = field(value, "s").as_f64().filter(|s| s.is_finite())?;
+    Some(StoredMessage {
+        topic: field(value, "t").as_string()?,
+        uid: field(value, "u").as_string()?,
+        seq,
+        at: field(value, "a")
+            .as_f64()
+            .filter(|a| a.is_finite())
+            .unwrap_or(0.0),
+        payload,
+    })
+}

@@ -1,0 +1,170 @@
+//! What the app keeps in this browser, and where.
+//!
+//! - IndexedDB database `mqtt-chat` ([`Db`]): the **history** (every message received or
+//!   sent, per topic, the newest 1,000 of each) and the **outbox** (every message not yet
+//!   acknowledged by the broker, one record per message, under the client id that owns it).
+//!   Written in batches by [`writer::Writer`]; read once at start.
+//! - localStorage ([`prefs`]): the user's name and the draft being typed.
+//! - sessionStorage and localStorage: the tab's client id and the reuse pool
+//!   (`browser::identity`).
+//!
+//! Built on the `idb` crate (0.6, futures API without its builder): maintained, a thin typed
+//! layer over the IndexedDB API, and the lightest of the crates measured (shared/TOOLCHAIN.md:
+//! about 8 KiB gzip). Its two quirks are handled here: a failed request surfaces as the DOM
+//! exception, and an aborted transaction (quota) comes back as `Ok(Aborted)`.
+
+pub mod history;
+pub mod outbox;
+pub mod prefs;
+pub mod writer;
+
+use std::rc::Rc;
+
+use idb::{Database, DatabaseEvent, Factory, KeyPath, ObjectStoreParams, TransactionMode};
+use wasm_bindgen::JsValue;
+
+pub const DB_NAME: &str = "mqtt-chat";
+const DB_VERSION: u32 = 1;
+pub(crate) const HISTORY: &str = "history";
+pub(crate) const OUTBOX: &str = "outbox";
+/// History index: `[topic, seq]`, for "the newest N of this topic".
+pub(crate) const BY_TOPIC: &str = "by-topic";
+/// History index: `seq`, for "the oldest N of all" when storage is full.
+pub(crate) const BY_AGE: &str = "by-age";
+
+/// Why storage failed, typed until it reaches the user's words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("browser storage is full")]
+    Full,
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl StoreError {
+    fn from_idb(e: idb::Error) -> StoreError {
+        match e {
+            idb::Error::DomException(ex) => from_dom(&ex),
+            other => StoreError::Failed(other.to_string()),
+        }
+    }
+}
+
+fn from_dom(ex: &web_sys::DomException) -> StoreError {
+    match ex.name().as_str() {
+        "QuotaExceededError" => StoreError::Full,
+        "SecurityError" | "InvalidStateError" | "UnknownError" => {
+            StoreError::Unavailable(format!("{}: {}", ex.name(), ex.message()))
+        }
+        _ => StoreError::Failed(format!("{}: {}", ex.name(), ex.message())),
+    }
+}
+
+/// The open database. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    inner: Rc<Database>,
+}
+
+impl Db {
+    /// Open (or create) the database. Fails when this browser context has no IndexedDB or
+    /// blocks it (some private modes, storage disabled, sandboxed frames).
+    pub async fn open() -> Result<Db, StoreError> {
+        // `indexedDB` itself may be missing, or throw on access.
+        let has_idb = web_sys::window()
+            .map(|w| js_sys::Reflect::get(&w, &JsValue::from_str("indexedDB")))
+            .and_then(Result::ok)
+            .is_some_and(|v| !v.is_undefined() && !v.is_null());
+        if !has_idb {
+            return Err(StoreError::Unavailable("IndexedDB is not available".into()));
+        }
+        let factory = Factory::new().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut request = factory
+            .open(DB_NAME, Some(DB_VERSION))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        request.on_upgrade_needed(|event| {
+            // Version 1. A later version adds a step here, from `old_version()` up.
+            if let Ok(db) = event.database() {
+                let _ = create_v1(&db);
+            }
+        });
+        let mut db = request.await.map_err(|e| match StoreError::from_idb(e) {
+            StoreError::Failed(why) => StoreError::Unavailable(why),
+            other => other,
+        })?;
+        // Another tab upgrading the schema must not be blocked by this one.
+        db.on_version_change(|event| {
+            if let Ok(db) = event.database() {
+                db.close();
+            }
+        });
+        Ok(Db { inner: Rc::new(db) })
+    }
+
+    pub(crate) fn transaction(
+        &self,
+        stores: &[&str],
+        mode: TransactionMode,
+    ) -> Result<idb::Transaction, StoreError> {
+        self.inner
+            .transaction(stores, mode)
+            .map_err(StoreError::from_idb)
+    }
+}
+
+fn create_v1(db: &Database) -> Result<(), idb::Error> {
+    let history = db.create_object_store(HISTORY, ObjectStoreParams::new())?;
+    history.create_index(BY_TOPIC, KeyPath::new_array(["t", "s"]), None)?;
+    history.create_index(BY_AGE, KeyPath::new_single("s"), None)?;
+    db.create_object_store(OUTBOX, ObjectStoreParams::new())?;
+    Ok(())
+}
+
+/// Wait for a transaction to finish; an abort (quota, a failed request) is an error, with
+/// the reason the browser gave.
+pub(crate) async fn finish(
+    tx: idb::Transaction,
+    witness: &idb::ObjectStore,
+) -> Result<(), StoreError> {
+    match tx.await {
+        Ok(result) if result.is_committed() => Ok(()),
+        Ok(_) => Err(witness
+            .transaction()
+            .error()
+            .map(|ex| from_dom(&ex))
+            .unwrap_or_else(|| StoreError::Failed("the write was aborted".into()))),
+        Err(e) => Err(StoreError::from_idb(e)),
+    }
+}
+
+/// Any result of a request, as a typed error.
+pub(crate) fn req<T>(r: Result<T, idb::Error>) -> Result<T, StoreError> {
+    r.map_err(StoreError::from_idb)
+}
+
+/// `IDBKeyRange` over every key `[first, …]`: arrays sort after every number and string,
+/// so `[first]` ≤ key ≤ `[first, []]` holds exactly the keys that start with `first`.
+pub(crate) fn prefix_range(first: &str) -> Result<idb::KeyRange, StoreError> {
+    let lower = js_sys::Array::of1(&JsValue::from_str(first));
+    let upper = js_sys::Array::of2(&JsValue::from_str(first), &js_sys::Array::new());
+    req(idb::KeyRange::bound(&lower, &upper, None, None))
+}
+
+/// Read a field of a stored object.
+pub(crate) fn field(value: &JsValue, name: &str) -> JsValue {
+    js_sys::Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+pub(crate) fn set_field(object: &js_sys::Object, name: &str, value: &JsValue) {
+    let _ = js_sys::Reflect::set(object, &JsValue::from_str(name), value);
+}
+
+/// Delete the whole database (tests, and a way out of a broken schema).
+pub async fn delete_database() -> Result<(), StoreError> {
+    let factory = Factory::new().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    req(factory.delete(DB_NAME))?
+        .await
+        .map_err(StoreError::from_idb)
+}

@@ -1,0 +1,144 @@
+//! The outbox store: one record per unsent message, keyed `[owner client id, seq]`, so key
+//! order is send order (as in hydrogen-web's pending-event store). A record is added when the
+//! user sends and deleted when the broker acknowledges; nothing is ever rewritten whole.
+
+use chat::{decode_payload, ChatMessage, Payload};
+use idb::TransactionMode;
+use wasm_bindgen::JsValue;
+
+use super::{field, finish, prefix_range, req, set_field, Db, StoreError, OUTBOX};
+use crate::browser::web_storage::{self, Area};
+
+/// One unsent message as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unsent {
+    pub seq: f64,
+    pub topic: String,
+    pub message: ChatMessage,
+}
+
+/// What a load found: the owner's unsent messages in send order, and how many records could
+/// not be read (they stay stored, untouched).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub unsent: Vec<Unsent>,
+    pub skipped: usize,
+}
+
+pub async fn load(db: &Db, owner: &str) -> Result<Loaded, StoreError> {
+    let tx = db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+    let store = req(tx.object_store(OUTBOX))?;
+    let values = req(req(store.get_all(Some(prefix_range(owner)?.into()), None))?.await)?;
+    let mut loaded = Loaded::default();
+    for value in &values {
+        match decode(value) {
+            Some(unsent) => loaded.unsent.push(unsent),
+            None => loaded.skipped += 1,
+        }
+    }
+    Ok(loaded)
+}
+
+/// Move every unsent message of `from` (client ids no tab will use again) to `to`, in one
+/// transaction: the same records, keys and order, under the live owner. Returns how many
+/// moved.
+pub async fn adopt(db: &Db, from: &[String], to: &str) -> Result<usize, StoreError> {
+    if from.is_empty() {
+        return Ok(0);
+    }
+    let tx = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
+    let store = req(tx.object_store(OUTBOX))?;
+    let mut moved = 0;
+    for owner in from.iter().filter(|o| *o != to) {
+        let range = prefix_range(owner)?;
+        let values = req(req(store.get_all(Some(range.clone().into()), None))?.await)?;
+        for value in &values {
+            // Unreadable records move too: they are the user's, whatever shape they are in.
+            let seq = field(value, "s").as_f64().unwrap_or(0.0);
+            let _ = js_sys::Reflect::set(value, &JsValue::from_str("o"), &JsValue::from_str(to));
+            req(store.put(value, Some(&key(to, seq))))?;
+            moved += 1;
+        }
+        req(store.delete(range))?;
+    }
+    finish(tx, &store).await?;
+    Ok(moved)
+}
+
+/// Client ids that own unsent messages, other than the ones in `except`.
+pub async fn owners(db: &Db) -> Result<Vec<String>, StoreError> {
+    let tx = db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+    let store = req(tx.object_store(OUTBOX))?;
+    let keys = req(req(store.get_all_keys(None, None))?.await)?;
+    let mut owners: Vec<String> = keys
+        .iter()
+        .filter_map(|k| js_sys::Reflect::get(k, &JsValue::from_f64(0.0)).ok())
+        .filter_map(|o| o.as_string())
+        .collect();
+    owners.dedup();
+    Ok(owners)
+}
+
+pub(crate) fn key(owner: &str, seq: f64) -> JsValue {
+    js_sys::Array::of2(&JsValue::from_str(owner), &JsValue::from_f64(seq)).into()
+}
+
+/// As stored: `{o, s, t, p}`, `p` being the JSON payload as published.
+pub(crate) fn encode(owner: &str, unsent: &Unsent) -> JsValue {
+    let o = js_sys::Object::new();
+    set_field(&o, "o", &JsValue::from_str(owner));
+    set_field(&o, "s", &JsValue::from_f64(unsent.seq));
+    set_field(&o, "t", &JsValue::from_str(&unsent.topic));
+    let payload = String::from_utf8(unsent.message.to_json()).unwrap_or_default();
+    set_field(&o, "p", &JsValue::from_str(&payload));
+    o.into()
+}
+
+fn decode(value: &JsValue) -> Option<Unsent> {
+    let seq = field(value, "s").as_f64().filter(|s| s.is_finite())?;
+    let topic = field(value, "t").as_string()?;
+    let payload = field(value, "p").as_string()?;
+    match decode_payload(payload.as_bytes()) {
+        Payload::Chat(message) if message.id.is_some() => Some(Unsent {
+            seq,
+            topic,
+            message,
+        }),
+        _ => None,
+    }
+}
+
+/// The outbox an earlier version kept in localStorage (`mqtt-chat.outbox.<client id>`, one
+/// JSON string): every entry that still parses, in order, and how many did not. The caller
+/// moves them to IndexedDB and removes the key.
+pub fn legacy(owner: &str) -> (Vec<(String, ChatMessage)>, usize) {
+    let Some(json) = web_storage::get_raw(Area::Local, &legacy_key(owner)) else {
+        return (Vec::new(), 0);
+    };
+    let entries = serde_json::from_str::<serde_json::Value>(&json)
+        .ok()
+        .and_then(|v| v.get("entries").and_then(|e| e.as_array()).cloned());
+    let Some(entries) = entries else {
+        return (Vec::new(), 1);
+    };
+    let mut kept = Vec::new();
+    let mut bad = 0;
+    for entry in entries {
+        let topic = entry
+            .get("topic")
+            .and_then(|t| t.as_str())
+            .map(str::to_owned);
+        let message = entry
+            .get("message")
+            .map(|m| decode_payload(m.to_string().as_bytes()));
+        match (topic, message) {
+            (Some(topic), Some(Payload::Chat(m))) if m.id.is_some() => kept.push((topic, m)),
+            _ => bad += 1,
+        }
+    }
+    (kept, bad)
+}
+
+pub fn legacy_key(owner: &str) -> String {
+    format!("mqtt-chat.outbox.{owner}")
+}

@@ -1,0 +1,30 @@
+//! Small things kept in localStorage: the user's name, and the draft being typed, so that a
+//! reload or a crash never takes away a half-written message.
+
+use crate::browser::web_storage::{self, Area};
+
+const NAME_KEY: &str = "mqtt-chat.name";
+const DRAFT_KEY: &str = "mqtt-chat.draft";
+
+pub fn load_name() -> String {
+    web_storage::get(Area::Local, NAME_KEY).unwrap_or_default()
+}
+
+pub fn save_name(name: &str) -> Result<(), String> {
+    web_storage::set(Area::Local, NAME_KEY, &name)
+        .map_err(|why| format!("Your name could not be saved for next time ({why})."))
+}
+
+/// The draft of this tab (sessionStorage: a reload keeps it, another tab has its own).
+pub fn load_draft() -> String {
+    web_storage::get_raw(Area::Session, DRAFT_KEY).unwrap_or_default()
+}
+
+/// Keep the draft; an empty one is removed. Failing only costs the draft after a reload.
+pub fn save_draft(text: &str) {
+    if text.is_empty() {
+        web_storage::remove(Area::Session, DRAFT_KEY);
+    } else {
+        let _ = web_storage::set_raw(Area::Session, DRAFT_KEY, text);
+    }
+}

@@ -1,0 +1,345 @@
+//! The chat session: joins the transport, the chat domain and storage, and exposes signals
+//! to the view, in the shape of a hook (signals to read, methods to call).
+//!
+//! - [`startup`]: identity, connection, then what storage kept (history, unsent messages).
+//! - [`routing`]: what the link reports, into the log, the outbox and the notices.
+//! - [`lifecycle`]: leaving and coming back to the page.
+//! - [`render`]: at most one table render a frame.
+//!
+//! Nothing the user sends is lost: each message goes into the outbox (one IndexedDB record
+//! per message) before it is published at QoS 1, and leaves it only when the broker
+//! acknowledges it. The session is persistent (clean session off, a stable client id), so
+//! messages published while this tab was away are delivered when it returns.
+
+mod lifecycle;
+mod render;
+mod routing;
+mod startup;
+
+use chat::{
+    ChatMessage, ConnectionStatus, Draft, MessageLog, Notice, NoticeKind, Notices, Outbox,
+    OutboxError, Recorder,
+};
+use leptos::prelude::*;
+use mqtt_core::{PublishError, QoS};
+
+use crate::browser::wall_clock_ms;
+use crate::config::AppConfig;
+use crate::persist::outbox::Unsent;
+use crate::persist::writer::{Op, Outcome, Writer};
+use crate::persist::Db;
+use crate::transport::Connection;
+use render::{Render, RenderThrottle};
+
+/// Rows kept in the view; `data-total` still counts every message.
+///
+/// 500, not more: during a burst every render lays out the whole table (scripts/bench:
+/// with 2,000 rows, frames of up to 317 ms and long tasks of 190 ms; with 500, none over
+/// 150 ms and no long task). The log trims to three quarters when full, so the DOM holds
+/// 375 to 500 rows.
+pub const VIEW_CAPACITY: usize = 500;
+
+/// Where the stored conversation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryState {
+    Loading,
+    Ready,
+    /// No storage in this browser context, or the user turned it off.
+    Off,
+}
+
+impl HistoryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryState::Loading => "loading",
+            HistoryState::Ready => "ready",
+            HistoryState::Off => "off",
+        }
+    }
+}
+
+/// Why a message was not sent. The user's text stays in the box.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("Not sent ({0}). Your message is kept.")]
+    NotReady(String),
+    #[error("{0}")]
+    Outbox(#[from] OutboxError),
+    #[error("Message too large for the broker: {size} bytes with its envelope, the limit is {limit}. Nothing was sent.")]
+    TooLarge { size: usize, limit: usize },
+    #[error("Not sent: {0}.")]
+    Publish(PublishError),
+    #[error("The chat has been closed.")]
+    Closed,
+}
+
+/// The live chat: read its signals, call its methods. Cheap to copy into closures.
+#[derive(Clone, Copy)]
+pub struct ChatSession {
+    pub status: RwSignal<ConnectionStatus>,
+    pub log: RwSignal<MessageLog>,
+    /// The one home of unsent messages: rows read their delivery state from it.
+    pub outbox: RwSignal<Outbox>,
+    pub notices: RwSignal<Notices>,
+    pub history: RwSignal<HistoryState>,
+    pub client_id: RwSignal<Option<String>>,
+    inner: StoredValue<Option<Inner>, LocalStorage>,
+    store: StoredValue<Store, LocalStorage>,
+    render: StoredValue<RenderThrottle>,
+    /// Browser event listeners, removed when the session's owner is cleaned up.
+    listeners: StoredValue<Vec<gloo_events::EventListener>, LocalStorage>,
+    topic: StoredValue<String>,
+    /// This tab's author id (`from`), once known: marks our own messages.
+    author: StoredValue<String>,
+    /// Arrivals held back until the stored history is shown, so the order stays right.
+    early: StoredValue<Option<Vec<routing::Arrival>>>,
+}
+
+struct Inner {
+    connection: Connection,
+    client_id: String,
+}
+
+/// Storage as the session uses it.
+struct Store {
+    db: Option<Db>,
+    writer: Writer,
+    recorder: Recorder,
+    /// `?history=off`: keep nothing of the conversation in this browser.
+    keep_history: bool,
+}
+
+impl ChatSession {
+    /// Start connecting as described by `config`. Must run inside a reactive owner.
+    pub fn start(config: AppConfig) -> ChatSession {
+        let notices = RwSignal::new(Notices::default());
+        let writer = Writer::new(move |outcome| report(notices, outcome));
+        let session = ChatSession {
+            status: RwSignal::new(ConnectionStatus::Connecting),
+            log: RwSignal::new(MessageLog::new(VIEW_CAPACITY)),
+            outbox: RwSignal::new(Outbox::new()),
+            notices,
+            history: RwSignal::new(HistoryState::Loading),
+            client_id: RwSignal::new(None),
+            inner: StoredValue::new_local(None),
+            store: StoredValue::new_local(Store {
+                db: None,
+                writer,
+                recorder: Recorder::default(),
+                keep_history: config.keep_history,
+            }),
+            render: StoredValue::new(RenderThrottle::default()),
+            listeners: StoredValue::new_local(Vec::new()),
+            topic: StoredValue::new(config.topic.clone()),
+            author: StoredValue::new(String::new()),
+            early: StoredValue::new(Some(Vec::new())),
+        };
+        startup::start(session, config);
+        on_cleanup(move || session.close());
+        session
+    }
+
+    /// Send a validated draft. It shows at once as the user's own row; its delivery state
+    /// follows the broker's acknowledgements. Online or not, it is kept until delivered.
+    pub fn send(&self, draft: Draft) -> Result<(), SendError> {
+        let ready = self.inner.try_with_value(|i| i.is_some());
+        match ready {
+            None => return Err(SendError::Closed),
+            Some(false) => {
+                let why = self.status.with_untracked(|s| s.label(wall_clock_ms()));
+                return Err(SendError::NotReady(why));
+            }
+            Some(true) => {}
+        }
+        let now = wall_clock_ms();
+        let message = ChatMessage {
+            name: draft.name,
+            message: draft.message,
+            id: Some(crate::browser::random_hex(12)),
+            from: Some(self.author.get_value()),
+            ts: Some(now),
+        };
+        let seq = self
+            .store
+            .try_update_value(|s| s.recorder.next_seq(now))
+            .ok_or(SendError::Closed)?;
+        let topic = self.topic.get_value();
+        self.queue(
+            Unsent {
+                seq,
+                topic,
+                message,
+            },
+            true,
+        )
+    }
+
+    /// Put a message in the outbox, publish it, and show it as the user's own row. A `fresh`
+    /// message is also written to storage (outbox and history); one from storage (sent
+    /// before a reload) is there already, and stays there if it cannot be published.
+    fn queue(&self, unsent: Unsent, fresh: bool) -> Result<(), SendError> {
+        let id = unsent.message.id.clone().unwrap_or_default();
+        let at = unsent.message.ts.unwrap_or(unsent.seq / 1000.0);
+        self.outbox
+            .try_update(|o| o.push(unsent.seq, &unsent.topic, unsent.message.clone()))
+            .ok_or(SendError::Closed)??;
+        let published = self
+            .inner
+            .try_with_value(|inner| {
+                inner.as_ref().map(|i| {
+                    i.connection
+                        .publish(&unsent.topic, unsent.message.to_json(), QoS::AtLeastOnce)
+                })
+            })
+            .flatten();
+        let error = match published {
+            Some(Ok(Some(pkid))) => {
+                self.outbox.update(|o| o.published(&id, pkid));
+                None
+            }
+            Some(Ok(None)) => None,
+            Some(Err(PublishError::TooLarge { size, limit })) => {
+                Some(SendError::TooLarge { size, limit })
+            }
+            Some(Err(e)) => Some(SendError::Publish(e)),
+            None => Some(SendError::Closed),
+        };
+        if let Some(error) = error {
+            if fresh {
+                // Nothing was sent and nothing stored: the text stays in the box.
+                self.outbox.update(|o| {
+                    o.remove(&id);
+                });
+            } else {
+                // Kept (shown as queued) in memory and in storage: nothing is thrown away.
+                self.update_log(|log| log.push_own(&unsent.message, at));
+            }
+            return Err(error);
+        }
+        self.update_log(|log| log.push_own(&unsent.message, at));
+        if fresh {
+            let payload = unsent.message.to_json();
+            let owner = self.client_id.get_untracked().unwrap_or_default();
+            self.store.try_update_value(|s| {
+                if s.keep_history {
+                    let record = s.recorder.record(&unsent.topic, &payload, Some(&id), at);
+                    s.writer.push(Op::History(record));
+                }
+                s.writer.push(Op::OutboxPut { owner, unsent });
+            });
+        }
+        Ok(())
+    }
+
+    /// Connect again now (after a refusal, or instead of waiting for the next attempt).
+    pub fn retry(&self) {
+        let _ = self.inner.try_with_value(|inner| {
+            if let Some(inner) = inner {
+                inner.connection.retry();
+            }
+        });
+    }
+
+    /// DISCONNECT now, synchronously, and write what storage still waits for: the page is
+    /// going away.
+    pub fn leave_now(&self) {
+        let _ = self.store.try_with_value(|s| s.writer.flush_now());
+        let _ = self.inner.try_with_value(|inner| {
+            if let Some(inner) = inner {
+                inner.connection.leave_now();
+            }
+        });
+    }
+
+    pub fn close(&self) {
+        // The owner may already be disposed during cleanup; then there is nothing to close.
+        let _ = self.inner.try_with_value(|inner| {
+            if let Some(inner) = inner {
+                inner.connection.close();
+            }
+        });
+    }
+
+    /// Empty the stored history of this browser, and the view with it. Unsent messages stay.
+    pub fn clear_history(&self) {
+        let db = self.store.try_with_value(|s| s.db.clone()).flatten();
+        let session = *self;
+        leptos::task::spawn_local(async move {
+            if let Some(db) = db {
+                if let Err(e) = crate::persist::history::clear(&db).await {
+                    session
+                        .notices
+                        .try_update(|n| n.set(Notice::HistoryNotSaved { why: e.to_string() }));
+                    return;
+                }
+            }
+            // The view starts over, with the messages still waiting to be sent.
+            let waiting: Vec<ChatMessage> = session
+                .outbox
+                .with_untracked(|o| o.entries().map(|p| p.message.clone()).collect());
+            session.update_log(|log| {
+                log.clear();
+                for m in &waiting {
+                    log.push_own(m, m.ts.unwrap_or_else(wall_clock_ms));
+                }
+            });
+            session
+                .notices
+                .try_update(|n| n.clear(NoticeKind::RecordsSkipped));
+        });
+    }
+
+    /// The client id this tab connects with, once known.
+    pub fn own_client_id(&self) -> Option<String> {
+        self.inner
+            .try_with_value(|i| i.as_ref().map(|i| i.client_id.clone()))
+            .flatten()
+    }
+
+    /// Change the log, and have the view show it soon (see [`RenderThrottle`]).
+    fn update_log<R>(&self, change: impl FnOnce(&mut MessageLog) -> R) -> Option<R> {
+        let result = self.log.try_update_untracked(change);
+        let now = frame_clock_ms();
+        match self.render.try_update_value(|t| t.request(now)) {
+            Some(Render::Now) => self.log.notify(),
+            Some(Render::After(ms)) => {
+                let session = *self;
+                set_timeout(
+                    move || {
+                        session
+                            .render
+                            .try_update_value(|t| t.rendered(frame_clock_ms()));
+                        session.log.notify();
+                    },
+                    std::time::Duration::from_millis(ms),
+                );
+            }
+            Some(Render::AlreadyScheduled) | None => {}
+        }
+        result
+    }
+}
+
+/// A batch was written, or not: keep the notices true to it.
+fn report(notices: RwSignal<Notices>, outcome: Outcome) {
+    notices.try_update(|n| {
+        match outcome.history {
+            Some(Ok(())) => {
+                n.clear(NoticeKind::HistoryNotSaved);
+            }
+            Some(Err(e)) => n.set(Notice::HistoryNotSaved { why: e.to_string() }),
+            None => {}
+        }
+        match outcome.outbox {
+            Some(Ok(())) => {
+                n.clear(NoticeKind::OutboxNotSaved);
+            }
+            Some(Err(e)) => n.set(Notice::OutboxNotSaved { why: e.to_string() }),
+            None => {}
+        }
+    });
+}
+
+fn frame_clock_ms() -> f64 {
+    crate::browser::now().as_millis() as f64
+}

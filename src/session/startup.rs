@@ -1,0 +1,224 @@
+//! Getting going: who this tab is, the connection (started first: the broker needs nothing
+//! from storage), then what storage kept: the conversation, shown at once, and the messages
+//! not yet delivered, sent again in order.
+
+use chat::{Notice, NoticeKind, OutboxError};
+use mqtt_core::{Options, QoS};
+
+use leptos::prelude::*;
+
+use super::{ChatSession, HistoryState, Inner, SendError};
+use crate::browser::identity;
+use crate::browser::web_storage::{self, Area};
+use crate::config::AppConfig;
+use crate::persist::outbox::{self, Unsent};
+use crate::persist::writer::Op;
+use crate::persist::{history, Db};
+use crate::transport::Connection;
+
+pub(super) fn start(session: ChatSession, config: AppConfig) {
+    let url = match config.broker_url.clone() {
+        Ok(url) => url,
+        Err(reason) => {
+            session
+                .status
+                .set(chat::ConnectionStatus::Offline { reason });
+            session.history.set(HistoryState::Off);
+            return;
+        }
+    };
+    leptos::task::spawn_local(async move {
+        let me = identity::tab_identity().await;
+        let client_id = me.client_id.clone();
+        session.author.set_value(me.author_id.clone());
+        let options = Options {
+            clean_session: false,
+            credentials: config.credentials.clone(),
+            ..Options::new(client_id.clone())
+        };
+        let connection = Connection::open(
+            url,
+            options,
+            &[(config.topic.as_str(), QoS::AtLeastOnce)],
+            move |event| session.on_link_event(event),
+        );
+        session.client_id.try_set(Some(client_id.clone()));
+        // The user can send from here on. If the view is already gone, the connection is
+        // dropped here, which closes it.
+        session.inner.try_update_value(|slot| {
+            *slot = Some(Inner {
+                connection,
+                client_id: client_id.clone(),
+            })
+        });
+
+        let db = match Db::open().await {
+            Ok(db) => Some(db),
+            Err(e) => {
+                session
+                    .notices
+                    .try_update(|n| n.set(Notice::HistoryOff { why: e.to_string() }));
+                None
+            }
+        };
+        let keep_history = config.keep_history;
+        if let (Some(db), true) = (&db, keep_history) {
+            show_history(session, db, &config.topic).await;
+        }
+        session.history.try_set(if db.is_some() && keep_history {
+            HistoryState::Ready
+        } else {
+            HistoryState::Off
+        });
+        session.store.try_update_value(|s| {
+            s.db = db.clone();
+            s.writer.attach(db.clone());
+        });
+        session.release_early();
+
+        let unsent = match &db {
+            Some(db) => restore_outbox(session, db, &client_id).await,
+            None => Vec::new(),
+        };
+        let listeners = super::lifecycle::listeners(session);
+        session.listeners.try_update_value(|l| l.extend(listeners));
+        requeue(session, unsent);
+    });
+}
+
+/// The stored conversation of `topic`, into the view.
+async fn show_history(session: ChatSession, db: &Db, topic: &str) {
+    let loaded = match history::load(db, topic).await {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            session
+                .notices
+                .try_update(|n| n.set(Notice::HistoryOff { why: e.to_string() }));
+            return;
+        }
+    };
+    let author = session.author.get_value();
+    session.update_log(|log| {
+        for m in &loaded.messages {
+            log.receive(&m.payload, m.at, &author);
+        }
+    });
+    if loaded.skipped > 0 {
+        session.notices.try_update(|n| {
+            n.set(Notice::RecordsSkipped {
+                count: loaded.skipped,
+            })
+        });
+    }
+}
+
+/// This tab's unsent messages: its own, those of ids no tab will use again, and those an
+/// earlier version kept in localStorage.
+async fn restore_outbox(session: ChatSession, db: &Db, me: &str) -> Vec<Unsent> {
+    let orphans = orphaned_owners(db, me).await;
+    if let Err(e) = outbox::adopt(db, &orphans, me).await {
+        session
+            .notices
+            .try_update(|n| n.set(Notice::OutboxNotSaved { why: e.to_string() }));
+    }
+    let mut unsent = match outbox::load(db, me).await {
+        Ok(loaded) => {
+            if loaded.skipped > 0 {
+                session.notices.try_update(|n| {
+                    n.set(Notice::RecordsSkipped {
+                        count: loaded.skipped,
+                    })
+                });
+            }
+            loaded.unsent
+        }
+        Err(e) => {
+            session
+                .notices
+                .try_update(|n| n.set(Notice::OutboxNotSaved { why: e.to_string() }));
+            Vec::new()
+        }
+    };
+    unsent.extend(migrate_legacy(session, me, &orphans));
+    unsent
+}
+
+/// Owners of stored unsent messages that no tab will connect as again: ids the reuse pool
+/// no longer holds.
+async fn orphaned_owners(db: &Db, me: &str) -> Vec<String> {
+    let pool = identity::known_ids();
+    outbox::owners(db)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|o| o != me && !pool.contains(o))
+        .collect()
+}
+
+/// Outboxes an earlier version kept in localStorage (one JSON string per client id) move
+/// into IndexedDB, entry by entry: what still parses is kept, and what does not is counted
+/// for the user.
+fn migrate_legacy(session: ChatSession, me: &str, orphans: &[String]) -> Vec<Unsent> {
+    let mut owners: Vec<String> = identity::known_ids();
+    owners.extend(orphans.iter().cloned());
+    owners.push(me.to_owned());
+    owners.dedup();
+    let mut bad = 0;
+    let mut moved = Vec::new();
+    for owner in &owners {
+        let (entries, unreadable) = outbox::legacy(owner);
+        bad += unreadable;
+        if entries.is_empty() && unreadable == 0 {
+            continue;
+        }
+        for (topic, message) in entries {
+            let seq = session
+                .store
+                .try_update_value(|s| s.recorder.next_seq(message.ts.unwrap_or(0.0)))
+                .unwrap_or_default();
+            moved.push(Unsent {
+                seq,
+                topic,
+                message,
+            });
+        }
+        web_storage::remove(Area::Local, &outbox::legacy_key(owner));
+    }
+    session.store.try_with_value(|s| {
+        for unsent in &moved {
+            s.writer.push(Op::OutboxPut {
+                owner: me.to_owned(),
+                unsent: unsent.clone(),
+            });
+        }
+    });
+    if bad > 0 {
+        session
+            .notices
+            .try_update(|n| n.set(Notice::RecordsSkipped { count: bad }));
+    }
+    moved
+}
+
+/// Publish again, in order, what was not delivered before the reload. One that cannot be
+/// queued stays stored, and the user is told.
+fn requeue(session: ChatSession, unsent: Vec<Unsent>) {
+    let mut failed = 0;
+    let mut why = String::new();
+    for u in unsent {
+        match session.queue(u, false) {
+            Ok(()) | Err(SendError::Outbox(OutboxError::Duplicate)) => {}
+            Err(e) => {
+                failed += 1;
+                why = e.to_string();
+            }
+        }
+    }
+    session.notices.try_update(|n| {
+        if failed > 0 {
+            n.set(Notice::UnsentNotQueued { count: failed, why });
+        } else {
+            n.clear(NoticeKind::UnsentNotQueued);
+        }
+    });
+}

@@ -1,0 +1,560 @@
+//! What this browser keeps, in headless Chromium against a real Mosquitto and the real
+//! IndexedDB: the history across remounts, one record per message whoever writes it, bad
+//! records, the bound, clearing, no IndexedDB at all, and unsent messages that were left
+//! behind.
+
+mod common;
+
+use std::collections::HashSet;
+
+use chat::{ChatMessage, Recorder};
+use common::{closed_port, config, outsider, settle, unique_topic, wait_for, Mounted};
+use mqtt_chat::persist::outbox::Unsent;
+use mqtt_chat::persist::writer::{Op, Writer};
+use mqtt_chat::persist::{history, outbox, Db};
+use mqtt_chat::AppConfig;
+use mqtt_core::QoS;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The app on `topic`, pointed at a port where no broker listens.
+fn offline(topic: &str) -> AppConfig {
+    AppConfig {
+        topic: topic.to_owned(),
+        ..AppConfig::new(Ok(format!("ws://127.0.0.1:{}", closed_port())))
+    }
+}
+
+fn messages(app: &Mounted) -> Vec<String> {
+    app.all("#messages tr td.message")
+        .iter()
+        .map(|td| td.text_content().unwrap_or_default())
+        .collect()
+}
+
+async fn send(app: &Mounted, text: &str) {
+    app.type_into("#name", "Ada");
+    app.type_into("#message", text);
+    app.click("#publish");
+    settle().await;
+}
+
+/// Until `n` own rows read `delivered`.
+async fn delivered(app: &Mounted, n: usize) {
+    wait_for(&format!("{n} delivered rows"), 8000.0, || {
+        (app.all("#messages tr.own [data-delivery=delivered]").len() == n).then_some(())
+    })
+    .await;
+}
+
+/// Write records the way the app does, and wait until they are in.
+async fn write(db: &Db, ops: Vec<Op>) {
+    let done = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = done.clone();
+    let writer = Writer::new(move |_| flag.set(true));
+    writer.attach(Some(db.clone()));
+    for op in ops {
+        writer.push(op);
+    }
+    writer.flush_now();
+    wait_for("the write", 5000.0, || done.get().then_some(())).await;
+}
+
+fn chat_json(name: &str, text: &str, id: Option<&str>) -> Vec<u8> {
+    ChatMessage {
+        name: name.into(),
+        message: text.into(),
+        id: id.map(Into::into),
+        from: None,
+        ts: None,
+    }
+    .to_json()
+}
+
+/// Put a raw value under a raw key, as something other than this app might.
+async fn put_raw(store: &str, key: &JsValue, value: &JsValue) {
+    let db = idb::Factory::new()
+        .unwrap()
+        .open(mqtt_chat::persist::DB_NAME, None)
+        .unwrap()
+        .await
+        .unwrap();
+    let tx = db
+        .transaction(&[store], idb::TransactionMode::ReadWrite)
+        .unwrap();
+    tx.object_store(store)
+        .unwrap()
+        .put(value, Some(key))
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(tx.await.unwrap().is_committed());
+}
+
+fn key2(a: &str, b: JsValue) -> JsValue {
+    js_sys::Array::of2(&JsValue::from_str(a), &b).into()
+}
+
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let o = js_sys::Object::new();
+    for (k, v) in fields {
+        js_sys::Reflect::set(&o, &JsValue::from_str(k), v).unwrap();
+    }
+    o.into()
+}
+
+#[wasm_bindgen_test]
+async fn a_remounted_view_shows_the_stored_conversation_before_it_connects() {
+    let topic = unique_topic("hist");
+    {
+        let app = Mounted::new(config(&topic));
+        app.wait_connected().await;
+        for text in ["one", "two", "three"] {
+            send(&app, text).await;
+        }
+        delivered(&app, 3).await;
+        let out = outsider(&topic).await;
+        out.publish(
+            &topic,
+            chat_json("Bo", "four", Some("h-4")),
+            QoS::AtLeastOnce,
+        )
+        .unwrap();
+        wait_for("the message from outside", 5000.0, || {
+            (app.total() == "4").then_some(())
+        })
+        .await;
+        // Give the writer's batch time to land.
+        gloo_timers::future::TimeoutFuture::new(400).await;
+    }
+    // No broker this time: what shows comes from storage alone.
+    let app = Mounted::new(offline(&topic));
+    wait_for("the stored rows", 5000.0, || {
+        (messages(&app).len() == 4).then_some(())
+    })
+    .await;
+    assert_eq!(messages(&app), ["one", "two", "three", "four"]);
+    assert_eq!(app.total(), "4", "data-total counts the history");
+    assert_ne!(app.badge().1, "connected");
+    assert_eq!(
+        app.find("#messages")
+            .unwrap()
+            .get_attribute("data-history")
+            .as_deref(),
+        Some("ready")
+    );
+    // (Which rows are "own" depends on the author id, which a remount in the same page
+    // does not keep: the first view's Web Lock is held until the page goes away. A real
+    // reload keeps it: crates/e2e/tests/history.rs.)
+}
+
+#[wasm_bindgen_test]
+async fn duplicates_are_kept_once_and_texts_without_ids_each_time() {
+    let topic = unique_topic("dups");
+    {
+        let app = Mounted::new(config(&topic));
+        app.wait_connected().await;
+        let out = outsider(&topic).await;
+        wait_for("the subscription", 5000.0, || {
+            out.publish(&topic, chat_json("a", "m1", Some("d-1")), QoS::AtLeastOnce)
+                .unwrap();
+            (app.total() == "1").then_some(())
+        })
+        .await;
+        for p in [
+            chat_json("a", "m2", Some("d-2")),
+            chat_json("a", "m1", Some("d-1")),
+            chat_json("cli", "same", None),
+            chat_json("cli", "same", None),
+            b"plain text".to_vec(),
+        ] {
+            out.publish(&topic, p, QoS::AtLeastOnce).unwrap();
+        }
+        wait_for("five rows", 5000.0, || (app.total() == "5").then_some(())).await;
+        gloo_timers::future::TimeoutFuture::new(400).await;
+    }
+    let app = Mounted::new(offline(&topic));
+    wait_for("the stored rows", 5000.0, || {
+        (app.total() == "5").then_some(())
+    })
+    .await;
+    assert_eq!(messages(&app), ["m1", "m2", "same", "same", "plain text"]);
+    assert_eq!(app.all("#messages tr.raw").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn two_views_writing_at_once_keep_one_record_per_message() {
+    let topic = unique_topic("two");
+    let a = Mounted::new(config(&topic));
+    let b = Mounted::new(config(&topic));
+    a.wait_connected().await;
+    b.wait_connected().await;
+    let out = outsider(&topic).await;
+    wait_for("both subscribed", 5000.0, || {
+        out.publish(
+            &topic,
+            chat_json("o", "probe", Some("t-probe")),
+            QoS::AtLeastOnce,
+        )
+        .unwrap();
+        (a.total() == "1" && b.total() == "1").then_some(())
+    })
+    .await;
+    for i in 0..10 {
+        send(&a, &format!("a{i}")).await;
+        send(&b, &format!("b{i}")).await;
+        out.publish(
+            &topic,
+            chat_json("o", &format!("o{i}"), Some(&format!("t-{i}"))),
+            QoS::AtLeastOnce,
+        )
+        .unwrap();
+        out.publish(
+            &topic,
+            chat_json("cli", &format!("anon{i}"), None),
+            QoS::AtLeastOnce,
+        )
+        .unwrap();
+    }
+    for app in [&a, &b] {
+        wait_for("41 rows", 8000.0, || (app.total() == "41").then_some(())).await;
+    }
+    delivered(&a, 10).await;
+    delivered(&b, 10).await;
+    gloo_timers::future::TimeoutFuture::new(500).await;
+    let db = Db::open().await.unwrap();
+    let stored = history::load(&db, &topic).await.unwrap();
+    assert_eq!(stored.skipped, 0);
+    let uids: HashSet<&str> = stored.messages.iter().map(|m| m.uid.as_str()).collect();
+    assert_eq!(uids.len(), stored.messages.len(), "no record twice");
+    assert_eq!(
+        stored.messages.len(),
+        41,
+        "every message once: none lost, none doubled"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn without_indexeddb_the_chat_works_and_says_so() {
+    let window = web_sys::window().unwrap();
+    let key = JsValue::from_str("indexedDB");
+    let saved = js_sys::Object::get_own_property_descriptor(&window, &key);
+    let blocked = object(&[
+        ("value", JsValue::UNDEFINED),
+        ("configurable", JsValue::TRUE),
+    ]);
+    js_sys::Object::define_property(&window, &key, blocked.unchecked_ref());
+
+    let topic = unique_topic("noidb");
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    let notice = wait_for("the notice", 5000.0, || {
+        app.find("#notices li[data-kind=history-off]")
+    })
+    .await;
+    assert!(
+        notice
+            .text_content()
+            .unwrap_or_default()
+            .starts_with("History is off"),
+        "{:?}",
+        notice.text_content()
+    );
+    send(&app, "still works").await;
+    delivered(&app, 1).await;
+    assert_eq!(
+        app.find("#messages")
+            .unwrap()
+            .get_attribute("data-history")
+            .as_deref(),
+        Some("off")
+    );
+    drop(app);
+
+    if saved.is_undefined() {
+        js_sys::Reflect::delete_property(&window, &key).unwrap();
+    } else {
+        js_sys::Object::define_property(&window, &key, saved.unchecked_ref());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn unreadable_records_are_skipped_counted_and_the_rest_shown() {
+    let topic = unique_topic("junk");
+    let db = Db::open().await.unwrap();
+    let mut rec = Recorder::default();
+    write(
+        &db,
+        vec![
+            Op::History(rec.record(
+                &topic,
+                &chat_json("a", "good 1", Some("j1")),
+                Some("j1"),
+                1.0,
+            )),
+            Op::History(rec.record(
+                &topic,
+                &chat_json("a", "good 2", Some("j2")),
+                Some("j2"),
+                2.0,
+            )),
+        ],
+    )
+    .await;
+    let t = JsValue::from_str(&topic);
+    put_raw(
+        "history",
+        &key2(&topic, "junk-1".into()),
+        &object(&[
+            ("t", t.clone()),
+            ("s", 1.5.into()),
+            ("u", 5.into()),
+            ("p", "x".into()),
+        ]),
+    )
+    .await;
+    put_raw(
+        "history",
+        &key2(&topic, "junk-2".into()),
+        &object(&[
+            ("t", t.clone()),
+            ("s", 1.7.into()),
+            ("u", "junk-2".into()),
+            ("p", 42.into()),
+        ]),
+    )
+    .await;
+    let app = Mounted::new(offline(&topic));
+    let notice = wait_for("the notice", 5000.0, || {
+        app.find("#notices li[data-kind=records-skipped]")
+    })
+    .await;
+    assert_eq!(
+        notice
+            .text_content()
+            .unwrap_or_default()
+            .trim_end_matches('×'),
+        "2 stored records could not be read and were skipped."
+    );
+    assert_eq!(messages(&app), ["good 1", "good 2"]);
+}
+
+#[wasm_bindgen_test]
+async fn history_keeps_the_newest_thousand_of_each_topic() {
+    let topic = unique_topic("bound");
+    let db = Db::open().await.unwrap();
+    let mut rec = Recorder::default();
+    let ops: Vec<Op> = (0..1250)
+        .map(|i| {
+            let id = format!("b{i}");
+            Op::History(rec.record(
+                &topic,
+                &chat_json("a", &format!("n{i}"), Some(&id)),
+                Some(&id),
+                1000.0 + i as f64,
+            ))
+        })
+        .collect();
+    write(&db, ops).await;
+    let stored = history::load(&db, &topic).await.unwrap();
+    assert_eq!(stored.messages.len(), 1000);
+    let first = String::from_utf8(stored.messages[0].payload.clone()).unwrap();
+    assert!(
+        first.contains("\"n250\""),
+        "the oldest were evicted: {first}"
+    );
+    // In storage, not only in what a load returns: at most the slack over the bound.
+    let raw = idb::Factory::new()
+        .unwrap()
+        .open(mqtt_chat::persist::DB_NAME, None)
+        .unwrap()
+        .await
+        .unwrap();
+    let tx = raw
+        .transaction(&["history"], idb::TransactionMode::ReadOnly)
+        .unwrap();
+    let index = tx
+        .object_store("history")
+        .unwrap()
+        .index("by-topic")
+        .unwrap();
+    let lower = js_sys::Array::of1(&JsValue::from_str(&topic));
+    let upper = js_sys::Array::of2(&JsValue::from_str(&topic), &js_sys::Array::new());
+    let range = idb::KeyRange::bound(&lower, &upper, None, None).unwrap();
+    let count = index.count(Some(range.into())).unwrap().await.unwrap();
+    assert!(count <= 1100, "{count} records kept");
+}
+
+#[wasm_bindgen_test]
+async fn clear_history_empties_the_view_and_the_store_but_keeps_unsent_messages() {
+    let topic = unique_topic("clear");
+    let db = Db::open().await.unwrap();
+    let mut rec = Recorder::default();
+    write(
+        &db,
+        vec![Op::History(rec.record(
+            &topic,
+            &chat_json("a", "old", Some("c1")),
+            Some("c1"),
+            1.0,
+        ))],
+    )
+    .await;
+    let app = Mounted::new(offline(&topic));
+    wait_for("the stored row", 5000.0, || {
+        (app.total() == "1").then_some(())
+    })
+    .await;
+    wait_for("the form is ready", 5000.0, || {
+        app.find("#connect-badge[data-client-id]")
+    })
+    .await;
+    send(&app, "waiting").await;
+    wait_for("the queued row", 5000.0, || {
+        let hint = app.text("#hint");
+        assert!(hint.is_empty(), "{hint}");
+        app.find("#messages tr.own [data-delivery=queued]")
+    })
+    .await;
+    app.click("#clear-history");
+    wait_for("the cleared view", 5000.0, || {
+        (messages(&app) == ["waiting"]).then_some(())
+    })
+    .await;
+    assert_eq!(app.total(), "1");
+    assert!(history::load(&db, &topic)
+        .await
+        .unwrap()
+        .messages
+        .is_empty());
+    let me = app
+        .find("#connect-badge")
+        .and_then(|b| b.get_attribute("data-client-id"))
+        .unwrap();
+    let unsent = outbox::load(&db, &me).await.unwrap();
+    assert_eq!(unsent.unsent.len(), 1, "the unsent message stays stored");
+}
+
+#[wasm_bindgen_test]
+async fn unsent_messages_of_an_id_no_tab_will_use_are_adopted_and_delivered() {
+    let topic = unique_topic("adopt");
+    let db = Db::open().await.unwrap();
+    let gone = format!("chat-gone{}", mqtt_chat::browser::random_hex(4));
+    let message = ChatMessage {
+        name: "Ada".into(),
+        message: "left behind".into(),
+        id: Some(mqtt_chat::browser::random_hex(6)),
+        from: Some("someone".into()),
+        ts: Some(5.0),
+    };
+    write(
+        &db,
+        vec![Op::OutboxPut {
+            owner: gone.clone(),
+            unsent: Unsent {
+                seq: 5000.0,
+                topic: topic.clone(),
+                message,
+            },
+        }],
+    )
+    .await;
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    delivered(&app, 1).await;
+    assert_eq!(messages(&app), ["left behind"]);
+    gloo_timers::future::TimeoutFuture::new(300).await;
+    assert!(outbox::load(&db, &gone).await.unwrap().unsent.is_empty());
+    let me = app
+        .find("#connect-badge")
+        .and_then(|b| b.get_attribute("data-client-id"))
+        .unwrap();
+    assert!(
+        outbox::load(&db, &me).await.unwrap().unsent.is_empty(),
+        "delivered: gone from storage"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_unsent_message_that_cannot_be_queued_stays_stored_with_a_notice() {
+    let topic = unique_topic("stuck");
+    let db = Db::open().await.unwrap();
+    let gone = format!("chat-stuck{}", mqtt_chat::browser::random_hex(4));
+    let message = ChatMessage {
+        name: "Ada".into(),
+        message: "to a bad topic".into(),
+        id: Some(mqtt_chat::browser::random_hex(6)),
+        from: None,
+        ts: Some(5.0),
+    };
+    write(
+        &db,
+        vec![Op::OutboxPut {
+            owner: gone,
+            unsent: Unsent {
+                seq: 5000.0,
+                topic: format!("{topic}/#"),
+                message,
+            },
+        }],
+    )
+    .await;
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    let notice = wait_for("the notice", 5000.0, || {
+        app.find("#notices li[data-kind=unsent-not-queued]")
+    })
+    .await;
+    assert!(
+        notice
+            .text_content()
+            .unwrap_or_default()
+            .contains("1 unsent message from before could not be sent"),
+        "{:?}",
+        notice.text_content()
+    );
+    let me = app
+        .find("#connect-badge")
+        .and_then(|b| b.get_attribute("data-client-id"))
+        .unwrap();
+    gloo_timers::future::TimeoutFuture::new(300).await;
+    assert_eq!(
+        outbox::load(&db, &me).await.unwrap().unsent.len(),
+        1,
+        "still stored"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_old_localstorage_outbox_moves_over_keeping_every_entry_that_parses() {
+    let topic = unique_topic("legacy");
+    let owner = format!("chat-legacy{}", mqtt_chat::browser::random_hex(3));
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    // The owner is in the reuse pool, as it was with the earlier version.
+    let pool: Vec<String> = mqtt_chat::browser::identity::known_ids();
+    let mut with_owner = vec![owner.clone()];
+    with_owner.extend(pool);
+    storage
+        .set_item(
+            "mqtt-chat.client-ids",
+            &serde_json::to_string(&with_owner).unwrap(),
+        )
+        .unwrap();
+    let blob = format!(
+        r#"{{"entries":[{{"topic":"{topic}","message":{{"name":"a","message":"kept 1","id":"{owner}-1"}}}},{{"topic":"{topic}","message":"garbage"}},{{"topic":"{topic}","message":{{"name":"a","message":"kept 2","id":"{owner}-2"}}}}]}}"#
+    );
+    storage
+        .set_item(&format!("mqtt-chat.outbox.{owner}"), &blob)
+        .unwrap();
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    delivered(&app, 2).await;
+    assert_eq!(messages(&app), ["kept 1", "kept 2"]);
+    assert!(app.find("#notices li[data-kind=records-skipped]").is_some());
+    assert!(storage
+        .get_item(&format!("mqtt-chat.outbox.{owner}"))
+        .unwrap()
+        .is_none());
+}
