@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use chat::{ChatMessage, ConnectionStatus, Delivery, Draft, MessageLog, Outbox};
+use chat::{ChatMessage, ConnectionStatus, Delivery, Draft, MessageLog, OfflineReason, Outbox};
 use leptos::prelude::*;
 use mqtt_core::{Event, Options, PacketId, PublishError, QoS};
 
@@ -68,7 +68,9 @@ impl ChatSession {
         let url = match config.broker_url {
             Ok(url) => url,
             Err(reason) => {
-                session.status.set(ConnectionStatus::Offline { reason });
+                session.status.set(ConnectionStatus::Offline {
+                    reason: OfflineReason::BadBrokerUrl(reason),
+                });
                 return session;
             }
         };
@@ -229,13 +231,11 @@ impl ChatSession {
 
     fn on_link_event(&self, event: LinkEvent, own_client_id: &str) {
         match event {
-            LinkEvent::Status(status) => {
-                self.status.try_set(status);
+            LinkEvent::State(state) => {
+                self.status
+                    .try_set(ConnectionStatus::from_link(&state, wall_clock_ms()));
             }
-            LinkEvent::Mqtt(Event::Connected { .. }) => {
-                self.bench.connected();
-                self.status.try_set(ConnectionStatus::Connected);
-            }
+            LinkEvent::Mqtt(Event::Connected { .. }) => self.bench.connected(),
             LinkEvent::Mqtt(Event::Message(message)) => {
                 self.bench.arrived();
                 if self.topic.try_with_value(|t| *t == message.topic) == Some(true) {

@@ -13,7 +13,7 @@ pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_C
 pub use log::{Delivery, MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, RawReason};
 pub use outbox::{Outbox, OutboxEntry, OutboxError, OUTBOX_CAPACITY};
-pub use status::ConnectionStatus;
+pub use status::{BrokerUrlError, ConnectionStatus, OfflineReason};
 
 /// The default room: every chat message goes to this MQTT topic.
 pub const DEFAULT_TOPIC: &str = "messages";
