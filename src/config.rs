@@ -1,5 +1,6 @@
 //! Where the app connects and what it listens to, from the page URL.
 
+pub use chat::BrokerUrlError;
 use mqtt_core::Credentials;
 use wasm_bindgen::JsValue;
 
@@ -9,7 +10,7 @@ pub const DEFAULT_BROKER_PORT: u16 = 9001;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AppConfig {
     /// The broker URL, or why the one given is unusable.
-    pub broker_url: Result<String, String>,
+    pub broker_url: Result<String, BrokerUrlError>,
     pub topic: String,
     /// From `?username=…&password=…`, until a sign-in form comes with the auth issue.
     pub credentials: Option<Credentials>,
@@ -30,7 +31,7 @@ impl AppConfig {
     }
 
     /// The default room on `broker_url`, without credentials.
-    pub fn new(broker_url: Result<String, String>) -> Self {
+    pub fn new(broker_url: Result<String, BrokerUrlError>) -> Self {
         AppConfig {
             broker_url,
             topic: chat::DEFAULT_TOPIC.to_owned(),
@@ -59,7 +60,7 @@ pub fn credentials(query: &str) -> Option<Credentials> {
 }
 
 /// The broker URL for a page with query string `query` served from `page_host`.
-pub fn broker_url(query: &str, page_host: &str) -> Result<String, String> {
+pub fn broker_url(query: &str, page_host: &str) -> Result<String, BrokerUrlError> {
     let given = web_sys::UrlSearchParams::new_with_str(query)
         .ok()
         .and_then(|params| params.get("broker"));
@@ -69,17 +70,15 @@ pub fn broker_url(query: &str, page_host: &str) -> Result<String, String> {
     }
 }
 
-fn validate_broker_url(raw: &str) -> Result<String, String> {
-    let url = web_sys::Url::new(raw).map_err(|_: JsValue| {
-        format!("the broker address \"{raw}\" is not a URL; use ws://host:port[/path]")
-    })?;
+fn validate_broker_url(raw: &str) -> Result<String, BrokerUrlError> {
+    let address = || raw.to_owned();
+    let url = web_sys::Url::new(raw)
+        .map_err(|_: JsValue| BrokerUrlError::NotAUrl { address: address() })?;
     if url.protocol() != "ws:" && url.protocol() != "wss:" {
-        return Err(format!(
-            "the broker address \"{raw}\" must start with ws:// or wss://"
-        ));
+        return Err(BrokerUrlError::WrongScheme { address: address() });
     }
     if url.hostname().is_empty() {
-        return Err(format!("the broker address \"{raw}\" has no host"));
+        return Err(BrokerUrlError::NoHost { address: address() });
     }
     Ok(raw.to_owned())
 }

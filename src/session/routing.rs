@@ -20,13 +20,12 @@ pub(super) struct Arrival {
 impl ChatSession {
     pub(super) fn on_link_event(&self, event: LinkEvent) {
         match event {
-            LinkEvent::Status(status) => {
-                self.status.try_set(status);
+            // The one writer of the status once a link exists.
+            LinkEvent::State(state) => {
+                self.status
+                    .try_set(ConnectionStatus::from_link(&state, wall_clock_ms()));
             }
-            LinkEvent::Mqtt(Event::Connected { .. }) => {
-                crate::bench::connected();
-                self.status.try_set(ConnectionStatus::Connected);
-            }
+            LinkEvent::Mqtt(Event::Connected { .. }) => crate::bench::connected(),
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
                 if self.topic.try_with_value(|t| *t == message.topic) != Some(true) {

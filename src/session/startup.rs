@@ -20,9 +20,10 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
     let url = match config.broker_url.clone() {
         Ok(url) => url,
         Err(reason) => {
-            session
-                .status
-                .set(chat::ConnectionStatus::Offline { reason });
+            // No link will exist to report a state: this is the status for good.
+            session.status.set(chat::ConnectionStatus::Offline {
+                reason: chat::OfflineReason::BadBrokerUrl(reason),
+            });
             session.history.set(HistoryState::Off);
             return;
         }

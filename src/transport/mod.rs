@@ -2,10 +2,9 @@
 //! one MQTT packet per message) and drives the sans-IO [`mqtt_core::Client`] with bytes and
 //! time. Callers get a [`Connection`] handle and a stream of [`LinkEvent`]s through a callback.
 //!
-//! Reconnect policy: after a lost link, retry with [`Backoff`] (first within 0.5 s, at most
-//! every 30 s); at once when the browser comes back `online` or the tab becomes visible; not
-//! at all while the browser says it is offline; and never by itself after the broker refused
-//! the connection (that needs the user: [`Connection::retry`]).
+//! When to connect again is decided by the sans-IO [`mqtt_core::Reconnect`] policy; the task
+//! only feeds it what happened (with the time, `navigator.onLine` and a random number) and
+//! does what it says. It reports typed [`LinkState`]s; the words are the domain's.
 //!
 //! The core sits in an `Rc<RefCell<_>>` shared by the handle and the task, so `publish`
 //! answers at once (packet id, or why not) and puts the packet on the wire in the same call.
@@ -16,25 +15,25 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chat::ConnectionStatus;
 use futures::channel::mpsc;
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, State, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
-use mqtt_core::{Backoff, Client, DisconnectReason, Event, Options, PacketId, PublishError, QoS};
+use mqtt_core::{
+    Action, Client, ConnectRefusal, DisconnectReason, Event, Instant, LinkError, LinkState,
+    Options, PacketId, PublishError, QoS, Reconnect,
+};
 
-use crate::browser::{now, wall_clock_ms};
+use crate::browser::now;
 
 /// How long the browser may take to open the WebSocket before we give up on this attempt.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
-/// A link that stayed up this long resets the backoff. One the broker drops right after
-/// CONNACK (a session takeover, a message it always chokes on) keeps backing off instead.
-const STABLE_LINK: Duration = Duration::from_secs(3);
 
 /// What the transport reports.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LinkEvent {
-    Status(ConnectionStatus),
+    /// Where the link stands; reported when it changes.
+    State(LinkState),
     Mqtt(Event),
 }
 
@@ -186,15 +185,19 @@ enum Ended {
     /// The user closed the connection, or every handle is gone.
     Closed,
     /// The broker refused us: retrying as is would not help.
-    Refused(String),
-    /// The link is down or never came up. `was_stable`: it had been up for `STABLE_LINK`.
-    Lost { reason: String, was_stable: bool },
+    Refused(ConnectRefusal),
+    /// The link is down or never came up.
+    Lost(LinkError),
 }
 
-/// What to do after waiting.
-enum Next {
-    Connect,
-    Stop,
+/// What ended a wait.
+enum Woke {
+    Timeout,
+    /// The network came back or the tab became visible.
+    Wake,
+    /// The user asked.
+    Retry,
+    Close,
 }
 
 async fn run(
@@ -204,75 +207,63 @@ async fn run(
 ) {
     // Kept for the task's life; dropping them removes the listeners.
     let _wake = wake_listeners(&link.commands);
-    let mut backoff = Backoff::default();
-    loop {
-        emit(LinkEvent::Status(ConnectionStatus::Connecting));
-        let ended = connect_once(&link, &mut commands, emit).await;
-        link.socket.borrow_mut().take();
-        let next = match ended {
-            Ended::Closed if link.paused.get() => {
-                emit(LinkEvent::Status(ConnectionStatus::Offline {
-                    reason: "paused while the page was away".into(),
-                }));
-                // The next attempt clears `paused`.
-                wait_for_wake(&mut commands, None).await
-            }
-            Ended::Closed => Next::Stop,
-            Ended::Refused(reason) => {
-                emit(LinkEvent::Status(ConnectionStatus::Refused { reason }));
-                backoff.reset();
-                wait_for_user(&mut commands).await
-            }
-            Ended::Lost { reason, was_stable } => {
-                if was_stable {
-                    backoff.reset();
+    let mut policy = Reconnect::default();
+    let mut reported = None;
+    while let Some(action) = policy.poll_action() {
+        report(&policy, &mut reported, emit);
+        let woke = match action {
+            Action::Connect => {
+                let ended =
+                    connect_once(&link, &mut policy, &mut reported, &mut commands, emit).await;
+                link.socket.borrow_mut().take();
+                match ended {
+                    // `leave_now` closed it: the page went away, and may come back.
+                    Ended::Closed if link.paused.get() => policy.handle_paused(),
+                    Ended::Closed => break,
+                    Ended::Refused(refusal) => policy.handle_refused(refusal),
+                    Ended::Lost(reason) => {
+                        policy.handle_lost(now(), reason, browser_online(), js_sys::Math::random())
+                    }
                 }
-                if !browser_online() {
-                    emit(LinkEvent::Status(ConnectionStatus::Offline {
-                        reason: format!("no network connection; waiting for it ({reason})"),
-                    }));
-                    wait_for_wake(&mut commands, None).await
-                } else {
-                    let delay = backoff.next_delay(js_sys::Math::random());
-                    emit(LinkEvent::Status(ConnectionStatus::Reconnecting {
-                        reason,
-                        retry_at: wall_clock_ms() + delay.as_millis() as f64,
-                    }));
-                    wait_for_wake(&mut commands, Some(delay)).await
-                }
+                continue;
+            }
+            Action::WaitUntil(at) => wait(&mut commands, Some(at)).await,
+            Action::WaitForNetwork | Action::WaitForUser | Action::Paused => {
+                wait(&mut commands, None).await
             }
         };
-        if let Next::Stop = next {
-            return;
+        match woke {
+            Woke::Timeout => policy.handle_timeout(now()),
+            Woke::Wake => policy.handle_wake(),
+            Woke::Retry => policy.handle_user_retry(),
+            Woke::Close => break,
         }
+    }
+    emit(LinkEvent::State(LinkState::Closed));
+}
+
+/// Report the policy's link state if it changed since the last report.
+fn report(policy: &Reconnect, reported: &mut Option<LinkState>, emit: &mut dyn FnMut(LinkEvent)) {
+    let state = policy.link_state(now());
+    if reported.as_ref() != Some(&state) {
+        *reported = Some(state.clone());
+        emit(LinkEvent::State(state));
     }
 }
 
-/// After a refusal: only the user's retry connects again.
-async fn wait_for_user(commands: &mut mpsc::UnboundedReceiver<Command>) -> Next {
-    loop {
-        match commands.next().await {
-            Some(Command::Retry) => return Next::Connect,
-            Some(Command::Flush | Command::Wake) => {} // publishes wait in the core
-            Some(Command::Close) | None => return Next::Stop,
-        }
-    }
-}
-
-/// Until the delay is over (if any), the network is back, the tab is visible, or the user asks.
-async fn wait_for_wake(
-    commands: &mut mpsc::UnboundedReceiver<Command>,
-    delay: Option<Duration>,
-) -> Next {
-    let timer = sleep(delay).fuse();
+/// Until `until` (if any), the network is back, the tab is visible, the user asks or the
+/// connection is closed. Publishes meanwhile wait in the core.
+async fn wait(commands: &mut mpsc::UnboundedReceiver<Command>, until: Option<Instant>) -> Woke {
+    let timer = sleep(until.map(|at| at.saturating_duration_since(now()))).fuse();
     futures::pin_mut!(timer);
     loop {
         futures::select_biased! {
-            _ = timer => return Next::Connect,
+            _ = timer => return Woke::Timeout,
             cmd = commands.next() => match cmd {
-                Some(Command::Retry | Command::Wake) => return Next::Connect,
+                Some(Command::Retry) => return Woke::Retry,
+                Some(Command::Wake) => return Woke::Wake,
                 Some(Command::Flush) => {}
-                Some(Command::Close) | None => return Next::Stop,
+                Some(Command::Close) | None => return Woke::Close,
             },
         }
     }
@@ -322,16 +313,15 @@ fn wake_listeners(commands: &mpsc::UnboundedSender<Command>) -> Vec<gloo_events:
 
 async fn connect_once(
     link: &Link,
+    policy: &mut Reconnect,
+    reported: &mut Option<LinkState>,
     commands: &mut mpsc::UnboundedReceiver<Command>,
     emit: &mut dyn FnMut(LinkEvent),
 ) -> Ended {
     let (url, core) = (link.url.as_str(), &link.core);
     // A new attempt: whatever paused an earlier link is over (the page is back).
     link.paused.set(false);
-    let unreachable = || Ended::Lost {
-        reason: format!("broker unreachable at {url}"),
-        was_stable: false,
-    };
+    let unreachable = || Ended::Lost(LinkError::Unreachable { url: url.into() });
     // Opened raw, so a clone can be kept for `leave_now`, then wrapped by gloo.
     let opened = web_sys::WebSocket::new_with_str(url, "mqtt")
         .map_err(|e| crate::browser::js_error_text(&e))
@@ -343,11 +333,11 @@ async fn connect_once(
         });
     let (mut ws, raw) = match opened {
         Ok(pair) => pair,
-        Err(e) => {
-            return Ended::Lost {
-                reason: format!("cannot open a WebSocket to {url}: {e}"),
-                was_stable: false,
-            }
+        Err(detail) => {
+            return Ended::Lost(LinkError::CannotOpen {
+                url: url.into(),
+                detail,
+            })
         }
     };
 
@@ -373,7 +363,8 @@ async fn connect_once(
     *link.socket.borrow_mut() = Some(raw.clone());
 
     core.borrow_mut().handle_open(now());
-    let mut connected_at = None;
+    // Why the socket ended, in types; the core only repeats it as words in its event.
+    let mut socket_ended: Option<LinkError> = None;
     loop {
         // Send what the core has ready, then report what happened.
         send_all(core, &raw);
@@ -384,7 +375,10 @@ async fn connect_once(
         let mut ended = None;
         for event in events {
             match &event {
-                Event::Connected { .. } => connected_at = Some(now()),
+                Event::Connected { .. } => {
+                    policy.handle_connected(now());
+                    report(policy, reported, emit);
+                }
                 Event::Disconnected(reason) => ended = Some(reason.clone()),
                 _ => {}
             }
@@ -394,12 +388,13 @@ async fn connect_once(
             let _ = ws.close(Some(1000), None);
             return match reason {
                 DisconnectReason::ClientDisconnect => Ended::Closed,
-                DisconnectReason::Refused(refusal) => Ended::Refused(refusal.to_string()),
-                other => Ended::Lost {
-                    reason: other.to_string(),
-                    was_stable: connected_at
-                        .is_some_and(|at| now().saturating_duration_since(at) >= STABLE_LINK),
-                },
+                DisconnectReason::Refused(refusal) => Ended::Refused(refusal),
+                DisconnectReason::Transport(words) => Ended::Lost(
+                    socket_ended
+                        .take()
+                        .unwrap_or(LinkError::Mqtt(DisconnectReason::Transport(words))),
+                ),
+                other => Ended::Lost(LinkError::Mqtt(other)),
             };
         }
 
@@ -410,15 +405,25 @@ async fn connect_once(
         futures::select_biased! {
             message = next_message => {
                 let mut c = core.borrow_mut();
-                match message {
-                    Some(Ok(Message::Bytes(bytes))) => c.handle_bytes(now(), &bytes),
-                    // MQTT over WebSocket is binary only; a text frame is a broken peer.
-                    Some(Ok(Message::Text(_))) => c.handle_close("the broker sent a text frame"),
-                    Some(Err(WebSocketError::ConnectionClose(close))) => c.handle_close(
-                        format!("connection to {url} lost (code {})", close.code),
-                    ),
-                    Some(Err(e)) => c.handle_close(format!("connection to {url} lost: {e}")),
-                    None => c.handle_close(format!("connection to {url} closed")),
+                let error = match message {
+                    Some(Ok(Message::Bytes(bytes))) => {
+                        c.handle_bytes(now(), &bytes);
+                        None
+                    }
+                    Some(Ok(Message::Text(_))) => Some(LinkError::TextFrame),
+                    Some(Err(WebSocketError::ConnectionClose(close))) => Some(LinkError::Closed {
+                        url: url.into(),
+                        code: close.code,
+                    }),
+                    Some(Err(e)) => Some(LinkError::Failed {
+                        url: url.into(),
+                        detail: e.to_string(),
+                    }),
+                    None => Some(LinkError::Ended { url: url.into() }),
+                };
+                if let Some(error) = error {
+                    c.handle_close(error.to_string());
+                    socket_ended = Some(error);
                 }
             }
             cmd = commands.next() => match cmd {

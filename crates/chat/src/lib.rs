@@ -17,7 +17,7 @@ pub use log::{MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, RawReason};
 pub use notice::{Notice, NoticeKind, Notices};
 pub use outbox::{Delivery, Outbox, OutboxError, Pending, OUTBOX_CAPACITY};
-pub use status::ConnectionStatus;
+pub use status::{BrokerUrlError, ConnectionStatus, OfflineReason};
 
 /// The default room: every chat message goes to this MQTT topic.
 pub const DEFAULT_TOPIC: &str = "messages";

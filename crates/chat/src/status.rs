@@ -1,4 +1,9 @@
-//! The connection as the badge tells it: a state keyword for `data-state`, and words.
+//! The connection as the badge tells it: a state keyword for `data-state`, and words. It is
+//! built from the transport's typed [`LinkState`] by [`ConnectionStatus::from_link`], and
+//! keeps typed reasons until [`ConnectionStatus::label`] puts them into words.
+
+use mqtt_core::{ConnectRefusal, LinkError, LinkState};
+use thiserror::Error;
 
 /// What the user is told about the link to the broker.
 #[derive(Clone, Debug, PartialEq)]
@@ -7,20 +12,71 @@ pub enum ConnectionStatus {
     Connected,
     /// Lost, and a new attempt is scheduled at `retry_at` (ms since the Unix epoch).
     Reconnecting {
-        reason: String,
+        reason: LinkError,
         retry_at: f64,
     },
     /// Not connected, and nothing is scheduled.
     Offline {
-        reason: String,
+        reason: OfflineReason,
     },
     /// The broker refused the connection; retrying as is would not help.
     Refused {
-        reason: String,
+        reason: ConnectRefusal,
     },
 }
 
+/// Why nothing is scheduled while offline.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum OfflineReason {
+    /// The browser says there is no network; the link is tried again when it is back.
+    #[error("no network connection; waiting for it ({0})")]
+    NoNetwork(LinkError),
+    /// The page went away (back/forward cache) and comes back on its own.
+    #[error("paused while the page was away")]
+    Paused,
+    /// The connection was closed for good.
+    #[error("the connection was closed")]
+    Closed,
+    /// The broker address from the page URL cannot be used.
+    #[error("{0}")]
+    BadBrokerUrl(BrokerUrlError),
+}
+
+/// Why the broker address given in the page URL cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum BrokerUrlError {
+    #[error("the broker address \"{address}\" is not a URL; use ws://host:port[/path]")]
+    NotAUrl { address: String },
+    #[error("the broker address \"{address}\" must start with ws:// or wss://")]
+    WrongScheme { address: String },
+    #[error("the broker address \"{address}\" has no host")]
+    NoHost { address: String },
+}
+
 impl ConnectionStatus {
+    /// What to tell the user about `link`, reported at wall-clock time `now_ms` (ms since
+    /// the Unix epoch; it dates a scheduled retry).
+    pub fn from_link(link: &LinkState, now_ms: f64) -> ConnectionStatus {
+        match link {
+            LinkState::Connecting => ConnectionStatus::Connecting,
+            LinkState::Connected => ConnectionStatus::Connected,
+            LinkState::Retrying { reason, retry_in } => ConnectionStatus::Reconnecting {
+                reason: reason.clone(),
+                retry_at: now_ms + retry_in.as_millis() as f64,
+            },
+            LinkState::WaitingForNetwork { reason } => ConnectionStatus::Offline {
+                reason: OfflineReason::NoNetwork(reason.clone()),
+            },
+            LinkState::Paused => ConnectionStatus::Offline {
+                reason: OfflineReason::Paused,
+            },
+            LinkState::Refused(refusal) => ConnectionStatus::Refused { reason: *refusal },
+            LinkState::Closed => ConnectionStatus::Offline {
+                reason: OfflineReason::Closed,
+            },
+        }
+    }
+
     /// The state keyword, for `data-state` and styling.
     pub fn state(&self) -> &'static str {
         match self {
@@ -59,36 +115,131 @@ impl ConnectionStatus {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use mqtt_core::DisconnectReason;
+
     use super::*;
 
-    #[test]
-    fn connected_reads_exactly_connected() {
-        assert_eq!(ConnectionStatus::Connected.label(0.0), "connected");
-        assert_eq!(ConnectionStatus::Connected.state(), "connected");
+    fn unreachable() -> LinkError {
+        LinkError::Unreachable {
+            url: "ws://127.0.0.1:9001".into(),
+        }
+    }
+
+    /// The badge (text, data-state) for a link state reported at `now_ms`, read at `now_ms`.
+    fn badge(link: LinkState) -> (String, &'static str) {
+        let status = ConnectionStatus::from_link(&link, 50_000.0);
+        (status.label(50_000.0), status.state())
     }
 
     #[test]
-    fn other_states_say_why() {
+    fn connected_reads_exactly_connected() {
+        assert_eq!(
+            badge(LinkState::Connected),
+            ("connected".into(), "connected")
+        );
+        assert_eq!(
+            badge(LinkState::Connecting),
+            ("connecting".into(), "connecting")
+        );
+    }
+
+    #[test]
+    fn every_link_state_is_told_in_words() {
+        assert_eq!(
+            badge(LinkState::Retrying {
+                reason: unreachable(),
+                retry_in: Duration::from_millis(2_500)
+            }),
+            (
+                "reconnecting in 3 s: broker unreachable at ws://127.0.0.1:9001".into(),
+                "reconnecting"
+            )
+        );
+        assert_eq!(
+            badge(LinkState::WaitingForNetwork {
+                reason: LinkError::Closed {
+                    url: "ws://h:1".into(),
+                    code: 1006
+                }
+            }),
+            (
+                "offline: no network connection; waiting for it (connection to ws://h:1 lost (code 1006))"
+                    .into(),
+                "offline"
+            )
+        );
+        assert_eq!(
+            badge(LinkState::Paused),
+            ("offline: paused while the page was away".into(), "offline")
+        );
+        assert_eq!(
+            badge(LinkState::Refused(ConnectRefusal::BadUserNameOrPassword)),
+            ("refused: bad user name or password".into(), "refused")
+        );
+        assert_eq!(
+            badge(LinkState::Closed),
+            ("offline: the connection was closed".into(), "offline")
+        );
+    }
+
+    #[test]
+    fn the_reasons_of_a_lost_link_read_as_before() {
+        let url = || "ws://h:1".to_string();
+        let words = [
+            (
+                LinkError::CannotOpen {
+                    url: url(),
+                    detail: "SyntaxError: bad".into(),
+                },
+                "cannot open a WebSocket to ws://h:1: SyntaxError: bad",
+            ),
+            (
+                LinkError::Failed {
+                    url: url(),
+                    detail: "boom".into(),
+                },
+                "connection to ws://h:1 lost: boom",
+            ),
+            (
+                LinkError::Ended { url: url() },
+                "connection to ws://h:1 closed",
+            ),
+            (LinkError::TextFrame, "the broker sent a text frame"),
+            (
+                LinkError::Mqtt(DisconnectReason::PingTimeout),
+                "no PINGRESP from broker in time",
+            ),
+        ];
+        for (reason, text) in words {
+            assert_eq!(reason.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn a_bad_broker_address_says_what_to_type() {
         let offline = ConnectionStatus::Offline {
-            reason: "broker unreachable at ws://127.0.0.1:9001".into(),
+            reason: OfflineReason::BadBrokerUrl(BrokerUrlError::WrongScheme {
+                address: "http://x:1".into(),
+            }),
         };
         assert_eq!(offline.state(), "offline");
         assert_eq!(
             offline.label(0.0),
-            "offline: broker unreachable at ws://127.0.0.1:9001"
+            "offline: the broker address \"http://x:1\" must start with ws:// or wss://"
         );
-        let refused = ConnectionStatus::Refused {
-            reason: "bad user name or password".into(),
-        };
-        assert_eq!(refused.label(0.0), "refused: bad user name or password");
     }
 
     #[test]
     fn reconnecting_counts_down_to_the_next_attempt() {
-        let again = ConnectionStatus::Reconnecting {
-            reason: "connection lost".into(),
-            retry_at: 10_000.0,
-        };
+        let again = ConnectionStatus::from_link(
+            &LinkState::Retrying {
+                reason: LinkError::Mqtt(DisconnectReason::Transport("connection lost".into())),
+                retry_in: Duration::from_secs(10),
+            },
+            0.0,
+        );
         assert_eq!(again.state(), "reconnecting");
         assert_eq!(again.label(8_800.0), "reconnecting in 2 s: connection lost");
         assert_eq!(again.label(9_500.0), "reconnecting in 1 s: connection lost");

@@ -11,11 +11,15 @@
 mod backoff;
 mod client;
 mod error;
+mod link;
+mod reconnect;
 mod time;
 pub mod workload;
 
 pub use backoff::Backoff;
 pub use client::{Client, Credentials, Event, IncomingMessage, Options, PacketId};
 pub use error::{ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError};
+pub use link::{LinkError, LinkState};
 pub use mqttbytes::QoS;
+pub use reconnect::{Action, Reconnect, STABLE_LINK};
 pub use time::Instant;

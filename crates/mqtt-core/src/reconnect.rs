@@ -1,0 +1,196 @@
+//! When to connect: the reconnect policy, apart from any socket, timer or browser API.
+//!
+//! The transport feeds in what happened (`handle_*`: an attempt connected or ended, a wait
+//! ran out, the network came back, the user asked) and asks what to do next
+//! ([`Reconnect::poll_action`], [`Reconnect::poll_timeout`]) and what to report
+//! ([`Reconnect::link_state`]). Time, randomness and "is the browser online" are inputs, so
+//! the whole policy is tested natively on a virtual clock.
+//!
+//! The rules:
+//! - a lost link is retried with [`Backoff`] (first within 0.5 s, at most every 30 s);
+//! - a link that stayed up [`STABLE_LINK`] starts the backoff over; one the broker drops
+//!   right after CONNACK (a session takeover, a message it always chokes on) does not;
+//! - nothing is tried while the browser says it is offline;
+//! - a wake (the browser is back `online`, the tab became visible) or the user's retry cuts
+//!   a wait short;
+//! - after a refusal only the user's retry tries again: retrying as is would not help;
+//! - after the page went away (`pagehide`) the link is paused until a wake or the user.
+
+use std::time::Duration;
+
+use crate::backoff::Backoff;
+use crate::error::ConnectRefusal;
+use crate::link::{LinkError, LinkState};
+use crate::time::Instant;
+
+/// A link that stayed up this long resets the backoff.
+pub const STABLE_LINK: Duration = Duration::from_secs(3);
+
+/// What the transport should do now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Open a new connection now, and report how it goes.
+    Connect,
+    /// Wait until then, then call [`Reconnect::handle_timeout`]; a wake or the user's retry
+    /// may come first.
+    WaitUntil(Instant),
+    /// Wait for the network (a wake) or the user.
+    WaitForNetwork,
+    /// Wait for the user's retry; wakes change nothing.
+    WaitForUser,
+    /// The page went away: wait until it is back (a wake) or the user asks.
+    Paused,
+}
+
+/// The reconnect policy of one connection. See the module docs for the rules.
+#[derive(Clone, Debug)]
+pub struct Reconnect {
+    backoff: Backoff,
+    stable_after: Duration,
+    state: State,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum State {
+    /// An attempt is due; the next `poll_action` starts it.
+    Due,
+    /// An attempt is under way; `connected_at` once the broker accepted it.
+    Attempting {
+        connected_at: Option<Instant>,
+    },
+    Backoff {
+        until: Instant,
+        reason: LinkError,
+    },
+    Offline {
+        reason: LinkError,
+    },
+    Refused(ConnectRefusal),
+    Paused,
+}
+
+impl Default for Reconnect {
+    /// The default [`Backoff`] and [`STABLE_LINK`]; the first attempt is due at once.
+    fn default() -> Self {
+        Reconnect::new(Backoff::default(), STABLE_LINK)
+    }
+}
+
+impl Reconnect {
+    pub fn new(backoff: Backoff, stable_after: Duration) -> Self {
+        Reconnect {
+            backoff,
+            stable_after,
+            state: State::Due,
+        }
+    }
+
+    // ----- inputs ---------------------------------------------------------------------------
+
+    /// The broker accepted the attempt under way (CONNACK).
+    pub fn handle_connected(&mut self, now: Instant) {
+        if let State::Attempting { connected_at } = &mut self.state {
+            *connected_at = Some(now);
+        }
+    }
+
+    /// The link went down or never came up. `online`: what the browser says about the
+    /// network now; `random` in `[0, 1)` spreads the retries of many tabs.
+    pub fn handle_lost(&mut self, now: Instant, reason: LinkError, online: bool, random: f64) {
+        let stable = matches!(self.state, State::Attempting { connected_at: Some(at) }
+            if now.saturating_duration_since(at) >= self.stable_after);
+        if stable {
+            self.backoff.reset();
+        }
+        self.state = if online {
+            let until = now + self.backoff.next_delay(random);
+            State::Backoff { until, reason }
+        } else {
+            State::Offline { reason }
+        };
+    }
+
+    /// The broker refused the connection.
+    pub fn handle_refused(&mut self, refusal: ConnectRefusal) {
+        // Whatever the user changes before retrying deserves a quick second try.
+        self.backoff.reset();
+        self.state = State::Refused(refusal);
+    }
+
+    /// The link was closed because the page went away; it may come back.
+    pub fn handle_paused(&mut self) {
+        self.state = State::Paused;
+    }
+
+    /// Time passed: a backoff wait that is over makes an attempt due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if matches!(self.state, State::Backoff { until, .. } if now >= until) {
+            self.state = State::Due;
+        }
+    }
+
+    /// The browser is back `online`, or the tab became visible: worth trying now, unless the
+    /// broker refused us (that needs the user) or an attempt is already under way.
+    pub fn handle_wake(&mut self) {
+        if matches!(
+            self.state,
+            State::Backoff { .. } | State::Offline { .. } | State::Paused
+        ) {
+            self.state = State::Due;
+        }
+    }
+
+    /// The user asks to connect now, from any wait (an attempt under way goes on).
+    pub fn handle_user_retry(&mut self) {
+        if !matches!(self.state, State::Attempting { .. }) {
+            self.state = State::Due;
+        }
+    }
+
+    // ----- outputs --------------------------------------------------------------------------
+
+    /// What to do now, or `None` while an attempt is under way (its end is the next input).
+    /// `Connect` is returned once: the attempt is then under way.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        match &self.state {
+            State::Due => {
+                self.state = State::Attempting { connected_at: None };
+                Some(Action::Connect)
+            }
+            State::Attempting { .. } => None,
+            State::Backoff { until, .. } => Some(Action::WaitUntil(*until)),
+            State::Offline { .. } => Some(Action::WaitForNetwork),
+            State::Refused(_) => Some(Action::WaitForUser),
+            State::Paused => Some(Action::Paused),
+        }
+    }
+
+    /// When [`Reconnect::handle_timeout`] should be called next, if at all.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Backoff { until, .. } => Some(until),
+            _ => None,
+        }
+    }
+
+    /// What to report about the link at `now`.
+    pub fn link_state(&self, now: Instant) -> LinkState {
+        match &self.state {
+            State::Due | State::Attempting { connected_at: None } => LinkState::Connecting,
+            State::Attempting {
+                connected_at: Some(_),
+            } => LinkState::Connected,
+            State::Backoff { until, reason } => LinkState::Retrying {
+                reason: reason.clone(),
+                retry_in: until.saturating_duration_since(now),
+            },
+            State::Offline { reason } => LinkState::WaitingForNetwork {
+                reason: reason.clone(),
+            },
+            State::Refused(refusal) => LinkState::Refused(*refusal),
+            State::Paused => LinkState::Paused,
+        }
+    }
+}
