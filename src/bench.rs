@@ -34,12 +34,19 @@ pub fn connected() {
     }
 }
 
-/// The stored history is on screen: `performance.getEntriesByName("mqtt-chat:history")`.
+/// The stored history went into the view: `performance.getEntriesByName("mqtt-chat:history")`
+/// is marked once the view has put it in the DOM (a macrotask later: Leptos renders in
+/// microtasks).
 pub fn history_shown() {
     if enabled() {
-        if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
-            let _ = p.mark("mqtt-chat:history");
-        }
+        leptos::prelude::set_timeout(
+            || {
+                if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+                    let _ = p.mark("mqtt-chat:history");
+                }
+            },
+            std::time::Duration::ZERO,
+        );
     }
 }
 

@@ -426,15 +426,37 @@ fn publish_burst(tcp_port: u16, run: &str, n: usize) -> Duration {
 }
 
 async fn burst(c: &Client, base: &str, broker: &Broker, n: usize, report: &mut Report) {
-    let run = format!("burst{n}");
+    let label = if n >= 100_000 {
+        "burst 100k"
+    } else {
+        "burst 10k"
+    };
+    burst_with(c, base, broker, n, "", label, report).await;
+}
+
+/// A burst of `n` into a tab opened with `extra_query` on its URL; the rows go under `label`.
+/// Returns the throughput, messages a second.
+async fn burst_with(
+    c: &Client,
+    base: &str,
+    broker: &Broker,
+    n: usize,
+    extra_query: &str,
+    label: &str,
+    report: &mut Report,
+) -> f64 {
+    let run = format!("burst{n}{}", extra_query.replace(['&', '='], ""));
     let last = format!("{run} {}", n - 1);
-    c.goto(&bench_url(base, broker)).await.unwrap();
+    c.goto(&format!("{}{extra_query}", bench_url(base, broker)))
+        .await
+        .unwrap();
     wait_connected(c).await;
     let before: u64 = data_total(c).await.parse().unwrap_or(0);
     js_args(c, WATCH_BURST, vec![json!(last)]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let tcp = broker.tcp_port;
-    let sent_in = tokio::task::spawn_blocking(move || publish_burst(tcp, &format!("burst{n}"), n))
+    let name = run.clone();
+    let sent_in = tokio::task::spawn_blocking(move || publish_burst(tcp, &name, n))
         .await
         .unwrap();
     let want = before + n as u64;
@@ -451,11 +473,7 @@ async fn burst(c: &Client, base: &str, broker: &Broker, n: usize, report: &mut R
     tokio::time::sleep(Duration::from_millis(300)).await;
     let b = js(c, "const b = window.__burst; return { maxFrame: b.maxFrame, over100: b.over100, frames: b.frames, longest: b.longest, shownLast: b.shownLast, firstRow: b.firstRow, lastArrival: window.__mqttChatLastArrival ?? null, rows: document.querySelectorAll('#messages tr').length, heap: performance.memory ? performance.memory.usedJSHeapSize : null, wasm: window.__mqttChatMemory ? window.__mqttChatMemory.buffer.byteLength : null, nodes: document.getElementsByTagName('*').length, connects: performance.getEntriesByName('mqtt-chat:connected').length, arrivals: window.__mqttChatArrivals ?? 0, badge: document.getElementById('connect-badge').textContent }").await;
     let f = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
-    let label = if n >= 100_000 {
-        "burst 100k"
-    } else {
-        "burst 10k"
-    };
+    let throughput = n as f64 / ((f("lastArrival") - f("firstRow")) / 1000.0);
     report.add(
         label,
         "in the view (data-total) / arrived over the socket / published",
@@ -517,6 +535,93 @@ async fn burst(c: &Client, base: &str, broker: &Broker, n: usize, report: &mut R
         "bounded",
     );
     report.data(&run, b);
+    throughput
+}
+
+/// The stored history: with 1,000 messages kept, the time from navigation start to the last
+/// of them on screen over 10 reloads; and what storing costs a burst (10,000 messages with
+/// history on and off).
+async fn history(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
+    c.goto(&bench_url(base, broker)).await.unwrap();
+    wait_connected(c).await;
+    let tcp = broker.tcp_port;
+    tokio::task::spawn_blocking(move || publish_burst(tcp, "stored", 1000))
+        .await
+        .unwrap();
+    let last = "stored 999";
+    eventually("the 1,000th message shown", 60, || async {
+        let rows = messages_with(c, last).await;
+        (!rows.is_empty()).then_some(())
+    })
+    .await;
+    // The writer batches every 100 ms: give the last batch time to land.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut samples = Vec::new();
+    let mut totals = Vec::new();
+    for _ in 0..10 {
+        c.goto("about:blank").await.unwrap();
+        c.goto(&format!("{}&broker=ws://127.0.0.1:9", base_url_for(base)))
+            .await
+            .unwrap();
+        let t = eventually("the history mark", 20, || async {
+            js(c, "const m = performance.getEntriesByName('mqtt-chat:history'); return m.length ? m[0].startTime : null")
+                .await
+                .as_f64()
+        })
+        .await;
+        let shown_last = js_args(
+            c,
+            "const r = document.querySelectorAll('#messages tr td.message'); return r.length ? r[r.length - 1].textContent : null",
+            vec![],
+        )
+        .await;
+        assert_eq!(
+            shown_last.as_str(),
+            Some(last),
+            "the newest stored row is on screen"
+        );
+        totals.push(data_total(c).await);
+        samples.push(t);
+    }
+    let s = sorted(samples);
+    report.add(
+        "history",
+        "1,000 stored: navigation start → last stored row shown, median of 10",
+        format!(
+            "{:.0} ms (min {:.0}, max {:.0}; data-total {})",
+            percentile(&s, 0.5),
+            s[0],
+            s[s.len() - 1],
+            totals.first().cloned().unwrap_or_default()
+        ),
+        "",
+    );
+    report.data("history_shown_ms", json!(s));
+    let on = burst_with(c, base, broker, 10_000, "", "burst 10k, history on", report).await;
+    let off = burst_with(
+        c,
+        base,
+        broker,
+        10_000,
+        "&history=off",
+        "burst 10k, history off",
+        report,
+    )
+    .await;
+    report.add(
+        "history",
+        "burst throughput with history on / off",
+        format!(
+            "{on:.0} / {off:.0} msg/s ({:+.0}%)",
+            (on / off - 1.0) * 100.0
+        ),
+        "no more than 20% slower",
+    );
+}
+
+/// The app with the bench hooks, and no broker: what shows comes from storage alone.
+fn base_url_for(base: &str) -> String {
+    format!("{base}/?bench")
 }
 
 async fn reconnect(c: &Client, base: &str, broker: &mut Broker, report: &mut Report) {
@@ -577,6 +682,10 @@ async fn main() {
     if run("latency") {
         println!("latency");
         latency(c, &base, &broker, &mut report).await;
+    }
+    if run("history") {
+        println!("history");
+        history(c, &base, &broker, &mut report).await;
     }
     if run("burst") {
         println!("bursts");
