@@ -263,6 +263,7 @@ impl ChatSession {
                 web_sys::console::warn_1(&format!("MQTT: {w}").into());
             }
             LinkEvent::Mqtt(Event::Subscribed { .. } | Event::Disconnected(_)) => {}
+            LinkEvent::Mqtt(Event::Skipped { .. }) => {} // TODO: wired by the app
         }
     }
 
