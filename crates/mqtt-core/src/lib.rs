@@ -12,7 +12,6 @@ mod backoff;
 mod client;
 mod error;
 mod time;
-pub mod workload;
 
 pub use backoff::Backoff;
 pub use client::{Client, Credentials, Event, IncomingMessage, Options, PacketId};
