@@ -167,12 +167,13 @@ fn broker_url_query_overrides_and_is_checked() {
     );
 }
 
-/// Waits until a retry is scheduled well ahead, fires `event` on `target`, and returns how
-/// long it took until the next attempt started.
-async fn attempt_after(events: &Events, target: &web_sys::EventTarget, event: &str) -> f64 {
-    // The state is reported when the wait starts, and checked every 20 ms: 2 s ahead when
-    // reported leaves well over 1.5 s when the event fires.
-    let min = std::time::Duration::from_secs(2);
+/// Waits until a retry is scheduled well ahead, fires `event` on `target`, and checks that a
+/// new attempt starts before any timer could run: only microtasks run between the event and
+/// the attempt, so it is the event that woke the transport, not its retry timer. No clock is
+/// read, so a loaded machine cannot make this fail. How long the wake-up takes is measured
+/// by scripts/bench (tests/codec_bench.rs), not checked here.
+async fn attempt_after(events: &Events, target: &web_sys::EventTarget, event: &str) {
+    let min = std::time::Duration::from_millis(1500);
     wait_for("a retry scheduled well ahead", 20000.0, || {
         match events.borrow().last() {
             Some(LinkEvent::State(LinkState::Retrying { retry_in, .. })) if *retry_in > min => {
@@ -183,18 +184,29 @@ async fn attempt_after(events: &Events, target: &web_sys::EventTarget, event: &s
     })
     .await;
     let before = events.borrow().len();
-    let fired = js_sys::Date::now();
     target
         .dispatch_event(&web_sys::Event::new(event).unwrap())
         .unwrap();
-    wait_for("a new attempt", 1000.0, || {
+    let attempted = || {
         events.borrow()[before..]
             .iter()
             .any(|e| *e == LinkEvent::State(LinkState::Connecting))
-            .then_some(())
-    })
-    .await;
-    js_sys::Date::now() - fired
+    };
+    // A bound on turns of the microtask queue, not on time.
+    for _ in 0..100 {
+        if attempted() {
+            return;
+        }
+        next_microtask().await;
+    }
+    panic!("no new attempt after `{event}` before the retry timer");
+}
+
+/// Lets every microtask queued so far (woken futures included) run; no timer runs meanwhile.
+async fn next_microtask() {
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&wasm_bindgen::JsValue::NULL))
+        .await
+        .unwrap();
 }
 
 #[wasm_bindgen_test]
@@ -202,12 +214,7 @@ async fn online_and_becoming_visible_retry_at_once_instead_of_waiting() {
     let url = format!("ws://127.0.0.1:{}", closed_port());
     let (_conn, events) = open(url, "messages");
     let window = web_sys::window().unwrap();
-    let took = attempt_after(&events, &window, "online").await;
-    assert!(took < 500.0, "retried {took} ms after `online`");
+    attempt_after(&events, &window, "online").await;
     let document = window.document().unwrap();
-    let took = attempt_after(&events, &document, "visibilitychange").await;
-    assert!(
-        took < 500.0,
-        "retried {took} ms after the tab became visible"
-    );
+    attempt_after(&events, &document, "visibilitychange").await;
 }

@@ -1,8 +1,11 @@
 //! Codec throughput in the browser: a measurement for `scripts/bench`, not a check.
 //! `cargo test --release --target wasm32-unknown-unknown --test codec_bench -- --include-ignored`
 
-use mqtt_core::workload::codec_run;
+#[path = "../crates/mqtt-core/benches/shared/workload.rs"]
+mod workload;
+
 use wasm_bindgen_test::*;
+use workload::codec_run;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -82,6 +85,88 @@ async fn broker_round_trip_in_the_browser() {
             "RTT_BROWSER p50={:.2} p99={:.2} ms",
             s[s.len() / 2],
             s[s.len() * 99 / 100]
+        )
+        .into(),
+    );
+}
+
+/// How soon the transport tries again when the browser comes back `online` or the tab
+/// becomes visible, while a retry is scheduled seconds ahead: from dispatching the event to
+/// the `connecting` status, 10 times each. (tests/client.rs checks that it happens; this
+/// measures how long it takes.)
+#[wasm_bindgen_test]
+#[ignore = "a measurement; scripts/bench runs it"]
+async fn retry_on_wake_in_the_browser() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use mqtt_chat::transport::{Connection, LinkEvent};
+    use mqtt_core::LinkState;
+    use mqtt_core::{Options, QoS};
+
+    let port = option_env!("MQTT_CHAT_TEST_CLOSED_PORT").unwrap_or("9");
+    let window = web_sys::window().unwrap();
+    let document = window.document().unwrap();
+    let perf = window.performance().unwrap();
+    let events: Rc<RefCell<Vec<LinkEvent>>> = Rc::default();
+    let sink = Rc::clone(&events);
+    let _conn = Connection::open(
+        format!("ws://127.0.0.1:{port}"),
+        Options::new(mqtt_chat::browser::identity::new_client_id()),
+        &[("bench/wake", QoS::AtMostOnce)],
+        move |e| sink.borrow_mut().push(e),
+    );
+    let mut online = Vec::new();
+    let mut visible = Vec::new();
+    for round in 0..20 {
+        // Wait for a retry scheduled well ahead, so only the event can explain an attempt.
+        let start = perf.now();
+        loop {
+            let ahead = match events.borrow().last() {
+                Some(LinkEvent::State(LinkState::Retrying { retry_in, .. })) => *retry_in,
+                _ => std::time::Duration::ZERO,
+            };
+            if ahead > std::time::Duration::from_millis(1500) {
+                break;
+            }
+            assert!(perf.now() - start < 60_000.0, "no retry scheduled ahead");
+            gloo_timers::future::TimeoutFuture::new(20).await;
+        }
+        let (target, name, samples): (&web_sys::EventTarget, _, _) = if round % 2 == 0 {
+            (&window, "online", &mut online)
+        } else {
+            (&document, "visibilitychange", &mut visible)
+        };
+        let before = events.borrow().len();
+        let fired = perf.now();
+        target
+            .dispatch_event(&web_sys::Event::new(name).unwrap())
+            .unwrap();
+        loop {
+            let attempted = events.borrow()[before..]
+                .iter()
+                .any(|e| *e == LinkEvent::State(LinkState::Connecting));
+            if attempted {
+                samples.push(perf.now() - fired);
+                break;
+            }
+            assert!(perf.now() - fired < 10_000.0, "no attempt after `{name}`");
+            wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(
+                &wasm_bindgen::JsValue::NULL,
+            ))
+            .await
+            .unwrap();
+        }
+    }
+    let p50_max = |s: &mut Vec<f64>| {
+        s.sort_by(|a, b| a.total_cmp(b));
+        (s[s.len() / 2], s[s.len() - 1])
+    };
+    let (online_p50, online_max) = p50_max(&mut online);
+    let (visible_p50, visible_max) = p50_max(&mut visible);
+    web_sys::console::log_1(
+        &format!(
+            "WAKE_BROWSER online_p50={online_p50:.2} online_max={online_max:.2} visible_p50={visible_p50:.2} visible_max={visible_max:.2} ms"
         )
         .into(),
     );

@@ -3,7 +3,11 @@
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use mqtt_core::workload::codec_run;
+
+#[path = "shared/workload.rs"]
+mod workload;
+
+use workload::codec_run;
 
 fn codec(c: &mut Criterion) {
     let n = 10_000;

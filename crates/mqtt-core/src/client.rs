@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use mqttbytes::v4::{
     ConnectReturnCode, Packet, PingReq, PubAck, Publish, SubAck, Subscribe, SubscribeReasonCode,
 };
@@ -26,7 +26,10 @@ pub struct Options {
     pub connack_timeout: Duration,
     /// How long to wait for PINGRESP before the link counts as dead.
     pub ping_timeout: Duration,
-    /// Larger incoming packets end the connection (they cannot be skipped safely).
+    /// The largest remaining length (the packet without its 2 to 5 byte fixed header) of an
+    /// incoming packet. A larger PUBLISH is read past without being buffered and reported as
+    /// `Event::Skipped` (QoS 1 is acknowledged, so the broker does not send it again); any
+    /// other larger packet ends the connection with `ProtocolError::PacketTooLarge`.
     pub max_incoming_packet: usize,
     /// Larger outgoing publishes are refused before they are sent (FIELD.md #7).
     pub max_outgoing_packet: usize,
@@ -103,7 +106,12 @@ pub enum Event {
         filter: String,
     },
     Message(IncomingMessage),
-    /// TEMP stub until h-core merges.
+    /// A PUBLISH over `Options::max_incoming_packet` was read past and dropped; the
+    /// connection stays up. `size` is the whole packet on the wire, fixed header included
+    /// (so it is larger than `limit`, which applies to the remaining length). Emitted once
+    /// the last byte of the packet has arrived; a QoS 1 publish is acknowledged (PUBACK)
+    /// at that same moment, so a persistent session does not get it again after a
+    /// reconnect.
     Skipped {
         topic: String,
         size: usize,
@@ -151,12 +159,38 @@ struct Subscription {
     granted: bool,
 }
 
+/// An oversized incoming PUBLISH being read past, see `Event::Skipped`.
+#[derive(Debug)]
+struct Skip {
+    topic: String,
+    qos: QoS,
+    pkid: PacketId,
+    /// The whole packet on the wire, fixed header included.
+    size: usize,
+    /// Bytes of the packet still to come and be dropped.
+    left: usize,
+}
+
+/// What one decoding step did.
+enum Step {
+    /// A packet was handled (or the connection ended).
+    Progress,
+    /// At least this many more bytes are needed.
+    Need(usize),
+}
+
+/// Bytes moved from an incoming frame into the receive buffer at a time (or more when a
+/// packet needs more), so a frame holding an oversized packet is never copied whole.
+const READ_CHUNK: usize = 4096;
+
 /// One MQTT 3.1.1 client session. See the crate docs for the handle/poll contract.
 #[derive(Debug)]
 pub struct Client {
     options: Options,
     state: State,
     rx: BytesMut,
+    /// Set while an oversized PUBLISH is being read past.
+    skip: Option<Skip>,
     transmit: VecDeque<Bytes>,
     events: VecDeque<Event>,
     subscriptions: Vec<Subscription>,
@@ -173,6 +207,7 @@ impl Client {
             options,
             state: State::Idle,
             rx: BytesMut::new(),
+            skip: None,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             subscriptions: Vec::new(),
@@ -202,6 +237,7 @@ impl Client {
     /// A new network link is open: start the MQTT handshake on it.
     pub fn handle_open(&mut self, now: Instant) {
         self.rx.clear();
+        self.skip = None;
         self.transmit.clear();
         self.pending_subscribes.clear();
         self.ping_deadline = None;
@@ -228,24 +264,32 @@ impl Client {
     }
 
     /// Bytes arrived on the link. They may hold part of a packet or several packets.
-    pub fn handle_bytes(&mut self, now: Instant, data: &[u8]) {
-        if self.state == State::Idle {
-            return;
-        }
-        self.rx.extend_from_slice(data);
+    pub fn handle_bytes(&mut self, now: Instant, mut data: &[u8]) {
         while self.state != State::Idle {
-            match mqttbytes::v4::read(&mut self.rx, self.options.max_incoming_packet) {
-                Ok(packet) => self.handle_packet(now, packet),
-                Err(mqttbytes::Error::InsufficientBytes(_)) => break,
-                Err(mqttbytes::Error::PayloadSizeLimitExceeded(size)) => {
-                    self.fail(DisconnectReason::Protocol(ProtocolError::PacketTooLarge {
-                        size,
-                        limit: self.options.max_incoming_packet,
-                    }))
+            if let Some(skip) = &mut self.skip {
+                // Drop the rest of an oversized PUBLISH: buffered bytes first, then new ones.
+                let from_rx = skip.left.min(self.rx.len());
+                self.rx.advance(from_rx);
+                skip.left -= from_rx;
+                let from_data = skip.left.min(data.len());
+                data = &data[from_data..];
+                skip.left -= from_data;
+                if skip.left > 0 {
+                    return;
                 }
-                Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
-                    describe(e),
-                ))),
+                self.finish_skip(now);
+                continue;
+            }
+            match self.decode(now) {
+                Step::Progress => {}
+                Step::Need(n) => {
+                    if data.is_empty() {
+                        return;
+                    }
+                    let take = data.len().min(n.max(READ_CHUNK));
+                    self.rx.extend_from_slice(&data[..take]);
+                    data = &data[take..];
+                }
             }
         }
     }
@@ -414,6 +458,71 @@ impl Client {
 
     fn keep_alive_enabled(&self) -> bool {
         !self.options.keep_alive.is_zero()
+    }
+
+    /// Decode one packet from the receive buffer and act on it.
+    fn decode(&mut self, now: Instant) -> Step {
+        let limit = self.options.max_incoming_packet;
+        match mqttbytes::v4::read(&mut self.rx, limit) {
+            Ok(packet) => self.handle_packet(now, packet),
+            Err(mqttbytes::Error::InsufficientBytes(n)) => return Step::Need(n),
+            Err(mqttbytes::Error::PayloadSizeLimitExceeded(remaining)) => {
+                return self.start_skip(remaining)
+            }
+            Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
+                describe(e),
+            ))),
+        }
+        Step::Progress
+    }
+
+    /// The packet at the start of the receive buffer is over the limit. A PUBLISH on an
+    /// established connection is read past (once its topic and packet id are in); anything
+    /// else ends the connection.
+    fn start_skip(&mut self, remaining: usize) -> Step {
+        let is_publish = self.rx.first().map(|b| b >> 4) == Some(PUBLISH_TYPE);
+        if self.state != State::Connected || !is_publish {
+            self.fail(DisconnectReason::Protocol(ProtocolError::PacketTooLarge {
+                size: remaining,
+                limit: self.options.max_incoming_packet,
+            }));
+            return Step::Progress;
+        }
+        match read_publish_head(&self.rx) {
+            Ok(head) => {
+                self.rx.advance(head.len);
+                self.skip = Some(Skip {
+                    topic: head.topic,
+                    qos: head.qos,
+                    pkid: head.pkid,
+                    size: head.size,
+                    left: head.size - head.len,
+                });
+                Step::Progress
+            }
+            Err(HeadError::Incomplete(n)) => Step::Need(n),
+            Err(HeadError::Invalid(e)) => {
+                self.fail(DisconnectReason::Protocol(e));
+                Step::Progress
+            }
+        }
+    }
+
+    /// The last byte of a skipped PUBLISH went by: acknowledge it and say so.
+    fn finish_skip(&mut self, now: Instant) {
+        let Some(skip) = self.skip.take() else {
+            return;
+        };
+        if skip.qos == QoS::AtLeastOnce {
+            let ack = PubAck::new(skip.pkid);
+            self.push_packet(now, |buf| ack.write(buf));
+        }
+        self.events.push_back(Event::Skipped {
+            topic: skip.topic,
+            size: skip.size,
+            limit: self.options.max_incoming_packet,
+            qos: skip.qos,
+        });
     }
 
     fn handle_packet(&mut self, now: Instant, packet: Packet) {
@@ -608,6 +717,7 @@ impl Client {
     fn fail(&mut self, reason: DisconnectReason) {
         self.state = State::Idle;
         self.rx.clear();
+        self.skip = None;
         self.transmit.clear();
         self.ping_deadline = None;
         // Whatever was on the wire may or may not have reached the broker: resend next time.
@@ -636,6 +746,92 @@ fn unexpected(packet: &Packet) -> DisconnectReason {
         Packet::Disconnect => "DISCONNECT",
     };
     DisconnectReason::Protocol(ProtocolError::Unexpected(name))
+}
+
+const PUBLISH_TYPE: u8 = 3;
+
+/// The start of an oversized PUBLISH: what `Event::Skipped` and its PUBACK need.
+#[derive(Debug)]
+struct PublishHead {
+    topic: String,
+    qos: QoS,
+    pkid: PacketId,
+    /// Bytes of fixed header, topic and packet id.
+    len: usize,
+    /// The whole packet, fixed header included.
+    size: usize,
+}
+
+#[derive(Debug)]
+enum HeadError {
+    /// At least this many more bytes are needed.
+    Incomplete(usize),
+    Invalid(ProtocolError),
+}
+
+/// Parse the fixed header, topic and (QoS 1) packet id at the start of `buf`, which holds
+/// a PUBLISH whose remaining length mqttbytes has already read as valid.
+fn read_publish_head(buf: &[u8]) -> Result<PublishHead, HeadError> {
+    let malformed = |text: String| HeadError::Invalid(ProtocolError::Malformed(text));
+    let byte1 = *buf.first().ok_or(HeadError::Incomplete(2))?;
+    let (length_len, remaining) = remaining_length(buf.get(1..).unwrap_or_default())?;
+    let qos = match (byte1 >> 1) & 0b11 {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        2 => return Err(HeadError::Invalid(ProtocolError::UnrequestedQos2)),
+        q => return Err(malformed(format!("invalid QoS {q}"))),
+    };
+    let fixed = 1 + length_len;
+    let body = buf.get(fixed..).unwrap_or_default();
+    let [hi, lo, ..] = *body else {
+        return Err(HeadError::Incomplete(2 - body.len()));
+    };
+    let topic_len = usize::from(u16::from_be_bytes([hi, lo]));
+    let pkid_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
+    let head = 2 + topic_len + pkid_len;
+    if head > remaining {
+        return Err(malformed(format!(
+            "a length of {topic_len} runs past the packet"
+        )));
+    }
+    let Some(head_bytes) = body.get(..head) else {
+        return Err(HeadError::Incomplete(head - body.len()));
+    };
+    let topic = std::str::from_utf8(&head_bytes[2..2 + topic_len])
+        .map_err(|_| malformed("topic is not UTF-8".into()))?
+        .to_owned();
+    let pkid = match head_bytes[2 + topic_len..] {
+        [hi, lo] => u16::from_be_bytes([hi, lo]),
+        _ => 0,
+    };
+    if qos == QoS::AtLeastOnce && pkid == 0 {
+        return Err(malformed("packet id 0".into()));
+    }
+    Ok(PublishHead {
+        topic,
+        qos,
+        pkid,
+        len: fixed + head,
+        size: fixed + remaining,
+    })
+}
+
+/// The variable byte integer of a fixed header: (bytes it takes, value).
+fn remaining_length(buf: &[u8]) -> Result<(usize, usize), HeadError> {
+    let mut value = 0;
+    for (i, byte) in buf.iter().take(4).enumerate() {
+        value |= usize::from(byte & 0x7F) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok((i + 1, value));
+        }
+    }
+    if buf.len() >= 4 {
+        Err(HeadError::Invalid(ProtocolError::Malformed(
+            "remaining length longer than 4 bytes".into(),
+        )))
+    } else {
+        Err(HeadError::Incomplete(1))
+    }
 }
 
 /// Bytes a PUBLISH takes on the wire: fixed header, topic, packet id, payload.

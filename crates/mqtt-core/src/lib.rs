@@ -14,7 +14,6 @@ mod error;
 mod link;
 mod reconnect;
 mod time;
-pub mod workload;
 
 pub use backoff::Backoff;
 pub use client::{Client, Credentials, Event, IncomingMessage, Options, PacketId};

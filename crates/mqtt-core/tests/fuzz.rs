@@ -1,11 +1,12 @@
 //! Fuzzing the receive path: arbitrary byte streams, split at arbitrary points, go into a
 //! connected session. Nothing may panic; a malformed stream must end in a clean protocol
 //! error after which a reconnect works; and how the stream is split must not matter.
+//! The packet limit is small, so streams often hold publishes over it, which are skipped.
 //!
 //! CI runs the default case count. For a long run:
 //! `PROPTEST_CASES=1000000 cargo test --release -p mqtt-core --test fuzz`
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use mqtt_core::{Client, DisconnectReason, Event, Instant, Options, QoS};
 use mqttbytes::v4::{
     ConnAck, ConnectReturnCode, PubAck, Publish, SubAck, SubscribeReasonCode, UnsubAck,
@@ -14,9 +15,12 @@ use proptest::prelude::*;
 
 const NOW: Instant = Instant::from_millis(10);
 
+/// Small enough that many generated publishes are over it.
+const LIMIT: usize = 64;
+
 fn connected() -> Client {
     let mut c = Client::new(Options {
-        max_incoming_packet: 4096,
+        max_incoming_packet: LIMIT,
         ..Options::new("fuzz")
     });
     c.subscribe(NOW, "messages", QoS::AtLeastOnce).unwrap();
@@ -36,33 +40,44 @@ fn connected() -> Client {
 /// Valid packets a broker might send, encoded; the fuzzer then flips bytes in them.
 fn valid_packet() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
-        (
-            any::<u16>(),
-            "[a-z/]{1,12}",
-            proptest::collection::vec(any::<u8>(), 0..64),
-            0u8..2
-        )
-            .prop_map(|(pkid, topic, payload, qos)| {
-                let qos = if qos == 0 {
-                    QoS::AtMostOnce
-                } else {
-                    QoS::AtLeastOnce
-                };
-                let mut p = Publish::new(topic, qos, payload);
-                p.pkid = pkid.max(1);
-                encode(|b| p.write(b))
-            }),
-        any::<u16>().prop_map(|id| encode(|b| PubAck::new(id.max(1)).write(b))),
-        any::<u16>().prop_map(|id| encode(|b| {
+        3 => publish(0..64),
+        // Over LIMIT, with a remaining length of 1 to 3 bytes.
+        2 => publish(LIMIT..400),
+        1 => publish(16_380..16_400),
+        1 => any::<u16>().prop_map(|id| encode(|b| PubAck::new(id.max(1)).write(b))),
+        1 => any::<u16>().prop_map(|id| encode(|b| {
             SubAck::new(
                 id.max(1),
                 vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)],
             )
             .write(b)
         })),
-        any::<u16>().prop_map(|id| encode(|b| UnsubAck::new(id.max(1)).write(b))),
-        Just(vec![0xD0, 0x00]),
+        1 => any::<u16>().prop_map(|id| encode(|b| UnsubAck::new(id.max(1)).write(b))),
+        1 => Just(vec![0xD0, 0x00]),
     ]
+}
+
+/// A QoS 0 or 1 PUBLISH with a payload of a size in `payload`.
+fn publish(payload: std::ops::Range<usize>) -> impl Strategy<Value = Vec<u8>> {
+    (
+        any::<u16>(),
+        "[a-z/]{1,12}",
+        // One byte repeated: generating 16 KiB of random bytes per case would be slow.
+        (any::<u8>(), payload).prop_map(|(byte, len)| vec![byte; len]),
+        0u8..2,
+        any::<bool>(),
+    )
+        .prop_map(|(pkid, topic, payload, qos, retain)| {
+            let qos = if qos == 0 {
+                QoS::AtMostOnce
+            } else {
+                QoS::AtLeastOnce
+            };
+            let mut p = Publish::new(topic, qos, payload);
+            p.pkid = pkid.max(1);
+            p.retain = retain;
+            encode(|b| p.write(b))
+        })
 }
 
 fn encode(write: impl FnOnce(&mut BytesMut) -> Result<usize, mqttbytes::Error>) -> Vec<u8> {
@@ -92,18 +107,34 @@ fn stream() -> impl Strategy<Value = Vec<u8>> {
 
 /// Feed `bytes` in pieces cut at `cuts`; collect every event.
 fn feed(bytes: &[u8], cuts: &[prop::sample::Index]) -> (Client, Vec<Event>) {
+    let (c, events, _) = feed_and_send(bytes, cuts);
+    (c, events)
+}
+
+/// As `feed`, also collecting what the client sent.
+fn feed_and_send(bytes: &[u8], cuts: &[prop::sample::Index]) -> (Client, Vec<Event>, Vec<Bytes>) {
     let mut c = connected();
     let mut points: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
     points.sort_unstable();
     let mut events = Vec::new();
+    let mut sent = Vec::new();
     let mut start = 0;
     for end in points.into_iter().chain([bytes.len()]) {
         c.handle_bytes(NOW, &bytes[start..end]);
         start = end;
-        while c.poll_transmit().is_some() {}
+        sent.extend(std::iter::from_fn(|| c.poll_transmit()));
         events.extend(std::iter::from_fn(|| c.poll_event()));
     }
-    (c, events)
+    (c, events, sent)
+}
+
+/// Whether mqttbytes finds `packet` over LIMIT, and whether it is a PUBLISH.
+fn oversized_publish(packet: &[u8]) -> bool {
+    let over = matches!(
+        mqttbytes::v4::read(&mut BytesMut::from(packet), LIMIT),
+        Err(mqttbytes::Error::PayloadSizeLimitExceeded(_))
+    );
+    over && packet[0] >> 4 == 3
 }
 
 proptest! {
@@ -142,5 +173,35 @@ proptest! {
             c.handle_open(NOW);
             prop_assert!(c.poll_transmit().is_some(), "CONNECT after a protocol error");
         }
+    }
+
+    #[test]
+    fn valid_streams_with_oversized_publishes_stay_connected_and_skip_each_one(
+        packets in proptest::collection::vec(valid_packet(), 1..8),
+        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let bytes = packets.concat();
+        let (c, events, sent) = feed_and_send(&bytes, &cuts);
+        prop_assert!(c.is_connected(), "{:?}", events.last());
+        let oversized: Vec<&Vec<u8>> = packets.iter().filter(|p| oversized_publish(p)).collect();
+        let skipped: Vec<(usize, usize)> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Skipped { size, limit, .. } => Some((*size, *limit)),
+                _ => None,
+            })
+            .collect();
+        let expected: Vec<(usize, usize)> = oversized.iter().map(|p| (p.len(), LIMIT)).collect();
+        prop_assert_eq!(skipped, expected);
+        let messages = events.iter().filter(|e| matches!(e, Event::Message(_))).count();
+        let publishes = packets.iter().filter(|p| p[0] >> 4 == 3).count();
+        prop_assert_eq!(messages + oversized.len(), publishes);
+        // Every QoS 1 publish, skipped or not, is acknowledged once.
+        let qos1 = packets.iter().filter(|p| p[0] & 0xF6 == 0x32).count();
+        prop_assert_eq!(sent.len(), qos1);
+
+        let (_, whole, whole_sent) = feed_and_send(&bytes, &[]);
+        prop_assert_eq!(&events, &whole);
+        prop_assert_eq!(&sent, &whole_sent);
     }
 }

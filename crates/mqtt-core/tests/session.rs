@@ -506,24 +506,278 @@ fn anything_but_connack_first_ends_the_connection() {
 }
 
 #[test]
-fn an_incoming_packet_over_the_limit_ends_the_connection_before_it_is_buffered() {
+fn an_oversized_packet_that_is_not_a_publish_still_ends_the_connection() {
+    let mut c = connected_with_limit(100);
+    let codes = vec![SubscribeReasonCode::Success(QoS::AtLeastOnce); 150];
+    let big = suback(1, codes);
+    c.handle_bytes(at(1.0), &big[..3]); // the header alone says it is too big
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Disconnected(DisconnectReason::Protocol(
+            ProtocolError::PacketTooLarge {
+                size: 152,
+                limit: 100
+            }
+        ))]
+    );
+    assert!(!c.is_connected());
+    assert!(sent(&mut c).is_empty());
+}
+
+#[test]
+fn an_oversized_publish_before_connack_still_ends_the_connection() {
     let mut c = Client::new(Options {
         max_incoming_packet: 100,
         ..options()
     });
     c.handle_open(T0);
-    c.handle_bytes(T0, &connack(ConnectReturnCode::Success, false));
+    let _ = sent(&mut c);
     let big = publish("messages", &"x".repeat(200), QoS::AtMostOnce, 0);
-    c.handle_bytes(T0, &big[..5]); // the header alone says it is too big
-    let ev = events(&mut c);
+    c.handle_bytes(T0, &big[..5]);
     assert!(
         matches!(
-            ev.last(),
-            Some(Event::Disconnected(DisconnectReason::Protocol(
+            events(&mut c).as_slice(),
+            [Event::Disconnected(DisconnectReason::Protocol(
                 ProtocolError::PacketTooLarge { limit: 100, .. }
-            )))
+            ))]
         ),
-        "{ev:?}"
+        "a PUBLISH is only skipped on an established connection"
+    );
+}
+
+/// A connected client (as `connected_client`) that accepts packets of at most `limit`
+/// bytes of remaining length.
+fn connected_with_limit(limit: usize) -> Client {
+    let mut c = Client::new(Options {
+        max_incoming_packet: limit,
+        ..options()
+    });
+    c.handle_open(T0);
+    c.handle_bytes(T0, &connack(ConnectReturnCode::Success, false));
+    let _ = sent(&mut c);
+    let _ = events(&mut c);
+    c
+}
+
+fn message(payload: &str, qos: QoS) -> Event {
+    Event::Message(mqtt_core::IncomingMessage {
+        topic: "messages".into(),
+        payload: payload.to_owned().into(),
+        qos,
+        retain: false,
+        dup: false,
+    })
+}
+
+#[test]
+fn an_oversized_qos0_publish_is_skipped_and_the_next_one_in_the_same_frame_is_delivered() {
+    let mut c = connected_with_limit(100);
+    let big = publish("messages/big", &"x".repeat(300), QoS::AtMostOnce, 0);
+    assert_eq!(big.len(), 3 + 2 + 12 + 300, "2 bytes of remaining length");
+    let mut frame = big.clone();
+    frame.extend(publish("messages", "after", QoS::AtMostOnce, 0));
+    c.handle_bytes(at(1.0), &frame);
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Skipped {
+                topic: "messages/big".into(),
+                size: big.len(),
+                limit: 100,
+                qos: QoS::AtMostOnce,
+            },
+            message("after", QoS::AtMostOnce),
+        ]
+    );
+    assert!(sent(&mut c).is_empty(), "nothing to acknowledge at QoS 0");
+    assert!(c.is_connected());
+    c.handle_bytes(at(2.0), &publish("messages", "later", QoS::AtMostOnce, 0));
+    assert_eq!(events(&mut c), vec![message("later", QoS::AtMostOnce)]);
+}
+
+#[test]
+fn an_oversized_qos1_publish_is_acknowledged_with_its_packet_id_once_its_last_byte_arrives() {
+    let mut c = connected_with_limit(100);
+    let big = publish("messages", &"x".repeat(1000), QoS::AtLeastOnce, 77);
+    let (head, last) = big.split_at(big.len() - 1);
+    for piece in head.chunks(100) {
+        c.handle_bytes(at(1.0), piece);
+    }
+    assert!(
+        sent(&mut c).is_empty(),
+        "no PUBACK before the whole packet is past"
+    );
+    assert!(events(&mut c).is_empty());
+
+    let mut frame = last.to_vec();
+    frame.extend(publish("messages", "after", QoS::AtLeastOnce, 78));
+    c.handle_bytes(at(2.0), &frame);
+    assert_eq!(
+        sent(&mut c),
+        vec![
+            Packet::PubAck(PubAck::new(77)),
+            Packet::PubAck(PubAck::new(78))
+        ]
+    );
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Skipped {
+                topic: "messages".into(),
+                size: big.len(),
+                limit: 100,
+                qos: QoS::AtLeastOnce,
+            },
+            message("after", QoS::AtLeastOnce),
+        ]
+    );
+    assert!(c.is_connected());
+    c.handle_bytes(at(3.0), &publish("messages", "later", QoS::AtLeastOnce, 79));
+    assert_eq!(events(&mut c), vec![message("later", QoS::AtLeastOnce)]);
+    assert_eq!(sent(&mut c), vec![Packet::PubAck(PubAck::new(79))]);
+}
+
+/// A small publish, an oversized QoS 1 one, another small one; and what they must produce.
+fn stream_with_oversized_publish() -> (Vec<u8>, Vec<Event>, Vec<Packet>) {
+    let big = publish("messages/big", &"x".repeat(150), QoS::AtLeastOnce, 9);
+    let mut bytes = publish("messages", "before", QoS::AtMostOnce, 0);
+    bytes.extend(&big);
+    bytes.extend(publish("messages", "after", QoS::AtLeastOnce, 10));
+    let events = vec![
+        message("before", QoS::AtMostOnce),
+        Event::Skipped {
+            topic: "messages/big".into(),
+            size: big.len(),
+            limit: 100,
+            qos: QoS::AtLeastOnce,
+        },
+        message("after", QoS::AtLeastOnce),
+    ];
+    let acks = vec![
+        Packet::PubAck(PubAck::new(9)),
+        Packet::PubAck(PubAck::new(10)),
+    ];
+    (bytes, events, acks)
+}
+
+#[test]
+fn an_oversized_publish_split_at_every_byte_boundary_is_skipped_the_same() {
+    let (bytes, expected, acks) = stream_with_oversized_publish();
+    for split in 0..=bytes.len() {
+        let mut c = connected_with_limit(100);
+        c.handle_bytes(at(1.0), &bytes[..split]);
+        c.handle_bytes(at(1.0), &bytes[split..]);
+        assert_eq!(events(&mut c), expected, "split at byte {split}");
+        assert_eq!(sent(&mut c), acks, "split at byte {split}");
+        assert!(c.is_connected());
+    }
+}
+
+#[test]
+fn an_oversized_publish_fed_in_many_frames_is_skipped_the_same() {
+    let (bytes, expected, acks) = stream_with_oversized_publish();
+    for size in [1, 2, 3, 7, 64] {
+        let mut c = connected_with_limit(100);
+        for piece in bytes.chunks(size) {
+            c.handle_bytes(at(1.0), piece);
+        }
+        assert_eq!(events(&mut c), expected, "frames of {size} bytes");
+        assert_eq!(sent(&mut c), acks, "frames of {size} bytes");
+    }
+}
+
+#[test]
+fn an_oversized_qos2_publish_is_still_a_protocol_violation() {
+    let mut c = connected_with_limit(100);
+    let big = publish("messages", &"x".repeat(200), QoS::ExactlyOnce, 5);
+    c.handle_bytes(at(1.0), &big);
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Disconnected(DisconnectReason::Protocol(
+            ProtocolError::UnrequestedQos2
+        ))]
+    );
+    assert!(sent(&mut c).is_empty(), "no PUBACK for QoS 2");
+}
+
+#[test]
+fn an_oversized_publish_with_a_topic_that_is_not_utf8_is_malformed() {
+    let mut c = connected_with_limit(100);
+    // PUBLISH QoS 0, remaining length 200 (0xC8 0x01), topic of 2 bytes that are not UTF-8.
+    let mut big = vec![0x30, 0xC8, 0x01, 0x00, 0x02, 0xFF, 0xFE];
+    big.resize(3 + 200, b'x');
+    c.handle_bytes(at(1.0), &big);
+    assert_eq!(
+        events(&mut c),
+        vec![Event::Disconnected(DisconnectReason::Protocol(
+            ProtocolError::Malformed("topic is not UTF-8".into())
+        ))]
+    );
+}
+
+#[test]
+fn an_oversized_publish_whose_topic_runs_past_the_packet_is_malformed() {
+    let mut c = connected_with_limit(10);
+    // PUBLISH QoS 1, remaining length 20, a topic length of 300.
+    let mut big = vec![0x32, 20, 0x01, 0x2C];
+    big.resize(2 + 20, b'x');
+    c.handle_bytes(at(1.0), &big);
+    assert!(
+        matches!(
+            events(&mut c).as_slice(),
+            [Event::Disconnected(DisconnectReason::Protocol(
+                ProtocolError::Malformed(_)
+            ))]
+        ),
+        "a topic longer than the packet"
+    );
+}
+
+#[test]
+fn a_new_link_forgets_a_publish_half_skipped_on_the_last_one() {
+    let mut c = connected_with_limit(100);
+    let big = publish("messages", &"x".repeat(500), QoS::AtLeastOnce, 3);
+    c.handle_bytes(at(1.0), &big[..200]);
+    c.handle_close("network gone");
+    let _ = events(&mut c);
+    c.handle_open(at(2.0));
+    let _ = sent(&mut c);
+    let mut frame = connack(ConnectReturnCode::Success, true);
+    frame.extend(publish("messages", "fresh", QoS::AtMostOnce, 0));
+    c.handle_bytes(at(2.1), &frame);
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Connected {
+                session_present: true
+            },
+            message("fresh", QoS::AtMostOnce),
+        ]
+    );
+    assert!(
+        sent(&mut c).is_empty(),
+        "no PUBACK for the abandoned publish"
+    );
+}
+
+#[test]
+fn opening_a_new_link_without_a_close_also_forgets_a_half_skipped_publish() {
+    let mut c = connected_with_limit(100);
+    let big = publish("messages", &"x".repeat(500), QoS::AtMostOnce, 0);
+    c.handle_bytes(at(1.0), &big[..200]);
+    c.handle_open(at(2.0)); // the transport replaced the link without reporting a close
+    let _ = sent(&mut c);
+    let mut frame = connack(ConnectReturnCode::Success, true);
+    frame.extend(publish("messages", "fresh", QoS::AtMostOnce, 0));
+    c.handle_bytes(at(2.1), &frame);
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Connected {
+                session_present: true
+            },
+            message("fresh", QoS::AtMostOnce),
+        ]
     );
 }
 

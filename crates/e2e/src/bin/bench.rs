@@ -16,6 +16,10 @@ use mqttbytes::v4::{Connect, Disconnect, Publish};
 use mqttbytes::QoS;
 use serde_json::{json, Value};
 
+/// The codec workload, shared with the criterion bench and the browser measurement.
+#[path = "../../../mqtt-core/benches/shared/workload.rs"]
+mod workload;
+
 #[derive(Default)]
 struct Report {
     rows: Vec<[String; 4]>,
@@ -132,8 +136,8 @@ fn field_of(line: &str, name: &str) -> f64 {
 
 fn codec(report: &mut Report) {
     let origin = Instant::now();
-    mqtt_core::workload::codec_run(10_000, || origin.elapsed().as_secs_f64());
-    let run = mqtt_core::workload::codec_run(200_000, || origin.elapsed().as_secs_f64());
+    workload::codec_run(10_000, || origin.elapsed().as_secs_f64());
+    let run = workload::codec_run(200_000, || origin.elapsed().as_secs_f64());
     report.add(
         "codec",
         "native: encode / decode through the core, packets/s",
@@ -169,6 +173,30 @@ fn codec(report: &mut Report) {
         report.data(
             "broker_rtt_ms",
             json!({"p50": field("p50="), "p99": field("p99=")}),
+        );
+    }
+    // tests/client.rs checks that `online` and becoming visible retry at once; this is how
+    // long "at once" takes (tests/codec_bench.rs, from the event to `connecting`).
+    if let Ok(line) = std::env::var("MQTT_CHAT_BENCH_BROWSER_WAKE") {
+        let field = |name: &str| field_of(&line, name);
+        report.add(
+            "reconnect",
+            "`online` / tab visible → new attempt (retry pending), p50 (max)",
+            format!(
+                "{:.1} ms ({:.1}) / {:.1} ms ({:.1})",
+                field("online_p50="),
+                field("online_max="),
+                field("visible_p50="),
+                field("visible_max=")
+            ),
+            "≤ 500 ms",
+        );
+        report.data(
+            "wake_retry_ms",
+            json!({
+                "online": {"p50": field("online_p50="), "max": field("online_max=")},
+                "visible": {"p50": field("visible_p50="), "max": field("visible_max=")},
+            }),
         );
     }
 }
