@@ -73,14 +73,21 @@ impl ChatSession {
             }
         };
         leptos::task::spawn_local(async move {
-            let me = identity::tab_identity().await;
+            let me = match identity::tab_identity().await {
+                Ok(me) => me,
+                Err(e) => {
+                    let reason = e.to_string();
+                    session.status.try_set(ConnectionStatus::Offline { reason });
+                    return;
+                }
+            };
             let client_id = me.client_id.clone();
             let (mut outbox, warning) = store::load_outbox(&client_id);
-            if let Some(previous) = &me.previous_client_id {
-                // Without Web Locks a reload gets a new id; this tab's unsent messages move.
-                let (earlier, _) = store::load_outbox(previous);
-                outbox = earlier.merged_with(outbox);
-                store::remove_outbox(previous);
+            for forgotten in &me.forgotten {
+                // No tab will resume this id: its unsent messages go out from here.
+                let (theirs, _) = store::load_outbox(forgotten);
+                outbox = outbox.merged_with(theirs);
+                store::remove_outbox(forgotten);
             }
             if warning.is_some() {
                 session.notice.try_set(warning);
@@ -150,7 +157,7 @@ impl ChatSession {
             let message = ChatMessage {
                 name: draft.name,
                 message: draft.message,
-                id: Some(random_hex(12)),
+                id: Some(random_hex(12).map_err(|e| e.to_string())?),
                 from: Some(inner.author_id.clone()),
                 ts: Some(wall_clock_ms()),
             };

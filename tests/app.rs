@@ -125,11 +125,16 @@ fn config(topic: &str) -> AppConfig {
 async fn outsider(topic: &str) -> Connection {
     let ready = Rc::new(RefCell::new(false));
     let flag = Rc::clone(&ready);
-    let conn = Connection::open(broker(), Options::new(new_client_id()), &[], move |e| {
-        if matches!(e, LinkEvent::Mqtt(Event::Connected { .. })) {
-            *flag.borrow_mut() = true;
-        }
-    });
+    let conn = Connection::open(
+        broker(),
+        Options::new(new_client_id().expect("random id")),
+        &[],
+        move |e| {
+            if matches!(e, LinkEvent::Mqtt(Event::Connected { .. })) {
+                *flag.borrow_mut() = true;
+            }
+        },
+    );
     wait_for(&format!("outside client on {topic}"), 5000.0, || {
         ready.borrow().then_some(())
     })

@@ -42,7 +42,7 @@ async fn broker_round_trip_in_the_browser() {
     let perf2 = perf.clone();
     let conn = Connection::open(
         url.into(),
-        Options::new(mqtt_chat::browser::identity::new_client_id()),
+        Options::new(mqtt_chat::browser::identity::new_client_id().expect("random id")),
         &[("bench/rtt", QoS::AtMostOnce)],
         move |e| match e {
             LinkEvent::Mqtt(Event::Subscribed { .. }) => *s.borrow_mut() = true,

@@ -19,7 +19,10 @@ pub fn closed_port() -> String {
 
 /// A topic no other test uses.
 pub fn unique_topic(prefix: &str) -> String {
-    format!("test/{prefix}/{}", mqtt_chat::browser::random_hex(6))
+    format!(
+        "test/{prefix}/{}",
+        mqtt_chat::browser::random_hex(6).expect("random hex")
+    )
 }
 
 /// Poll `check` every 20 ms until it yields a value, or fail after `timeout_ms`.
