@@ -68,12 +68,15 @@ fn broker() -> Broker {
     )])
 }
 
-/// Connects per client id, from Mosquitto's "New client connected from … as <id> (…)".
+/// The app's connects per client id, from Mosquitto's "New client connected from … as
+/// <id> (…)" (mosquitto_sub's `auto-…` ids left out).
 fn connects(log: &str) -> BTreeMap<String, usize> {
     let mut seen = BTreeMap::new();
     for line in log.lines().filter(|l| l.contains("New client connected")) {
         if let Some(id) = line.split(" as ").nth(1).and_then(|r| r.split(' ').next()) {
-            *seen.entry(id.to_owned()).or_default() += 1;
+            if id.starts_with("chat-") {
+                *seen.entry(id.to_owned()).or_default() += 1;
+            }
         }
     }
     seen
