@@ -21,7 +21,7 @@ fn open(url: String, topic: &str) -> (Connection, Events) {
     let sink = Rc::clone(&events);
     let connection = Connection::open(
         url,
-        Options::new(new_client_id()),
+        Options::new(new_client_id().expect("random id")),
         &[(topic, QoS::AtLeastOnce)],
         move |e| sink.borrow_mut().push(e),
     );

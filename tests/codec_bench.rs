@@ -45,7 +45,7 @@ async fn broker_round_trip_in_the_browser() {
     let perf2 = perf.clone();
     let conn = Connection::open(
         url.into(),
-        Options::new(mqtt_chat::browser::identity::new_client_id()),
+        Options::new(mqtt_chat::browser::identity::new_client_id().expect("random id")),
         &[("bench/rtt", QoS::AtMostOnce)],
         move |e| match e {
             LinkEvent::Mqtt(Event::Subscribed { .. }) => *s.borrow_mut() = true,
@@ -112,7 +112,7 @@ async fn retry_on_wake_in_the_browser() {
     let sink = Rc::clone(&events);
     let _conn = Connection::open(
         format!("ws://127.0.0.1:{port}"),
-        Options::new(mqtt_chat::browser::identity::new_client_id()),
+        Options::new(mqtt_chat::browser::identity::new_client_id().expect("random id")),
         &[("bench/wake", QoS::AtMostOnce)],
         move |e| sink.borrow_mut().push(e),
     );

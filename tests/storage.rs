@@ -441,11 +441,11 @@ async fn clear_history_empties_the_view_and_the_store_but_keeps_unsent_messages(
 async fn unsent_messages_of_an_id_no_tab_will_use_are_adopted_and_delivered() {
     let topic = unique_topic("adopt");
     let db = Db::open().await.unwrap();
-    let gone = format!("chat-gone{}", mqtt_chat::browser::random_hex(4));
+    let gone = format!("chat-gone{}", mqtt_chat::browser::random_hex(4).unwrap());
     let message = ChatMessage {
         name: "Ada".into(),
         message: "left behind".into(),
-        id: Some(mqtt_chat::browser::random_hex(6)),
+        id: Some(mqtt_chat::browser::random_hex(6).unwrap()),
         from: Some("someone".into()),
         ts: Some(5.0),
     };
@@ -481,11 +481,11 @@ async fn unsent_messages_of_an_id_no_tab_will_use_are_adopted_and_delivered() {
 async fn an_unsent_message_that_cannot_be_queued_stays_stored_with_a_notice() {
     let topic = unique_topic("stuck");
     let db = Db::open().await.unwrap();
-    let gone = format!("chat-stuck{}", mqtt_chat::browser::random_hex(4));
+    let gone = format!("chat-stuck{}", mqtt_chat::browser::random_hex(4).unwrap());
     let message = ChatMessage {
         name: "Ada".into(),
         message: "to a bad topic".into(),
-        id: Some(mqtt_chat::browser::random_hex(6)),
+        id: Some(mqtt_chat::browser::random_hex(6).unwrap()),
         from: None,
         ts: Some(5.0),
     };
@@ -530,7 +530,7 @@ async fn an_unsent_message_that_cannot_be_queued_stays_stored_with_a_notice() {
 #[wasm_bindgen_test]
 async fn an_old_localstorage_outbox_moves_over_keeping_every_entry_that_parses() {
     let topic = unique_topic("legacy");
-    let owner = format!("chat-legacy{}", mqtt_chat::browser::random_hex(3));
+    let owner = format!("chat-legacy{}", mqtt_chat::browser::random_hex(3).unwrap());
     let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
     // The owner is in the reuse pool, as it was with the earlier version.
     let pool: Vec<String> = mqtt_chat::browser::identity::known_ids();

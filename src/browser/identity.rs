@@ -6,21 +6,29 @@
 //! Ids are also remembered in localStorage: a tab opened later takes one that no open tab
 //! holds, so it resumes the broker session (and the outbox) of a tab that was closed, and
 //! receives what that tab missed. Web Locks need a secure context (https or localhost);
-//! elsewhere every load gets a fresh id that is never reused, and takes over the outbox of
-//! the id this tab had before the reload.
+//! elsewhere a tab asks the live tabs over a BroadcastChannel instead (`live_ids`), so a
+//! reload still keeps its id and no broker session is left behind to queue messages.
 //!
 //! Chat messages name their sender by a separate random author id, never the client id:
 //! anyone who knew a tab's client id could connect with it and take over its session.
 
+use super::live_ids::{self, Live};
 use super::web_storage::{self as storage, Area};
+use super::{random_hex, NoRandomness};
 use futures::channel::oneshot;
+use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 const TAB_KEY: &str = "mqtt-chat.client-id";
 const KNOWN_KEY: &str = "mqtt-chat.client-ids";
 /// Ids remembered for reuse; each one may have a broker session holding messages.
-const KNOWN_MAX: usize = 8;
+pub const KNOWN_MAX: usize = 8;
+
+thread_local! {
+    /// Without Web Locks: what answers for this page's id, for the life of the page.
+    static ANSWERING: RefCell<Vec<Live>> = const { RefCell::new(Vec::new()) };
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -37,8 +45,13 @@ extern "C" {
 }
 
 /// A fresh id: short enough for any MQTT 3.1.1 broker (23 characters at most).
-pub fn new_client_id() -> String {
-    format!("chat-{}", super::random_hex(8))
+/// The ids in the reuse pool: a tab may still connect as one of these.
+pub fn known_ids() -> Vec<String> {
+    storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default()
+}
+
+pub fn new_client_id() -> Result<String, NoRandomness> {
+    Ok(format!("chat-{}", random_hex(8)?))
 }
 
 /// Who this tab is.
@@ -48,86 +61,121 @@ pub struct TabIdentity {
     pub client_id: String,
     /// Names this tab's messages (`from`), so it knows its own.
     pub author_id: String,
-    /// Without Web Locks: the id this tab had before the reload, whose outbox is now ours.
-    pub previous_client_id: Option<String>,
+    /// Ids this load pushed out of the reuse pool. No tab will resume them, so their unsent
+    /// messages are the caller's to adopt. With more than `KNOWN_MAX` tabs open, one may
+    /// still be a live tab's, which keeps sending its own: merge by message id.
+    pub forgotten: Vec<String>,
 }
 
 /// This tab's identity, with a client id claimed so that no other live tab uses it.
-pub async fn tab_identity() -> TabIdentity {
+pub async fn tab_identity() -> Result<TabIdentity, NoRandomness> {
     let mine = storage::get::<String>(Area::Session, TAB_KEY);
     let known = storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default();
     // The id from before a reload first, then ids that closed tabs left behind.
+    let mut candidates: Vec<String> = Vec::new();
     for id in mine.iter().chain(known.iter()) {
-        match claim(id).await {
-            Some(true) => return identity(keep(id.clone(), known), None),
-            Some(false) => {} // held by a live tab
-            None => {
-                // No Web Locks: never reuse an id, but carry this tab's outbox over.
-                let id = new_client_id();
-                let _ = storage::set(Area::Session, TAB_KEY, &id);
-                if let Some(previous) = &mine {
-                    // Keep signing as the same author, under the new id only.
-                    let old = author_key(previous);
-                    if let Some(author) = storage::get::<String>(Area::Local, &old) {
-                        let _ = storage::set(Area::Local, &author_key(&id), &author);
-                    }
-                    storage::remove(Area::Local, &old);
-                }
-                return identity(id, mine.clone());
-            }
+        if !candidates.contains(id) {
+            candidates.push(id.clone());
         }
     }
-    let id = new_client_id();
-    // A random new id cannot collide; the lock only guards it for later tabs.
-    let _ = claim(&id).await;
-    identity(keep(id, known), None)
+    let id = claim_one(&candidates).await?;
+    let (known, forgotten) = remember(&id, known);
+    // Storage that is full or blocked only costs the reuse; the id is still unique.
+    let _ = storage::set(Area::Session, TAB_KEY, &id);
+    let _ = storage::set(Area::Local, KNOWN_KEY, &known);
+    for id in &forgotten {
+        storage::remove(Area::Local, &author_key(id));
+    }
+    let key = author_key(&id);
+    let author_id = match storage::get::<String>(Area::Local, &key) {
+        Some(author) => author,
+        None => {
+            let author = random_hex(8)?;
+            let _ = storage::set(Area::Local, &key, &author);
+            author
+        }
+    };
+    Ok(TabIdentity {
+        client_id: id,
+        author_id,
+        forgotten,
+    })
 }
 
-/// The ids in the reuse pool: a tab may still connect as one of these.
-pub fn known_ids() -> Vec<String> {
-    storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default()
+/// The first candidate no live tab uses, or a new id. Web Locks first; without them (or if
+/// they fail), the BroadcastChannel handshake.
+async fn claim_one(candidates: &[String]) -> Result<String, NoRandomness> {
+    let mut left = candidates.to_vec();
+    if let Some(locks) = lock_manager() {
+        let mut working = true;
+        while let Some(id) = left.first() {
+            match claim(&locks, id).await {
+                Some(true) => return Ok(id.clone()),
+                Some(false) => {
+                    left.remove(0); // held by a live tab
+                }
+                None => {
+                    working = false;
+                    break;
+                }
+            }
+        }
+        if working {
+            let id = new_client_id()?;
+            // A random new id cannot collide; the lock only guards it for later tabs.
+            if claim(&locks, &id).await.is_none() {
+                answer_for_life(Live::answer_for(id.clone()));
+            }
+            return Ok(id);
+        }
+    }
+    let nonce = random_hex(8)?;
+    let (id, live) = match live_ids::claim_first_free(&left, &nonce).await {
+        Some((id, live)) => (id, Some(live)),
+        None => {
+            let id = new_client_id()?;
+            let live = Live::answer_for(id.clone());
+            (id, live)
+        }
+    };
+    answer_for_life(live);
+    Ok(id)
+}
+
+fn answer_for_life(live: Option<Live>) {
+    if let Some(live) = live {
+        ANSWERING.with(|a| {
+            if let Ok(mut a) = a.try_borrow_mut() {
+                a.push(live);
+            }
+        });
+    }
 }
 
 fn author_key(client_id: &str) -> String {
     format!("mqtt-chat.author.{client_id}")
 }
 
-fn identity(client_id: String, previous_client_id: Option<String>) -> TabIdentity {
-    let key = author_key(&client_id);
-    let author_id = storage::get::<String>(Area::Local, &key).unwrap_or_else(|| {
-        let author = super::random_hex(8);
-        let _ = storage::set(Area::Local, &key, &author);
-        author
-    });
-    TabIdentity {
-        client_id,
-        author_id,
-        previous_client_id,
-    }
+/// The reuse pool with `id` first, and the ids that fell off its end.
+pub fn remember(id: &str, mut known: Vec<String>) -> (Vec<String>, Vec<String>) {
+    known.retain(|k| k != id);
+    known.insert(0, id.to_owned());
+    let forgotten = known.split_off(KNOWN_MAX.min(known.len()));
+    (known, forgotten)
 }
 
-/// Remember `id` for this tab's reloads and for tabs opened later. Storage that is full or
-/// blocked only costs the reuse; the id is still unique.
-fn keep(id: String, mut known: Vec<String>) -> String {
-    let _ = storage::set(Area::Session, TAB_KEY, &id);
-    known.retain(|k| *k != id);
-    known.insert(0, id.clone());
-    for forgotten in known.drain(KNOWN_MAX.min(known.len())..) {
-        storage::remove(Area::Local, &author_key(&forgotten));
-    }
-    let _ = storage::set(Area::Local, KNOWN_KEY, &known);
-    id
-}
-
-/// Take the lock `mqtt-chat:<id>` for the life of the page. `Some(false)` if another tab
-/// holds it, `None` if this browser context has no Web Locks.
-async fn claim(id: &str) -> Option<bool> {
+fn lock_manager() -> Option<LockManager> {
     let navigator = web_sys::window()?.navigator();
     let locks = js_sys::Reflect::get(&navigator, &JsValue::from_str("locks")).ok()?;
     if locks.is_undefined() || locks.is_null() {
         return None;
     }
-    let locks: LockManager = locks.unchecked_into();
+    Some(locks.unchecked_into())
+}
+
+/// Take the lock `mqtt-chat:<id>` for the life of the page. `Some(false)` if another tab
+/// holds it, `None` if the lock request failed or never answered.
+async fn claim(locks: &LockManager, id: &str) -> Option<bool> {
     let (tx, rx) = oneshot::channel::<bool>();
     let callback = Closure::once_into_js(move |lock: JsValue| -> js_sys::Promise {
         let granted = !lock.is_null();

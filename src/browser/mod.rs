@@ -2,6 +2,7 @@
 //! the clock, the page location, Web Storage that never panics, and a per-tab identity.
 
 pub mod identity;
+pub mod live_ids;
 pub mod web_storage;
 
 use mqtt_core::Instant;
@@ -32,20 +33,17 @@ pub fn format_time(epoch_ms: f64) -> String {
     )
 }
 
-/// `n` random bytes as lowercase hex, from `crypto.getRandomValues` (works in insecure
-/// contexts too, unlike `randomUUID`). Falls back to `Math.random` if crypto is missing.
-pub fn random_hex(n: usize) -> String {
+/// No secure random numbers: ids made without them could be guessed or repeated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("This browser gives the page no secure random numbers (crypto.getRandomValues), so the chat cannot make an id for this tab. Try a current browser.")]
+pub struct NoRandomness;
+
+/// `n` random bytes as lowercase hex, from `crypto.getRandomValues` through getrandom (which
+/// works in insecure contexts too, unlike `randomUUID`). Never a weaker fallback.
+pub fn random_hex(n: usize) -> Result<String, NoRandomness> {
     let mut bytes = vec![0u8; n];
-    let filled = web_sys::window()
-        .and_then(|w| w.crypto().ok())
-        .and_then(|c| c.get_random_values_with_u8_array(&mut bytes).ok())
-        .is_some();
-    if !filled {
-        for b in &mut bytes {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    getrandom::fill(&mut bytes).map_err(|_| NoRandomness)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The page's query string (`?a=b`), or empty.

@@ -71,6 +71,8 @@ pub enum SendError {
     Publish(PublishError),
     #[error("The chat has been closed.")]
     Closed,
+    #[error("Not sent: {0}.")]
+    NoId(#[from] crate::browser::NoRandomness),
 }
 
 /// The live chat: read its signals, call its methods. Cheap to copy into closures.
@@ -155,7 +157,7 @@ impl ChatSession {
         let message = ChatMessage {
             name: draft.name,
             message: draft.message,
-            id: Some(crate::browser::random_hex(12)),
+            id: Some(crate::browser::random_hex(12)?),
             from: Some(self.author.get_value()),
             ts: Some(now),
         };

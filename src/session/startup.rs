@@ -29,7 +29,15 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         }
     };
     leptos::task::spawn_local(async move {
-        let me = identity::tab_identity().await;
+        let me = match identity::tab_identity().await {
+            Ok(me) => me,
+            Err(_) => {
+                session.status.try_set(chat::ConnectionStatus::Offline {
+                    reason: chat::OfflineReason::NoRandomness,
+                });
+                return;
+            }
+        };
         let client_id = me.client_id.clone();
         session.author.set_value(me.author_id.clone());
         let options = Options {
@@ -78,7 +86,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         session.release_early();
 
         let unsent = match &db {
-            Some(db) => restore_outbox(session, db, &client_id).await,
+            Some(db) => restore_outbox(session, db, &client_id, &me.forgotten).await,
             None => Vec::new(),
         };
         let listeners = super::lifecycle::listeners(session);
@@ -115,8 +123,18 @@ async fn show_history(session: ChatSession, db: &Db, topic: &str) {
 
 /// This tab's unsent messages: its own, those of ids no tab will use again, and those an
 /// earlier version kept in localStorage.
-async fn restore_outbox(session: ChatSession, db: &Db, me: &str) -> Vec<Unsent> {
-    let orphans = orphaned_owners(db, me).await;
+async fn restore_outbox(
+    session: ChatSession,
+    db: &Db,
+    me: &str,
+    forgotten: &[String],
+) -> Vec<Unsent> {
+    let mut orphans = orphaned_owners(db, me).await;
+    for id in forgotten {
+        if !orphans.contains(id) {
+            orphans.push(id.clone());
+        }
+    }
     if let Err(e) = outbox::adopt(db, &orphans, me).await {
         session
             .notices

@@ -29,7 +29,10 @@ pub fn closed_port() -> String {
 
 /// A topic no other test uses.
 pub fn unique_topic(prefix: &str) -> String {
-    format!("test/{prefix}/{}", mqtt_chat::browser::random_hex(6))
+    format!(
+        "test/{prefix}/{}",
+        mqtt_chat::browser::random_hex(6).expect("random hex")
+    )
 }
 
 /// Poll `check` every 20 ms until it yields a value, or fail after `timeout_ms`.
@@ -155,11 +158,16 @@ pub fn config(topic: &str) -> AppConfig {
 pub async fn outsider(topic: &str) -> Connection {
     let ready = Rc::new(RefCell::new(false));
     let flag = Rc::clone(&ready);
-    let conn = Connection::open(broker(), Options::new(new_client_id()), &[], move |e| {
-        if matches!(e, LinkEvent::Mqtt(Event::Connected { .. })) {
-            *flag.borrow_mut() = true;
-        }
-    });
+    let conn = Connection::open(
+        broker(),
+        Options::new(new_client_id().expect("random id")),
+        &[],
+        move |e| {
+            if matches!(e, LinkEvent::Mqtt(Event::Connected { .. })) {
+                *flag.borrow_mut() = true;
+            }
+        },
+    );
     wait_for(&format!("outside client on {topic}"), 5000.0, || {
         ready.borrow().then_some(())
     })

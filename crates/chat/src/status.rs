@@ -37,6 +37,9 @@ pub enum OfflineReason {
     /// The connection was closed for good.
     #[error("the connection was closed")]
     Closed,
+    /// No secure random numbers for a client id (`crypto.getRandomValues` is missing).
+    #[error("this browser offers no secure random numbers, which a client id needs")]
+    NoRandomness,
     /// The broker address from the page URL cannot be used.
     #[error("{0}")]
     BadBrokerUrl(BrokerUrlError),
