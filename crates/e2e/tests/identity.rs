@@ -8,36 +8,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use e2e::*;
-use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::Client;
 use serde_json::{json, Value};
 
 const RELOADS: usize = 20;
-
-/// A Chrome DevTools command through chromedriver's `goog/cdp/execute`, for the current tab.
-#[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
-}
-
-impl WebDriverCompatibleCommand for Cdp {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
 
 /// From now on, every document this tab loads runs without Web Locks, as over plain http.
 async fn remove_web_locks(c: &Client) {
