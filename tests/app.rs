@@ -296,7 +296,11 @@ async fn sending_shows_an_own_row_that_gets_delivered_and_clears_the_box() {
     })
     .await;
     settle().await;
-    assert_eq!(app.all("#messages tr.own").len(), 1, "the echo is not a row");
+    assert_eq!(
+        app.all("#messages tr.own").len(),
+        1,
+        "the echo is not a row"
+    );
     assert_eq!(app.all("#messages tr").len(), 2);
     assert_eq!(app.total(), "2");
 }
