@@ -150,10 +150,32 @@ async fn sending_shows_an_own_row_that_gets_delivered_and_clears_the_box() {
         app.find("#messages tr.own [data-delivery=delivered]")
     })
     .await;
-    // The broker echoes the message back; it must not show twice.
-    gloo_timers::future::TimeoutFuture::new(300).await;
-    assert_eq!(app.all("#messages tr").len(), 1);
-    assert_eq!(app.total(), "1");
+    // The broker echoes the message back; it must not show twice. Wait for a positive
+    // signal rather than a pause: the broker queued the echo to the app before it
+    // acknowledged the publish, so a marker published after the delivered mark reaches the
+    // app after the echo. Once the marker's row is there, the echo has been handled.
+    let outside = outsider(&topic).await;
+    outside
+        .publish(
+            &topic,
+            r#"{"name":"cli","message":"marker","id":"echo-marker"}"#,
+            QoS::AtLeastOnce,
+        )
+        .unwrap();
+    wait_for("the marker after the echo", 5000.0, || {
+        app.all("#messages tr")
+            .into_iter()
+            .find(|r| r.text_content().unwrap_or_default().contains("marker"))
+    })
+    .await;
+    settle().await;
+    assert_eq!(
+        app.all("#messages tr.own").len(),
+        1,
+        "the echo is not a row"
+    );
+    assert_eq!(app.all("#messages tr").len(), 2);
+    assert_eq!(app.total(), "2");
 }
 
 #[wasm_bindgen_test]

@@ -259,6 +259,103 @@ pub fn docs_dir() -> PathBuf {
     manifest_dir().join("../../docs")
 }
 
+/// Save a screenshot under target/screenshots/. With `MQTT_CHAT_UPDATE_DOCS=1` it also
+/// replaces the README's copy in docs/; a plain test run never touches docs/.
+pub fn save_screenshot(file: &str, png: &[u8]) {
+    let dir = manifest_dir().join("../../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), png).unwrap();
+    if std::env::var("MQTT_CHAT_UPDATE_DOCS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(docs_dir()).unwrap();
+        std::fs::write(docs_dir().join(file), png).unwrap();
+    }
+}
+
+/// How often a broker log shows client `id` connecting ("New client connected from … as
+/// <id> (…)", logged with `connection_messages true`).
+pub fn connects(log: &str, id: &str) -> usize {
+    let needle = format!(" as {id} (");
+    log.lines()
+        .filter(|l| l.contains("New client connected") && l.contains(&needle))
+        .count()
+}
+
+/// A `mosquitto_sub` on `messages` that records every delivery it gets, one line each (the
+/// payload), so a test can count deliveries on a broker rather than rows in a tab (the app
+/// drops repeated ids, which would hide a loop).
+pub struct Deliveries {
+    child: Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    port: u16,
+    probe: String,
+}
+
+impl Deliveries {
+    /// Subscribe on the broker's TCP port; returns once the subscription is in place.
+    pub async fn start(port: u16) -> Deliveries {
+        use std::io::BufRead;
+        let probe = format!("e2e/probe/{}", free_port());
+        let mut child = Command::new("mosquitto_sub")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v"])
+            .args(["-t", "messages", "-t", &probe])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("mosquitto_sub runs");
+        let out = child.stdout.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let subscriber = Deliveries {
+            child,
+            lines,
+            port,
+            probe,
+        };
+        eventually("mosquitto_sub to subscribe", 10, || async {
+            subscriber.probe("up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            subscriber.saw_probe("up").then_some(())
+        })
+        .await;
+        subscriber
+    }
+
+    /// Publish `text` on this subscriber's own probe topic (not the chat's).
+    pub fn probe(&self, text: &str) {
+        let _ = Command::new("mosquitto_pub")
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-t", &self.probe, "-m", text])
+            .status();
+    }
+
+    /// Whether `probe(text)` has come back.
+    pub fn saw_probe(&self, text: &str) -> bool {
+        let line = format!("{} {text}", self.probe);
+        self.lines.lock().unwrap().contains(&line)
+    }
+
+    /// Deliveries whose line (topic and payload) contains `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+}
+
+impl Drop for Deliveries {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A Mosquitto of the test's own, from the project's mosquitto.conf on free ports, that the
 /// test can kill and restart on the same ports (tabs keep their broker URL).
 pub struct Broker {

@@ -101,7 +101,8 @@ async fn two_tabs_chat_and_html_stays_text() {
         assert_eq!(data_total(c).await, shown.to_string());
     }
 
-    // Screenshots of both tabs for the README.
+    // Screenshots of both tabs, under target/screenshots/ (MQTT_CHAT_UPDATE_DOCS=1 also
+    // copies them to docs/ for the README).
     c.switch_to_window(tab_b.clone()).await.unwrap();
     send(c, "Grace", "Hi Ada! Tab B here.").await;
     for (tab, file) in [
@@ -113,9 +114,7 @@ async fn two_tabs_chat_and_html_stays_text() {
             rows(c).await.into_iter().find(|r| r.name == "Grace")
         })
         .await;
-        let png = c.screenshot().await.unwrap();
-        std::fs::create_dir_all(docs_dir()).unwrap();
-        std::fs::write(docs_dir().join(file), png).unwrap();
+        save_screenshot(file, &c.screenshot().await.unwrap());
     }
     browser.close().await;
 }
@@ -165,8 +164,18 @@ async fn a_tab_opened_with_a_copy_of_session_storage_gets_its_own_id_and_neither
         "and keeps the new one for its own reloads"
     );
 
-    // Two tabs with one id would kick each other off in a loop. Watch both for a while.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Two tabs with one id would kick each other off in a loop: each takeover is a new
+    // connection in the broker's log. Over a 10 s window, neither id connects again, and each
+    // has connected exactly once in all.
+    let log = || std::fs::read_to_string(env("MQTT_CHAT_BROKER_LOG")).unwrap_or_default();
+    let before = (connects(&log(), &first), connects(&log(), &second));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let after = (connects(&log(), &first), connects(&log(), &second));
+    assert_eq!(
+        after,
+        (1, 1),
+        "connections of ({first}, {second}): {before:?} before the 10 s window, {after:?} after"
+    );
     for w in c.windows().await.unwrap() {
         c.switch_to_window(w).await.unwrap();
         assert_eq!(badge(c).await.0, "connected");
@@ -310,6 +319,11 @@ async fn two_bridged_brokers_carry_the_chat_both_ways() {
     })
     .await;
 
+    // Count what each broker delivers, not rows: the app drops repeated ids, so a bridge
+    // loop would never show as a second row.
+    let on_first = Deliveries::start(first.tcp_port).await;
+    let on_second = Deliveries::start(second.tcp_port).await;
+
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
@@ -337,7 +351,44 @@ async fn two_bridged_brokers_carry_the_chat_both_ways() {
         rows(c).await.into_iter().find(|r| r.message == "and back")
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Positive signals instead of a pause. "and back" left the second broker after "across
+    // the bridge" reached it, so any echo of that to the first broker came over the bridge
+    // before "and back" did. Likewise a marker published on the first broker after "and back"
+    // reached it follows any echo of "and back" to the second broker.
+    eventually("'and back' delivered on the first broker", 15, || async {
+        (on_first.count("\"and back\"") > 0).then_some(())
+    })
+    .await;
+    let marker = format!("bridge marker {}", free_port());
+    let status = Command::new("mosquitto_pub")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &first.tcp_port.to_string(),
+            "-q",
+            "1",
+        ])
+        .args(["-t", "messages", "-m"])
+        .arg(format!(r#"{{"name":"e2e","message":"{marker}"}}"#))
+        .status()
+        .expect("mosquitto_pub runs");
+    assert!(status.success());
+    eventually("the marker on the second broker", 15, || async {
+        (on_second.count(&marker) > 0).then_some(())
+    })
+    .await;
+    for (broker, seen) in [("first", &on_first), ("second", &on_second)] {
+        for text in ["\"across the bridge\"", "\"and back\""] {
+            assert_eq!(
+                seen.count(text),
+                1,
+                "the {broker} broker delivered {text} {} times: a bridge loop",
+                seen.count(text)
+            );
+        }
+    }
     let echoes = rows(c)
         .await
         .into_iter()

@@ -94,11 +94,17 @@ async fn sigkill_during_a_chat_loses_nothing() {
     c.switch_to_window(tab_a.clone()).await.unwrap();
     wait_state(c, "reconnecting").await;
     send_burst(c, "outage").await;
-    let queued = messages_with(c, "outage").await;
+    let queued = eventually(&format!("{N} own 'outage' rows"), 10, || async {
+        let rows = messages_with(c, "outage").await;
+        (rows.len() >= N).then_some(rows)
+    })
+    .await;
+    // Count first: `all` over no rows would pass.
+    assert_eq!(queued.len(), N, "written while offline: {queued:?}");
     assert!(
         queued
             .iter()
-            .all(|r| r.delivery.as_deref() == Some("queued")),
+            .all(|r| r.own && r.delivery.as_deref() == Some("queued")),
         "written while offline: {queued:?}"
     );
     tokio::time::sleep(Duration::from_secs(3).saturating_sub(killed.elapsed())).await;
@@ -155,6 +161,7 @@ async fn a_reload_while_offline_keeps_the_outbox_and_delivers_it() {
         (rows.len() == N).then_some(rows)
     })
     .await;
+    assert_eq!(shown.len(), N);
     assert!(shown
         .iter()
         .all(|r| r.own && r.delivery.as_deref() == Some("queued")));
