@@ -524,4 +524,3 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
         (http::Method::POST, Some(body.to_string()))
     }
 }
-

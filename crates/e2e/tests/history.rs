@@ -63,15 +63,18 @@ async fn a_reload_keeps_the_conversation_and_the_draft_and_merges_what_was_misse
     }
     eventually("A's rows delivered", 15, || async {
         let r = messages_with(c, "missed").await;
-        (r.len() == 5 && r.iter().all(|r| r.delivery.as_deref() == Some("delivered")))
-            .then_some(())
+        (r.len() == 5 && r.iter().all(|r| r.delivery.as_deref() == Some("delivered"))).then_some(())
     })
     .await;
 
     // B comes back: what it saw is there, what it missed arrives, each once, in order.
     c.switch_to_window(b.clone()).await.unwrap();
     c.goto(&url).await.unwrap();
-    assert_eq!(wait_connected(c).await, b_id, "the same client id and session");
+    assert_eq!(
+        wait_connected(c).await,
+        b_id,
+        "the same client id and session"
+    );
     wait_rows(c, "missed", 5).await;
     tokio::time::sleep(Duration::from_millis(500)).await; // room for a late duplicate
     let all: Vec<String> = rows(c).await.into_iter().map(|r| r.message).collect();
@@ -80,9 +83,16 @@ async fn a_reload_keeps_the_conversation_and_the_draft_and_merges_what_was_misse
         .chain(["mine".to_owned()])
         .chain((1..=5).map(|i| format!("missed {i}")))
         .collect();
-    assert_eq!(all, want, "history, then the broker's catch-up, each once, in order");
+    assert_eq!(
+        all, want,
+        "history, then the broker's catch-up, each once, in order"
+    );
     assert_eq!(data_total(c).await, "11");
-    let mine = rows(c).await.into_iter().find(|r| r.message == "mine").unwrap();
+    let mine = rows(c)
+        .await
+        .into_iter()
+        .find(|r| r.message == "mine")
+        .unwrap();
     assert!(mine.own, "still marked as ours after the reload");
     assert_eq!(mine.delivery.as_deref(), Some("delivered"));
     let kept = c
