@@ -39,6 +39,15 @@ use render::{Render, RenderThrottle};
 /// 375 to 500 rows.
 pub const VIEW_CAPACITY: usize = 500;
 
+/// Larger incoming messages are read past, acknowledged and shown as a "skipped" row.
+///
+/// A chat message is at most 4 KiB of text; 128 KiB leaves room for other clients' payloads
+/// while keeping a burst's memory small. It is also under what Mosquitto 2.0.11's websockets
+/// listener can deliver at all: measured here, a 160 KB message arrives and a 200 KB one
+/// never does, and stalls that connection (MQTT.js too), so a larger limit would only be
+/// reached through other brokers.
+pub const MAX_INCOMING_PACKET: usize = 128 * 1024;
+
 /// Where the stored conversation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HistoryState {
@@ -182,9 +191,14 @@ impl ChatSession {
     fn queue(&self, unsent: Unsent, fresh: bool) -> Result<(), SendError> {
         let id = unsent.message.id.clone().unwrap_or_default();
         let at = unsent.message.ts.unwrap_or(unsent.seq / 1000.0);
-        self.outbox
-            .try_update(|o| o.push(unsent.seq, &unsent.topic, unsent.message.clone()))
-            .ok_or(SendError::Closed)??;
+        // A stored message is in the outbox already (restored before the history was shown,
+        // so its row never reads "delivered" for a moment).
+        let restored = !fresh && self.outbox.with_untracked(|o| o.contains(&id));
+        if !restored {
+            self.outbox
+                .try_update(|o| o.push(unsent.seq, &unsent.topic, unsent.message.clone()))
+                .ok_or(SendError::Closed)??;
+        }
         let published = self
             .inner
             .try_with_value(|inner| {

@@ -43,6 +43,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         let options = Options {
             clean_session: false,
             credentials: config.credentials.clone(),
+            max_incoming_packet: super::MAX_INCOMING_PACKET,
             ..Options::new(client_id.clone())
         };
         let connection = Connection::open(
@@ -70,9 +71,20 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
                 None
             }
         };
+        // Unsent messages first: own rows of the history read their state from the outbox.
+        let unsent = match &db {
+            Some(db) => restore_outbox(session, db, &client_id, &me.forgotten).await,
+            None => Vec::new(),
+        };
+        session.outbox.try_update(|o| {
+            for u in &unsent {
+                let _ = o.push(u.seq, &u.topic, u.message.clone());
+            }
+        });
         let keep_history = config.keep_history;
         if let (Some(db), true) = (&db, keep_history) {
             show_history(session, db, &config.topic).await;
+            crate::bench::history_shown();
         }
         session.history.try_set(if db.is_some() && keep_history {
             HistoryState::Ready
@@ -85,10 +97,6 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         });
         session.release_early();
 
-        let unsent = match &db {
-            Some(db) => restore_outbox(session, db, &client_id, &me.forgotten).await,
-            None => Vec::new(),
-        };
         let listeners = super::lifecycle::listeners(session);
         session.listeners.try_update_value(|l| l.extend(listeners));
         requeue(session, unsent);

@@ -500,6 +500,27 @@ pub async fn messages_with(client: &Client, prefix: &str) -> Vec<ShownRow> {
         .collect()
 }
 
+/// How many unsent messages the page's IndexedDB outbox holds (all client ids).
+pub async fn outbox_records(client: &Client) -> u64 {
+    client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const open = indexedDB.open('mqtt-chat');
+             open.onerror = () => done(-1);
+             open.onsuccess = () => {
+                 const db = open.result;
+                 const count = db.transaction('outbox').objectStore('outbox').count();
+                 count.onsuccess = () => { done(count.result); db.close(); };
+                 count.onerror = () => done(-1);
+             };",
+            vec![],
+        )
+        .await
+        .expect("count the outbox")
+        .as_u64()
+        .unwrap_or(u64::MAX)
+}
+
 /// A Chrome DevTools command through chromedriver's `goog/cdp/execute`, for the current tab.
 #[derive(Debug)]
 pub struct Cdp {

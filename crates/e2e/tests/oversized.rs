@@ -1,20 +1,22 @@
-//! An incoming message far over the app's limits (1.1 MB, from a broker with no packet limit)
-//! must be skipped with a marked row, never break or loop the connection.
+//! An incoming message over the app's limit (128 KiB), from a broker with no packet limit,
+//! must be skipped with a marked row, and never break or loop the connection.
 //!
-//! NOTE: these tests are written ahead of the app change that skips oversized incoming
-//! messages (`#messages tr.skipped`). They fail until that change lands in src/ and
-//! crates/mqtt-core; that is expected. Do not mark them #[ignore].
+//! The message is 150 KB, not the 1.1 MB of the report: Mosquitto 2.0.11's websockets
+//! listener never delivers a message over about 190 KB to any WebSocket client (measured:
+//! 160 KB arrives, 200 KB does not, and that connection stalls, for MQTT.js as well). The
+//! app's handling does not depend on the size: the core's tests skip 1.1 MB packets split
+//! at every size of frame.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::*;
 
-/// A chat JSON message of about 1.1 MB.
+/// A chat JSON message of about 150 KB: over the app's 128 KiB.
 fn big_payload(id: &str) -> String {
     format!(
         r#"{{"name":"big","message":"{}","id":"{id}"}}"#,
-        "x".repeat(1_100_000)
+        "x".repeat(150_000)
     )
 }
 

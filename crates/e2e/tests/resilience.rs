@@ -169,14 +169,12 @@ async fn a_reload_while_offline_keeps_the_outbox_and_delivers_it() {
 
     broker.restart();
     assert_all_delivered(c, "kept").await;
-    let stored = c
-        .execute(
-            "return Object.keys(localStorage).filter(k => k.startsWith('mqtt-chat.outbox.')).length",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(stored, 0, "a delivered outbox is removed from storage");
+    eventually(
+        "the delivered messages gone from the stored outbox",
+        10,
+        || async { (outbox_records(c).await == 0).then_some(()) },
+    )
+    .await;
     c.switch_to_window(tab_b).await.unwrap();
     assert_all_once_in_order(c, "kept").await;
     browser.close().await;

@@ -127,7 +127,16 @@ async fn scripts_serve_serves_the_app_and_broker_autosaves_never_reload_the_page
     let browser = Browser::start().await;
     let c = &browser.client;
     c.goto(&url).await.unwrap();
-    let id = wait_connected(c).await;
+    // The debug build is large (4 MB of Wasm) and the machine may be busy: allow it time,
+    // and say what the badge showed if it never connects.
+    let id = eventually("the served app to connect", 60, || async {
+        let (text, state, id) = badge(c).await;
+        if state != "connected" {
+            eprintln!("badge: {state}: {text}");
+        }
+        (text == "connected" && state == "connected" && !id.is_empty()).then_some(id)
+    })
+    .await;
     c.execute("window.__notReloaded = true", vec![])
         .await
         .unwrap();
