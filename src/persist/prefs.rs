@@ -6,11 +6,16 @@ use crate::browser::web_storage::{self, Area};
 const NAME_KEY: &str = "mqtt-chat.name";
 const DRAFT_KEY: &str = "mqtt-chat.draft";
 
+/// This tab's name if it has one (two tabs can be two people), else the last one used in
+/// this browser.
 pub fn load_name() -> String {
-    web_storage::get(Area::Local, NAME_KEY).unwrap_or_default()
+    web_storage::get(Area::Session, NAME_KEY)
+        .or_else(|| web_storage::get(Area::Local, NAME_KEY))
+        .unwrap_or_default()
 }
 
 pub fn save_name(name: &str) -> Result<(), String> {
+    let _ = web_storage::set(Area::Session, NAME_KEY, &name);
     web_storage::set(Area::Local, NAME_KEY, &name)
         .map_err(|why| format!("Your name could not be saved for next time ({why})."))
 }
