@@ -105,8 +105,42 @@ fn object(fields: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+/// An unsent message stored under a client id no tab uses (`prefix` + random), as a tab that
+/// went away would leave it. Returns that id.
+async fn leave_unsent(db: &Db, prefix: &str, topic: String, text: &str) -> String {
+    let owner = format!("{prefix}{}", mqtt_chat::browser::random_hex(4).unwrap());
+    let message = ChatMessage {
+        name: "Ada".into(),
+        message: text.into(),
+        id: Some(mqtt_chat::browser::random_hex(6).unwrap()),
+        from: Some("someone".into()),
+        ts: Some(5.0),
+    };
+    let unsent = Unsent {
+        seq: 5000.0,
+        topic,
+        message,
+    };
+    write(
+        db,
+        vec![Op::OutboxPut {
+            owner: owner.clone(),
+            unsent,
+        }],
+    )
+    .await;
+    owner
+}
+
+/// The client id the view connects with.
+fn client_id(app: &Mounted) -> String {
+    app.find("#connect-badge")
+        .and_then(|b| b.get_attribute("data-client-id"))
+        .unwrap()
+}
+
 #[wasm_bindgen_test]
-async fn a_remounted_view_shows_the_stored_conversation_before_it_connects() {
+async fn a_remounted_view_shows_the_stored_conversation_with_no_broker_at_all() {
     let topic = unique_topic("hist");
     {
         let app = Mounted::new(config(&topic));
@@ -429,10 +463,7 @@ async fn clear_history_empties_the_view_and_the_store_but_keeps_unsent_messages(
         .unwrap()
         .messages
         .is_empty());
-    let me = app
-        .find("#connect-badge")
-        .and_then(|b| b.get_attribute("data-client-id"))
-        .unwrap();
+    let me = client_id(&app);
     let unsent = outbox::load(&db, &me).await.unwrap();
     assert_eq!(unsent.unsent.len(), 1, "the unsent message stays stored");
 }
@@ -441,36 +472,14 @@ async fn clear_history_empties_the_view_and_the_store_but_keeps_unsent_messages(
 async fn unsent_messages_of_an_id_no_tab_will_use_are_adopted_and_delivered() {
     let topic = unique_topic("adopt");
     let db = Db::open().await.unwrap();
-    let gone = format!("chat-gone{}", mqtt_chat::browser::random_hex(4).unwrap());
-    let message = ChatMessage {
-        name: "Ada".into(),
-        message: "left behind".into(),
-        id: Some(mqtt_chat::browser::random_hex(6).unwrap()),
-        from: Some("someone".into()),
-        ts: Some(5.0),
-    };
-    write(
-        &db,
-        vec![Op::OutboxPut {
-            owner: gone.clone(),
-            unsent: Unsent {
-                seq: 5000.0,
-                topic: topic.clone(),
-                message,
-            },
-        }],
-    )
-    .await;
+    let gone = leave_unsent(&db, "chat-gone", topic.clone(), "left behind").await;
     let app = Mounted::new(config(&topic));
     app.wait_connected().await;
     delivered(&app, 1).await;
     assert_eq!(messages(&app), ["left behind"]);
     gloo_timers::future::TimeoutFuture::new(300).await;
     assert!(outbox::load(&db, &gone).await.unwrap().unsent.is_empty());
-    let me = app
-        .find("#connect-badge")
-        .and_then(|b| b.get_attribute("data-client-id"))
-        .unwrap();
+    let me = client_id(&app);
     assert!(
         outbox::load(&db, &me).await.unwrap().unsent.is_empty(),
         "delivered: gone from storage"
@@ -481,26 +490,7 @@ async fn unsent_messages_of_an_id_no_tab_will_use_are_adopted_and_delivered() {
 async fn an_unsent_message_that_cannot_be_queued_stays_stored_with_a_notice() {
     let topic = unique_topic("stuck");
     let db = Db::open().await.unwrap();
-    let gone = format!("chat-stuck{}", mqtt_chat::browser::random_hex(4).unwrap());
-    let message = ChatMessage {
-        name: "Ada".into(),
-        message: "to a bad topic".into(),
-        id: Some(mqtt_chat::browser::random_hex(6).unwrap()),
-        from: None,
-        ts: Some(5.0),
-    };
-    write(
-        &db,
-        vec![Op::OutboxPut {
-            owner: gone,
-            unsent: Unsent {
-                seq: 5000.0,
-                topic: format!("{topic}/#"),
-                message,
-            },
-        }],
-    )
-    .await;
+    leave_unsent(&db, "chat-stuck", format!("{topic}/#"), "to a bad topic").await;
     let app = Mounted::new(config(&topic));
     app.wait_connected().await;
     let notice = wait_for("the notice", 5000.0, || {
@@ -515,16 +505,19 @@ async fn an_unsent_message_that_cannot_be_queued_stays_stored_with_a_notice() {
         "{:?}",
         notice.text_content()
     );
-    let me = app
-        .find("#connect-badge")
-        .and_then(|b| b.get_attribute("data-client-id"))
-        .unwrap();
+    let me = client_id(&app);
     gloo_timers::future::TimeoutFuture::new(300).await;
-    assert_eq!(
-        outbox::load(&db, &me).await.unwrap().unsent.len(),
-        1,
-        "still stored"
-    );
+    let stored = outbox::load(&db, &me).await.unwrap().unsent;
+    assert_eq!(stored.len(), 1, "still stored");
+    // Leave nothing behind for the views the other tests mount in this page.
+    write(
+        &db,
+        vec![Op::OutboxDelete {
+            owner: me,
+            seq: stored[0].seq,
+        }],
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -557,4 +550,42 @@ async fn an_old_localstorage_outbox_moves_over_keeping_every_entry_that_parses()
         .get_item(&format!("mqtt-chat.outbox.{owner}"))
         .unwrap()
         .is_none());
+}
+
+#[wasm_bindgen_test]
+async fn a_live_views_unsent_messages_are_left_to_it() {
+    let topic = unique_topic("live");
+    let a = Mounted::new(offline(&topic));
+    wait_for("A's client id", 5000.0, || {
+        a.find("#connect-badge[data-client-id]")
+    })
+    .await;
+    send(&a, "mine, not yours").await;
+    wait_for("A's queued row", 5000.0, || {
+        a.find("#messages tr.own [data-delivery=queued]")
+    })
+    .await;
+    let db = Db::open().await.unwrap();
+    let a_id = client_id(&a);
+    gloo_timers::future::TimeoutFuture::new(200).await;
+    assert_eq!(outbox::load(&db, &a_id).await.unwrap().unsent.len(), 1);
+
+    // B starts while A is open: A's lock is held, so A's message stays A's.
+    let b = Mounted::new(config(&topic));
+    b.wait_connected().await;
+    gloo_timers::future::TimeoutFuture::new(500).await;
+    let b_id = client_id(&b);
+    assert!(
+        outbox::load(&db, &b_id).await.unwrap().unsent.is_empty(),
+        "B took over A's unsent message"
+    );
+    assert!(
+        b.find("#messages tr.own").is_none(),
+        "B shows A's message as its own, to send"
+    );
+    assert_eq!(
+        outbox::load(&db, &a_id).await.unwrap().unsent.len(),
+        1,
+        "A's unsent message is still A's"
+    );
 }

@@ -44,12 +44,53 @@ extern "C" {
     ) -> Result<js_sys::Promise, JsValue>;
 }
 
-/// A fresh id: short enough for any MQTT 3.1.1 broker (23 characters at most).
 /// The ids in the reuse pool: a tab may still connect as one of these.
 pub fn known_ids() -> Vec<String> {
     storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default()
 }
 
+/// Those of `ids` that no open tab is using right now: the ones whose unsent messages may be
+/// taken over. With Web Locks, an id is in use while its lock is held; without them, while a
+/// tab answers for it on the BroadcastChannel. When neither can tell, none is free.
+pub async fn not_in_use(ids: &[String]) -> Vec<String> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let held: Option<Vec<String>> = match lock_manager() {
+        Some(locks) => held_locks(&locks).await,
+        None => match random_hex(8) {
+            Ok(nonce) => live_ids::held(ids, &nonce).await,
+            Err(_) => None,
+        },
+    };
+    match held {
+        Some(held) => ids
+            .iter()
+            .filter(|id| !held.contains(id))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The client ids whose `mqtt-chat:<id>` lock some tab holds (`navigator.locks.query()`).
+async fn held_locks(locks: &LockManager) -> Option<Vec<String>> {
+    let query = js_sys::Reflect::get(locks, &JsValue::from_str("query")).ok()?;
+    let query: js_sys::Function = query.dyn_into().ok()?;
+    let promise: js_sys::Promise = query.call0(locks).ok()?.dyn_into().ok()?;
+    let snapshot = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let held = js_sys::Reflect::get(&snapshot, &JsValue::from_str("held")).ok()?;
+    let held: js_sys::Array = held.dyn_into().ok()?;
+    Some(
+        held.iter()
+            .filter_map(|lock| js_sys::Reflect::get(&lock, &JsValue::from_str("name")).ok())
+            .filter_map(|name| name.as_string())
+            .filter_map(|name| name.strip_prefix("mqtt-chat:").map(str::to_owned))
+            .collect(),
+    )
+}
+
+/// A fresh id: short enough for any MQTT 3.1.1 broker (23 characters at most).
 pub fn new_client_id() -> Result<String, NoRandomness> {
     Ok(format!("chat-{}", random_hex(8)?))
 }

@@ -150,6 +150,40 @@ pub async fn claim_first_free(candidates: &[String], nonce: &str) -> Option<(Str
     None
 }
 
+/// Which of `ids` a live tab answers for. `None` if this context has no BroadcastChannel
+/// (then nothing can be told apart, and the caller must assume every id is live).
+pub async fn held(ids: &[String], nonce: &str) -> Option<Vec<String>> {
+    if ids.is_empty() {
+        return Some(Vec::new());
+    }
+    let channel = BroadcastChannel::new(CHANNEL).ok()?;
+    let heard = Rc::new(RefCell::new(Vec::new()));
+    let listener = {
+        let (heard, nonce) = (heard.clone(), nonce.to_owned());
+        EventListener::new(&channel, "message", move |event| {
+            if let (Some(Note::Held { id, to }), Ok(mut heard)) =
+                (read(event), heard.try_borrow_mut())
+            {
+                if to == nonce {
+                    heard.push(id);
+                }
+            }
+        })
+    };
+    let ask = Note::Ask {
+        ids: ids.to_vec(),
+        by: nonce.to_owned(),
+    };
+    if !post(&channel, &ask) {
+        return None;
+    }
+    TimeoutFuture::new(WINDOW_MS).await;
+    drop(listener);
+    channel.close();
+    let held = heard.try_borrow().ok()?.clone();
+    Some(held)
+}
+
 fn read(event: &web_sys::Event) -> Option<Note> {
     let data = event.dyn_ref::<MessageEvent>()?.data().as_string()?;
     serde_json::from_str(&data).ok()

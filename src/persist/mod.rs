@@ -4,7 +4,8 @@
 //!   sent, per topic, the newest 1,000 of each) and the **outbox** (every message not yet
 //!   acknowledged by the broker, one record per message, under the client id that owns it).
 //!   Written in batches by [`writer::Writer`]; read once at start.
-//! - localStorage ([`prefs`]): the user's name and the draft being typed.
+//! - Web Storage ([`prefs`]): the user's name (per tab, and the last one for new tabs) and
+//!   the draft being typed (per tab).
 //! - sessionStorage and localStorage: the tab's client id and the reuse pool
 //!   (`browser::identity`).
 //!
@@ -21,7 +22,7 @@ pub mod writer;
 use std::rc::Rc;
 
 use idb::{Database, DatabaseEvent, Factory, KeyPath, ObjectStoreParams, TransactionMode};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 pub const DB_NAME: &str = "mqtt-chat";
 const DB_VERSION: u32 = 1;
@@ -85,9 +86,19 @@ impl Db {
             .open(DB_NAME, Some(DB_VERSION))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         request.on_upgrade_needed(|event| {
-            // Version 1. A later version adds a step here, from `old_version()` up.
-            if let Ok(db) = event.database() {
-                let _ = create_v1(&db);
+            // Version 1. A later version adds a step here, from `old_version()` up. If a step
+            // fails, the upgrade is aborted: the open fails (storage unavailable this time)
+            // and the next load tries again, instead of committing a version without stores.
+            let created = event.database().map(|db| create_v1(&db));
+            if !matches!(created, Ok(Ok(()))) {
+                let raw: web_sys::IdbVersionChangeEvent = event.into();
+                let upgrade = raw
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::IdbRequest>().ok())
+                    .and_then(|r| r.transaction());
+                if let Some(tx) = upgrade {
+                    let _ = tx.abort();
+                }
             }
         });
         let mut db = request.await.map_err(|e| match StoreError::from_idb(e) {

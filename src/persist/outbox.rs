@@ -39,24 +39,34 @@ pub async fn load(db: &Db, owner: &str) -> Result<Loaded, StoreError> {
     Ok(loaded)
 }
 
-/// Move every unsent message of `from` (client ids no tab will use again) to `to`, in one
-/// transaction: the same records, keys and order, under the live owner. Returns how many
-/// moved.
+/// Move every unsent message of `from` (client ids no open tab uses) to `to`, in one
+/// transaction: the same records, in the same order, under the live owner. A key `to`
+/// already has is never overwritten: the moved record's sequence number is nudged past it.
+/// Returns how many moved.
 pub async fn adopt(db: &Db, from: &[String], to: &str) -> Result<usize, StoreError> {
     if from.is_empty() {
         return Ok(0);
     }
     let tx = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
     let store = req(tx.object_store(OUTBOX))?;
+    let taken = req(req(store.get_all_keys(Some(prefix_range(to)?.into()), None))?.await)?;
+    let mut taken: Vec<f64> = taken.iter().filter_map(key_seq).collect();
     let mut moved = 0;
     for owner in from.iter().filter(|o| *o != to) {
         let range = prefix_range(owner)?;
+        // Both in key order, so they pair up; the key holds the sequence number even when
+        // the value is unreadable (those move too: they are the user's, whatever shape).
+        let keys = req(req(store.get_all_keys(Some(range.clone().into()), None))?.await)?;
         let values = req(req(store.get_all(Some(range.clone().into()), None))?.await)?;
-        for value in &values {
-            // Unreadable records move too: they are the user's, whatever shape they are in.
-            let seq = field(value, "s").as_f64().unwrap_or(0.0);
+        for (key, value) in keys.iter().zip(values.iter()) {
+            let mut seq = key_seq(key).unwrap_or(0.0);
+            while taken.contains(&seq) {
+                seq += 0.25;
+            }
+            taken.push(seq);
             let _ = js_sys::Reflect::set(value, &JsValue::from_str("o"), &JsValue::from_str(to));
-            req(store.put(value, Some(&key(to, seq))))?;
+            let _ = js_sys::Reflect::set(value, &JsValue::from_str("s"), &JsValue::from_f64(seq));
+            req(store.put(value, Some(&self::key(to, seq))))?;
             moved += 1;
         }
         req(store.delete(range))?;
@@ -65,7 +75,14 @@ pub async fn adopt(db: &Db, from: &[String], to: &str) -> Result<usize, StoreErr
     Ok(moved)
 }
 
-/// Client ids that own unsent messages, other than the ones in `except`.
+/// The sequence number in a key `[owner, seq]`.
+fn key_seq(key: &JsValue) -> Option<f64> {
+    js_sys::Reflect::get(key, &JsValue::from_f64(1.0))
+        .ok()?
+        .as_f64()
+}
+
+/// Client ids that own unsent messages.
 pub async fn owners(db: &Db) -> Result<Vec<String>, StoreError> {
     let tx = db.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
     let store = req(tx.object_store(OUTBOX))?;
@@ -112,31 +129,43 @@ fn decode(value: &JsValue) -> Option<Unsent> {
 /// JSON string): every entry that still parses, in order, and how many did not. The caller
 /// moves them to IndexedDB and removes the key.
 pub fn legacy(owner: &str) -> (Vec<(String, ChatMessage)>, usize) {
+    use serde_json::value::RawValue;
+
+    #[derive(serde::Deserialize)]
+    struct Blob<'a> {
+        #[serde(borrow)]
+        entries: Vec<&'a RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry<'a> {
+        topic: String,
+        #[serde(borrow)]
+        message: &'a RawValue,
+    }
+
     let Some(json) = web_storage::get_raw(Area::Local, &legacy_key(owner)) else {
         return (Vec::new(), 0);
     };
-    let entries = serde_json::from_str::<serde_json::Value>(&json)
-        .ok()
-        .and_then(|v| v.get("entries").and_then(|e| e.as_array()).cloned());
-    let Some(entries) = entries else {
+    let Ok(blob) = serde_json::from_str::<Blob>(&json) else {
         return (Vec::new(), 1);
     };
     let mut kept = Vec::new();
     let mut bad = 0;
-    for entry in entries {
-        let topic = entry
-            .get("topic")
-            .and_then(|t| t.as_str())
-            .map(str::to_owned);
-        let message = entry
-            .get("message")
-            .map(|m| decode_payload(m.to_string().as_bytes()));
-        match (topic, message) {
-            (Some(topic), Some(Payload::Chat(m))) if m.id.is_some() => kept.push((topic, m)),
+    for entry in blob.entries {
+        let parsed = serde_json::from_str::<Entry>(entry.get())
+            .ok()
+            .map(|e| (e.topic, decode_payload(e.message.get().as_bytes())));
+        match parsed {
+            Some((topic, Payload::Chat(m))) if m.id.is_some() => kept.push((topic, m)),
             _ => bad += 1,
         }
     }
     (kept, bad)
+}
+
+/// Whether an earlier version left an outbox for `owner` in localStorage.
+pub fn has_legacy(owner: &str) -> bool {
+    web_storage::get_raw(Area::Local, &legacy_key(owner)).is_some()
 }
 
 pub fn legacy_key(owner: &str) -> String {

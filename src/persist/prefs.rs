@@ -1,5 +1,5 @@
-//! Small things kept in localStorage: the user's name, and the draft being typed, so that a
-//! reload or a crash never takes away a half-written message.
+//! Small things kept in Web Storage: the user's name, and the draft being typed (per tab, in
+//! sessionStorage), so that a reload never takes away a half-written message.
 
 use crate::browser::web_storage::{self, Area};
 

@@ -6,12 +6,12 @@
 //! messages are never evicted. What could not be written is reported, not hidden.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 use std::time::Duration;
 
 use chat::history::{excess, quota_eviction};
-use chat::StoredMessage;
+use chat::{StoredMessage, HISTORY_PER_TOPIC};
 use idb::TransactionMode;
 
 use super::outbox::Unsent;
@@ -21,18 +21,29 @@ use super::{
 
 /// How long received messages wait to be written with the ones after them.
 const BATCH_DELAY: Duration = Duration::from_millis(100);
+/// Changes written in one transaction at most: the requests are made in one go on the
+/// page's thread, so a bigger batch would be a long task.
+const MAX_BATCH: usize = 1000;
 
 /// One change to storage.
 #[derive(Clone, Debug)]
 pub enum Op {
     History(StoredMessage),
-    OutboxPut { owner: String, unsent: Unsent },
-    OutboxDelete { owner: String, seq: f64 },
+    /// Forget the whole history (every topic). History queued before it is dropped.
+    ClearHistory,
+    OutboxPut {
+        owner: String,
+        unsent: Unsent,
+    },
+    OutboxDelete {
+        owner: String,
+        seq: f64,
+    },
 }
 
 impl Op {
     fn is_outbox(&self) -> bool {
-        !matches!(self, Op::History(_))
+        matches!(self, Op::OutboxPut { .. } | Op::OutboxDelete { .. })
     }
 }
 
@@ -93,20 +104,25 @@ impl Writer {
 
     /// Queue a change. Outbox changes are written at once; history waits for its batch.
     pub fn push(&self, op: Op) {
-        let urgent = op.is_outbox();
+        let urgent = !matches!(op, Op::History(_));
         {
             let mut s = self.state.borrow_mut();
             if s.disabled {
                 return;
+            }
+            if matches!(op, Op::ClearHistory) {
+                s.queue.retain(|o| !matches!(o, Op::History(_)));
             }
             s.queue.push(op);
         }
         self.flush_soon(if urgent { Duration::ZERO } else { BATCH_DELAY });
     }
 
-    /// Start writing what is queued now (the page is going away).
+    /// Start writing what is queued now (the page is going away), even while a batch is
+    /// being written: IndexedDB runs transactions in the order they were made.
     pub fn flush_now(&self) {
-        self.spawn_flush();
+        let writer = self.clone();
+        wasm_bindgen_futures::spawn_local(async move { writer.flush(true).await });
     }
 
     fn flush_soon(&self, delay: Duration) {
@@ -126,25 +142,34 @@ impl Writer {
 
     fn spawn_flush(&self) {
         let writer = self.clone();
-        wasm_bindgen_futures::spawn_local(async move { writer.flush().await });
+        wasm_bindgen_futures::spawn_local(async move { writer.flush(false).await });
     }
 
-    async fn flush(&self) {
+    async fn flush(&self, force: bool) {
         let (db, ops) = {
             let mut s = self.state.borrow_mut();
             s.scheduled = None;
-            if s.flushing || s.queue.is_empty() {
+            if (s.flushing && !force) || s.queue.is_empty() {
                 return;
             }
             let Some(db) = s.db.clone() else { return };
             s.flushing = true;
-            (db, std::mem::take(&mut s.queue))
+            coalesce(&mut s.queue);
+            let cut = MAX_BATCH.min(s.queue.len());
+            let rest = s.queue.split_off(cut);
+            (db, std::mem::replace(&mut s.queue, rest))
         };
-        let outcome = write_with_eviction(&db, ops).await;
+        let (outcome, unwritten) = write_with_eviction(&db, ops).await;
         let more = {
             let mut s = self.state.borrow_mut();
             s.flushing = false;
-            !s.queue.is_empty()
+            // Unsent messages that could not be written wait for the next batch (the next
+            // change triggers it): the notice stays until they are in.
+            let later = std::mem::take(&mut s.queue);
+            let more = !later.is_empty();
+            s.queue = unwritten;
+            s.queue.extend(later);
+            more
         };
         (self.report)(outcome);
         if more {
@@ -153,37 +178,67 @@ impl Writer {
     }
 }
 
-/// Write a batch; when storage is full, give up old history and try again, then try the
-/// unsent messages alone.
-async fn write_with_eviction(db: &Db, ops: Vec<Op>) -> Outcome {
+/// While IndexedDB is behind (a burst), history piles up in the queue. Of each topic only
+/// the newest [`HISTORY_PER_TOPIC`] can survive eviction, so older ones are not written at
+/// all: the queue, and the work, stay bounded however long the burst.
+fn coalesce(queue: &mut Vec<Op>) {
+    let mut newer: HashMap<&str, usize> = HashMap::new();
+    let mut keep = vec![true; queue.len()];
+    for (i, op) in queue.iter().enumerate().rev() {
+        if let Op::History(m) = op {
+            let n = newer.entry(m.topic.as_str()).or_default();
+            keep[i] = *n < HISTORY_PER_TOPIC;
+            *n += 1;
+        }
+    }
+    if keep.iter().all(|k| *k) {
+        return;
+    }
+    let mut i = 0;
+    queue.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+/// Write a batch; when storage is full, give up old history and try again. What still
+/// fails is reported, and the outbox changes among it are handed back to be tried again
+/// with the next batch: unsent messages are never dropped for the history's sake.
+async fn write_with_eviction(db: &Db, ops: Vec<Op>) -> (Outcome, Vec<Op>) {
     let has_history = ops.iter().any(|o| !o.is_outbox());
     let has_outbox = ops.iter().any(Op::is_outbox);
     let all = |r: Result<(), StoreError>| Outcome {
         history: has_history.then(|| r.clone()),
         outbox: has_outbox.then_some(r),
     };
-    match write(db, &ops).await {
-        Err(StoreError::Full) => {}
-        other => return all(other),
-    }
-    if evict_oldest(db).await.is_ok() {
-        match write(db, &ops).await {
-            Err(StoreError::Full) => {}
-            other => return all(other),
+    let first = match write(db, &ops).await {
+        Ok(()) => return (all(Ok(())), Vec::new()),
+        Err(e) => e,
+    };
+    if first == StoreError::Full && evict_oldest(db).await.is_ok() {
+        if let Ok(()) = write(db, &ops).await {
+            return (all(Ok(())), Vec::new());
         }
     }
-    // Still full: what is unsent matters more than what was read.
+    // Still failing: what is unsent matters more than what was read.
     let unsent: Vec<Op> = ops.into_iter().filter(Op::is_outbox).collect();
     let outbox = if unsent.is_empty() {
         None
     } else {
-        let _ = evict_oldest(db).await;
+        if first == StoreError::Full {
+            let _ = evict_oldest(db).await;
+        }
         Some(write(db, &unsent).await)
     };
-    Outcome {
-        history: has_history.then_some(Err(StoreError::Full)),
+    let again = match &outbox {
+        Some(Err(_)) => unsent,
+        _ => Vec::new(),
+    };
+    let outcome = Outcome {
+        history: has_history.then_some(Err(first)),
         outbox,
-    }
+    };
+    (outcome, again)
 }
 
 async fn write(db: &Db, ops: &[Op]) -> Result<(), StoreError> {
@@ -202,6 +257,9 @@ async fn write(db: &Db, ops: &[Op]) -> Result<(), StoreError> {
             }
             Op::OutboxDelete { owner, seq } => {
                 req(unsent.delete(outbox::key(owner, *seq)))?;
+            }
+            Op::ClearHistory => {
+                req(messages.clear())?;
             }
         }
     }

@@ -199,6 +199,16 @@ impl ChatSession {
                 .try_update(|o| o.push(unsent.seq, &unsent.topic, unsent.message.clone()))
                 .ok_or(SendError::Closed)??;
         }
+        // Queued for storage before it goes on the wire (the write follows within a task),
+        // and deleted only after the broker's acknowledgement.
+        if fresh {
+            let owner = self.client_id.get_untracked().unwrap_or_default();
+            let put = Op::OutboxPut {
+                owner,
+                unsent: unsent.clone(),
+            };
+            self.store.try_with_value(|s| s.writer.push(put));
+        }
         let published = self
             .inner
             .try_with_value(|inner| {
@@ -222,28 +232,37 @@ impl ChatSession {
         };
         if let Some(error) = error {
             if fresh {
-                // Nothing was sent and nothing stored: the text stays in the box.
+                // Nothing was sent: take it back out (the text stays in the box).
                 self.outbox.update(|o| {
                     o.remove(&id);
                 });
+                let owner = self.client_id.get_untracked().unwrap_or_default();
+                let seq = unsent.seq;
+                self.store.try_update_value(|s| {
+                    s.writer.push(Op::OutboxDelete { owner, seq });
+                });
             } else {
                 // Kept (shown as queued) in memory and in storage: nothing is thrown away.
-                self.update_log(|log| log.push_own(&unsent.message, at));
+                self.show(routing::Arrival::Own {
+                    message: unsent.message,
+                    at,
+                });
             }
             return Err(error);
         }
-        self.update_log(|log| log.push_own(&unsent.message, at));
         if fresh {
             let payload = unsent.message.to_json();
-            let owner = self.client_id.get_untracked().unwrap_or_default();
             self.store.try_update_value(|s| {
                 if s.keep_history {
                     let record = s.recorder.record(&unsent.topic, &payload, Some(&id), at);
                     s.writer.push(Op::History(record));
                 }
-                s.writer.push(Op::OutboxPut { owner, unsent });
             });
         }
+        self.show(routing::Arrival::Own {
+            message: unsent.message,
+            at,
+        });
         Ok(())
     }
 
@@ -276,32 +295,20 @@ impl ChatSession {
         });
     }
 
-    /// Empty the stored history of this browser, and the view with it. Unsent messages stay.
+    /// Empty the stored history of this browser, and the view with it. Unsent messages stay,
+    /// in storage and on screen. The clearing goes through the writer, behind whatever
+    /// history it still had to write, so nothing cleared comes back.
     pub fn clear_history(&self) {
-        let db = self.store.try_with_value(|s| s.db.clone()).flatten();
-        let session = *self;
-        leptos::task::spawn_local(async move {
-            if let Some(db) = db {
-                if let Err(e) = crate::persist::history::clear(&db).await {
-                    session
-                        .notices
-                        .try_update(|n| n.set(Notice::HistoryNotSaved { why: e.to_string() }));
-                    return;
-                }
+        self.store
+            .try_with_value(|s| s.writer.push(Op::ClearHistory));
+        let waiting: Vec<ChatMessage> = self
+            .outbox
+            .with_untracked(|o| o.entries().map(|p| p.message.clone()).collect());
+        self.update_log(|log| {
+            log.clear();
+            for m in &waiting {
+                log.push_own(m, m.ts.unwrap_or_else(wall_clock_ms));
             }
-            // The view starts over, with the messages still waiting to be sent.
-            let waiting: Vec<ChatMessage> = session
-                .outbox
-                .with_untracked(|o| o.entries().map(|p| p.message.clone()).collect());
-            session.update_log(|log| {
-                log.clear();
-                for m in &waiting {
-                    log.push_own(m, m.ts.unwrap_or_else(wall_clock_ms));
-                }
-            });
-            session
-                .notices
-                .try_update(|n| n.clear(NoticeKind::RecordsSkipped));
         });
     }
 

@@ -1,7 +1,7 @@
 //! What the link reports, routed to where it belongs: messages on this view's topic into
 //! the log (and the history), acknowledgements into the outbox, refusals into the notices.
 
-use chat::{decode_payload, ConnectionStatus, Notice, NoticeKind, Payload};
+use chat::{decode_payload, ChatMessage, ConnectionStatus, Notice, NoticeKind, Payload};
 use mqtt_core::{Event, IncomingMessage};
 
 use leptos::prelude::*;
@@ -11,10 +11,23 @@ use crate::browser::wall_clock_ms;
 use crate::persist::writer::Op;
 use crate::transport::LinkEvent;
 
-/// A message that arrived, with when.
-pub(super) struct Arrival {
-    message: IncomingMessage,
-    at: f64,
+/// Something for the log, with when. Until the stored history is shown, these wait behind
+/// it, so nothing new lands above older history.
+pub(super) enum Arrival {
+    Message {
+        message: IncomingMessage,
+        at: f64,
+    },
+    /// One of ours, sent from this tab.
+    Own {
+        message: ChatMessage,
+        at: f64,
+    },
+    Skipped {
+        size: usize,
+        limit: usize,
+        at: f64,
+    },
 }
 
 impl ChatSession {
@@ -31,27 +44,20 @@ impl ChatSession {
                 if self.topic.try_with_value(|t| *t == message.topic) != Some(true) {
                     return;
                 }
-                let arrival = Arrival {
+                self.show(Arrival::Message {
                     message,
                     at: wall_clock_ms(),
-                };
-                // Until the stored history is shown, arrivals wait behind it.
-                let held = self.early.try_update_value(|early| match early {
-                    Some(list) => {
-                        list.push(arrival);
-                        None
-                    }
-                    None => Some(arrival),
                 });
-                if let Some(Some(arrival)) = held {
-                    self.deliver(arrival);
-                }
             }
             LinkEvent::Mqtt(Event::Skipped {
                 size, limit, topic, ..
             }) => {
                 if self.topic.try_with_value(|t| *t == topic) == Some(true) {
-                    self.update_log(|log| log.push_skipped(size, limit, wall_clock_ms()));
+                    self.show(Arrival::Skipped {
+                        size,
+                        limit,
+                        at: wall_clock_ms(),
+                    });
                 }
             }
             LinkEvent::Mqtt(Event::Sent { pkid }) => {
@@ -88,9 +94,33 @@ impl ChatSession {
         }
     }
 
-    /// Show a message, and keep it if it is new.
+    /// Into the log now, or behind the history while it loads.
+    pub(super) fn show(&self, arrival: Arrival) {
+        let held = self.early.try_update_value(|early| match early {
+            Some(list) => {
+                list.push(arrival);
+                None
+            }
+            None => Some(arrival),
+        });
+        if let Some(Some(arrival)) = held {
+            self.deliver(arrival);
+        }
+    }
+
+    /// Show it, and keep a message from the broker if it is new.
     fn deliver(&self, arrival: Arrival) {
-        let Arrival { message, at } = arrival;
+        let (message, at) = match arrival {
+            Arrival::Message { message, at } => (message, at),
+            Arrival::Own { message, at } => {
+                self.update_log(|log| log.push_own(&message, at));
+                return;
+            }
+            Arrival::Skipped { size, limit, at } => {
+                self.update_log(|log| log.push_skipped(size, limit, at));
+                return;
+            }
+        };
         let payload = decode_payload(&message.payload);
         let id = match &payload {
             Payload::Chat(m) => m.id.clone(),

@@ -62,7 +62,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
             })
         });
 
-        let db = match Db::open().await {
+        let db = match open_in_time().await {
             Ok(db) => Some(db),
             Err(e) => {
                 session
@@ -103,6 +103,19 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
     });
 }
 
+/// IndexedDB, or why not. A browser whose IndexedDB never answers must not hold the chat
+/// back: after a few seconds it counts as unavailable.
+async fn open_in_time() -> Result<Db, crate::persist::StoreError> {
+    let open = std::pin::pin!(Db::open());
+    let give_up = gloo_timers::future::TimeoutFuture::new(3_000);
+    match futures::future::select(open, give_up).await {
+        futures::future::Either::Left((result, _)) => result,
+        futures::future::Either::Right(_) => Err(crate::persist::StoreError::Unavailable(
+            "IndexedDB did not answer".into(),
+        )),
+    }
+}
+
 /// The stored conversation of `topic`, into the view.
 async fn show_history(session: ChatSession, db: &Db, topic: &str) {
     let loaded = match history::load(db, topic).await {
@@ -120,43 +133,37 @@ async fn show_history(session: ChatSession, db: &Db, topic: &str) {
             log.receive(&m.payload, m.at, &author);
         }
     });
-    if loaded.skipped > 0 {
-        session.notices.try_update(|n| {
-            n.set(Notice::RecordsSkipped {
-                count: loaded.skipped,
-            })
-        });
-    }
+    skipped(session, loaded.skipped);
 }
 
-/// This tab's unsent messages: its own, those of ids no tab will use again, and those an
-/// earlier version kept in localStorage.
+/// This tab's unsent messages: its own, those of client ids no open tab uses (a tab that
+/// was closed, an id the reuse pool forgot), and those an earlier version kept in
+/// localStorage. A live tab's are never taken: it is sending them itself.
 async fn restore_outbox(
     session: ChatSession,
     db: &Db,
     me: &str,
     forgotten: &[String],
 ) -> Vec<Unsent> {
-    let mut orphans = orphaned_owners(db, me).await;
-    for id in forgotten {
-        if !orphans.contains(id) {
-            orphans.push(id.clone());
-        }
-    }
-    if let Err(e) = outbox::adopt(db, &orphans, me).await {
+    let mut candidates = outbox::owners(db).await.unwrap_or_default();
+    candidates.extend(forgotten.iter().cloned());
+    candidates.extend(
+        identity::known_ids()
+            .into_iter()
+            .filter(|id| outbox::has_legacy(id)),
+    );
+    candidates.retain(|id| id != me);
+    candidates.sort();
+    candidates.dedup();
+    let free = identity::not_in_use(&candidates).await;
+    if let Err(e) = outbox::adopt(db, &free, me).await {
         session
             .notices
             .try_update(|n| n.set(Notice::OutboxNotSaved { why: e.to_string() }));
     }
     let mut unsent = match outbox::load(db, me).await {
         Ok(loaded) => {
-            if loaded.skipped > 0 {
-                session.notices.try_update(|n| {
-                    n.set(Notice::RecordsSkipped {
-                        count: loaded.skipped,
-                    })
-                });
-            }
+            skipped(session, loaded.skipped);
             loaded.unsent
         }
         Err(e) => {
@@ -166,33 +173,19 @@ async fn restore_outbox(
             Vec::new()
         }
     };
-    unsent.extend(migrate_legacy(session, me, &orphans));
+    let mut legacy_owners = free;
+    legacy_owners.push(me.to_owned());
+    unsent.extend(migrate_legacy(session, me, &legacy_owners));
     unsent
-}
-
-/// Owners of stored unsent messages that no tab will connect as again: ids the reuse pool
-/// no longer holds.
-async fn orphaned_owners(db: &Db, me: &str) -> Vec<String> {
-    let pool = identity::known_ids();
-    outbox::owners(db)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|o| o != me && !pool.contains(o))
-        .collect()
 }
 
 /// Outboxes an earlier version kept in localStorage (one JSON string per client id) move
 /// into IndexedDB, entry by entry: what still parses is kept, and what does not is counted
 /// for the user.
-fn migrate_legacy(session: ChatSession, me: &str, orphans: &[String]) -> Vec<Unsent> {
-    let mut owners: Vec<String> = identity::known_ids();
-    owners.extend(orphans.iter().cloned());
-    owners.push(me.to_owned());
-    owners.dedup();
+fn migrate_legacy(session: ChatSession, me: &str, owners: &[String]) -> Vec<Unsent> {
     let mut bad = 0;
     let mut moved = Vec::new();
-    for owner in &owners {
+    for owner in owners {
         let (entries, unreadable) = outbox::legacy(owner);
         bad += unreadable;
         if entries.is_empty() && unreadable == 0 {
@@ -211,6 +204,7 @@ fn migrate_legacy(session: ChatSession, me: &str, orphans: &[String]) -> Vec<Uns
         }
         web_storage::remove(Area::Local, &outbox::legacy_key(owner));
     }
+    // Written at once (outbox writes are never batched).
     session.store.try_with_value(|s| {
         for unsent in &moved {
             s.writer.push(Op::OutboxPut {
@@ -219,12 +213,15 @@ fn migrate_legacy(session: ChatSession, me: &str, orphans: &[String]) -> Vec<Uns
             });
         }
     });
-    if bad > 0 {
-        session
-            .notices
-            .try_update(|n| n.set(Notice::RecordsSkipped { count: bad }));
-    }
+    skipped(session, bad);
     moved
+}
+
+/// `count` more stored records could not be read: add them to the notice.
+fn skipped(session: ChatSession, count: usize) {
+    if count > 0 {
+        session.notices.try_update(|n| n.add_skipped(count));
+    }
 }
 
 /// Publish again, in order, what was not delivered before the reload. One that cannot be

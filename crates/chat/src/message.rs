@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use serde::Serialize;
-use serde_json::Value;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
 /// One chat message as it travels. Other clients may add fields of any type; they are ignored.
 /// Serialized with serde; read with [`decode_payload`], which tolerates foreign field types.
@@ -73,28 +73,125 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
         text: text.to_owned(),
         reason,
     };
-    let Ok(value) = serde_json::from_str::<Value>(text) else {
-        return raw(RawReason::NotJson);
-    };
-    let Value::Object(mut fields) = value else {
-        return raw(RawReason::WrongShape);
-    };
-    let mut take_text = |key: &str| match fields.remove(key) {
-        Some(Value::String(s)) => Some(s),
-        _ => None,
-    };
-    let (Some(name), Some(message)) = (take_text("name"), take_text("message")) else {
-        return raw(RawReason::WrongShape);
-    };
-    let (id, from) = (take_text("id"), take_text("from"));
-    let ts = fields.get("ts").and_then(Value::as_f64);
-    Payload::Chat(ChatMessage {
-        name,
-        message,
-        id,
-        from,
-        ts,
-    })
+    // Only an object is a chat message (serde would also read an array into `Wire`).
+    if !text.trim_start().starts_with('{') {
+        return match serde_json::from_str::<IgnoredAny>(text) {
+            Ok(_) => raw(RawReason::WrongShape),
+            Err(_) => raw(RawReason::NotJson),
+        };
+    }
+    match serde_json::from_str::<Wire>(text) {
+        Ok(Wire {
+            name: Field::Text(name),
+            message: Field::Text(message),
+            id,
+            from,
+            ts,
+        }) => Payload::Chat(ChatMessage {
+            name,
+            message,
+            id: id.text(),
+            from: from.text(),
+            ts: ts.number(),
+        }),
+        Ok(_) => raw(RawReason::WrongShape),
+        Err(e) if e.is_data() => raw(RawReason::WrongShape),
+        Err(_) => raw(RawReason::NotJson),
+    }
+}
+
+/// The fields this app reads, each of any JSON type; the rest are skipped unread.
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(default)]
+    name: Field,
+    #[serde(default)]
+    message: Field,
+    #[serde(default)]
+    id: Field,
+    #[serde(default)]
+    from: Field,
+    #[serde(default)]
+    ts: Field,
+}
+
+/// One JSON value, kept only if it is a string or a number.
+#[derive(Default)]
+enum Field {
+    Text(String),
+    Number(f64),
+    #[default]
+    Other,
+}
+
+impl Field {
+    fn text(self) -> Option<String> {
+        match self {
+            Field::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn number(self) -> Option<f64> {
+        match self {
+            Field::Number(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
+        d.deserialize_any(FieldVisitor)
+    }
+}
+
+struct FieldVisitor;
+
+impl<'de> Visitor<'de> for FieldVisitor {
+    type Value = Field;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Field, E> {
+        Ok(Field::Text(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Field, E> {
+        Ok(Field::Text(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Field, E> {
+        Ok(Field::Number(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Field, E> {
+        Ok(Field::Number(v as f64))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Field, E> {
+        Ok(Field::Number(v as f64))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field, E> {
+        Ok(Field::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Field, E> {
+        Ok(Field::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Field::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Field, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Field::Other)
+    }
 }
 
 #[cfg(test)]
@@ -146,10 +243,12 @@ mod tests {
 
     #[test]
     fn non_chat_payloads_are_raw_with_a_reason() {
-        let cases: [(&[u8], RawReason); 6] = [
+        let cases: [(&[u8], RawReason); 8] = [
             (b"hello there", RawReason::NotJson),
             (b"{\"name\":\"a\"", RawReason::NotJson),
             (b"[1,2,3]", RawReason::WrongShape),
+            (br#"["cli","hi"]"#, RawReason::WrongShape),
+            (b"  42 ", RawReason::WrongShape),
             (br#"{"name":"a"}"#, RawReason::WrongShape),
             (br#"{"name":5,"message":"b"}"#, RawReason::WrongShape),
             (&[0xff, 0xfe, b'a'], RawReason::InvalidUtf8),

@@ -108,6 +108,17 @@ impl Notices {
         }
     }
 
+    /// `count` more stored records could not be read: added to the ones already reported.
+    pub fn add_skipped(&mut self, count: usize) {
+        let before = self.items.iter().find_map(|n| match n {
+            Notice::RecordsSkipped { count } => Some(*count),
+            _ => None,
+        });
+        self.set(Notice::RecordsSkipped {
+            count: before.unwrap_or(0) + count,
+        });
+    }
+
     /// Its cause is gone (or the user dismissed it). Returns whether one was shown.
     pub fn clear(&mut self, kind: NoticeKind) -> bool {
         let before = self.items.len();
@@ -155,6 +166,12 @@ mod tests {
             Some("3 stored records could not be read and were skipped.")
         );
         assert!(n.clear(NoticeKind::OutboxNotSaved));
+        n.add_skipped(2);
+        assert_eq!(
+            n.iter().next().map(ToString::to_string).as_deref(),
+            Some("5 stored records could not be read and were skipped."),
+            "skipped records from several places add up"
+        );
         assert!(!n.clear(NoticeKind::OutboxNotSaved));
         assert_eq!(n.iter().count(), 1);
     }

@@ -134,10 +134,12 @@ async fn oversized(qos: u8) {
         let id_after = wait_connected(c).await;
         assert_eq!(id_after, id, "a reload keeps the client id");
         stays_connected(c, 10, "after a reload").await;
+        // Skipped rows are not kept across a reload: any row now is the message coming
+        // again from the persistent session, because it was never acknowledged.
         let skipped = skipped_rows(c).await;
         assert!(
-            skipped.len() <= 1,
-            "the big message came again and again: {skipped:?}"
+            skipped.is_empty(),
+            "the big message came again after the reload: {skipped:?}"
         );
         assert_eq!(
             connects(&broker.log(), &id),

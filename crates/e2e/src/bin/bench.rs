@@ -480,6 +480,11 @@ async fn burst_with(
         .unwrap();
     wait_connected(c).await;
     let before: u64 = data_total(c).await.parse().unwrap_or(0);
+    // data-total includes the stored history; the arrival counter counts the socket only.
+    let arrived_before = js(c, "return window.__mqttChatArrivals ?? 0")
+        .await
+        .as_f64()
+        .unwrap_or(0.0);
     js_args(c, WATCH_BURST, vec![json!(last)]).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let tcp = broker.tcp_port;
@@ -508,7 +513,7 @@ async fn burst_with(
         format!(
             "{} / {} / {n}",
             total - before,
-            f("arrivals") - before as f64
+            f("arrivals") - arrived_before
         ),
         "all",
     );
