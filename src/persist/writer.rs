@@ -4,6 +4,13 @@
 //!
 //! When storage is full, the oldest history goes first and the batch is tried again; unsent
 //! messages are never evicted. What could not be written is reported, not hidden.
+//!
+//! Chromium gives the space of deleted records back only when it compacts the database
+//! (not while the page has it open), and a write it refuses still grows the files: so when
+//! the retry after an eviction fails too, history is no longer written for the life of the
+//! page. Otherwise every later batch would evict another quarter and fail again, and a full
+//! disk would cost the whole history (crates/e2e/tests/quota.rs measured it: gone in two
+//! batches). Unsent messages are still written, each time.
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -54,6 +61,8 @@ struct State {
     flushing: bool,
     /// A flush is scheduled: `Some(true)` one that runs at once.
     scheduled: Option<bool>,
+    /// Storage stayed full after an eviction: history is not written any more.
+    history_full: bool,
 }
 
 /// The write queue. Cheap to clone.
@@ -73,6 +82,7 @@ impl Writer {
                 queue: Vec::new(),
                 flushing: false,
                 scheduled: None,
+                history_full: false,
             })),
             report: Rc::new(report),
         }
@@ -130,7 +140,7 @@ impl Writer {
     }
 
     async fn flush(&self) {
-        let (db, ops) = {
+        let (db, ops, history_full) = {
             let mut s = self.state.borrow_mut();
             s.scheduled = None;
             if s.flushing || s.queue.is_empty() {
@@ -138,12 +148,13 @@ impl Writer {
             }
             let Some(db) = s.db.clone() else { return };
             s.flushing = true;
-            (db, std::mem::take(&mut s.queue))
+            (db, std::mem::take(&mut s.queue), s.history_full)
         };
-        let outcome = write_with_eviction(&db, ops).await;
+        let (outcome, full) = write_with_eviction(&db, ops, history_full).await;
         let more = {
             let mut s = self.state.borrow_mut();
             s.flushing = false;
+            s.history_full |= full;
             !s.queue.is_empty()
         };
         (self.report)(outcome);
@@ -154,36 +165,41 @@ impl Writer {
 }
 
 /// Write a batch; when storage is full, give up old history and try again, then try the
-/// unsent messages alone.
-async fn write_with_eviction(db: &Db, ops: Vec<Op>) -> Outcome {
+/// unsent messages alone. With `history_full` (an earlier eviction did not make room) only
+/// the unsent messages are written. Returns how it went, and whether storage stayed full
+/// after an eviction.
+async fn write_with_eviction(db: &Db, ops: Vec<Op>, history_full: bool) -> (Outcome, bool) {
     let has_history = ops.iter().any(|o| !o.is_outbox());
     let has_outbox = ops.iter().any(Op::is_outbox);
     let all = |r: Result<(), StoreError>| Outcome {
         history: has_history.then(|| r.clone()),
         outbox: has_outbox.then_some(r),
     };
-    match write(db, &ops).await {
-        Err(StoreError::Full) => {}
-        other => return all(other),
-    }
-    if evict_oldest(db).await.is_ok() {
+    if !history_full {
         match write(db, &ops).await {
             Err(StoreError::Full) => {}
-            other => return all(other),
+            other => return (all(other), false),
+        }
+        if evict_oldest(db).await.is_ok() {
+            match write(db, &ops).await {
+                Err(StoreError::Full) => {}
+                other => return (all(other), false),
+            }
         }
     }
-    // Still full: what is unsent matters more than what was read.
+    // Still full: what is unsent matters more than what was read. No second eviction: it
+    // would not make room either (see the top of this file).
     let unsent: Vec<Op> = ops.into_iter().filter(Op::is_outbox).collect();
     let outbox = if unsent.is_empty() {
         None
     } else {
-        let _ = evict_oldest(db).await;
         Some(write(db, &unsent).await)
     };
-    Outcome {
+    let outcome = Outcome {
         history: has_history.then_some(Err(StoreError::Full)),
         outbox,
-    }
+    };
+    (outcome, true)
 }
 
 async fn write(db: &Db, ops: &[Op]) -> Result<(), StoreError> {
