@@ -4,6 +4,17 @@
 //!
 //! When storage is full, the oldest history goes first and the batch is tried again; unsent
 //! messages are never evicted. What could not be written is reported, not hidden.
+//!
+//! Chromium gives the space of deleted records back only when it compacts the database
+//! (not while the page has it open), and a write it refuses still grows the files: so when
+//! the retry after an eviction fails too, history is no longer written for the life of the
+//! page. Otherwise every later batch would evict another quarter and fail again, and a full
+//! disk would cost the whole history (crates/e2e/tests/quota.rs measured it: gone in two
+//! batches). Unsent messages are still written, each time.
+//!
+//! In a burst the batches grow (a batch waits longer once the last one was big), and of
+//! each topic only the newest [`HISTORY_PER_TOPIC`] queued messages are written: the rest
+//! would be evicted at once.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -21,6 +32,10 @@ use super::{
 
 /// How long received messages wait to be written with the ones after them.
 const BATCH_DELAY: Duration = Duration::from_millis(100);
+/// The same during a burst (the last batch was bigger than [`BURST_BATCH`]): fewer, larger
+/// batches, of which [`coalesce`] drops what eviction would throw away anyway.
+const BURST_DELAY: Duration = Duration::from_millis(500);
+const BURST_BATCH: usize = 300;
 /// Changes written in one transaction at most: the requests are made in one go on the
 /// page's thread, so a bigger batch would be a long task.
 const MAX_BATCH: usize = 1000;
@@ -65,6 +80,10 @@ struct State {
     flushing: bool,
     /// A flush is scheduled: `Some(true)` one that runs at once.
     scheduled: Option<bool>,
+    /// Storage stayed full after an eviction: history is not written any more.
+    history_full: bool,
+    /// How many changes the last batch wrote: a big one means a burst.
+    last_batch: usize,
 }
 
 /// The write queue. Cheap to clone.
@@ -84,6 +103,8 @@ impl Writer {
                 queue: Vec::new(),
                 flushing: false,
                 scheduled: None,
+                history_full: false,
+                last_batch: 0,
             })),
             report: Rc::new(report),
         }
@@ -115,7 +136,14 @@ impl Writer {
             }
             s.queue.push(op);
         }
-        self.flush_soon(if urgent { Duration::ZERO } else { BATCH_DELAY });
+        let delay = if urgent {
+            Duration::ZERO
+        } else if self.state.borrow().last_batch > BURST_BATCH {
+            BURST_DELAY
+        } else {
+            BATCH_DELAY
+        };
+        self.flush_soon(delay);
     }
 
     /// Start writing what is queued now (the page is going away), even while a batch is
@@ -146,7 +174,7 @@ impl Writer {
     }
 
     async fn flush(&self, force: bool) {
-        let (db, ops) = {
+        let (db, ops, history_full) = {
             let mut s = self.state.borrow_mut();
             s.scheduled = None;
             if (s.flushing && !force) || s.queue.is_empty() {
@@ -157,12 +185,17 @@ impl Writer {
             coalesce(&mut s.queue);
             let cut = MAX_BATCH.min(s.queue.len());
             let rest = s.queue.split_off(cut);
-            (db, std::mem::replace(&mut s.queue, rest))
+            if s.history_full {
+                s.queue.retain(|o| !matches!(o, Op::History(_)));
+            }
+            s.last_batch = s.queue.len();
+            (db, std::mem::replace(&mut s.queue, rest), s.history_full)
         };
-        let (outcome, unwritten) = write_with_eviction(&db, ops).await;
+        let (outcome, unwritten, full) = write_with_eviction(&db, ops, history_full).await;
         let more = {
             let mut s = self.state.borrow_mut();
             s.flushing = false;
+            s.history_full |= full;
             // Unsent messages that could not be written wait for the next batch (the next
             // change triggers it): the notice stays until they are in.
             let later = std::mem::take(&mut s.queue);
@@ -203,21 +236,35 @@ fn coalesce(queue: &mut Vec<Op>) {
 
 /// Write a batch; when storage is full, give up old history and try again. What still
 /// fails is reported, and the outbox changes among it are handed back to be tried again
-/// with the next batch: unsent messages are never dropped for the history's sake.
-async fn write_with_eviction(db: &Db, ops: Vec<Op>) -> (Outcome, Vec<Op>) {
+/// with the next batch: unsent messages are never dropped for the history's sake. With
+/// `history_full` (an earlier eviction did not make room) only the unsent messages are
+/// written. Returns how it went, what to try again, and whether storage stayed full after
+/// an eviction.
+async fn write_with_eviction(
+    db: &Db,
+    ops: Vec<Op>,
+    history_full: bool,
+) -> (Outcome, Vec<Op>, bool) {
     let has_history = ops.iter().any(|o| !o.is_outbox());
     let has_outbox = ops.iter().any(Op::is_outbox);
     let all = |r: Result<(), StoreError>| Outcome {
         history: has_history.then(|| r.clone()),
         outbox: has_outbox.then_some(r),
     };
-    let first = match write(db, &ops).await {
-        Ok(()) => return (all(Ok(())), Vec::new()),
-        Err(e) => e,
-    };
-    if first == StoreError::Full && evict_oldest(db).await.is_ok() {
-        if let Ok(()) = write(db, &ops).await {
-            return (all(Ok(())), Vec::new());
+    let mut first = StoreError::Full;
+    let mut full = history_full;
+    if !history_full {
+        first = match write(db, &ops).await {
+            Ok(()) => return (all(Ok(())), Vec::new(), false),
+            Err(e) => e,
+        };
+        if first == StoreError::Full && evict_oldest(db).await.is_ok() {
+            match write(db, &ops).await {
+                Ok(()) => return (all(Ok(())), Vec::new(), false),
+                // No second eviction: it would not make room either (see the top).
+                Err(StoreError::Full) => full = true,
+                Err(_) => {}
+            }
         }
     }
     // Still failing: what is unsent matters more than what was read.
@@ -225,9 +272,6 @@ async fn write_with_eviction(db: &Db, ops: Vec<Op>) -> (Outcome, Vec<Op>) {
     let outbox = if unsent.is_empty() {
         None
     } else {
-        if first == StoreError::Full {
-            let _ = evict_oldest(db).await;
-        }
         Some(write(db, &unsent).await)
     };
     let again = match &outbox {
@@ -238,7 +282,7 @@ async fn write_with_eviction(db: &Db, ops: Vec<Op>) -> (Outcome, Vec<Op>) {
         history: has_history.then_some(Err(first)),
         outbox,
     };
-    (outcome, again)
+    (outcome, again, full)
 }
 
 async fn write(db: &Db, ops: &[Op]) -> Result<(), StoreError> {

@@ -473,7 +473,8 @@ async fn burst_with(
     label: &str,
     report: &mut Report,
 ) -> f64 {
-    let run = format!("burst{n}{}", extra_query.replace(['&', '='], ""));
+    // Ids unique per scenario: a later burst must not repeat ids the history already holds.
+    let run = label.replace([' ', ',', '='], "");
     let last = format!("{run} {}", n - 1);
     c.goto(&format!("{}{extra_query}", bench_url(base, broker)))
         .await
