@@ -91,6 +91,8 @@ pub struct ChatSession {
     pub log: RwSignal<MessageLog>,
     /// The one home of unsent messages: rows read their delivery state from it.
     pub outbox: RwSignal<Outbox>,
+    /// False when the stored outbox could not be read: own rows then claim no state.
+    pub outbox_known: RwSignal<bool>,
     pub notices: RwSignal<Notices>,
     pub history: RwSignal<HistoryState>,
     pub client_id: RwSignal<Option<String>>,
@@ -129,6 +131,7 @@ impl ChatSession {
             status: RwSignal::new(ConnectionStatus::Connecting),
             log: RwSignal::new(MessageLog::new(VIEW_CAPACITY)),
             outbox: RwSignal::new(Outbox::new()),
+            outbox_known: RwSignal::new(true),
             notices,
             history: RwSignal::new(HistoryState::Loading),
             client_id: RwSignal::new(None),

@@ -167,6 +167,7 @@ async fn restore_outbox(
             loaded.unsent
         }
         Err(e) => {
+            session.outbox_known.try_set(false);
             session
                 .notices
                 .try_update(|n| n.set(Notice::OutboxNotSaved { why: e.to_string() }));

@@ -64,7 +64,7 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                     data-history=move || session.history.get().as_str()
                 >
                     <For each=rows key=|row| row.key let:row>
-                        <MessageRow row=row outbox=session.outbox />
+                        <MessageRow row=row outbox=session.outbox outbox_known=session.outbox_known />
                     </For>
                 </tbody>
             </table>
@@ -99,7 +99,11 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
 }
 
 #[component]
-fn MessageRow(row: Arc<Row>, outbox: RwSignal<Outbox>) -> impl IntoView {
+fn MessageRow(
+    row: Arc<Row>,
+    outbox: RwSignal<Outbox>,
+    outbox_known: RwSignal<bool>,
+) -> impl IntoView {
     let (name, kind, title) = match &row.kind {
         RowKind::Chat => (row.name.clone(), "chat", String::new()),
         RowKind::Raw(reason) => (
@@ -114,14 +118,22 @@ fn MessageRow(row: Arc<Row>, outbox: RwSignal<Outbox>) -> impl IntoView {
         ),
     };
     // Own rows read their state from the outbox: still there means queued or sent, gone
-    // means the broker acknowledged it.
+    // means the broker acknowledged it. Unknown (the stored outbox could not be read): no
+    // state rather than a wrong "delivered". A memo, so an outbox change re-renders only the
+    // rows whose state changed.
     let delivery = row.own.then(|| row.id.clone()).flatten().map(|id| {
+        let state = Memo::new(move |_| {
+            outbox_known.get().then(|| {
+                outbox
+                    .with(|o| o.delivery(&id))
+                    .unwrap_or(Delivery::Acknowledged)
+            })
+        });
         move || {
-            let d = outbox
-                .with(|o| o.delivery(&id))
-                .unwrap_or(Delivery::Acknowledged)
-                .label();
-            view! { <span class="delivery" data-delivery=d>{d}</span> }
+            state.get().map(|d| {
+                let d = d.label();
+                view! { <span class="delivery" data-delivery=d>{d}</span> }
+            })
         }
     });
     view! {
