@@ -171,11 +171,3 @@ pub(crate) fn field(value: &JsValue, name: &str) -> JsValue {
 pub(crate) fn set_field(object: &js_sys::Object, name: &str, value: &JsValue) {
     let _ = js_sys::Reflect::set(object, &JsValue::from_str(name), value);
 }
-
-/// Delete the whole database (tests, and a way out of a broken schema).
-pub async fn delete_database() -> Result<(), StoreError> {
-    let factory = Factory::new().map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    req(factory.delete(DB_NAME))?
-        .await
-        .map_err(StoreError::from_idb)
-}

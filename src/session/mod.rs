@@ -96,7 +96,8 @@ pub struct ChatSession {
     pub notices: RwSignal<Notices>,
     pub history: RwSignal<HistoryState>,
     pub client_id: RwSignal<Option<String>>,
-    inner: StoredValue<Option<Inner>, LocalStorage>,
+    /// The link, once the tab knows who it is.
+    connection: StoredValue<Option<Connection>, LocalStorage>,
     store: StoredValue<Store, LocalStorage>,
     render: StoredValue<RenderThrottle>,
     /// Browser event listeners, removed when the session's owner is cleaned up.
@@ -106,11 +107,6 @@ pub struct ChatSession {
     author: StoredValue<String>,
     /// Arrivals held back until the stored history is shown, so the order stays right.
     early: StoredValue<Option<Vec<routing::Arrival>>>,
-}
-
-struct Inner {
-    connection: Connection,
-    client_id: String,
 }
 
 /// Storage as the session uses it.
@@ -135,7 +131,7 @@ impl ChatSession {
             notices,
             history: RwSignal::new(HistoryState::Loading),
             client_id: RwSignal::new(None),
-            inner: StoredValue::new_local(None),
+            connection: StoredValue::new_local(None),
             store: StoredValue::new_local(Store {
                 db: None,
                 writer,
@@ -156,7 +152,7 @@ impl ChatSession {
     /// Send a validated draft. It shows at once as the user's own row; its delivery state
     /// follows the broker's acknowledgements. Online or not, it is kept until delivered.
     pub fn send(&self, draft: Draft) -> Result<(), SendError> {
-        let ready = self.inner.try_with_value(|i| i.is_some());
+        let ready = self.connection.try_with_value(|c| c.is_some());
         match ready {
             None => return Err(SendError::Closed),
             Some(false) => {
@@ -213,12 +209,10 @@ impl ChatSession {
             self.store.try_with_value(|s| s.writer.push(put));
         }
         let published = self
-            .inner
-            .try_with_value(|inner| {
-                inner.as_ref().map(|i| {
-                    i.connection
-                        .publish(&unsent.topic, unsent.message.to_json(), QoS::AtLeastOnce)
-                })
+            .connection
+            .try_with_value(|c| {
+                c.as_ref()
+                    .map(|c| c.publish(&unsent.topic, unsent.message.to_json(), QoS::AtLeastOnce))
             })
             .flatten();
         let error = match published {
@@ -271,9 +265,9 @@ impl ChatSession {
 
     /// Connect again now (after a refusal, or instead of waiting for the next attempt).
     pub fn retry(&self) {
-        let _ = self.inner.try_with_value(|inner| {
-            if let Some(inner) = inner {
-                inner.connection.retry();
+        let _ = self.connection.try_with_value(|c| {
+            if let Some(c) = c {
+                c.retry();
             }
         });
     }
@@ -282,18 +276,18 @@ impl ChatSession {
     /// going away.
     pub fn leave_now(&self) {
         let _ = self.store.try_with_value(|s| s.writer.flush_now());
-        let _ = self.inner.try_with_value(|inner| {
-            if let Some(inner) = inner {
-                inner.connection.leave_now();
+        let _ = self.connection.try_with_value(|c| {
+            if let Some(c) = c {
+                c.leave_now();
             }
         });
     }
 
     pub fn close(&self) {
         // The owner may already be disposed during cleanup; then there is nothing to close.
-        let _ = self.inner.try_with_value(|inner| {
-            if let Some(inner) = inner {
-                inner.connection.close();
+        let _ = self.connection.try_with_value(|c| {
+            if let Some(c) = c {
+                c.close();
             }
         });
     }
@@ -313,13 +307,6 @@ impl ChatSession {
                 log.push_own(m, m.ts.unwrap_or_else(wall_clock_ms));
             }
         });
-    }
-
-    /// The client id this tab connects with, once known.
-    pub fn own_client_id(&self) -> Option<String> {
-        self.inner
-            .try_with_value(|i| i.as_ref().map(|i| i.client_id.clone()))
-            .flatten()
     }
 
     /// Change the log, and have the view show it soon (see [`RenderThrottle`]).
@@ -348,21 +335,26 @@ impl ChatSession {
 
 /// A batch was written, or not: keep the notices true to it.
 fn report(notices: RwSignal<Notices>, outcome: Outcome) {
-    notices.try_update(|n| {
+    // Most batches change nothing: notify the view only when a notice comes or goes.
+    notices.try_maybe_update(|n| {
+        let mut changed = false;
         match outcome.history {
-            Some(Ok(())) => {
-                n.clear(NoticeKind::HistoryNotSaved);
+            Some(Ok(())) => changed |= n.clear(NoticeKind::HistoryNotSaved),
+            Some(Err(e)) => {
+                n.set(Notice::HistoryNotSaved { why: e.to_string() });
+                changed = true;
             }
-            Some(Err(e)) => n.set(Notice::HistoryNotSaved { why: e.to_string() }),
             None => {}
         }
         match outcome.outbox {
-            Some(Ok(())) => {
-                n.clear(NoticeKind::OutboxNotSaved);
+            Some(Ok(())) => changed |= n.clear(NoticeKind::OutboxNotSaved),
+            Some(Err(e)) => {
+                n.set(Notice::OutboxNotSaved { why: e.to_string() });
+                changed = true;
             }
-            Some(Err(e)) => n.set(Notice::OutboxNotSaved { why: e.to_string() }),
             None => {}
         }
+        (changed, ())
     });
 }
 

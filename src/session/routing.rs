@@ -69,13 +69,8 @@ impl ChatSession {
                     .try_update(|n| n.set(Notice::SubscribeRefused { filter }));
             }
             LinkEvent::Mqtt(Event::Subscribed { .. }) => {
-                let shown = self.notices.try_with_untracked(|n| {
-                    n.iter().any(|n| n.kind() == NoticeKind::SubscribeRefused)
-                });
-                if shown == Some(true) {
-                    self.notices
-                        .try_update(|n| n.clear(NoticeKind::SubscribeRefused));
-                }
+                self.notices
+                    .try_maybe_update(|n| (n.clear(NoticeKind::SubscribeRefused), ()));
             }
             LinkEvent::Mqtt(Event::Disconnected(_)) => {
                 self.outbox.try_update(|o| o.link_lost());

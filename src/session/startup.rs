@@ -7,7 +7,7 @@ use mqtt_core::{Options, QoS};
 
 use leptos::prelude::*;
 
-use super::{ChatSession, HistoryState, Inner, SendError};
+use super::{ChatSession, HistoryState, SendError};
 use crate::browser::identity;
 use crate::browser::web_storage::{self, Area};
 use crate::config::AppConfig;
@@ -55,12 +55,9 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         session.client_id.try_set(Some(client_id.clone()));
         // The user can send from here on. If the view is already gone, the connection is
         // dropped here, which closes it.
-        session.inner.try_update_value(|slot| {
-            *slot = Some(Inner {
-                connection,
-                client_id: client_id.clone(),
-            })
-        });
+        session
+            .connection
+            .try_update_value(|slot| *slot = Some(connection));
 
         let db = match open_in_time().await {
             Ok(db) => Some(db),

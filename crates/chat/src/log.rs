@@ -102,11 +102,6 @@ impl MessageLog {
         }))
     }
 
-    /// Whether a message with this id is in the log (or was, recently).
-    pub fn contains_id(&self, id: &str) -> bool {
-        self.seen.contains(id)
-    }
-
     /// A message too large to take in was skipped: say so in its place.
     pub fn push_skipped(&mut self, size: usize, limit: usize, at: f64) -> u64 {
         self.push(Row {

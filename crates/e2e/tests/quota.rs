@@ -174,9 +174,7 @@ async fn storage_full_the_oldest_history_goes_first_and_unsent_messages_stay() {
     let browser = Browser::start().await;
     let c = &browser.client;
 
-    c.goto(&format!("{base}/?broker={}", x.ws_url()))
-        .await
-        .unwrap();
+    open_app(c, &base, &x.ws_url(), "").await;
     let a = c.window().await.unwrap();
     wait_connected(c).await;
     // Before anything is written: Chromium caches the space left of an origin that has
@@ -185,9 +183,7 @@ async fn storage_full_the_oldest_history_goes_first_and_unsent_messages_stay() {
     set_quota(c, &base, QUOTA_FOR_HISTORY).await;
     let b = c.new_window(false).await.unwrap().handle;
     c.switch_to_window(b.clone()).await.unwrap();
-    c.goto(&format!("{base}/?broker={}", y.ws_url()))
-        .await
-        .unwrap();
+    open_app(c, &base, &y.ws_url(), "").await;
     wait_connected(c).await;
 
     c.switch_to_window(a.clone()).await.unwrap();
@@ -292,9 +288,7 @@ async fn storage_full_even_for_unsent_messages_says_so_and_keeps_them_in_the_tab
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&format!("{base}/?broker={}", broker.ws_url()))
-        .await
-        .unwrap();
+    open_app(c, &base, &broker.ws_url(), "").await;
     wait_connected(c).await;
     set_quota(c, &base, QUOTA_FOR_NOTHING).await;
 
