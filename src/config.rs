@@ -1,6 +1,7 @@
 //! Where the app connects and what it listens to, from the page URL.
 
 pub use chat::BrokerUrlError;
+use chat::{RoomName, RoomNameError};
 use mqtt_core::Credentials;
 use wasm_bindgen::JsValue;
 
@@ -11,7 +12,8 @@ pub const DEFAULT_BROKER_PORT: u16 = 9001;
 pub struct AppConfig {
     /// The broker URL, or why the one given is unusable.
     pub broker_url: Result<String, BrokerUrlError>,
-    pub topic: String,
+    /// `?room=NAME`: the room to open (and join), or why that name is refused.
+    pub room: Option<Result<RoomName, RoomNameError>>,
     /// From `?username=…&password=…`, until a sign-in form comes with the auth issue.
     pub credentials: Option<Credentials>,
     /// Keep the conversation in this browser (IndexedDB); `?history=off` turns it off.
@@ -24,21 +26,29 @@ impl AppConfig {
         let query = crate::browser::query_string();
         AppConfig {
             broker_url: broker_url(&query, &crate::browser::page_hostname()),
-            topic: chat::DEFAULT_TOPIC.to_owned(),
+            room: room(&query),
             credentials: credentials(&query),
             keep_history: keep_history(&query),
         }
     }
 
-    /// The default room on `broker_url`, without credentials.
+    /// The rooms remembered in this browser on `broker_url`, without credentials.
     pub fn new(broker_url: Result<String, BrokerUrlError>) -> Self {
         AppConfig {
             broker_url,
-            topic: chat::DEFAULT_TOPIC.to_owned(),
+            room: None,
             credentials: None,
             keep_history: true,
         }
     }
+}
+
+/// `?room=NAME`, if given.
+pub fn room(query: &str) -> Option<Result<RoomName, RoomNameError>> {
+    let name = web_sys::UrlSearchParams::new_with_str(query)
+        .ok()?
+        .get("room")?;
+    Some(RoomName::parse(&name))
 }
 
 /// `?history=off` keeps nothing of the conversation in this browser.

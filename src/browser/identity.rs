@@ -22,6 +22,7 @@ use wasm_bindgen::JsCast;
 
 const TAB_KEY: &str = "mqtt-chat.client-id";
 const KNOWN_KEY: &str = "mqtt-chat.client-ids";
+const PERSON_KEY: &str = "mqtt-chat.person";
 /// Ids remembered for reuse; each one may have a broker session holding messages.
 pub const KNOWN_MAX: usize = 8;
 
@@ -102,6 +103,9 @@ pub struct TabIdentity {
     pub client_id: String,
     /// Names this tab's messages (`from`), so it knows its own.
     pub author_id: String,
+    /// This browser profile's person, for presence and typing: every tab of a browser is
+    /// one person, shown once.
+    pub person_id: String,
     /// Ids this load pushed out of the reuse pool. No tab will resume them, so their unsent
     /// messages are the caller's to adopt. With more than `KNOWN_MAX` tabs open, one may
     /// still be a live tab's, which keeps sending its own: merge by message id.
@@ -136,7 +140,16 @@ pub async fn tab_identity() -> Result<TabIdentity, NoRandomness> {
             author
         }
     };
+    let person_id = match storage::get::<String>(Area::Local, PERSON_KEY) {
+        Some(person) if !person.is_empty() && person.len() <= 64 => person,
+        _ => {
+            let person = random_hex(8)?;
+            let _ = storage::set(Area::Local, PERSON_KEY, &person);
+            person
+        }
+    };
     Ok(TabIdentity {
+        person_id,
         client_id: id,
         author_id,
         forgotten,

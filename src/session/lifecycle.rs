@@ -1,10 +1,17 @@
-//! The page's life: leaving says DISCONNECT (so the broker can tell a leave from a crash)
-//! and writes what is queued for storage; coming back from the back/forward cache connects
-//! again.
+//! The page's life: leaving says offline and DISCONNECT (so the broker can tell a leave from
+//! a crash) and writes what is queued for storage; coming back from the back/forward cache
+//! connects again; hiding and showing the tab decides what counts as unread; another tab
+//! joining or leaving a room is followed here.
 
 use gloo_events::EventListener;
+use leptos::prelude::*;
 
 use super::ChatSession;
+
+/// The tab is in view.
+pub(super) fn page_visible() -> bool {
+    gloo_utils::document().visibility_state() == web_sys::VisibilityState::Visible
+}
 
 pub(super) fn listeners(session: ChatSession) -> Vec<EventListener> {
     let window = gloo_utils::window();
@@ -17,5 +24,20 @@ pub(super) fn listeners(session: ChatSession) -> Vec<EventListener> {
             session.retry();
         }
     });
-    vec![on_leave, on_show]
+    let on_visibility = EventListener::new(&gloo_utils::document(), "visibilitychange", move |_| {
+        let visible = page_visible();
+        session.visible.try_set(visible);
+        if visible {
+            session.rooms.try_update(|r| r.seen());
+        }
+    });
+    let on_storage = EventListener::new(&window, "storage", move |event| {
+        let key = js_sys::Reflect::get(event, &"key".into())
+            .ok()
+            .and_then(|k| k.as_string());
+        if key.as_deref() == Some(super::rooms::ROOMS_KEY) {
+            session.follow_saved_rooms();
+        }
+    });
+    vec![on_leave, on_show, on_visibility, on_storage]
 }

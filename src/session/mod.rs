@@ -2,23 +2,33 @@
 //! to the view, in the shape of a hook (signals to read, methods to call).
 //!
 //! - [`startup`]: identity, connection, then what storage kept (history, unsent messages).
-//! - [`routing`]: what the link reports, into the log, the outbox and the notices.
+//! - [`routing`]: what the link reports, by topic, to where it belongs.
+//! - [`rooms`]: joining, leaving and showing rooms; each room's messages and history.
+//! - [`presence`]: this tab's retained status and last will; who is where.
+//! - [`typing`]: telling the open room this tab types, and showing who else does.
+//! - [`catchup`]: asking peers for what the broker could not give, and answering them.
 //! - [`lifecycle`]: leaving and coming back to the page.
-//! - [`render`]: at most one table render a frame.
+//! - [`render`]: at most one render a frame.
 //!
 //! Nothing the user sends is lost: each message goes into the outbox (one IndexedDB record
 //! per message) before it is published at QoS 1, and leaves it only when the broker
 //! acknowledges it. The session is persistent (clean session off, a stable client id), so
 //! messages published while this tab was away are delivered when it returns.
 
+mod catchup;
 mod lifecycle;
+mod presence;
 mod render;
+mod rooms;
 mod routing;
 mod startup;
+mod typing;
+
+use std::collections::HashMap;
 
 use chat::{
     ChatMessage, ConnectionStatus, Draft, MessageLog, Notice, NoticeKind, Notices, Outbox,
-    OutboxError, Recorder,
+    OutboxError, Presence, Recorder, RoomName, Rooms, TypingSender,
 };
 use leptos::prelude::*;
 use mqtt_core::{PublishError, QoS};
@@ -30,6 +40,7 @@ use crate::persist::writer::{Op, Outcome, Writer};
 use crate::persist::Db;
 use crate::transport::Connection;
 use render::{Render, RenderThrottle};
+pub use rooms::RoomError;
 
 /// Rows kept in the view; `data-total` still counts every message.
 ///
@@ -88,25 +99,51 @@ pub enum SendError {
 #[derive(Clone, Copy)]
 pub struct ChatSession {
     pub status: RwSignal<ConnectionStatus>,
+    /// The open room's messages (the other rooms' wait in `room_logs`).
     pub log: RwSignal<MessageLog>,
     /// The one home of unsent messages: rows read their delivery state from it.
     pub outbox: RwSignal<Outbox>,
     /// False when the stored outbox could not be read: own rows then claim no state.
     pub outbox_known: RwSignal<bool>,
     pub notices: RwSignal<Notices>,
+    /// Where the open room's stored conversation stands.
     pub history: RwSignal<HistoryState>,
     pub client_id: RwSignal<Option<String>>,
+    /// Joined rooms, the open one, unread counts.
+    pub rooms: RwSignal<Rooms>,
+    /// The user's name, as typed (sent with messages, presence and typing).
+    pub name: RwSignal<String>,
+    /// Who is where, from the retained statuses. Changes notify at most once a frame.
+    pub presence: RwSignal<Presence>,
+    /// Bumped when a presence grace period ends, so the view looks again.
+    pub presence_tick: RwSignal<u32>,
+    /// `Ann is typing…` for the open room, or empty.
+    pub typing_text: RwSignal<String>,
+    /// What a screen reader is told about new messages (a burst as one line).
+    pub announcement: RwSignal<String>,
+    /// The tab is visible (read messages in the open room do not count as unread).
+    pub visible: RwSignal<bool>,
     /// The link, once the tab knows who it is.
     connection: StoredValue<Option<Connection>, LocalStorage>,
     store: StoredValue<Store, LocalStorage>,
     render: StoredValue<RenderThrottle>,
+    presence_render: StoredValue<RenderThrottle>,
+    rooms_render: StoredValue<RenderThrottle>,
     /// Browser event listeners, removed when the session's owner is cleaned up.
     listeners: StoredValue<Vec<gloo_events::EventListener>, LocalStorage>,
-    topic: StoredValue<String>,
     /// This tab's author id (`from`), once known: marks our own messages.
     author: StoredValue<String>,
-    /// Arrivals held back until the stored history is shown, so the order stays right.
-    early: StoredValue<Option<Vec<routing::Arrival>>>,
+    /// This browser's person id, for presence and typing.
+    person: StoredValue<String>,
+    /// The rooms not shown, with their messages.
+    room_logs: StoredValue<HashMap<RoomName, MessageLog>>,
+    /// Rooms whose stored history is in their log (or being put there).
+    history_loaded: StoredValue<std::collections::HashSet<RoomName>>,
+    typing: StoredValue<typing::TypingState>,
+    typing_sender: StoredValue<TypingSender>,
+    catch_up: StoredValue<catchup::CatchUpState>,
+    announce: StoredValue<render::Announcer>,
+    presence_state: StoredValue<presence::PresenceState>,
 }
 
 /// Storage as the session uses it.
@@ -116,6 +153,8 @@ struct Store {
     recorder: Recorder,
     /// `?history=off`: keep nothing of the conversation in this browser.
     keep_history: bool,
+    /// Startup has opened storage, or given up on it.
+    storage_known: bool,
 }
 
 impl ChatSession {
@@ -123,6 +162,10 @@ impl ChatSession {
     pub fn start(config: AppConfig) -> ChatSession {
         let notices = RwSignal::new(Notices::default());
         let writer = Writer::new(move |outcome| report(notices, outcome));
+        let (rooms, room_error) = rooms::initial(&config);
+        if let Some(e) = room_error {
+            notices.update(|n| n.set(Notice::RoomRefused { why: e.to_string() }));
+        }
         let session = ChatSession {
             status: RwSignal::new(ConnectionStatus::Connecting),
             log: RwSignal::new(MessageLog::new(VIEW_CAPACITY)),
@@ -131,18 +174,34 @@ impl ChatSession {
             notices,
             history: RwSignal::new(HistoryState::Loading),
             client_id: RwSignal::new(None),
+            rooms: RwSignal::new(rooms),
+            name: RwSignal::new(crate::persist::prefs::load_name()),
+            presence: RwSignal::new(Presence::default()),
+            presence_tick: RwSignal::new(0),
+            typing_text: RwSignal::new(String::new()),
+            announcement: RwSignal::new(String::new()),
+            visible: RwSignal::new(lifecycle::page_visible()),
             connection: StoredValue::new_local(None),
             store: StoredValue::new_local(Store {
                 db: None,
                 writer,
                 recorder: Recorder::default(),
                 keep_history: config.keep_history,
+                storage_known: false,
             }),
             render: StoredValue::new(RenderThrottle::default()),
+            presence_render: StoredValue::new(RenderThrottle::default()),
+            rooms_render: StoredValue::new(RenderThrottle::default()),
             listeners: StoredValue::new_local(Vec::new()),
-            topic: StoredValue::new(config.topic.clone()),
             author: StoredValue::new(String::new()),
-            early: StoredValue::new(Some(Vec::new())),
+            person: StoredValue::new(String::new()),
+            room_logs: StoredValue::new(HashMap::new()),
+            history_loaded: StoredValue::new(Default::default()),
+            typing: StoredValue::new(Default::default()),
+            typing_sender: StoredValue::new(TypingSender::default()),
+            catch_up: StoredValue::new(Default::default()),
+            announce: StoredValue::new(Default::default()),
+            presence_state: StoredValue::new(Default::default()),
         };
         startup::start(session, config);
         on_cleanup(move || session.close());
@@ -173,7 +232,8 @@ impl ChatSession {
             .store
             .try_update_value(|s| s.recorder.next_seq(now))
             .ok_or(SendError::Closed)?;
-        let topic = self.topic.get_value();
+        let topic = self.rooms.with_untracked(|r| r.open().chat_topic());
+        self.typing_sender.update_value(|t| t.sent());
         self.queue(
             Unsent {
                 seq,
@@ -240,10 +300,7 @@ impl ChatSession {
                 });
             } else {
                 // Kept (shown as queued) in memory and in storage: nothing is thrown away.
-                self.show(routing::Arrival::Own {
-                    message: unsent.message,
-                    at,
-                });
+                self.show_own(&unsent.topic, &unsent.message, at);
             }
             return Err(error);
         }
@@ -256,10 +313,7 @@ impl ChatSession {
                 }
             });
         }
-        self.show(routing::Arrival::Own {
-            message: unsent.message,
-            at,
-        });
+        self.show_own(&unsent.topic, &unsent.message, at);
         Ok(())
     }
 
@@ -276,9 +330,10 @@ impl ChatSession {
     /// going away.
     pub fn leave_now(&self) {
         let _ = self.store.try_with_value(|s| s.writer.flush_now());
+        let last_words = self.offline_status();
         let _ = self.connection.try_with_value(|c| {
             if let Some(c) = c {
-                c.leave_now();
+                c.leave_now(last_words.as_ref().map(|(t, p)| (t.as_str(), p.clone().into())));
             }
         });
     }
@@ -292,44 +347,76 @@ impl ChatSession {
         });
     }
 
-    /// Empty the stored history of this browser, and the view with it. Unsent messages stay,
-    /// in storage and on screen. The clearing goes through the writer, behind whatever
-    /// history it still had to write, so nothing cleared comes back.
+    /// Empty the stored history of this browser, and every room's view with it. Unsent
+    /// messages stay, in storage and on screen. The clearing goes through the writer, behind
+    /// whatever history it still had to write, so nothing cleared comes back.
     pub fn clear_history(&self) {
         self.store
             .try_with_value(|s| s.writer.push(Op::ClearHistory));
-        let waiting: Vec<ChatMessage> = self
-            .outbox
-            .with_untracked(|o| o.entries().map(|p| p.message.clone()).collect());
-        self.update_log(|log| {
-            log.clear();
-            for m in &waiting {
-                log.push_own(m, m.ts.unwrap_or_else(wall_clock_ms));
-            }
+        let waiting: Vec<(String, ChatMessage)> = self.outbox.with_untracked(|o| {
+            o.entries()
+                .map(|p| (p.topic.clone(), p.message.clone()))
+                .collect()
         });
+        self.room_logs.update_value(|logs| logs.values_mut().for_each(MessageLog::clear));
+        self.update_log(MessageLog::clear);
+        for (topic, m) in &waiting {
+            self.show_own(topic, m, m.ts.unwrap_or_else(wall_clock_ms));
+        }
     }
 
     /// Change the log, and have the view show it soon (see [`RenderThrottle`]).
     fn update_log<R>(&self, change: impl FnOnce(&mut MessageLog) -> R) -> Option<R> {
         let result = self.log.try_update_untracked(change);
-        let now = frame_clock_ms();
-        match self.render.try_update_value(|t| t.request(now)) {
-            Some(Render::Now) => self.log.notify(),
-            Some(Render::After(ms)) => {
-                let session = *self;
-                set_timeout(
-                    move || {
-                        session
-                            .render
-                            .try_update_value(|t| t.rendered(frame_clock_ms()));
-                        session.log.notify();
-                    },
-                    std::time::Duration::from_millis(ms),
-                );
-            }
-            Some(Render::AlreadyScheduled) | None => {}
-        }
+        let log = self.log;
+        notify_soon(self.render, move || log.notify());
         result
+    }
+
+    /// Tell a screen reader about a new message in the open room (a burst as one line).
+    fn announce_message(&self, name: &str, text: &str) {
+        let first = self
+            .announce
+            .try_update_value(|a| a.add(name, text))
+            .unwrap_or(false);
+        if first {
+            let session = *self;
+            set_timeout(
+                move || {
+                    if let Some(Some(words)) = session.announce.try_update_value(|a| a.flush()) {
+                        session.announcement.try_set(words);
+                    }
+                },
+                std::time::Duration::from_millis(render::ANNOUNCE_MS),
+            );
+        }
+    }
+
+    /// Count a message as unread (or not); the room list shows it soon.
+    fn update_rooms<R>(&self, change: impl FnOnce(&mut chat::Rooms) -> R) -> Option<R> {
+        let result = self.rooms.try_update_untracked(change);
+        let rooms = self.rooms;
+        notify_soon(self.rooms_render, move || rooms.notify());
+        result
+    }
+}
+
+/// Call `notify` now, or once at the end of this frame if it was called this frame already:
+/// a burst of changes renders once a frame.
+fn notify_soon(throttle: StoredValue<RenderThrottle>, notify: impl Fn() + 'static) {
+    let now = frame_clock_ms();
+    match throttle.try_update_value(|t| t.request(now)) {
+        Some(Render::Now) => notify(),
+        Some(Render::After(ms)) => {
+            set_timeout(
+                move || {
+                    throttle.try_update_value(|t| t.rendered(frame_clock_ms()));
+                    notify();
+                },
+                std::time::Duration::from_millis(ms),
+            );
+        }
+        Some(Render::AlreadyScheduled) | None => {}
     }
 }
 

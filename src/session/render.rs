@@ -1,4 +1,4 @@
-//! Renders of the table, at most one a frame (FIELD.md #10). The first change renders at
+//! Renders of the table (and the room and people lists), at most one a frame (FIELD.md #10). The first change renders at
 //! once, so a lone message shows without delay; the changes of a burst that follow within
 //! the same frame are shown together by one render at the end of it.
 
@@ -37,5 +37,43 @@ impl RenderThrottle {
     pub(super) fn rendered(&mut self, now: f64) {
         self.scheduled = false;
         self.last = Some(now);
+    }
+}
+
+/// Screen reader announcements of new messages in the open room: the first after a quiet
+/// second is read alone; what follows within the second is read as one summary, so a burst
+/// is not read out line by line.
+#[derive(Debug, Default)]
+pub(super) struct Announcer {
+    pending: u32,
+    last: Option<(String, String)>,
+}
+
+/// How long announcements gather before they are read.
+pub(super) const ANNOUNCE_MS: u64 = 1_000;
+
+/// Longest message text read out.
+const ANNOUNCE_CHARS: usize = 200;
+
+impl Announcer {
+    /// A message came: true if a flush must be scheduled (none is pending).
+    pub(super) fn add(&mut self, name: &str, text: &str) -> bool {
+        self.pending += 1;
+        self.last = Some((name.to_owned(), text.to_owned()));
+        self.pending == 1
+    }
+
+    /// The words to say now.
+    pub(super) fn flush(&mut self) -> Option<String> {
+        let n = std::mem::take(&mut self.pending);
+        let (name, text) = self.last.take()?;
+        Some(match n {
+            0 => return None,
+            1 => {
+                let text: String = text.chars().take(ANNOUNCE_CHARS).collect();
+                format!("{name}: {text}")
+            }
+            n => format!("{n} new messages, the last from {name}"),
+        })
     }
 }

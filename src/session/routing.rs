@@ -1,7 +1,8 @@
-//! What the link reports, routed to where it belongs: messages on this view's topic into
-//! the log (and the history), acknowledgements into the outbox, refusals into the notices.
+//! What the link reports, routed to where it belongs: each incoming topic through the
+//! domain's router (`chat::route`, never a wildcard matcher) to its room, presence, typing
+//! or catch-up; acknowledgements into the outbox; refusals into the notices.
 
-use chat::{decode_payload, ChatMessage, ConnectionStatus, Notice, NoticeKind, Payload};
+use chat::{decode_payload, ConnectionStatus, Notice, NoticeKind, Payload, RoomName, Route};
 use mqtt_core::{Event, IncomingMessage};
 
 use leptos::prelude::*;
@@ -11,25 +12,6 @@ use crate::browser::wall_clock_ms;
 use crate::persist::writer::Op;
 use crate::transport::LinkEvent;
 
-/// Something for the log, with when. Until the stored history is shown, these wait behind
-/// it, so nothing new lands above older history.
-pub(super) enum Arrival {
-    Message {
-        message: IncomingMessage,
-        at: f64,
-    },
-    /// One of ours, sent from this tab.
-    Own {
-        message: ChatMessage,
-        at: f64,
-    },
-    Skipped {
-        size: usize,
-        limit: usize,
-        at: f64,
-    },
-}
-
 impl ChatSession {
     pub(super) fn on_link_event(&self, event: LinkEvent) {
         match event {
@@ -38,26 +20,28 @@ impl ChatSession {
                 self.status
                     .try_set(ConnectionStatus::from_link(&state, wall_clock_ms()));
             }
-            LinkEvent::Mqtt(Event::Connected { .. }) => crate::bench::connected(),
+            LinkEvent::Mqtt(Event::Connected { session_present }) => {
+                crate::bench::connected();
+                self.on_connected(session_present);
+            }
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
-                if self.topic.try_with_value(|t| *t == message.topic) != Some(true) {
-                    return;
+                match chat::route(&message.topic) {
+                    Some(Route::Chat(room)) => self.on_chat(room, message),
+                    Some(Route::Presence { tab }) => self.on_presence(&tab, &message),
+                    Some(Route::Typing(room)) => self.on_typing(room, &message),
+                    Some(Route::CatchUp(room)) => self.on_catch_up(room, &message),
+                    None => {}
                 }
-                self.show(Arrival::Message {
-                    message,
-                    at: wall_clock_ms(),
-                });
             }
             LinkEvent::Mqtt(Event::Skipped {
                 size, limit, topic, ..
             }) => {
-                if self.topic.try_with_value(|t| *t == topic) == Some(true) {
-                    self.show(Arrival::Skipped {
-                        size,
-                        limit,
-                        at: wall_clock_ms(),
-                    });
+                if let Some(Route::Chat(room)) = chat::route(&topic) {
+                    if self.rooms.with_untracked(|r| r.is_joined(&room)) {
+                        let at = wall_clock_ms();
+                        self.with_room_log(&room, |log| log.push_skipped(size, limit, at));
+                    }
                 }
             }
             LinkEvent::Mqtt(Event::Sent { pkid }) => {
@@ -72,6 +56,7 @@ impl ChatSession {
                 self.notices
                     .try_maybe_update(|n| (n.clear(NoticeKind::SubscribeRefused), ()));
             }
+            LinkEvent::Mqtt(Event::Unsubscribed { .. }) => {}
             LinkEvent::Mqtt(Event::Disconnected(_)) => {
                 self.outbox.try_update(|o| o.link_lost());
             }
@@ -81,59 +66,58 @@ impl ChatSession {
         }
     }
 
-    /// The arrivals held back while the history loaded, in order.
-    pub(super) fn release_early(&self) {
-        let held = self.early.try_update_value(Option::take).flatten();
-        for arrival in held.unwrap_or_default() {
-            self.deliver(arrival);
+    /// A new session or a resumed one: say we are here; if the broker lost what it kept for
+    /// us (or never had it), ask every room what was said.
+    fn on_connected(&self, session_present: bool) {
+        self.publish_status();
+        if !session_present {
+            let joined: Vec<RoomName> = self.rooms.with_untracked(|r| r.joined().to_vec());
+            for room in &joined {
+                self.ask_catch_up(room);
+            }
         }
+        self.schedule_presence_upkeep();
     }
 
-    /// Into the log now, or behind the history while it loads.
-    pub(super) fn show(&self, arrival: Arrival) {
-        let held = self.early.try_update_value(|early| match early {
-            Some(list) => {
-                list.push(arrival);
-                None
-            }
-            None => Some(arrival),
-        });
-        if let Some(Some(arrival)) = held {
-            self.deliver(arrival);
+    /// A chat message for `room`: into its log once, its history, its unread count.
+    fn on_chat(&self, room: RoomName, message: IncomingMessage) {
+        if !self.rooms.with_untracked(|r| r.is_joined(&room)) {
+            // A subscription the broker kept from before the room was left.
+            return;
         }
-    }
-
-    /// Show it, and keep a message from the broker if it is new.
-    fn deliver(&self, arrival: Arrival) {
-        let (message, at) = match arrival {
-            Arrival::Message { message, at } => (message, at),
-            Arrival::Own { message, at } => {
-                self.update_log(|log| log.push_own(&message, at));
-                return;
-            }
-            Arrival::Skipped { size, limit, at } => {
-                self.update_log(|log| log.push_skipped(size, limit, at));
-                return;
-            }
-        };
+        let at = wall_clock_ms();
         let payload = decode_payload(&message.payload);
-        let id = match &payload {
-            Payload::Chat(m) => m.id.clone(),
-            Payload::Raw { .. } => None,
+        let (id, name) = match &payload {
+            Payload::Chat(m) => (m.id.clone(), Some(m.name.clone())),
+            Payload::Raw { .. } => (None, None),
         };
+        if let Some(name) = &name {
+            self.typing_stopped(&room, name);
+        }
         let author = self.author.get_value();
-        let new = self
-            .update_log(|log| log.receive_decoded(payload, at, &author).is_some())
-            .unwrap_or(false);
-        if new {
-            self.store.try_update_value(|s| {
-                if s.keep_history {
-                    let record =
-                        s.recorder
-                            .record(&message.topic, &message.payload, id.as_deref(), at);
-                    s.writer.push(Op::History(record));
-                }
-            });
+        let shown = self
+            .with_room_log(&room, |log| {
+                log.receive_decoded(payload, at, &author)
+                    .map(|row| (row.own, row.name.clone(), row.text.clone()))
+            })
+            .flatten();
+        let Some((own, name, text)) = shown else {
+            return;
+        };
+        self.store.try_update_value(|s| {
+            if s.keep_history {
+                let record = s
+                    .recorder
+                    .record(&message.topic, &message.payload, id.as_deref(), at);
+                s.writer.push(Op::History(record));
+            }
+        });
+        if !own {
+            let visible = self.visible.get_untracked();
+            self.update_rooms(|r| r.arrived(&room, visible));
+            if self.rooms.with_untracked(|r| r.open() == &room) {
+                self.announce_message(&name, &text);
+            }
         }
     }
 

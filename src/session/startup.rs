@@ -13,7 +13,7 @@ use crate::browser::web_storage::{self, Area};
 use crate::config::AppConfig;
 use crate::persist::outbox::{self, Unsent};
 use crate::persist::writer::Op;
-use crate::persist::{history, Db};
+use crate::persist::Db;
 use crate::transport::Connection;
 
 pub(super) fn start(session: ChatSession, config: AppConfig) {
@@ -40,18 +40,25 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         };
         let client_id = me.client_id.clone();
         session.author.set_value(me.author_id.clone());
+        session.person.set_value(me.person_id.clone());
         let options = Options {
             clean_session: false,
             credentials: config.credentials.clone(),
             max_incoming_packet: super::MAX_INCOMING_PACKET,
+            will: session.will(&client_id),
             ..Options::new(client_id.clone())
         };
-        let connection = Connection::open(
-            url,
-            options,
-            &[(config.topic.as_str(), QoS::AtLeastOnce)],
-            move |event| session.on_link_event(event),
-        );
+        let mut filters: Vec<(String, QoS)> = session.rooms.with_untracked(|r| {
+            r.joined()
+                .iter()
+                .flat_map(super::rooms::room_filters)
+                .collect()
+        });
+        filters.push((chat::PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce));
+        let filters: Vec<(&str, QoS)> = filters.iter().map(|(f, q)| (f.as_str(), *q)).collect();
+        let connection = Connection::open(url, options, &filters, move |event| {
+            session.on_link_event(event)
+        });
         session.client_id.try_set(Some(client_id.clone()));
         // The user can send from here on. If the view is already gone, the connection is
         // dropped here, which closes it.
@@ -78,21 +85,13 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
                 let _ = o.push(u.seq, &u.topic, u.message.clone());
             }
         });
-        let keep_history = config.keep_history;
-        if let (Some(db), true) = (&db, keep_history) {
-            show_history(session, db, &config.topic).await;
-            crate::bench::history_shown();
-        }
-        session.history.try_set(if db.is_some() && keep_history {
-            HistoryState::Ready
-        } else {
-            HistoryState::Off
-        });
         session.store.try_update_value(|s| {
             s.db = db.clone();
+            s.storage_known = true;
             s.writer.attach(db.clone());
         });
-        session.release_early();
+        let open = session.rooms.with_untracked(|r| r.open().clone());
+        session.ensure_history(&open);
 
         let listeners = super::lifecycle::listeners(session);
         session.listeners.try_update_value(|l| l.extend(listeners));
@@ -111,26 +110,6 @@ async fn open_in_time() -> Result<Db, crate::persist::StoreError> {
             "IndexedDB did not answer".into(),
         )),
     }
-}
-
-/// The stored conversation of `topic`, into the view.
-async fn show_history(session: ChatSession, db: &Db, topic: &str) {
-    let loaded = match history::load(db, topic).await {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            session
-                .notices
-                .try_update(|n| n.set(Notice::HistoryOff { why: e.to_string() }));
-            return;
-        }
-    };
-    let author = session.author.get_value();
-    session.update_log(|log| {
-        for m in &loaded.messages {
-            log.receive(&m.payload, m.at, &author);
-        }
-    });
-    skipped(session, loaded.skipped);
 }
 
 /// This tab's unsent messages: its own, those of client ids no open tab uses (a tab that

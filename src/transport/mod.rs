@@ -20,8 +20,8 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, State, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
 use mqtt_core::{
-    Action, Client, ConnectRefusal, DisconnectReason, Event, Instant, LinkError, LinkState,
-    Options, PacketId, PublishError, QoS, Reconnect,
+    Action, Client, ConnectRefusal, DisconnectReason, Event, Instant, LastWill, LinkError,
+    LinkState, Options, PacketId, PublishError, QoS, Reconnect, SubscribeError,
 };
 
 use crate::browser::now;
@@ -124,6 +124,48 @@ impl Connection {
         result
     }
 
+    /// A session is up on the link right now.
+    pub fn is_connected(&self) -> bool {
+        self.core.borrow().is_connected()
+    }
+
+    /// Publish with the retain flag (an empty payload clears the topic's retained message).
+    pub fn publish_retained(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+    ) -> Result<Option<PacketId>, PublishError> {
+        let result = self
+            .core
+            .borrow_mut()
+            .publish_retained(now(), topic, payload, qos);
+        self.send_pending();
+        let _ = self.commands.unbounded_send(Command::Flush);
+        result
+    }
+
+    /// Subscribe now (if connected) and on every new session.
+    pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<(), SubscribeError> {
+        let result = self.core.borrow_mut().subscribe(now(), filter, qos);
+        self.send_pending();
+        let _ = self.commands.unbounded_send(Command::Flush);
+        result
+    }
+
+    /// Unsubscribe now, or on the next connection if the broker kept the session.
+    pub fn unsubscribe(&self, filter: &str) -> Result<(), SubscribeError> {
+        let result = self.core.borrow_mut().unsubscribe(now(), filter);
+        self.send_pending();
+        let _ = self.commands.unbounded_send(Command::Flush);
+        result
+    }
+
+    /// The last will for the next CONNECT.
+    pub fn set_will(&self, will: Option<LastWill>) -> Result<(), PublishError> {
+        self.core.borrow_mut().set_will(will)
+    }
+
     /// Hand every packet the core has ready to the open socket, if there is one.
     fn send_pending(&self) {
         if let Some(ws) = self.socket.borrow().as_ref() {
@@ -142,11 +184,15 @@ impl Connection {
     }
 
     /// Send DISCONNECT and close right now, without waiting for the task: for `pagehide`,
-    /// after which no task may run. The broker then knows the leave was deliberate. If the
+    /// after which no task may run. `last_words` (a retained status) go out just before. The broker then knows the leave was deliberate. If the
     /// page comes back (back/forward cache), `retry`, `online` or becoming visible resume.
-    pub fn leave_now(&self) {
+    pub fn leave_now(&self, last_words: Option<(&str, Bytes)>) {
         self.paused.set(true);
         let mut core = self.core.borrow_mut();
+        // Said before DISCONNECT, at QoS 0: only if connected, and never sent again later.
+        if let Some((topic, payload)) = last_words {
+            let _ = core.publish_retained(now(), topic, payload, QoS::AtMostOnce);
+        }
         core.disconnect(now());
         drop(core);
         self.send_pending();

@@ -11,7 +11,7 @@ use crate::session::ChatSession;
 
 #[component]
 pub fn Composer(session: ChatSession) -> impl IntoView {
-    let name = RwSignal::new(prefs::load_name());
+    let name = session.name;
     let message = RwSignal::new(prefs::load_draft());
     let hint = RwSignal::new(None::<String>);
     let form = NodeRef::<Form>::new();
@@ -74,7 +74,10 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
                     placeholder="Your name"
                     node_ref=name_input
                     prop:value=move || name.get()
-                    on:input=move |ev| name.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        name.set(event_target_value(&ev));
+                        session.name_changed();
+                    }
                     on:change=move |_| remember_name(name.get_untracked().trim())
                 />
             </label>
@@ -89,6 +92,9 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
                     on:input=move |ev| {
                         let text = event_target_value(&ev);
                         prefs::save_draft(&text);
+                        if !text.trim().is_empty() {
+                            session.typed();
+                        }
                         message.set(text);
                     }
                     on:keydown=on_keydown

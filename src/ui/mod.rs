@@ -1,8 +1,14 @@
 //! The view: Leptos components that read the session's signals. No protocol logic here.
+//!
+//! Layout: a banner with the connection badge; the rooms (`nav`); the open room (`main`:
+//! notices, messages, who is typing, the composer); the people in it (`aside`); and a
+//! visually hidden live region that announces new messages.
 
 mod badge;
 mod composer;
 mod notices;
+mod presence;
+mod rooms;
 mod table;
 
 use leptos::prelude::*;
@@ -13,21 +19,42 @@ use crate::session::ChatSession;
 pub use badge::ConnectBadge;
 pub use composer::Composer;
 pub use notices::NoticeList;
+pub use presence::PresenceList;
+pub use rooms::RoomList;
 pub use table::MessageTable;
 
 /// The whole app for one page.
 #[component]
 pub fn App(config: AppConfig) -> impl IntoView {
     let session = ChatSession::start(config);
+    // The tab's title carries the unread count while the tab is hidden.
+    Effect::new(move |_| {
+        let hidden = !session.visible.get();
+        let title = session.rooms.with(|r| r.title(hidden));
+        let document = gloo_utils::document();
+        if document.title() != title {
+            document.set_title(&title);
+        }
+    });
+    let room_title = move || session.rooms.with(|r| format!("# {}", r.open()));
     view! {
         <div class="app">
             <header class="top">
                 <h1>"MQTT chat"</h1>
                 <ConnectBadge session=session />
             </header>
-            <NoticeList session=session />
-            <MessageTable session=session />
-            <Composer session=session />
+            <RoomList session=session />
+            <main class="chat">
+                <h2 class="room-title">{room_title}</h2>
+                <NoticeList session=session />
+                <MessageTable session=session />
+                <p id="typing" class="typing">{move || session.typing_text.get()}</p>
+                <Composer session=session />
+            </main>
+            <PresenceList session=session />
+            <div id="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true">
+                {move || session.announcement.get()}
+            </div>
         </div>
     }
 }

@@ -137,11 +137,18 @@ fn MessageRow(
         }
     });
     view! {
-        <tr class=kind class:own=row.own data-own=row.own.to_string() title=title>
+        <tr
+            class=kind
+            class:own=row.own
+            class:catch-up=row.catch_up
+            data-own=row.own.to_string()
+            title=title
+        >
             <td class="name">{name}</td>
             <td class="message">{row.text.clone()}</td>
             <td class="time">
                 <time>{format_time(row.received_at)}</time>
+                {row.catch_up.then(|| view! { <span class="caught-up" title="Sent while this tab was away; another tab passed it on.">"caught up"</span> })}
                 {delivery}
             </td>
         </tr>

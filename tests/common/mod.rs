@@ -27,10 +27,10 @@ pub fn closed_port() -> String {
         .to_owned()
 }
 
-/// A topic no other test uses.
+/// The topic of a room no other test uses (`messages/t-<prefix>-<hex>`).
 pub fn unique_topic(prefix: &str) -> String {
     format!(
-        "test/{prefix}/{}",
+        "messages/t-{prefix}-{}",
         mqtt_chat::browser::random_hex(6).expect("random hex")
     )
 }
@@ -147,9 +147,15 @@ pub async fn settle() {
     gloo_timers::future::TimeoutFuture::new(50).await;
 }
 
+/// The app showing the room whose topic is `topic` (from [`unique_topic`]). The rooms
+/// earlier tests joined are forgotten first, so each test starts with two rooms at most.
 pub fn config(topic: &str) -> AppConfig {
+    let name = topic.strip_prefix("messages/").expect("a room topic");
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.remove_item("mqtt-chat.rooms");
+    }
     AppConfig {
-        topic: topic.to_owned(),
+        room: Some(chat::RoomName::parse(name)),
         ..AppConfig::new(Ok(broker()))
     }
 }

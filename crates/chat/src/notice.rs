@@ -19,6 +19,8 @@ pub enum Notice {
     UnsentNotQueued { count: usize, why: String },
     /// The broker refused a subscription.
     SubscribeRefused { filter: String },
+    /// The room named in the page's link (`?room=`) cannot be a room.
+    RoomRefused { why: String },
 }
 
 /// Which cause a notice belongs to: setting a notice replaces the one of the same kind.
@@ -30,6 +32,7 @@ pub enum NoticeKind {
     OutboxNotSaved,
     UnsentNotQueued,
     SubscribeRefused,
+    RoomRefused,
 }
 
 impl NoticeKind {
@@ -42,6 +45,7 @@ impl NoticeKind {
             NoticeKind::OutboxNotSaved => "outbox-not-saved",
             NoticeKind::UnsentNotQueued => "unsent-not-queued",
             NoticeKind::SubscribeRefused => "subscribe-refused",
+            NoticeKind::RoomRefused => "room-refused",
         }
     }
 }
@@ -55,6 +59,7 @@ impl Notice {
             Notice::OutboxNotSaved { .. } => NoticeKind::OutboxNotSaved,
             Notice::UnsentNotQueued { .. } => NoticeKind::UnsentNotQueued,
             Notice::SubscribeRefused { .. } => NoticeKind::SubscribeRefused,
+            Notice::RoomRefused { .. } => NoticeKind::RoomRefused,
         }
     }
 }
@@ -89,6 +94,9 @@ impl fmt::Display for Notice {
                 f,
                 "The broker refused the subscription to \"{filter}\": messages from others will not arrive."
             ),
+            Notice::RoomRefused { why } => {
+                write!(f, "The room in this link cannot be opened: {why}")
+            }
         }
     }
 }

@@ -1,0 +1,210 @@
+//! Catch-up without a server: a tab that joins a room, or whose broker session was lost,
+//! asks the room (`chat/catchup/<room topic>`) for recent messages; tabs that keep them
+//! answer from their stored history after a random delay, sending only what the answers
+//! already sent do not hold. The rules are the domain's (`chat::catchup`); this module does
+//! the publishing, the timers and the storage reads.
+//!
+//! Not covered: a room where no tab with history is online gets no answer.
+
+use std::time::Duration;
+
+use chat::catchup::{self, Due, Entry, Packet, Requests, Responder};
+use chat::{decode_payload, Payload, RoomName};
+use leptos::prelude::*;
+use mqtt_core::{IncomingMessage, QoS};
+
+use super::ChatSession;
+use crate::browser::{random_hex, wall_clock_ms};
+use crate::persist::history;
+use crate::persist::writer::Op;
+
+/// How far before the newest message we hold a request reaches back: messages near it may
+/// have been missed by this tab while the broker restarted.
+const OVERLAP_MS: f64 = 60_000.0;
+
+#[derive(Debug, Default)]
+pub(super) struct CatchUpState {
+    requests: Requests,
+    responder: Responder,
+    timer_at: Option<f64>,
+}
+
+impl ChatSession {
+    /// Ask `room` what was said (since a minute before the newest message we hold).
+    pub(super) fn ask_catch_up(&self, room: &RoomName) {
+        let connected = self
+            .connection
+            .try_with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()))
+            .unwrap_or(false);
+        if !connected {
+            // The next session asks for every room if the broker kept nothing for us.
+            return;
+        }
+        let Ok(id) = random_hex(8) else {
+            return;
+        };
+        let newest = self
+            .with_room_log_untracked(room, |log| {
+                log.rows()
+                    .filter(|r| r.kind == chat::RowKind::Chat)
+                    .map(|r| r.received_at)
+                    .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))))
+            })
+            .flatten();
+        let since = newest.map(|t| t - OVERLAP_MS);
+        let now = wall_clock_ms();
+        let Some(request) = self
+            .catch_up
+            .try_update_value(|c| c.requests.start(room.clone(), id, since, now))
+        else {
+            return;
+        };
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                let _ = c.publish(&room.catchup_topic(), request.to_json(), QoS::AtMostOnce);
+            }
+        });
+    }
+
+    /// A request or an answer in `room`.
+    pub(super) fn on_catch_up(&self, room: RoomName, message: &IncomingMessage) {
+        if message.retain || !self.rooms.with_untracked(|r| r.is_joined(&room)) {
+            return;
+        }
+        let Ok(packet) = catchup::decode(&message.payload) else {
+            return;
+        };
+        let now = wall_clock_ms();
+        match packet {
+            Packet::Request(request) => {
+                let own = self
+                    .catch_up
+                    .with_value(|c| c.requests.is_open(&request.id));
+                if !own {
+                    let random = js_sys::Math::random();
+                    self.catch_up
+                        .update_value(|c| c.responder.on_request(&room, request, now, random));
+                    self.schedule_answers();
+                }
+            }
+            Packet::Answer(answer) => {
+                let accepted = self
+                    .catch_up
+                    .try_update_value(|c| {
+                        c.responder.on_answer(&room, &answer);
+                        c.requests.accept(&room, answer, now)
+                    })
+                    .unwrap_or_default();
+                if !accepted.is_empty() {
+                    self.merge_catch_up(&room, accepted);
+                }
+            }
+        }
+    }
+
+    /// Answered messages into the room's log, marked, each once; the new ones are kept.
+    fn merge_catch_up(&self, room: &RoomName, entries: Vec<Entry>) {
+        let author = self.author.get_value();
+        let topic = room.chat_topic();
+        let visible = self.visible.get_untracked();
+        for entry in entries {
+            let payload = entry.payload.into_bytes();
+            let new = self
+                .with_room_log(room, |log| {
+                    log.merge(vec![(payload.clone(), entry.at)], &author, true)
+                })
+                .unwrap_or(0);
+            if new == 0 {
+                continue;
+            }
+            let id = match decode_payload(&payload) {
+                Payload::Chat(m) => m.id,
+                Payload::Raw { .. } => None,
+            };
+            self.store.try_update_value(|s| {
+                if s.keep_history {
+                    let record = s.recorder.record(&topic, &payload, id.as_deref(), entry.at);
+                    s.writer.push(Op::History(record));
+                }
+            });
+            self.update_rooms(|r| r.arrived(room, visible));
+        }
+    }
+
+    /// Answer the requests whose delay is over, then wait for the next.
+    fn schedule_answers(&self) {
+        let Some(at) = self.catch_up.with_value(|c| c.responder.poll_timeout()) else {
+            return;
+        };
+        let set = self
+            .catch_up
+            .try_update_value(|c| match c.timer_at {
+                Some(t) if t <= at => false,
+                _ => {
+                    c.timer_at = Some(at);
+                    true
+                }
+            })
+            .unwrap_or(false);
+        if !set {
+            return;
+        }
+        let session = *self;
+        let wait = (at - wall_clock_ms()).max(0.0) as u64;
+        set_timeout(
+            move || {
+                let due = session
+                    .catch_up
+                    .try_update_value(|c| {
+                        c.timer_at = None;
+                        c.responder.due(wall_clock_ms())
+                    })
+                    .unwrap_or_default();
+                for d in due {
+                    leptos::task::spawn_local(async move { session.answer(d).await });
+                }
+                session.schedule_answers();
+            },
+            Duration::from_millis(wait),
+        );
+    }
+
+    /// Send what we keep of the room that the answers so far do not hold.
+    async fn answer(self, due: Due) {
+        let db = self
+            .store
+            .try_with_value(|s| s.db.clone().filter(|_| s.keep_history))
+            .flatten();
+        let Some(db) = db else {
+            return;
+        };
+        let Ok(loaded) = history::load(&db, &due.room.chat_topic()).await else {
+            return;
+        };
+        let stored = loaded.messages.into_iter().filter_map(|m| {
+            Some(Entry {
+                uid: m.uid,
+                at: m.at,
+                payload: String::from_utf8(m.payload).ok()?,
+            })
+        });
+        let candidates = catchup::candidates(stored, due.request.since, due.request.limit);
+        let Some(send) = self
+            .catch_up
+            .try_with_value(|c| c.responder.uncovered(&due.request.id, candidates))
+        else {
+            return;
+        };
+        if send.is_empty() {
+            return;
+        }
+        let topic = due.room.catchup_topic();
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                for chunk in catchup::encode_answer(&due.request.id, &send) {
+                    let _ = c.publish(&topic, chunk, QoS::AtMostOnce);
+                }
+            }
+        });
+    }
+}

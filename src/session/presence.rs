@@ -1,0 +1,216 @@
+//! Presence over MQTT 3.1.1: each tab keeps a retained status on `chat/presence/<client
+//! id>` (online, with its person, name and rooms), and a last will that sets it offline if
+//! the broker loses the tab without a goodbye. A clean leave says offline itself (pagehide).
+//! The domain's `Presence` turns the statuses into people, with a grace period so that a
+//! reload never shows its user offline.
+//!
+//! Upkeep: some minutes after connecting, a tab clears (empty retained publish) the
+//! statuses older than seven days that it sees, and every tab refreshes its own status daily.
+
+use std::time::Duration;
+
+use chat::{presence_topic, PresenceRefresh, Status};
+use leptos::prelude::*;
+use mqtt_core::{IncomingMessage, LastWill, QoS};
+
+use super::{notify_soon, ChatSession};
+use crate::browser::wall_clock_ms;
+
+/// How long a name must rest before it is published (one publish per edit, not per key).
+const NAME_SETTLE: Duration = Duration::from_millis(400);
+
+#[derive(Debug, Default)]
+pub(super) struct PresenceState {
+    /// When our online status was last published.
+    last_published: Option<f64>,
+    /// A name change waits to be published.
+    name_pending: bool,
+    /// When the view must look again because a grace period ends.
+    grace_check_at: Option<f64>,
+    /// The stale-status sweep of this page has been scheduled.
+    sweep_scheduled: bool,
+}
+
+impl ChatSession {
+    /// This tab's status, online or not.
+    fn status(&self, online: bool) -> Status {
+        let name = self.name.with_untracked(|n| n.trim().to_owned());
+        Status {
+            person: self.person.get_value(),
+            name: if name.is_empty() {
+                "anonymous".to_owned()
+            } else {
+                name
+            },
+            rooms: self.rooms.with_untracked(|r| {
+                r.joined().iter().map(|room| room.as_str().to_owned()).collect()
+            }),
+            online,
+            ts: wall_clock_ms(),
+        }
+    }
+
+    /// The will set in CONNECT: offline, retained, from the moment the broker loses us.
+    pub(super) fn will(&self, client_id: &str) -> Option<LastWill> {
+        Some(LastWill {
+            topic: presence_topic(client_id),
+            payload: self.status(false).to_json().into(),
+            qos: QoS::AtLeastOnce,
+            retain: true,
+        })
+    }
+
+    /// Our offline status, said on a clean leave.
+    pub(super) fn offline_status(&self) -> Option<(String, Vec<u8>)> {
+        let id = self.client_id.try_get_untracked().flatten()?;
+        Some((presence_topic(&id), self.status(false).to_json()))
+    }
+
+    /// Say we are here (with our name and rooms), and keep the will in step.
+    pub(super) fn publish_status(&self) {
+        let Some(id) = self.client_id.try_get_untracked().flatten() else {
+            return;
+        };
+        let status = self.status(true);
+        let will = self.will(&id);
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                let _ = c.set_will(will);
+                if c.is_connected() {
+                    let _ = c.publish_retained(
+                        &presence_topic(&id),
+                        status.to_json(),
+                        QoS::AtLeastOnce,
+                    );
+                }
+            }
+        });
+        let now = status.ts;
+        self.presence_state
+            .update_value(|p| p.last_published = Some(now));
+    }
+
+    /// The user edits their name: others see the new one once it rests.
+    pub fn name_changed(&self) {
+        let first = self
+            .presence_state
+            .try_update_value(|p| !std::mem::replace(&mut p.name_pending, true))
+            .unwrap_or(false);
+        if first {
+            let session = *self;
+            set_timeout(
+                move || {
+                    if session
+                        .presence_state
+                        .try_update_value(|p| p.name_pending = false)
+                        .is_some()
+                    {
+                        session.publish_status();
+                    }
+                },
+                NAME_SETTLE,
+            );
+        }
+    }
+
+    /// A status (or its clearing) from some tab.
+    pub(super) fn on_presence(&self, tab: &str, message: &IncomingMessage) {
+        let now = wall_clock_ms();
+        let changed = self
+            .presence
+            .try_update_untracked(|p| p.update(tab, &message.payload, now))
+            .unwrap_or(false);
+        if changed {
+            let presence = self.presence;
+            notify_soon(self.presence_render, move || presence.notify());
+            self.schedule_grace_check();
+        }
+    }
+
+    /// Look again when the next grace period ends (someone left and did not come back).
+    fn schedule_grace_check(&self) {
+        let Some(at) = self.presence.with_untracked(|p| p.poll_timeout()) else {
+            return;
+        };
+        let earlier = self
+            .presence_state
+            .try_update_value(|p| match p.grace_check_at {
+                Some(t) if t <= at => false,
+                _ => {
+                    p.grace_check_at = Some(at);
+                    true
+                }
+            })
+            .unwrap_or(false);
+        if !earlier {
+            return;
+        }
+        let session = *self;
+        let wait = (at - wall_clock_ms()).max(0.0) as u64 + 20;
+        set_timeout(
+            move || {
+                if session
+                    .presence_state
+                    .try_update_value(|p| p.grace_check_at = None)
+                    .is_some()
+                {
+                    session.presence_tick.update(|t| *t = t.wrapping_add(1));
+                    session.schedule_grace_check();
+                }
+            },
+            Duration::from_millis(wait),
+        );
+    }
+
+    /// Once per page: clear statuses older than seven days, after a random 5 to 30 s (so
+    /// the tabs that see them do not all clear at once; a cleared one comes back to each
+    /// tab as an empty retained message and leaves its list). Daily: refresh our own.
+    pub(super) fn schedule_presence_upkeep(&self) {
+        let first = self
+            .presence_state
+            .try_update_value(|p| !std::mem::replace(&mut p.sweep_scheduled, true))
+            .unwrap_or(false);
+        if !first {
+            return;
+        }
+        let session = *self;
+        let delay = 5_000.0 + js_sys::Math::random() * 25_000.0;
+        set_timeout(
+            move || session.clear_stale(),
+            Duration::from_millis(delay as u64),
+        );
+        self.schedule_refresh();
+    }
+
+    fn clear_stale(&self) {
+        let Some(stale) = self.presence.try_with_untracked(|p| p.stale(wall_clock_ms())) else {
+            return;
+        };
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                for tab in stale {
+                    let _ = c.publish_retained(&presence_topic(&tab), Vec::new(), QoS::AtLeastOnce);
+                }
+            }
+        });
+    }
+
+    fn schedule_refresh(&self) {
+        let session = *self;
+        set_timeout(
+            move || {
+                let last = session
+                    .presence_state
+                    .try_with_value(|p| p.last_published)
+                    .flatten();
+                if PresenceRefresh::due(last, wall_clock_ms()) {
+                    session.publish_status();
+                }
+                if session.presence_state.try_with_value(|_| ()).is_some() {
+                    session.schedule_refresh();
+                }
+            },
+            Duration::from_secs(3_600),
+        );
+    }
+}

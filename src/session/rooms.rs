@@ -1,0 +1,293 @@
+//! Rooms: joining (subscribe, remember, ask the room what was said), leaving (unsubscribe,
+//! forget), and showing one. The open room's messages are in `session.log`, the others' in
+//! `room_logs`; switching swaps them, so the table only ever renders one room. A room's
+//! stored history is merged into its log the first time it is shown.
+
+use chat::{ChatMessage, JoinError, MessageLog, RoomName, RoomNameError, Rooms};
+use leptos::prelude::*;
+use mqtt_core::QoS;
+
+use super::{ChatSession, HistoryState, VIEW_CAPACITY};
+use crate::browser::web_storage::{self, Area};
+use crate::config::AppConfig;
+use crate::persist::history;
+
+/// Joined rooms, per browser (every tab follows: see `lifecycle`).
+pub(super) const ROOMS_KEY: &str = "mqtt-chat.rooms";
+/// The room this tab shows, so a reload shows it again.
+const OPEN_KEY: &str = "mqtt-chat.open-room";
+
+/// Why a room was not joined, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RoomError {
+    #[error(transparent)]
+    Name(#[from] RoomNameError),
+    #[error(transparent)]
+    Join(#[from] JoinError),
+}
+
+/// The rooms remembered, with the one to open: `?room=` if valid, else this tab's last.
+pub(super) fn initial(config: &AppConfig) -> (Rooms, Option<RoomNameError>) {
+    let saved = saved_rooms();
+    let (asked, refused) = match &config.room {
+        Some(Ok(room)) => (Some(room.clone()), None),
+        Some(Err(e)) => (None, Some(e.clone())),
+        None => (None, None),
+    };
+    let open = asked.or_else(|| {
+        web_storage::get::<String>(Area::Session, OPEN_KEY)
+            .and_then(|name| RoomName::parse(&name).ok())
+    });
+    (Rooms::new(saved, open), refused)
+}
+
+/// The rooms this browser remembers (names that no longer parse are dropped).
+pub(super) fn saved_rooms() -> Vec<RoomName> {
+    web_storage::get::<Vec<String>>(Area::Local, ROOMS_KEY)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|name| RoomName::parse(name).ok())
+        .collect()
+}
+
+/// The subscriptions a joined room needs: its messages (QoS 1, kept for us while away),
+/// who is typing and catch-up (QoS 0: only worth anything live).
+pub(super) fn room_filters(room: &RoomName) -> [(String, QoS); 3] {
+    [
+        (room.chat_topic(), QoS::AtLeastOnce),
+        (room.typing_topic(), QoS::AtMostOnce),
+        (room.catchup_topic(), QoS::AtMostOnce),
+    ]
+}
+
+impl ChatSession {
+    /// Join the room named `raw` (if not yet joined) and show it.
+    pub fn join_room(&self, raw: &str) -> Result<(), RoomError> {
+        let room = RoomName::parse(raw)?;
+        let new = self
+            .rooms
+            .try_update(|r| r.join(room.clone()))
+            .unwrap_or(Ok(false))?;
+        if new {
+            self.joined(&room);
+            self.save_rooms();
+        }
+        self.show_room(room);
+        Ok(())
+    }
+
+    /// Show a joined room.
+    pub fn show_room(&self, room: RoomName) {
+        let before = self.rooms.with_untracked(|r| r.open().clone());
+        if self.rooms.try_update(|r| r.show(room.clone())).is_none() {
+            return;
+        }
+        let _ = web_storage::set(Area::Session, OPEN_KEY, &room.as_str());
+        if before != room {
+            // The table renders `log`: swap the old room's messages out and the new one's in.
+            let incoming = self
+                .room_logs
+                .try_update_value(|logs| logs.remove(&room))
+                .flatten()
+                .unwrap_or_else(|| MessageLog::new(VIEW_CAPACITY));
+            let outgoing = self
+                .log
+                .try_update(|log| std::mem::replace(log, incoming))
+                .unwrap_or_else(|| MessageLog::new(VIEW_CAPACITY));
+            self.room_logs.update_value(|logs| {
+                logs.insert(before, outgoing);
+            });
+            self.refresh_typing();
+            self.presence_tick.update(|t| *t = t.wrapping_add(1));
+        }
+        self.ensure_history(&room);
+    }
+
+    /// Leave a room: no more of its messages, and it is forgotten by every tab.
+    pub fn leave_room(&self, room: &RoomName) {
+        let open_before = self.rooms.with_untracked(|r| r.open().clone());
+        if self.rooms.try_update(|r| r.leave(room)) != Some(true) {
+            return;
+        }
+        if &open_before == room {
+            self.show_default_after_leaving();
+        }
+        self.left(room);
+        self.save_rooms();
+    }
+
+    /// The open room was left: show the default room, dropping the left one's messages.
+    fn show_default_after_leaving(&self) {
+        let default = RoomName::default_room();
+        let incoming = self
+            .room_logs
+            .try_update_value(|logs| logs.remove(&default))
+            .flatten()
+            .unwrap_or_else(|| MessageLog::new(VIEW_CAPACITY));
+        self.log.update(|log| *log = incoming);
+        let _ = web_storage::set(Area::Session, OPEN_KEY, &default.as_str());
+        self.refresh_typing();
+        self.presence_tick.update(|t| *t = t.wrapping_add(1));
+        self.ensure_history(&default);
+    }
+
+    /// A room was joined here or in another tab: subscribe, tell the others, catch up.
+    pub(super) fn joined(&self, room: &RoomName) {
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                for (filter, qos) in room_filters(room) {
+                    if let Err(e) = c.subscribe(&filter, qos) {
+                        web_sys::console::warn_1(&e.to_string().into());
+                    }
+                }
+            }
+        });
+        self.publish_status();
+        self.ask_catch_up(room);
+    }
+
+    /// A room was left here or in another tab.
+    pub(super) fn left(&self, room: &RoomName) {
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                for (filter, _) in room_filters(room) {
+                    let _ = c.unsubscribe(&filter);
+                }
+            }
+        });
+        self.room_logs.update_value(|logs| {
+            logs.remove(room);
+        });
+        self.history_loaded.update_value(|l| {
+            l.remove(room);
+        });
+        self.typing.update_value(|t| t.forget(room));
+        self.publish_status();
+    }
+
+    fn save_rooms(&self) {
+        let names: Vec<String> = self.rooms.with_untracked(|r| {
+            r.joined()
+                .iter()
+                .filter(|room| !room.is_default())
+                .map(|room| room.as_str().to_owned())
+                .collect()
+        });
+        let _ = web_storage::set(Area::Local, ROOMS_KEY, &names);
+    }
+
+    /// Another tab changed the joined rooms: follow, so every tab of this browser agrees.
+    pub(super) fn follow_saved_rooms(&self) {
+        let saved = saved_rooms();
+        let joined: Vec<RoomName> = self.rooms.with_untracked(|r| r.joined().to_vec());
+        for room in &saved {
+            if !joined.contains(room) && self.rooms.try_update(|r| r.join(room.clone())).is_some()
+            {
+                self.joined(room);
+            }
+        }
+        for room in joined.iter().filter(|r| !r.is_default()) {
+            if !saved.contains(room) {
+                self.leave_room(room);
+            }
+        }
+    }
+
+    /// Change the log of `room` (the open one goes through the render throttle).
+    pub(super) fn with_room_log<R>(
+        &self,
+        room: &RoomName,
+        change: impl FnOnce(&mut MessageLog) -> R,
+    ) -> Option<R> {
+        let open = self.rooms.with_untracked(|r| r.open() == room);
+        if open {
+            self.update_log(change)
+        } else {
+            self.room_logs.try_update_value(|logs| {
+                change(
+                    logs.entry(room.clone())
+                        .or_insert_with(|| MessageLog::new(VIEW_CAPACITY)),
+                )
+            })
+        }
+    }
+
+    /// Read the log of `room`, without telling the view.
+    pub(super) fn with_room_log_untracked<R>(
+        &self,
+        room: &RoomName,
+        read: impl FnOnce(&MessageLog) -> R,
+    ) -> Option<R> {
+        if self.rooms.with_untracked(|r| r.open() == room) {
+            self.log.try_with_untracked(read)
+        } else {
+            self.room_logs
+                .try_with_value(|logs| logs.get(room).map(read))
+                .flatten()
+        }
+    }
+
+    /// One of ours, into its room (a topic no room has shows in the open one).
+    pub(super) fn show_own(&self, topic: &str, message: &ChatMessage, at: f64) {
+        let room = match chat::route(topic) {
+            Some(chat::Route::Chat(room)) => room,
+            _ => self.rooms.with_untracked(|r| r.open().clone()),
+        };
+        self.with_room_log(&room, |log| log.push_own(message, at));
+    }
+
+    /// Merge what this browser kept of `room` into its log, once.
+    pub(super) fn ensure_history(&self, room: &RoomName) {
+        let is_open = self.rooms.with_untracked(|r| r.open() == room);
+        let db = self
+            .store
+            .try_with_value(|s| s.db.clone().filter(|_| s.keep_history))
+            .flatten();
+        let Some(db) = db else {
+            // Before storage is open the state stays "loading"; startup settles it.
+            if is_open && self.store.with_value(|s| s.storage_known) {
+                self.history.set(HistoryState::Off);
+            }
+            return;
+        };
+        let first = self
+            .history_loaded
+            .try_update_value(|l| l.insert(room.clone()))
+            .unwrap_or(false);
+        if !first {
+            if is_open {
+                self.history.set(HistoryState::Ready);
+            }
+            return;
+        }
+        if is_open {
+            self.history.set(HistoryState::Loading);
+        }
+        let session = *self;
+        let room = room.clone();
+        leptos::task::spawn_local(async move {
+            match history::load(&db, &room.chat_topic()).await {
+                Ok(loaded) => {
+                    let author = session.author.get_value();
+                    let items: Vec<(Vec<u8>, f64)> =
+                        loaded.messages.into_iter().map(|m| (m.payload, m.at)).collect();
+                    session.with_room_log(&room, |log| log.merge(items, &author, false));
+                    if loaded.skipped > 0 {
+                        session
+                            .notices
+                            .try_update(|n| n.add_skipped(loaded.skipped));
+                    }
+                }
+                Err(e) => {
+                    session
+                        .notices
+                        .try_update(|n| n.set(chat::Notice::HistoryOff { why: e.to_string() }));
+                }
+            }
+            if session.rooms.try_with_untracked(|r| r.open() == &room) == Some(true) {
+                session.history.try_set(HistoryState::Ready);
+                crate::bench::history_shown();
+            }
+        });
+    }
+}

@@ -1,0 +1,182 @@
+//! Typing: this tab tells the open room it is typing (QoS 0, never retained, at most one
+//! publish per 2 s: the domain's `TypingSender`), and shows who else types in the open room
+//! (one `Typing` per room). Signals carry how long they hold, so a late or repeated one
+//! never keeps a name up past five seconds after that person's last key.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chat::{decode_typing, RoomName, Typing, TypingSignal};
+use leptos::prelude::*;
+use mqtt_core::{IncomingMessage, QoS};
+
+use super::ChatSession;
+use crate::browser::wall_clock_ms;
+
+/// Who types where, and when the shown text must be looked at again.
+#[derive(Debug, Default)]
+pub(super) struct TypingState {
+    rooms: HashMap<RoomName, Typing>,
+    /// A timer is set for this moment (sender trailing publish or receiver expiry).
+    check_at: Option<f64>,
+    send_at: Option<f64>,
+}
+
+impl TypingState {
+    pub(super) fn forget(&mut self, room: &RoomName) {
+        self.rooms.remove(room);
+    }
+}
+
+impl ChatSession {
+    /// The user typed in the message box.
+    pub fn typed(&self) {
+        let now = wall_clock_ms();
+        if let Some(Some(expires_in)) = self.typing_sender.try_update_value(|t| t.keystroke(now)) {
+            self.publish_typing(expires_in);
+        }
+        self.schedule_trailing();
+    }
+
+    fn schedule_trailing(&self) {
+        let Some(at) = self.typing_sender.with_value(|t| t.poll_timeout()) else {
+            return;
+        };
+        let set = self
+            .typing
+            .try_update_value(|t| match t.send_at {
+                Some(s) if s <= at => false,
+                _ => {
+                    t.send_at = Some(at);
+                    true
+                }
+            })
+            .unwrap_or(false);
+        if !set {
+            return;
+        }
+        let session = *self;
+        let wait = (at - wall_clock_ms()).max(0.0) as u64;
+        set_timeout(
+            move || {
+                if session
+                    .typing
+                    .try_update_value(|t| t.send_at = None)
+                    .is_none()
+                {
+                    return;
+                }
+                let now = wall_clock_ms();
+                if let Some(Some(expires_in)) =
+                    session.typing_sender.try_update_value(|t| t.handle_timeout(now))
+                {
+                    session.publish_typing(expires_in);
+                }
+                session.schedule_trailing();
+            },
+            Duration::from_millis(wait),
+        );
+    }
+
+    fn publish_typing(&self, expires_in: f64) {
+        let name = self.name.with_untracked(|n| n.trim().to_owned());
+        let signal = TypingSignal {
+            person: self.person.get_value(),
+            name: if name.is_empty() {
+                "Someone".to_owned()
+            } else {
+                name
+            },
+            expires_in,
+        };
+        let topic = self.rooms.with_untracked(|r| r.open().typing_topic());
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                let _ = c.publish(&topic, signal.to_json(), QoS::AtMostOnce);
+            }
+        });
+    }
+
+    /// Someone's typing signal for `room`. Retained ones are ignored: typing is only live.
+    pub(super) fn on_typing(&self, room: RoomName, message: &IncomingMessage) {
+        if message.retain || !self.rooms.with_untracked(|r| r.is_joined(&room)) {
+            return;
+        }
+        let Ok(signal) = decode_typing(&message.payload) else {
+            return;
+        };
+        let me = self.person.get_value();
+        let now = wall_clock_ms();
+        self.typing.update_value(|t| {
+            t.rooms.entry(room).or_default().signal(signal, &me, now);
+        });
+        self.refresh_typing();
+    }
+
+    /// A chat message from `name` arrived in `room`: they stopped typing.
+    pub(super) fn typing_stopped(&self, room: &RoomName, name: &str) {
+        let changed = self
+            .typing
+            .try_update_value(|t| match t.rooms.get_mut(room) {
+                Some(typing) => {
+                    typing.message_from(None, name);
+                    true
+                }
+                None => false,
+            })
+            .unwrap_or(false);
+        if changed {
+            self.refresh_typing();
+        }
+    }
+
+    /// The open room's typing line, now; and a look again when the next one expires.
+    pub(super) fn refresh_typing(&self) {
+        let now = wall_clock_ms();
+        let open = self.rooms.with_untracked(|r| r.open().clone());
+        let (text, next) = self
+            .typing
+            .try_update_value(|t| {
+                for typing in t.rooms.values_mut() {
+                    typing.expire(now);
+                }
+                match t.rooms.get(&open) {
+                    Some(typing) => (typing.text(now), typing.poll_timeout()),
+                    None => (String::new(), None),
+                }
+            })
+            .unwrap_or_default();
+        if self.typing_text.with_untracked(|t| *t != text) {
+            self.typing_text.try_set(text);
+        }
+        let Some(at) = next else {
+            return;
+        };
+        let set = self
+            .typing
+            .try_update_value(|t| match t.check_at {
+                Some(c) if c <= at && c > now => false,
+                _ => {
+                    t.check_at = Some(at);
+                    true
+                }
+            })
+            .unwrap_or(false);
+        if set {
+            let session = *self;
+            let wait = (at - now).max(0.0) as u64 + 10;
+            set_timeout(
+                move || {
+                    if session
+                        .typing
+                        .try_update_value(|t| t.check_at = None)
+                        .is_some()
+                    {
+                        session.refresh_typing();
+                    }
+                },
+                Duration::from_millis(wait),
+            );
+        }
+    }
+}
