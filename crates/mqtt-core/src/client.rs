@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::{Buf, Bytes, BytesMut};
 use mqttbytes::v4::{
     ConnectReturnCode, Packet, PingReq, PubAck, Publish, SubAck, Subscribe, SubscribeReasonCode,
+    Unsubscribe,
 };
 use mqttbytes::QoS;
 
@@ -36,6 +37,45 @@ pub struct Options {
     /// QoS 1 publishes kept until acknowledged, at most.
     pub max_inflight: usize,
     pub credentials: Option<Credentials>,
+    /// Put into every CONNECT: the broker publishes it when this session's link dies
+    /// without a DISCONNECT (a crashed tab, a lost network). `Client::set_will` changes it
+    /// for the next CONNECT and checks it; one set here directly is checked at each
+    /// CONNECT, and left out (with a `Warning`) if it cannot be sent.
+    pub will: Option<LastWill>,
+}
+
+/// The message the broker publishes for us when our link ends without a DISCONNECT. Chat
+/// uses it for presence: a retained "offline" status on the tab's presence topic, so
+/// others see a crashed tab go offline (design8.md, timing rules).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastWill {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: QoS,
+    pub retain: bool,
+}
+
+/// Topic and payload of a will each go into CONNECT with a two-byte length.
+const WILL_FIELD_LIMIT: usize = u16::MAX as usize;
+
+impl LastWill {
+    /// The will as it can go into CONNECT: topic and payload fit their two-byte lengths, the
+    /// topic is one a publish may use, and QoS 2 is downgraded to 1 like every publish here.
+    fn checked(&self) -> Result<LastWill, PublishError> {
+        if !valid_topic(&self.topic) {
+            return Err(PublishError::InvalidTopic(self.topic.clone()));
+        }
+        if self.payload.len() > WILL_FIELD_LIMIT {
+            return Err(PublishError::TooLarge {
+                size: self.payload.len(),
+                limit: WILL_FIELD_LIMIT,
+            });
+        }
+        Ok(LastWill {
+            qos: downgrade(self.qos),
+            ..self.clone()
+        })
+    }
 }
 
 /// User name and password for CONNECT.
@@ -66,6 +106,7 @@ impl Options {
             max_outgoing_packet: 256 * 1024,
             max_inflight: 1000,
             credentials: None,
+            will: None,
         }
     }
 
@@ -103,6 +144,12 @@ pub enum Event {
     },
     /// The broker answered 0x80 (failure) for this filter.
     SubscribeRefused {
+        filter: String,
+    },
+    /// The broker no longer sends us messages for this filter: it acknowledged the
+    /// UNSUBSCRIBE (UNSUBACK), or a new session started without it. Not emitted for a
+    /// filter subscribed again before this point.
+    Unsubscribed {
         filter: String,
     },
     Message(IncomingMessage),
@@ -195,6 +242,12 @@ pub struct Client {
     events: VecDeque<Event>,
     subscriptions: Vec<Subscription>,
     pending_subscribes: HashMap<PacketId, Vec<String>>,
+    /// UNSUBSCRIBEs on the wire, by packet id: the filters each one still stands for (a
+    /// filter subscribed again is taken out, so its late UNSUBACK reports nothing).
+    pending_unsubscribes: HashMap<PacketId, Vec<String>>,
+    /// Filters to unsubscribe once connected, if the broker kept our session: asked for
+    /// while offline, or in flight when a link dropped.
+    unsubscribe_later: Vec<String>,
     outgoing: VecDeque<Outgoing>,
     last_pkid: PacketId,
     last_sent: Instant,
@@ -212,6 +265,8 @@ impl Client {
             events: VecDeque::new(),
             subscriptions: Vec::new(),
             pending_subscribes: HashMap::new(),
+            pending_unsubscribes: HashMap::new(),
+            unsubscribe_later: Vec::new(),
             outgoing: VecDeque::new(),
             last_pkid: 0,
             last_sent: Instant::default(),
@@ -240,6 +295,7 @@ impl Client {
         self.skip = None;
         self.transmit.clear();
         self.pending_subscribes.clear();
+        self.requeue_unsubscribes();
         self.ping_deadline = None;
         // A new link: nothing is on this wire yet, whatever was on the last one.
         for entry in &mut self.outgoing {
@@ -250,6 +306,22 @@ impl Client {
         connect.clean_session = self.options.clean_session;
         if let Some(c) = &self.options.credentials {
             connect.set_login(c.username.clone(), c.password.clone());
+        }
+        match self.options.will.as_ref().map(LastWill::checked) {
+            None => {}
+            Some(Ok(will)) => {
+                let mut last_will =
+                    mqttbytes::v4::LastWill::new(will.topic, Vec::new(), will.qos, will.retain);
+                last_will.message = will.payload;
+                connect.last_will = Some(last_will);
+            }
+            // Set in `Options` directly, unchecked. Connecting without it beats a CONNECT
+            // with a length that wrapped around, or refusing to connect at all.
+            Some(Err(e)) => self
+                .events
+                .push_back(Event::Warning(ProtocolError::Malformed(format!(
+                    "last will left out of CONNECT: {e}"
+                )))),
         }
         self.state = State::AwaitConnack {
             deadline: now + self.options.connack_timeout,
@@ -337,10 +409,42 @@ impl Client {
         payload: impl Into<Bytes>,
         qos: QoS,
     ) -> Result<Option<PacketId>, PublishError> {
-        if topic.is_empty() || topic.len() > usize::from(u16::MAX) || topic.contains(['+', '#']) {
+        self.publish_with(now, topic, payload.into(), qos, false)
+    }
+
+    /// As `publish`, with the retain flag set (on resends too): the broker keeps the message
+    /// as the topic's current value and hands it to every later subscriber, which is how a
+    /// tab learns who is online (presence). An empty payload clears the retained message.
+    pub fn publish_retained(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+    ) -> Result<Option<PacketId>, PublishError> {
+        self.publish_with(now, topic, payload.into(), qos, true)
+    }
+
+    /// Change the last will for the next CONNECT (the current connection keeps the one it
+    /// was opened with: MQTT 3.1.1 has no way to change it mid-connection). `None` removes
+    /// it. Refused like a publish: a topic that is empty, over 65535 bytes or holds `+`/`#`,
+    /// or a payload over 65535 bytes. QoS 2 is downgraded to 1.
+    pub fn set_will(&mut self, will: Option<LastWill>) -> Result<(), PublishError> {
+        self.options.will = will.as_ref().map(LastWill::checked).transpose()?;
+        Ok(())
+    }
+
+    fn publish_with(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<Option<PacketId>, PublishError> {
+        if !valid_topic(topic) {
             return Err(PublishError::InvalidTopic(topic.to_owned()));
         }
-        let payload = payload.into();
         let size = publish_packet_size(topic, payload.len(), qos);
         if size > self.options.max_outgoing_packet {
             return Err(PublishError::TooLarge {
@@ -349,6 +453,8 @@ impl Client {
             });
         }
         let mut publish = Publish::from_bytes(topic, qos, payload);
+        // Stored with the publish, so a resend after a reconnect is retained too.
+        publish.retain = retain;
         match qos {
             QoS::AtMostOnce => {
                 if self.is_connected() {
@@ -389,11 +495,14 @@ impl Client {
             return Err(SubscribeError::InvalidFilter(filter.to_owned()));
         }
         // Chat needs at most QoS 1; QoS 2 delivery would need PUBREC/PUBREL handling.
-        let qos = if qos == QoS::ExactlyOnce {
-            QoS::AtLeastOnce
-        } else {
-            qos
-        };
+        let qos = downgrade(qos);
+        // Subscribing again cancels an unsubscribe still to do. One already on the wire
+        // cannot be taken back, but the broker handles packets in order, so the SUBSCRIBE
+        // below wins; its UNSUBACK must just not report the filter as gone.
+        self.unsubscribe_later.retain(|f| f != filter);
+        for filters in self.pending_unsubscribes.values_mut() {
+            filters.retain(|f| f != filter);
+        }
         self.subscriptions.retain(|s| s.filter != filter);
         self.subscriptions.push(Subscription {
             filter: filter.to_owned(),
@@ -402,6 +511,33 @@ impl Client {
         });
         if self.is_connected() {
             self.send_subscribe(now, vec![(filter.to_owned(), qos)]);
+        }
+        Ok(())
+    }
+
+    /// Stop a subscription (leaving a room). It is forgotten at once, so no reconnect
+    /// subscribes it again. Connected: UNSUBSCRIBE goes out now, and its UNSUBACK brings
+    /// `Event::Unsubscribed`. Offline: it goes out after the next CONNACK if the broker kept
+    /// our session (which still holds the filter); a new session has nothing to undo, so
+    /// `Unsubscribed` comes with that CONNACK. A filter already being unsubscribed is left
+    /// to that.
+    pub fn unsubscribe(&mut self, now: Instant, filter: &str) -> Result<(), SubscribeError> {
+        if !valid_filter(filter) {
+            return Err(SubscribeError::InvalidFilter(filter.to_owned()));
+        }
+        self.subscriptions.retain(|s| s.filter != filter);
+        let under_way = self.unsubscribe_later.iter().any(|f| f == filter)
+            || self
+                .pending_unsubscribes
+                .values()
+                .any(|filters| filters.iter().any(|f| f == filter));
+        if under_way {
+            return Ok(());
+        }
+        if self.is_connected() {
+            self.send_unsubscribe(now, vec![filter.to_owned()]);
+        } else {
+            self.unsubscribe_later.push(filter.to_owned());
         }
         Ok(())
     }
@@ -538,9 +674,7 @@ impl Client {
             Packet::PubAck(ack) => self.handle_incoming_puback(ack.pkid),
             Packet::SubAck(ack) => self.handle_incoming_suback(ack),
             Packet::PingResp => self.ping_deadline = None,
-            Packet::UnsubAck(ack) => self
-                .events
-                .push_back(Event::Warning(ProtocolError::Unsolicited(ack.pkid))),
+            Packet::UnsubAck(ack) => self.handle_incoming_unsuback(ack.pkid),
             other => self.fail(unexpected(&other)),
         }
     }
@@ -565,6 +699,18 @@ impl Client {
         if !session_present {
             for sub in &mut self.subscriptions {
                 sub.granted = false;
+            }
+        }
+        let unsubscribe = std::mem::take(&mut self.unsubscribe_later);
+        if session_present {
+            // The broker kept our session, with these filters still in it.
+            if !unsubscribe.is_empty() {
+                self.send_unsubscribe(now, unsubscribe);
+            }
+        } else {
+            // A new session holds no subscriptions: there is nothing to undo.
+            for filter in unsubscribe {
+                self.events.push_back(Event::Unsubscribed { filter });
             }
         }
         let needed: Vec<(String, QoS)> = self
@@ -648,6 +794,32 @@ impl Client {
         }
     }
 
+    fn handle_incoming_unsuback(&mut self, pkid: PacketId) {
+        match self.pending_unsubscribes.remove(&pkid) {
+            Some(filters) => {
+                for filter in filters {
+                    self.events.push_back(Event::Unsubscribed { filter });
+                }
+            }
+            None => self
+                .events
+                .push_back(Event::Warning(ProtocolError::Unsolicited(pkid))),
+        }
+    }
+
+    /// Unsubscribes on a link that is gone may or may not have reached the broker: they
+    /// go out again if the next session turns out to be the same one.
+    fn requeue_unsubscribes(&mut self) {
+        let mut pending: Vec<(PacketId, Vec<String>)> = self.pending_unsubscribes.drain().collect();
+        // In packet id order, so the result does not depend on the map's hashing.
+        pending.sort_unstable_by_key(|(pkid, _)| *pkid);
+        for filter in pending.into_iter().flat_map(|(_, filters)| filters) {
+            if !self.unsubscribe_later.contains(&filter) {
+                self.unsubscribe_later.push(filter);
+            }
+        }
+    }
+
     /// Put every QoS 1 publish on the wire that is not there yet on this connection.
     fn send_unsent(&mut self, now: Instant) {
         let mut sent = Vec::new();
@@ -678,12 +850,23 @@ impl Client {
         self.push_packet(now, |buf| subscribe.write(buf));
     }
 
+    fn send_unsubscribe(&mut self, now: Instant, filters: Vec<String>) {
+        let pkid = self.next_pkid();
+        let unsubscribe = Unsubscribe {
+            pkid,
+            topics: filters.clone(),
+        };
+        self.pending_unsubscribes.insert(pkid, filters);
+        self.push_packet(now, |buf| unsubscribe.write(buf));
+    }
+
     fn next_pkid(&mut self) -> PacketId {
         // Skip ids still in use; with max_inflight far below 65535 one is always free.
         loop {
             self.last_pkid = self.last_pkid.wrapping_add(1).max(1);
             let id = self.last_pkid;
             let in_use = self.pending_subscribes.contains_key(&id)
+                || self.pending_unsubscribes.contains_key(&id)
                 || self.outgoing.iter().any(|o| o.publish.pkid == id);
             if !in_use {
                 return id;
@@ -844,6 +1027,21 @@ fn publish_packet_size(topic: &str, payload: usize, qos: QoS) -> usize {
         _ => 4,
     };
     1 + length_bytes + remaining
+}
+
+/// A topic to publish to (or a will topic): non-empty, fits its two-byte length, no
+/// wildcards.
+fn valid_topic(topic: &str) -> bool {
+    !topic.is_empty() && topic.len() <= usize::from(u16::MAX) && !topic.contains(['+', '#'])
+}
+
+/// QoS 2 is not offered (see `publish`): it becomes QoS 1.
+fn downgrade(qos: QoS) -> QoS {
+    if qos == QoS::ExactlyOnce {
+        QoS::AtLeastOnce
+    } else {
+        qos
+    }
 }
 
 /// MQTT 3.1.1 §4.7: `#` only as a whole last level, `+` only as a whole level.

@@ -16,7 +16,7 @@ mod reconnect;
 mod time;
 
 pub use backoff::Backoff;
-pub use client::{Client, Credentials, Event, IncomingMessage, Options, PacketId};
+pub use client::{Client, Credentials, Event, IncomingMessage, LastWill, Options, PacketId};
 pub use error::{ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError};
 pub use link::{LinkError, LinkState};
 pub use mqttbytes::QoS;

@@ -2,6 +2,7 @@
 //! connected session. Nothing may panic; a malformed stream must end in a clean protocol
 //! error after which a reconnect works; and how the stream is split must not matter.
 //! The packet limit is small, so streams often hold publishes over it, which are skipped.
+//! The session has unsubscribes in flight, and streams often hold UNSUBACKs for their ids.
 //!
 //! CI runs the default case count. For a long run:
 //! `PROPTEST_CASES=1000000 cargo test --release -p mqtt-core --test fuzz`
@@ -18,6 +19,11 @@ const NOW: Instant = Instant::from_millis(10);
 /// Small enough that many generated publishes are over it.
 const LIMIT: usize = 64;
 
+/// The unsubscribes `connected` leaves in flight: packet id and filter.
+const PENDING_UNSUBSCRIBES: [(u16, &str); 2] = [(2, "old/room"), (4, "messages/gone")];
+
+/// A kept session with a QoS 1 publish, a SUBSCRIBE and two UNSUBSCRIBEs in flight: one
+/// asked for offline and sent after CONNACK, one asked for while connected.
 fn connected() -> Client {
     let mut c = Client::new(Options {
         max_incoming_packet: LIMIT,
@@ -26,15 +32,51 @@ fn connected() -> Client {
     c.subscribe(NOW, "messages", QoS::AtLeastOnce).unwrap();
     c.publish(NOW, "messages", "queued", QoS::AtLeastOnce)
         .unwrap();
+    c.unsubscribe(NOW, PENDING_UNSUBSCRIBES[0].1).unwrap();
     c.handle_open(NOW);
-    let mut ack = BytesMut::new();
-    ConnAck::new(ConnectReturnCode::Success, false)
-        .write(&mut ack)
-        .unwrap();
-    c.handle_bytes(NOW, &ack);
-    while c.poll_transmit().is_some() {}
+    c.handle_bytes(
+        NOW,
+        &encode(|b| ConnAck::new(ConnectReturnCode::Success, true).write(b)),
+    );
+    c.unsubscribe(NOW, PENDING_UNSUBSCRIBES[1].1).unwrap();
+    let unsubscribes: Vec<(u16, Vec<String>)> = std::iter::from_fn(|| c.poll_transmit())
+        .filter_map(
+            |bytes| match mqttbytes::v4::read(&mut BytesMut::from(&bytes[..]), 1 << 20) {
+                Ok(mqttbytes::v4::Packet::Unsubscribe(u)) => Some((u.pkid, u.topics)),
+                _ => None,
+            },
+        )
+        .collect();
+    let expected: Vec<(u16, Vec<String>)> = PENDING_UNSUBSCRIBES
+        .iter()
+        .map(|(id, f)| (*id, vec![f.to_string()]))
+        .collect();
+    assert_eq!(unsubscribes, expected);
     while c.poll_event().is_some() {}
     c
+}
+
+/// The filters of in-flight unsubscribes that UNSUBACKs in `packets` answer, in order.
+fn answered_unsubscribes(packets: &[Vec<u8>]) -> Vec<String> {
+    let mut left = PENDING_UNSUBSCRIBES.to_vec();
+    let mut answered = Vec::new();
+    for p in packets.iter().filter(|p| p[..2] == [0xB0, 0x02]) {
+        let pkid = u16::from_be_bytes([p[2], p[3]]);
+        if let Some(i) = left.iter().position(|(id, _)| *id == pkid) {
+            answered.push(left.remove(i).1.to_owned());
+        }
+    }
+    answered
+}
+
+fn unsubscribed(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Unsubscribed { filter } => Some(filter.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Valid packets a broker might send, encoded; the fuzzer then flips bytes in them.
@@ -52,7 +94,9 @@ fn valid_packet() -> impl Strategy<Value = Vec<u8>> {
             )
             .write(b)
         })),
-        1 => any::<u16>().prop_map(|id| encode(|b| UnsubAck::new(id.max(1)).write(b))),
+        // Often for an unsubscribe in flight (ids 2 and 4), else any id.
+        2 => prop_oneof![0u16..6, any::<u16>()]
+            .prop_map(|id| encode(|b| UnsubAck::new(id.max(1)).write(b))),
         1 => Just(vec![0xD0, 0x00]),
     ]
 }
@@ -148,6 +192,7 @@ proptest! {
     fn any_stream_split_anywhere_is_handled_without_panic(
         bytes in stream(),
         cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..8),
+        session_present in any::<bool>(),
     ) {
         let (mut c, events) = feed(&bytes, &cuts);
 
@@ -172,6 +217,35 @@ proptest! {
             // ...and the session can connect again.
             c.handle_open(NOW);
             prop_assert!(c.poll_transmit().is_some(), "CONNECT after a protocol error");
+            // Unsubscribes not yet answered are asked again of a kept session, or reported
+            // as done by a new one: each filter is finished with exactly once.
+            let done = unsubscribed(&events);
+            let left: Vec<String> = PENDING_UNSUBSCRIBES
+                .iter()
+                .map(|(_, f)| f.to_string())
+                .filter(|f| !done.contains(f))
+                .collect();
+            c.handle_bytes(
+                NOW,
+                &encode(|b| ConnAck::new(ConnectReturnCode::Success, session_present).write(b)),
+            );
+            let again: Vec<String> = std::iter::from_fn(|| c.poll_transmit())
+                .filter_map(|bytes| {
+                    match mqttbytes::v4::read(&mut BytesMut::from(&bytes[..]), 1 << 20) {
+                        Ok(mqttbytes::v4::Packet::Unsubscribe(u)) => Some(u.topics),
+                        _ => None,
+                    }
+                })
+                .flatten()
+                .collect();
+            let reported = unsubscribed(&std::iter::from_fn(|| c.poll_event()).collect::<Vec<_>>());
+            if session_present {
+                prop_assert_eq!(again, left);
+                prop_assert!(reported.is_empty());
+            } else {
+                prop_assert!(again.is_empty());
+                prop_assert_eq!(reported, left);
+            }
         }
     }
 
@@ -196,6 +270,8 @@ proptest! {
         let messages = events.iter().filter(|e| matches!(e, Event::Message(_))).count();
         let publishes = packets.iter().filter(|p| p[0] >> 4 == 3).count();
         prop_assert_eq!(messages + oversized.len(), publishes);
+        // The first UNSUBACK for each unsubscribe in flight reports it; others are warnings.
+        prop_assert_eq!(unsubscribed(&events), answered_unsubscribes(&packets));
         // Every QoS 1 publish, skipped or not, is acknowledged once.
         let qos1 = packets.iter().filter(|p| p[0] & 0xF6 == 0x32).count();
         prop_assert_eq!(sent.len(), qos1);

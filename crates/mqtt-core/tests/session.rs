@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use mqtt_core::{
-    Client, ConnectRefusal, DisconnectReason, Event, Instant, Options, ProtocolError, PublishError,
-    QoS,
+    Client, ConnectRefusal, DisconnectReason, Event, Instant, LastWill, Options, ProtocolError,
+    PublishError, QoS,
 };
 use mqttbytes::v4::{
     self, ConnAck, ConnectReturnCode, Packet, PubAck, Publish, SubAck, SubscribeReasonCode,
@@ -907,4 +907,189 @@ fn a_suback_with_the_wrong_number_of_codes_ends_the_connection() {
             ProtocolError::Malformed(_)
         ))]
     ));
+}
+
+// ----- last will --------------------------------------------------------------------------
+
+fn offline_will() -> LastWill {
+    LastWill {
+        topic: "chat/presence/tab-1".into(),
+        payload: r#"{"online":false}"#.into(),
+        qos: QoS::AtLeastOnce,
+        retain: true,
+    }
+}
+
+/// The will in the CONNECT sent when a link opens at `t`.
+fn will_in_connect(c: &mut Client, t: Instant) -> Option<v4::LastWill> {
+    c.handle_open(t);
+    match sent(c).as_slice() {
+        [Packet::Connect(connect)] => connect.last_will.clone(),
+        other => panic!("expected one CONNECT, got {other:?}"),
+    }
+}
+
+#[test]
+fn connect_has_no_will_unless_one_is_set() {
+    let mut c = Client::new(options());
+    assert_eq!(c.options().will, None);
+    assert_eq!(will_in_connect(&mut c, T0), None);
+}
+
+#[test]
+fn connect_carries_the_will_after_set_will_and_not_after_it_is_removed() {
+    let mut c = Client::new(options());
+    c.set_will(Some(offline_will())).unwrap();
+    let will = will_in_connect(&mut c, T0).expect("CONNECT carries the will");
+    assert_eq!(will.topic, "chat/presence/tab-1");
+    assert_eq!(&will.message[..], br#"{"online":false}"#);
+    assert_eq!(will.qos, QoS::AtLeastOnce);
+    assert!(will.retain);
+
+    c.handle_close("gone");
+    c.set_will(Some(LastWill {
+        retain: false,
+        qos: QoS::AtMostOnce,
+        ..offline_will()
+    }))
+    .unwrap();
+    let will = will_in_connect(&mut c, at(1.0)).expect("CONNECT carries the new will");
+    assert!(!will.retain);
+    assert_eq!(will.qos, QoS::AtMostOnce);
+
+    c.handle_close("gone");
+    c.set_will(None).unwrap();
+    assert_eq!(will_in_connect(&mut c, at(2.0)), None);
+}
+
+#[test]
+fn a_qos2_will_is_downgraded_to_qos1() {
+    let mut c = Client::new(options());
+    c.set_will(Some(LastWill {
+        qos: QoS::ExactlyOnce,
+        ..offline_will()
+    }))
+    .unwrap();
+    assert_eq!(
+        c.options().will.as_ref().map(|w| w.qos),
+        Some(QoS::AtLeastOnce)
+    );
+    assert_eq!(will_in_connect(&mut c, T0).unwrap().qos, QoS::AtLeastOnce);
+}
+
+#[test]
+fn an_invalid_will_is_refused_and_the_old_one_kept() {
+    let mut c = Client::new(options());
+    c.set_will(Some(offline_will())).unwrap();
+    let long = "t".repeat(65_536);
+    for topic in ["", "chat/presence/+", "chat/#", long.as_str()] {
+        assert_eq!(
+            c.set_will(Some(LastWill {
+                topic: topic.into(),
+                ..offline_will()
+            })),
+            Err(PublishError::InvalidTopic(topic.into()))
+        );
+    }
+    assert_eq!(
+        c.set_will(Some(LastWill {
+            payload: vec![b'x'; 65_536].into(),
+            ..offline_will()
+        })),
+        Err(PublishError::TooLarge {
+            size: 65_536,
+            limit: 65_535
+        })
+    );
+    // The limits themselves are fine.
+    let edge = LastWill {
+        topic: "t".repeat(65_535),
+        payload: vec![b'x'; 65_535].into(),
+        ..offline_will()
+    };
+    assert_eq!(c.set_will(Some(edge.clone())), Ok(()));
+    let will = will_in_connect(&mut c, T0).unwrap();
+    assert_eq!(will.topic, edge.topic);
+    assert_eq!(will.message, edge.payload);
+}
+
+#[test]
+fn an_invalid_will_set_in_options_is_left_out_with_a_warning() {
+    let mut c = Client::new(Options {
+        will: Some(LastWill {
+            topic: "chat/#".into(),
+            ..offline_will()
+        }),
+        ..options()
+    });
+    assert_eq!(will_in_connect(&mut c, T0), None);
+    assert!(matches!(
+        events(&mut c).as_slice(),
+        [Event::Warning(ProtocolError::Malformed(words))] if words.contains("will")
+    ));
+}
+
+// ----- retained publishes -----------------------------------------------------------------
+
+#[test]
+fn publish_retained_is_retained_on_the_first_send_and_on_a_resend() {
+    let mut c = connected_client();
+    let pkid = c
+        .publish_retained(at(1.0), "chat/presence/tab-1", "online", QoS::AtLeastOnce)
+        .unwrap()
+        .expect("QoS 1 has a packet id");
+    let p = only_publish(sent(&mut c));
+    assert_eq!(p.pkid, pkid);
+    assert!(p.retain);
+    assert!(!p.dup);
+    assert_eq!(&p.payload[..], b"online");
+
+    c.handle_close("gone");
+    let p = only_publish(reconnect(&mut c, at(2.0), true));
+    assert_eq!(p.pkid, pkid);
+    assert!(p.retain, "still retained when sent again");
+    assert!(p.dup);
+}
+
+#[test]
+fn publish_retained_accepts_an_empty_payload_which_clears_the_retained_message() {
+    let mut c = connected_client();
+    c.publish_retained(at(1.0), "chat/presence/old", "", QoS::AtLeastOnce)
+        .unwrap();
+    let p = only_publish(sent(&mut c));
+    assert!(p.retain);
+    assert!(p.payload.is_empty());
+
+    assert_eq!(
+        c.publish_retained(at(1.0), "chat/presence/old", "", QoS::AtMostOnce),
+        Ok(None)
+    );
+    let p = only_publish(sent(&mut c));
+    assert!(p.retain);
+    assert_eq!(p.qos, QoS::AtMostOnce);
+    assert!(p.payload.is_empty());
+}
+
+#[test]
+fn publish_retained_is_checked_like_publish() {
+    let mut c = connected_client();
+    assert_eq!(
+        c.publish_retained(at(1.0), "chat/+", "x", QoS::AtLeastOnce),
+        Err(PublishError::InvalidTopic("chat/+".into()))
+    );
+    assert!(sent(&mut c).is_empty());
+}
+
+#[test]
+fn a_plain_publish_is_not_retained() {
+    let mut c = connected_client();
+    c.publish(at(1.0), "messages", "hi", QoS::AtLeastOnce)
+        .unwrap();
+    c.publish(at(1.0), "messages", "hi", QoS::AtMostOnce)
+        .unwrap();
+    let packets = sent(&mut c);
+    assert_eq!(packets.len(), 2);
+    for packet in packets {
+        assert!(matches!(packet, Packet::Publish(p) if !p.retain));
+    }
 }
