@@ -3,13 +3,16 @@
 //!
 //! Everything here is plain data with plain methods, tested natively.
 
+pub mod catchup;
 mod draft;
 pub mod history;
 mod log;
 mod message;
 mod notice;
 mod outbox;
+mod room;
 mod status;
+pub mod topics;
 
 pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_CHARS};
 pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};
@@ -17,7 +20,11 @@ pub use log::{MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, RawReason};
 pub use notice::{Notice, NoticeKind, Notices};
 pub use outbox::{Delivery, Outbox, OutboxError, Pending, OUTBOX_CAPACITY};
+pub use room::{
+    RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,
+};
 pub use status::{BrokerUrlError, ConnectionStatus, OfflineReason};
+pub use topics::{presence_topic, route, Route, PRESENCE_FILTER, PRESENCE_PREFIX};
 
 /// The default room: every chat message goes to this MQTT topic.
 pub const DEFAULT_TOPIC: &str = "messages";

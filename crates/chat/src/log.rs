@@ -37,6 +37,8 @@ pub struct Row {
     pub own: bool,
     /// The message id, if it has one: own rows read their delivery state from the outbox by it.
     pub id: Option<String>,
+    /// Came from another tab's history (catch-up), not live from the broker.
+    pub catch_up: bool,
 }
 
 /// At most `capacity` of the newest rows (trimmed to three quarters of it when full), plus a
@@ -99,6 +101,7 @@ impl MessageLog {
             received_at: at,
             own: true,
             id: message.id.clone(),
+            catch_up: false,
         }))
     }
 
@@ -116,6 +119,7 @@ impl MessageLog {
             received_at: at,
             own: false,
             id: None,
+            catch_up: false,
         })
     }
 
@@ -135,7 +139,63 @@ impl MessageLog {
 
     /// [`MessageLog::receive`] for a payload already decoded.
     pub fn receive_decoded(&mut self, payload: Payload, at: f64, own_author: &str) -> Option<&Row> {
-        let row = match payload {
+        let row = self.new_row(payload, at, own_author, false)?;
+        let key = self.push(row);
+        self.rows.iter().rev().find(|r| r.key == key).map(|r| &**r)
+    }
+
+    /// Payloads that arrived elsewhere (another tab's history, through catch-up), each with
+    /// the time it arrived there: decoded like [`MessageLog::receive`], duplicates by id
+    /// (against the rows seen and within the batch) skipped, the rest placed in time order
+    /// among the rows held (after rows of the same time), counted in the total, and the
+    /// oldest trimmed to the capacity. Returns how many were new.
+    ///
+    /// One sort of the batch and one merge pass: cheap for a thousand payloads into a full
+    /// log. New rows get new keys (unique, but not in row order).
+    pub fn merge(&mut self, items: Vec<(Vec<u8>, f64)>, own_author: &str, catch_up: bool) -> usize {
+        let mut batch: Vec<Row> = items
+            .into_iter()
+            .filter_map(|(payload, at)| {
+                self.new_row(decode_payload(&payload), at, own_author, catch_up)
+            })
+            .collect();
+        if batch.is_empty() {
+            return 0;
+        }
+        batch.sort_by(|a, b| a.received_at.total_cmp(&b.received_at));
+        let added = batch.len();
+        self.total += added as u64;
+
+        let old = std::mem::take(&mut self.rows);
+        let mut merged = VecDeque::with_capacity(old.len() + added);
+        let mut old = old.into_iter().peekable();
+        for mut row in batch {
+            while let Some(held) = old.next_if(|held| {
+                held.received_at.total_cmp(&row.received_at) != std::cmp::Ordering::Greater
+            }) {
+                merged.push_back(held);
+            }
+            row.key = self.next_key;
+            self.next_key += 1;
+            merged.push_back(Arc::new(row));
+        }
+        merged.extend(old);
+        if merged.len() > self.capacity {
+            merged.drain(..merged.len() - self.capacity);
+        }
+        self.rows = merged;
+        added
+    }
+
+    /// The row for a payload, or `None` if its id was seen (the id is remembered).
+    fn new_row(
+        &mut self,
+        payload: Payload,
+        at: f64,
+        own_author: &str,
+        catch_up: bool,
+    ) -> Option<Row> {
+        Some(match payload {
             Payload::Chat(message) => {
                 if let Some(id) = &message.id {
                     if self.seen.contains(id) {
@@ -151,6 +211,7 @@ impl MessageLog {
                     text: shown(&message.message),
                     received_at: at,
                     id: message.id,
+                    catch_up,
                 }
             }
             Payload::Raw { text, reason } => {
@@ -163,11 +224,10 @@ impl MessageLog {
                     received_at: at,
                     own: false,
                     id: None,
+                    catch_up,
                 }
             }
-        };
-        let key = self.push(row);
-        self.rows.iter().rev().find(|r| r.key == key).map(|r| &**r)
+        })
     }
 
     fn push(&mut self, mut row: Row) -> u64 {
@@ -383,5 +443,214 @@ mod tests {
         let row = log.receive(&chat(xss, xss, None, None), 0.0, "me").unwrap();
         assert_eq!(row.name, xss);
         assert_eq!(row.text, xss);
+    }
+
+    fn item(message: &str, id: Option<&str>, at: f64) -> (Vec<u8>, f64) {
+        (chat("a", message, id, None), at)
+    }
+
+    fn times(log: &MessageLog) -> Vec<f64> {
+        log.rows().map(|r| r.received_at).collect()
+    }
+
+    fn keys_are_unique(log: &MessageLog) -> bool {
+        let keys: HashSet<u64> = log.rows().map(|r| r.key).collect();
+        keys.len() == log.rows().len()
+    }
+
+    #[test]
+    fn merge_into_an_empty_log_sorts_by_time() {
+        let mut log = MessageLog::new(100);
+        let new = log.merge(
+            vec![
+                item("c", Some("c"), 30.0),
+                item("a", Some("a"), 10.0),
+                item("b", Some("b"), 20.0),
+                item("a2", None, 10.0),
+            ],
+            "me",
+            true,
+        );
+        assert_eq!(new, 4);
+        assert_eq!(texts(&log), ["a", "a2", "b", "c"], "stable for equal times");
+        assert_eq!(times(&log), [10.0, 10.0, 20.0, 30.0]);
+        assert!(keys_are_unique(&log));
+        assert_eq!(log.merge(Vec::new(), "me", true), 0);
+    }
+
+    #[test]
+    fn merged_rows_interleave_with_live_rows_in_time_order() {
+        let mut log = MessageLog::new(100);
+        for (text, at) in [("live1", 10.0), ("live2", 20.0), ("live3", 30.0)] {
+            log.receive(&chat("a", text, Some(text), None), at, "me");
+        }
+        let new = log.merge(
+            vec![
+                item("after-all", Some("x1"), 40.0),
+                item("same-as-live2", Some("x2"), 20.0),
+                item("before-all", Some("x3"), 5.0),
+                item("between", Some("x4"), 15.0),
+            ],
+            "me",
+            true,
+        );
+        assert_eq!(new, 4);
+        assert_eq!(
+            texts(&log),
+            [
+                "before-all",
+                "live1",
+                "between",
+                "live2",
+                "same-as-live2",
+                "live3",
+                "after-all"
+            ]
+        );
+        assert!(keys_are_unique(&log));
+        // Live rows after a merge still go at the end.
+        log.receive(&chat("a", "live4", Some("live4"), None), 50.0, "me");
+        assert_eq!(texts(&log).last().unwrap(), "live4");
+        assert!(keys_are_unique(&log));
+    }
+
+    #[test]
+    fn merge_skips_ids_already_shown_and_repeated_in_the_batch() {
+        let mut log = MessageLog::new(100);
+        log.receive(&chat("a", "live", Some("id-1"), None), 10.0, "me");
+        let new = log.merge(
+            vec![
+                item("live again", Some("id-1"), 10.0),
+                item("twice", Some("id-2"), 5.0),
+                item("twice, again", Some("id-2"), 6.0),
+                item("no id", None, 7.0),
+                item("no id", None, 7.0),
+            ],
+            "me",
+            true,
+        );
+        assert_eq!(new, 3, "messages without an id are never merged by id");
+        assert_eq!(texts(&log), ["twice", "no id", "no id", "live"]);
+        // A merged id arriving live later is a duplicate too.
+        assert!(log
+            .receive(&chat("a", "x", Some("id-2"), None), 20.0, "me")
+            .is_none());
+        assert_eq!(log.merge(vec![item("x", Some("id-2"), 1.0)], "me", true), 0);
+        assert_eq!(log.total(), 4);
+    }
+
+    #[test]
+    fn merge_trims_the_oldest_to_capacity() {
+        let mut log = MessageLog::new(5);
+        for i in 0..4 {
+            log.receive(
+                &chat("a", &format!("live{i}"), None, None),
+                10.0 * i as f64,
+                "me",
+            );
+        }
+        let new = log.merge(
+            vec![
+                item("old", Some("o"), -1.0),
+                item("m15", Some("m15"), 15.0),
+                item("m25", Some("m25"), 25.0),
+                item("m99", Some("m99"), 99.0),
+            ],
+            "me",
+            true,
+        );
+        assert_eq!(new, 4, "trimmed rows still count as new");
+        assert_eq!(texts(&log), ["m15", "live2", "m25", "live3", "m99"]);
+        assert_eq!(log.total(), 8);
+    }
+
+    #[test]
+    fn only_merged_rows_are_marked_catch_up() {
+        let mut log = MessageLog::new(100);
+        log.receive(&chat("a", "live", None, None), 10.0, "me");
+        log.push_own(
+            &ChatMessage {
+                name: "me".into(),
+                message: "mine".into(),
+                id: Some("own".into()),
+                from: Some("tab-1".into()),
+                ts: None,
+            },
+            20.0,
+        );
+        log.push_skipped(5, 1, 30.0);
+        log.merge(
+            vec![
+                item("caught", Some("c"), 15.0),
+                (b"<b>not json</b>".to_vec(), 16.0),
+                (chat("me", "mine before", Some("m"), Some("tab-1")), 17.0),
+            ],
+            "tab-1",
+            true,
+        );
+        log.merge(vec![item("from history", Some("h"), 1.0)], "tab-1", false);
+        let marked: Vec<(&str, bool)> = log.rows().map(|r| (r.text.as_str(), r.catch_up)).collect();
+        assert_eq!(
+            marked,
+            [
+                ("from history", false),
+                ("live", false),
+                ("caught", true),
+                ("<b>not json</b>", true),
+                ("mine before", true),
+                ("mine", false),
+                (
+                    "a 5 bytes message was skipped: over this app's 1 bytes limit",
+                    false
+                ),
+            ]
+        );
+        let rows: Vec<&Arc<Row>> = log.rows().collect();
+        assert_eq!(rows[3].kind, RowKind::Raw(RawReason::NotJson));
+        assert!(rows[4].own, "own author recognised in merged rows");
+        assert!(!rows[2].own);
+    }
+
+    #[test]
+    fn merge_counts_new_rows_in_total_and_raw() {
+        let mut log = MessageLog::new(100);
+        log.receive(&chat("a", "live", Some("l"), None), 0.0, "me");
+        let new = log.merge(
+            vec![
+                item("a", Some("a"), 1.0),
+                (b"raw".to_vec(), 2.0),
+                (vec![0xff], 3.0),
+                item("a", Some("a"), 4.0),
+            ],
+            "me",
+            true,
+        );
+        assert_eq!(new, 3);
+        assert_eq!(log.total(), 4);
+        assert_eq!(log.raw_count(), 2);
+    }
+
+    #[test]
+    fn a_thousand_merge_into_a_full_log_in_one_pass() {
+        let mut log = MessageLog::new(500);
+        for i in 0..500 {
+            let id = format!("l{i}");
+            log.receive(&chat("a", "live", Some(&id), None), (4 * i) as f64, "me");
+        }
+        let items: Vec<(Vec<u8>, f64)> = (0..1_000)
+            .rev()
+            .map(|i| item("merged", Some(&format!("m{i}")), (2 * i + 1) as f64))
+            .collect();
+        assert_eq!(log.merge(items, "me", true), 1_000);
+        assert_eq!(log.rows().len(), 500);
+        assert_eq!(log.total(), 1_500);
+        // The newest 500 of live rows at 0, 4, .. 1,996 and merged ones at 1, 3, .. 1,999.
+        let mut all: Vec<f64> = (0..500).map(|i| (4 * i) as f64).collect();
+        all.extend((0..1_000).map(|i| (2 * i + 1) as f64));
+        all.sort_by(f64::total_cmp);
+        assert_eq!(times(&log), all[1_000..]);
+        let merged = log.rows().filter(|r| r.catch_up).count();
+        assert!((300..400).contains(&merged), "{merged}");
+        assert!(keys_are_unique(&log));
     }
 }
