@@ -109,6 +109,16 @@ impl ChatSession {
         let visible = self.visible.get_untracked();
         for entry in entries {
             let payload = entry.payload.into_bytes();
+            let decoded = decode_payload(&payload);
+            let id = match &decoded {
+                Payload::Chat(m) => m.id.clone(),
+                Payload::Raw { .. } => None,
+            };
+            // A message without an id (a plain MQTT client's) is recognised by its words:
+            // shown already, it is not shown again.
+            if id.is_none() && self.shows_same(room, &decoded) {
+                continue;
+            }
             let new = self
                 .with_room_log(room, |log| {
                     log.merge(vec![(payload.clone(), entry.at)], &author, true)
@@ -117,10 +127,6 @@ impl ChatSession {
             if new == 0 {
                 continue;
             }
-            let id = match decode_payload(&payload) {
-                Payload::Chat(m) => m.id,
-                Payload::Raw { .. } => None,
-            };
             self.store.try_update_value(|s| {
                 if s.keep_history {
                     let record = s.recorder.record(&topic, &payload, id.as_deref(), entry.at);
@@ -129,6 +135,18 @@ impl ChatSession {
             });
             self.update_rooms(|r| r.arrived(room, visible));
         }
+    }
+
+    /// The room shows a row with these words already.
+    fn shows_same(&self, room: &RoomName, payload: &Payload) -> bool {
+        let (name, text) = match payload {
+            Payload::Chat(m) => (m.name.as_str(), m.message.as_str()),
+            Payload::Raw { text, .. } => ("", text.as_str()),
+        };
+        self.with_room_log_untracked(room, |log| {
+            log.rows().any(|r| r.text == text && (name.is_empty() || r.name == name))
+        })
+        .unwrap_or(false)
     }
 
     /// Answer the requests whose delay is over, then wait for the next.

@@ -11,6 +11,7 @@ mod message;
 mod notice;
 mod outbox;
 mod room;
+mod rooms;
 mod status;
 pub mod topics;
 
@@ -23,6 +24,7 @@ pub use outbox::{Delivery, Outbox, OutboxError, Pending, OUTBOX_CAPACITY};
 pub use room::{
     RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,
 };
+pub use rooms::{JoinError, Rooms, MAX_ROOMS, TITLE};
 pub use status::{BrokerUrlError, ConnectionStatus, OfflineReason};
 pub use topics::{presence_topic, route, Route, PRESENCE_FILTER, PRESENCE_PREFIX};
 
