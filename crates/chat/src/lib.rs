@@ -10,10 +10,12 @@ mod log;
 mod message;
 mod notice;
 mod outbox;
+pub mod presence;
 mod room;
 mod rooms;
 mod status;
 pub mod topics;
+pub mod typing;
 
 pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_CHARS};
 pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};
@@ -21,12 +23,14 @@ pub use log::{MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, RawReason};
 pub use notice::{Notice, NoticeKind, Notices};
 pub use outbox::{Delivery, Outbox, OutboxError, Pending, OUTBOX_CAPACITY};
+pub use presence::{decode_status, Person, Presence, PresenceRefresh, Status};
 pub use room::{
     RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,
 };
 pub use rooms::{JoinError, Rooms, MAX_ROOMS, TITLE};
 pub use status::{BrokerUrlError, ConnectionStatus, OfflineReason};
 pub use topics::{presence_topic, route, Route, PRESENCE_FILTER, PRESENCE_PREFIX};
+pub use typing::{decode_typing, Typing, TypingSender, TypingSignal};
 
 /// The default room: every chat message goes to this MQTT topic.
 pub const DEFAULT_TOPIC: &str = "messages";

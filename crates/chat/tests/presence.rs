@@ -1,0 +1,649 @@
+//! Presence on a virtual clock: decoding bounds, several tabs of one person, reload without
+//! flap, close after the grace, stale and cleared statuses, and a flood.
+
+use std::time::Instant;
+
+use chat::presence::{
+    decode_status, BadStatus, Person, Presence, PresenceRefresh, Status, GRACE_MS, MAX_AGE_MS,
+    MAX_SHOWN, MAX_STATUS_BYTES, MAX_TABS, REFRESH_MS,
+};
+
+/// A virtual "now": some day in 2025.
+const T0: f64 = 1_750_000_000_000.0;
+const ROOM: &str = "messages";
+
+fn status(person: &str, name: &str, rooms: &[&str], online: bool, ts: f64) -> Vec<u8> {
+    Status {
+        person: person.into(),
+        name: name.into(),
+        rooms: rooms.iter().map(|r| r.to_string()).collect(),
+        online,
+        ts,
+    }
+    .to_json()
+}
+
+fn shown(p: &Presence, room: &str, now: f64) -> Vec<(String, String, bool)> {
+    p.people_in(room, now)
+        .into_iter()
+        .map(
+            |Person {
+                 person,
+                 name,
+                 online,
+             }| (person, name, online),
+        )
+        .collect()
+}
+
+fn state_of(p: &Presence, person: &str, now: f64) -> Option<bool> {
+    p.people_in(ROOM, now)
+        .into_iter()
+        .find(|x| x.person == person)
+        .map(|x| x.online)
+}
+
+// ---- decoding ----
+
+#[test]
+fn round_trip() {
+    let s = Status {
+        person: "p1".into(),
+        name: "Ann".into(),
+        rooms: vec!["messages".into(), "rust".into()],
+        online: true,
+        ts: T0,
+    };
+    assert_eq!(decode_status(&s.to_json()), Ok(s));
+}
+
+#[test]
+fn extra_fields_ignored_and_optional_fields_default() {
+    let s = decode_status(br#"{"person":"p","online":false,"ts":1,"extra":{"a":[1,2]},"v":2}"#)
+        .unwrap();
+    assert_eq!(s.name, "anonymous");
+    assert!(s.rooms.is_empty());
+    assert!(!s.online);
+}
+
+#[test]
+fn html_in_name_is_kept_as_text() {
+    let s = decode_status(
+        br#"{"person":"p","name":"<img src=x onerror=alert(1)>","online":true,"ts":1}"#,
+    )
+    .unwrap();
+    assert_eq!(s.name, "<img src=x onerror=alert(1)>");
+}
+
+#[test]
+fn long_name_is_cut_to_64_chars_and_trimmed() {
+    // 10,000 characters would exceed 8 KiB; 2,000 multi-byte ones fit.
+    let long = "é".repeat(2_000);
+    let payload = format!(r#"{{"person":"p","name":"{long}","online":true,"ts":1}}"#);
+    assert!(payload.len() <= MAX_STATUS_BYTES);
+    let s = decode_status(payload.as_bytes()).unwrap();
+    assert_eq!(s.name.chars().count(), 64);
+    assert_eq!(s.name, "é".repeat(64));
+
+    let padded = format!("   {}   x", "a".repeat(61));
+    let s = decode_status(&status("p", &padded, &[], true, 1.0)).unwrap();
+    assert_eq!(s.name, "a".repeat(61), "cut to 64 chars, then trimmed");
+
+    let s = decode_status(&status("p", "  \t ", &[], true, 1.0)).unwrap();
+    assert_eq!(s.name, "anonymous");
+}
+
+#[test]
+fn ten_thousand_char_name_is_refused_as_too_large() {
+    let long = "x".repeat(10_000);
+    let payload = format!(r#"{{"person":"p","name":"{long}","online":true,"ts":1}}"#);
+    assert_eq!(
+        decode_status(payload.as_bytes()),
+        Err(BadStatus::TooLarge {
+            bytes: payload.len(),
+            limit: MAX_STATUS_BYTES
+        })
+    );
+}
+
+#[test]
+fn payload_at_the_limit_is_read() {
+    let head = r#"{"person":"p","online":true,"ts":1,"pad":""#;
+    let pad = "x".repeat(MAX_STATUS_BYTES - head.len() - 2);
+    let payload = format!("{head}{pad}\"}}");
+    assert_eq!(payload.len(), MAX_STATUS_BYTES);
+    assert!(decode_status(payload.as_bytes()).is_ok());
+}
+
+#[test]
+fn malformed_shapes_are_refused() {
+    let cases: &[(&[u8], BadStatus)] = &[
+        (b"", BadStatus::NotJson),
+        (b"\xff\xfe", BadStatus::NotJson),
+        (b"{", BadStatus::NotJson),
+        (b"<b>hi</b>", BadStatus::NotJson),
+        (b"[]", BadStatus::NotObject),
+        (
+            b"[{\"person\":\"p\",\"online\":true,\"ts\":1}]",
+            BadStatus::NotObject,
+        ),
+        (b"42", BadStatus::NotObject),
+        (b"\"text\"", BadStatus::NotObject),
+        (b"null", BadStatus::NotObject),
+        (b"{}", BadStatus::Person),
+        (br#"{"person":42,"online":true,"ts":1}"#, BadStatus::Person),
+        (br#"{"person":"","online":true,"ts":1}"#, BadStatus::Person),
+        (
+            br#"{"person":["p"],"online":true,"ts":1}"#,
+            BadStatus::Person,
+        ),
+        (
+            br#"{"person":"p","name":7,"online":true,"ts":1}"#,
+            BadStatus::Name,
+        ),
+        (
+            br#"{"person":"p","name":null,"online":true,"ts":1}"#,
+            BadStatus::Name,
+        ),
+        (
+            br#"{"person":"p","name":["a"],"online":true,"ts":1}"#,
+            BadStatus::Name,
+        ),
+        (
+            br#"{"person":"p","rooms":"a","online":true,"ts":1}"#,
+            BadStatus::Rooms,
+        ),
+        (
+            br#"{"person":"p","rooms":{"a":1},"online":true,"ts":1}"#,
+            BadStatus::Rooms,
+        ),
+        (br#"{"person":"p","ts":1}"#, BadStatus::Online),
+        (
+            br#"{"person":"p","online":"true","ts":1}"#,
+            BadStatus::Online,
+        ),
+        (br#"{"person":"p","online":1,"ts":1}"#, BadStatus::Online),
+        (br#"{"person":"p","online":true}"#, BadStatus::Ts),
+        (br#"{"person":"p","online":true,"ts":"1"}"#, BadStatus::Ts),
+        (br#"{"person":"p","online":true,"ts":null}"#, BadStatus::Ts),
+        (
+            br#"{"person":"p","online":true,"ts":1e999}"#,
+            BadStatus::NotJson,
+        ),
+    ];
+    for (payload, want) in cases {
+        assert_eq!(
+            decode_status(payload).as_ref(),
+            Err(want),
+            "{}",
+            String::from_utf8_lossy(payload)
+        );
+    }
+    let person = "p".repeat(65);
+    let payload = format!(r#"{{"person":"{person}","online":true,"ts":1}}"#);
+    assert_eq!(decode_status(payload.as_bytes()), Err(BadStatus::Person));
+    let person = "p".repeat(64);
+    let payload = format!(r#"{{"person":"{person}","online":true,"ts":1}}"#);
+    assert!(decode_status(payload.as_bytes()).is_ok());
+}
+
+#[test]
+fn non_finite_ts_is_never_written_as_a_number() {
+    // to_json writes NaN as null, which decode refuses.
+    let bytes = status("p", "Ann", &[], true, f64::NAN);
+    assert_eq!(decode_status(&bytes), Err(BadStatus::Ts));
+}
+
+#[test]
+fn errors_read_as_words() {
+    for e in [
+        BadStatus::NotJson,
+        BadStatus::NotObject,
+        BadStatus::Person,
+        BadStatus::Name,
+        BadStatus::Rooms,
+        BadStatus::Online,
+        BadStatus::Ts,
+        BadStatus::TooLarge {
+            bytes: 9000,
+            limit: 8192,
+        },
+    ] {
+        let text = e.to_string();
+        assert!(text.starts_with("Presence status"), "{text}");
+        assert!(text.ends_with('.'), "{text}");
+    }
+}
+
+#[test]
+fn bad_rooms_are_dropped_duplicates_too_and_at_most_50_kept() {
+    let long = "r".repeat(65);
+    let ok64 = "r".repeat(64);
+    let payload = format!(
+        r##"{{"person":"p","online":true,"ts":1,"rooms":["messages",1,null,["x"],{{}},"",
+        "  ","a/b","a+","#a","$SYS","nul\u0000","tab\t","{long}","{ok64}","messages"," rust ","rust","é"]}}"##
+    );
+    let s = decode_status(payload.as_bytes()).unwrap();
+    assert_eq!(s.rooms, vec!["messages", ok64.as_str(), "rust", "é"]);
+    // Names are taken as they are: " rust " and "tab\t" are not names the app publishes.
+
+    let many: Vec<String> = (0..80).map(|i| format!("\"r{i}\"")).collect();
+    let payload = format!(
+        r#"{{"person":"p","online":true,"ts":1,"rooms":[{}]}}"#,
+        many.join(",")
+    );
+    let s = decode_status(payload.as_bytes()).unwrap();
+    assert_eq!(s.rooms.len(), 50);
+    assert_eq!(s.rooms[0], "r0");
+    assert_eq!(s.rooms[49], "r49");
+}
+
+// ---- the observer ----
+
+#[test]
+fn one_person_with_several_tabs_shows_once_online_while_any_tab_is() {
+    let mut p = Presence::new();
+    let mut now = T0;
+    assert!(p.update("tab-a", &status("ann", "Ann", &[ROOM], true, now), now));
+    now += 10.0;
+    assert!(p.update("tab-b", &status("ann", "Ann", &[ROOM], true, now), now));
+    assert_eq!(
+        shown(&p, ROOM, now),
+        vec![("ann".into(), "Ann".into(), true)]
+    );
+    assert_eq!(p.count_in(ROOM, now), 1);
+
+    // One tab closes: still online, no grace needed.
+    now += 1_000.0;
+    p.update("tab-a", &status("ann", "Ann", &[ROOM], false, now), now);
+    assert_eq!(p.poll_timeout(), None);
+    assert_eq!(state_of(&p, "ann", now), Some(true));
+    assert_eq!(state_of(&p, "ann", now + 60_000.0), Some(true));
+
+    // The other closes too: online through the grace, then offline.
+    now += 1_000.0;
+    let closed = now;
+    p.update("tab-b", &status("ann", "Ann", &[ROOM], false, now), now);
+    assert_eq!(p.poll_timeout(), Some(closed + GRACE_MS));
+    assert_eq!(state_of(&p, "ann", closed + GRACE_MS - 1.0), Some(true));
+    assert_eq!(state_of(&p, "ann", closed + GRACE_MS), Some(false));
+    assert!(p.expire(closed + GRACE_MS));
+    assert_eq!(p.poll_timeout(), None);
+    assert_eq!(
+        shown(&p, ROOM, closed + 10_000.0),
+        vec![("ann".into(), "Ann".into(), false)]
+    );
+}
+
+#[test]
+fn name_comes_from_the_newest_tab_and_changes_without_reconnect() {
+    let mut p = Presence::new();
+    p.update("tab-a", &status("ann", "Ann", &[ROOM], true, T0), T0);
+    p.update(
+        "tab-b",
+        &status("ann", "Annie", &[ROOM], true, T0 + 5.0),
+        T0 + 5.0,
+    );
+    assert_eq!(p.people_in(ROOM, T0 + 5.0)[0].name, "Annie");
+    // Tab a renames: it is now the newest.
+    p.update(
+        "tab-a",
+        &status("ann", "Anna", &[ROOM], true, T0 + 9.0),
+        T0 + 9.0,
+    );
+    assert_eq!(p.people_in(ROOM, T0 + 9.0)[0].name, "Anna");
+    // Retained statuses arriving out of order: the newest ts wins, not the last to arrive.
+    let mut q = Presence::new();
+    q.update(
+        "tab-b",
+        &status("ann", "New", &[ROOM], false, T0 + 100.0),
+        T0 + 200.0,
+    );
+    q.update(
+        "tab-a",
+        &status("ann", "Old", &[ROOM], false, T0),
+        T0 + 200.0,
+    );
+    assert_eq!(q.people_in(ROOM, T0 + 200.0)[0].name, "New");
+}
+
+#[test]
+fn online_from_any_tab_even_one_not_in_the_room() {
+    let mut p = Presence::new();
+    p.update("tab-a", &status("ann", "Ann", &[ROOM], false, T0), T0);
+    p.update("tab-b", &status("ann", "Ann", &["rust"], true, T0), T0);
+    assert_eq!(state_of(&p, "ann", T0), Some(true));
+    assert_eq!(p.people_in("rust", T0).len(), 1);
+    assert!(p.people_in("elsewhere", T0).is_empty());
+}
+
+#[test]
+fn reload_never_flaps() {
+    // Observed every 50 ms: the reloading tab publishes offline, its new page publishes
+    // online 1 s later under a new tab id.
+    let mut p = Presence::new();
+    let mut now = T0;
+    p.update("old-tab", &status("ann", "Ann", &[ROOM], true, now), now);
+    let reload_at = T0 + 500.0;
+    let back_at = reload_at + 1_000.0;
+    let mut reloaded = false;
+    let mut back = false;
+    while now < T0 + 20_000.0 {
+        if !reloaded && now >= reload_at {
+            p.update("old-tab", &status("ann", "Ann", &[ROOM], false, now), now);
+            reloaded = true;
+        }
+        if !back && now >= back_at {
+            p.update("new-tab", &status("ann", "Ann", &[ROOM], true, now), now);
+            back = true;
+        }
+        if p.poll_timeout().is_some_and(|t| t <= now) {
+            p.expire(now);
+        }
+        assert_eq!(
+            state_of(&p, "ann", now),
+            Some(true),
+            "offline at {}",
+            now - T0
+        );
+        now += 50.0;
+    }
+}
+
+#[test]
+fn reload_with_the_same_tab_id_never_flaps() {
+    let mut p = Presence::new();
+    p.update("tab", &status("ann", "Ann", &[ROOM], true, T0), T0);
+    p.update(
+        "tab",
+        &status("ann", "Ann", &[ROOM], false, T0 + 100.0),
+        T0 + 100.0,
+    );
+    let mut now = T0 + 100.0;
+    while now < T0 + 1_100.0 {
+        assert_eq!(state_of(&p, "ann", now), Some(true));
+        now += 50.0;
+    }
+    p.update("tab", &status("ann", "Ann", &[ROOM], true, now), now);
+    assert_eq!(p.poll_timeout(), None);
+    assert_eq!(state_of(&p, "ann", now + 60_000.0), Some(true));
+}
+
+#[test]
+fn close_shows_offline_after_the_grace() {
+    let mut p = Presence::new();
+    p.update("tab", &status("bo", "Bo", &[ROOM], true, T0), T0);
+    let closed = T0 + 1_000.0;
+    assert!(p.update("tab", &status("bo", "Bo", &[ROOM], false, closed), closed));
+    assert_eq!(p.poll_timeout(), Some(closed + GRACE_MS));
+    assert_eq!(state_of(&p, "bo", closed), Some(true));
+    assert_eq!(state_of(&p, "bo", closed + GRACE_MS - 50.0), Some(true));
+    assert_eq!(state_of(&p, "bo", closed + GRACE_MS), Some(false));
+    // Well under the 5 s the issue allows.
+    const { assert!(GRACE_MS < 5_000.0) };
+}
+
+#[test]
+fn offline_at_first_sight_shows_offline_at_once() {
+    // Retained offline statuses at connect: no grace, nobody pretends to be online.
+    let mut p = Presence::new();
+    p.update(
+        "tab",
+        &status("bo", "Bo", &[ROOM], false, T0 - 60_000.0),
+        T0,
+    );
+    assert_eq!(state_of(&p, "bo", T0), Some(false));
+    assert_eq!(p.poll_timeout(), None);
+}
+
+#[test]
+fn sorted_online_first_then_name_ignoring_case_then_person() {
+    let mut p = Presence::new();
+    p.update("1", &status("z", "bo", &[ROOM], false, T0), T0);
+    p.update("2", &status("y", "Ann", &[ROOM], true, T0), T0);
+    p.update("3", &status("x", "ann", &[ROOM], true, T0), T0);
+    p.update("4", &status("w", "Cy", &[ROOM], true, T0), T0);
+    p.update("5", &status("v", "al", &[ROOM], false, T0), T0);
+    let order: Vec<String> = p
+        .people_in(ROOM, T0)
+        .into_iter()
+        .map(|x| x.person)
+        .collect();
+    assert_eq!(order, vec!["x", "y", "w", "v", "z"]);
+}
+
+#[test]
+fn at_most_200_shown_and_the_count_says_how_many() {
+    let mut p = Presence::new();
+    for i in 0..300 {
+        let id = format!("p{i:03}");
+        p.update(&id, &status(&id, &id, &[ROOM], i % 2 == 0, T0), T0);
+    }
+    let people = p.people_in(ROOM, T0);
+    assert_eq!(people.len(), MAX_SHOWN);
+    assert_eq!(p.count_in(ROOM, T0), 300);
+    assert!(people[..150].iter().all(|x| x.online));
+    assert!(people[150..].iter().all(|x| !x.online));
+}
+
+#[test]
+fn stale_statuses_are_ignored_and_listed() {
+    let mut p = Presence::new();
+    let now = T0;
+    let old = now - MAX_AGE_MS - 1.0;
+    let future = now + 24.0 * 3600.0 * 1000.0 + 1.0;
+    assert!(!p.update("old", &status("o", "Old", &[ROOM], true, old), now));
+    assert!(!p.update("future", &status("f", "Future", &[ROOM], true, future), now));
+    p.update(
+        "fresh",
+        &status("n", "New", &[ROOM], true, now - MAX_AGE_MS + 1.0),
+        now,
+    );
+    assert_eq!(shown(&p, ROOM, now), vec![("n".into(), "New".into(), true)]);
+    assert_eq!(p.count_in(ROOM, now), 1);
+    assert_eq!(p.stale(now), vec!["old".to_string(), "future".to_string()]);
+    // Freshness is judged at the time asked: the fresh one turns stale as time passes, and
+    // the one from the future comes within a day of "now".
+    assert_eq!(p.stale(now + 2.0), vec!["old", "fresh"]);
+    assert_eq!(
+        shown(&p, ROOM, now + 2.0),
+        vec![("f".into(), "Future".into(), true)]
+    );
+    // The app clears them; the empty retained publish comes back and forgets them.
+    assert!(!p.update("old", b"", now + 10.0));
+    assert!(p.update("future", b"", now + 10.0), "shown by then");
+    assert_eq!(p.stale(now + 10.0), vec!["fresh"]);
+    assert!(p.people_in(ROOM, now + 10.0).is_empty());
+    assert_eq!(p.tab_count(), 1);
+}
+
+#[test]
+fn a_stale_tab_neither_lists_a_room_nor_makes_its_person_online() {
+    let mut p = Presence::new();
+    let old = T0 - MAX_AGE_MS - 1.0;
+    // Ann's old tab (stale) was online and in "rust"; her fresh tab is offline, in ROOM only.
+    p.update("old", &status("ann", "Ann", &[ROOM, "rust"], true, old), T0);
+    p.update("new", &status("ann", "Ann", &[ROOM], false, T0), T0);
+    assert!(p.people_in("rust", T0).is_empty());
+    assert_eq!(p.count_in("rust", T0), 0);
+    assert_eq!(
+        shown(&p, ROOM, T0),
+        vec![("ann".into(), "Ann".into(), false)]
+    );
+    // Nor does a stale tab from the future name her.
+    let future = T0 + 2.0 * 24.0 * 3600.0 * 1000.0;
+    p.update("future", &status("ann", "Nope", &[ROOM], false, future), T0);
+    assert_eq!(p.people_in(ROOM, T0)[0].name, "Ann");
+}
+
+#[test]
+fn a_stale_status_replaces_a_fresh_one() {
+    let mut p = Presence::new();
+    p.update("tab", &status("a", "A", &[ROOM], true, T0), T0);
+    assert!(p.update("tab", &status("a", "A", &[ROOM], true, 1.0), T0));
+    assert!(p.people_in(ROOM, T0).is_empty());
+    assert_eq!(p.stale(T0), vec!["tab"]);
+}
+
+#[test]
+fn cleared_status_forgets_the_tab() {
+    let mut p = Presence::new();
+    p.update("tab", &status("a", "A", &[ROOM], false, T0), T0);
+    assert!(p.update("tab", b"", T0 + 1.0));
+    assert!(p.people_in(ROOM, T0 + 1.0).is_empty());
+    assert_eq!(p.tab_count(), 0);
+    assert!(!p.update("tab", b"", T0 + 2.0), "nothing left to forget");
+}
+
+#[test]
+fn clearing_the_last_online_tab_forgets_the_person() {
+    let mut p = Presence::new();
+    p.update("tab", &status("a", "A", &[ROOM], true, T0), T0);
+    p.update("tab", b"", T0 + 1.0);
+    assert!(p.people_in(ROOM, T0 + 1.0).is_empty());
+    assert_eq!(p.poll_timeout(), None);
+}
+
+#[test]
+fn malformed_status_is_ignored_and_forgets_nothing() {
+    let mut p = Presence::new();
+    p.update("tab", &status("a", "A", &[ROOM], true, T0), T0);
+    for bad in [
+        &b"{"[..],
+        b"[]",
+        b"42",
+        br#"{"person":"a","online":"no","ts":1}"#,
+    ] {
+        assert!(!p.update("tab", bad, T0 + 1.0));
+    }
+    assert_eq!(
+        shown(&p, ROOM, T0 + 1.0),
+        vec![("a".into(), "A".into(), true)]
+    );
+    // An over-long tab id is ignored too.
+    let long_tab = "t".repeat(200);
+    assert!(!p.update(&long_tab, &status("b", "B", &[ROOM], true, T0), T0));
+    assert_eq!(p.tab_count(), 1);
+}
+
+#[test]
+fn a_repeated_status_changes_nothing() {
+    let mut p = Presence::new();
+    let s = status("a", "A", &[ROOM], true, T0);
+    assert!(p.update("tab", &s, T0));
+    assert!(!p.update("tab", &s, T0 + 1.0));
+}
+
+#[test]
+fn rooms_follow_the_latest_status() {
+    let mut p = Presence::new();
+    p.update("tab", &status("a", "A", &[ROOM, "rust"], true, T0), T0);
+    assert_eq!(p.count_in("rust", T0), 1);
+    p.update("tab", &status("a", "A", &[ROOM], true, T0 + 1.0), T0 + 1.0);
+    assert_eq!(p.count_in("rust", T0 + 1.0), 0);
+    assert_eq!(p.count_in(ROOM, T0 + 1.0), 1);
+}
+
+#[test]
+fn a_tab_switching_person_leaves_the_old_one() {
+    let mut p = Presence::new();
+    p.update("tab", &status("a", "A", &[ROOM], true, T0), T0);
+    p.update("tab", &status("b", "B", &[ROOM], true, T0 + 1.0), T0 + 1.0);
+    let people: Vec<String> = p
+        .people_in(ROOM, T0 + 1.0)
+        .into_iter()
+        .map(|x| x.person)
+        .collect();
+    assert_eq!(people, vec!["b"]);
+}
+
+/// Feeds `records` (tab, payload, now) and returns how long the updates took, checking the
+/// bound after each. Payloads are built beforehand: only `update` is timed.
+fn feed(p: &mut Presence, records: &[(String, Vec<u8>, f64)]) -> f64 {
+    let start = Instant::now();
+    for (tab, payload, now) in records {
+        p.update(tab, payload, *now);
+        assert!(p.tab_count() <= MAX_TABS);
+    }
+    start.elapsed().as_secs_f64()
+}
+
+#[test]
+fn flood_of_10000_tabs_is_bounded_and_fast() {
+    let records: Vec<(String, Vec<u8>, f64)> = (0..10_000u32)
+        .map(|i| {
+            let tab = format!("flood-{i}");
+            let now = T0 + f64::from(i);
+            let payload = status(&tab, "<b>x</b>", &[ROOM], i % 3 != 0, now);
+            (tab, payload, now)
+        })
+        .collect();
+    let mut p = Presence::new();
+    let took = feed(&mut p, &records);
+    assert!(took < 1.0, "took {took} s");
+    let now = T0 + 10_000.0;
+    assert_eq!(p.tab_count(), MAX_TABS);
+    assert_eq!(p.count_in(ROOM, now), MAX_TABS);
+    assert_eq!(p.people_in(ROOM, now).len(), MAX_SHOWN);
+    // The newest is kept; offline ones went before online ones.
+    assert!(has(&p, "flood-9999") && !has(&p, "flood-9000") && has(&p, "flood-9001"));
+}
+
+#[test]
+fn flood_of_10000_tabs_of_one_person_shows_one_entry_and_is_fast() {
+    let records: Vec<(String, Vec<u8>, f64)> = (0..10_000u32)
+        .map(|i| {
+            let now = T0 + f64::from(i);
+            let payload = status("one", &format!("name {i}"), &[ROOM], true, now);
+            (format!("tab-{i}"), payload, now)
+        })
+        .collect();
+    let mut p = Presence::new();
+    let took = feed(&mut p, &records);
+    assert!(took < 1.0, "took {took} s");
+    let now = T0 + 10_000.0;
+    assert_eq!(p.tab_count(), MAX_TABS);
+    assert_eq!(
+        shown(&p, ROOM, now),
+        vec![("one".into(), "name 9999".into(), true)]
+    );
+}
+
+#[test]
+fn when_full_the_oldest_offline_goes_first_then_the_oldest() {
+    let mut p = Presence::new();
+    for i in 0..MAX_TABS {
+        let tab = format!("t{i}");
+        // Tab t5 is the only offline one; t0 is the oldest.
+        let online = i != 5;
+        let ts = T0 + i as f64;
+        p.update(&tab, &status(&tab, &tab, &[ROOM], online, ts), T0);
+    }
+    p.update("new1", &status("new1", "n", &[ROOM], true, T0), T0);
+    assert_eq!(p.tab_count(), MAX_TABS);
+    assert_eq!(p.count_in(ROOM, T0), MAX_TABS);
+    assert!(!has(&p, "t5"), "the offline one went first");
+    assert!(has(&p, "t0"));
+    p.update("new2", &status("new2", "n", &[ROOM], true, T0), T0);
+    assert!(!has(&p, "t0"), "then the oldest");
+    assert!(has(&p, "t1"));
+    assert!(has(&p, "new1") && has(&p, "new2"));
+}
+
+/// Whether a tab is remembered: at a far-future "now" every status is stale and listed
+/// (people_in shows at most 200).
+fn has(p: &Presence, tab: &str) -> bool {
+    p.stale(T0 + 2.0 * MAX_AGE_MS).iter().any(|t| t == tab)
+}
+
+#[test]
+fn refresh_is_due_when_never_published_or_a_day_ago() {
+    assert!(PresenceRefresh::due(None, T0));
+    assert!(!PresenceRefresh::due(Some(T0), T0));
+    assert!(!PresenceRefresh::due(Some(T0), T0 + REFRESH_MS - 1.0));
+    assert!(PresenceRefresh::due(Some(T0), T0 + REFRESH_MS));
+    assert!(
+        PresenceRefresh::due(Some(T0), T0 - 1.0),
+        "the clock went back"
+    );
+}
