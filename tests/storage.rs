@@ -22,8 +22,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// The app on `topic`, pointed at a port where no broker listens.
 fn offline(topic: &str) -> AppConfig {
     AppConfig {
-        topic: topic.to_owned(),
-        ..AppConfig::new(Ok(format!("ws://127.0.0.1:{}", closed_port())))
+        broker_url: Ok(format!("ws://127.0.0.1:{}", closed_port())),
+        ..common::config(topic)
     }
 }
 

@@ -81,9 +81,10 @@ fn RoomItem(session: ChatSession, room: RoomName) -> impl IntoView {
         }
     });
     let open = room.clone();
+    let label = name.clone();
     view! {
         <li
-            data-room=name.clone()
+            data-room=name
             aria-current=move || current.get().then_some("true")
             class:current=move || current.get()
         >
@@ -92,7 +93,7 @@ fn RoomItem(session: ChatSession, room: RoomName) -> impl IntoView {
                 class="open-room"
                 on:click=move |_| session.show_room(open.clone())
             >
-                {name}
+                {label}
             </button>
             {move || {
                 let n = unread.get();
