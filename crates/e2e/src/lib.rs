@@ -39,6 +39,10 @@ pub fn serve_dist(dir: PathBuf) -> String {
                 "/interop/mqtt.min.js" => {
                     manifest_dir().join("../../.tools/node_modules/mqtt/dist/mqtt.min.js")
                 }
+                // axe-core, for the accessibility test (scripts/setup installs it).
+                "/interop/axe.min.js" => {
+                    manifest_dir().join("../../.tools/node_modules/axe-core/axe.min.js")
+                }
                 other if other.contains("..") => dir.join("missing"),
                 other => dir.join(other.trim_start_matches('/')),
             };
@@ -544,4 +548,487 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
         let body = json!({ "cmd": self.cmd, "params": self.params });
         (http::Method::POST, Some(body.to_string()))
     }
+}
+
+// ----- rooms, typing, a11y -----
+// Helpers for tests/rooms.rs, tests/typing.rs and tests/a11y.rs, reading the DOM contract of
+// issue 8: `ul#rooms` > `li[data-room]` (`button.open-room`, `span.unread`,
+// `button.leave-room`), `form#join-room` (`#room-name`, `#join-room-button`, `#room-error`),
+// `#typing`, `#presence`, and `document.title`.
+
+/// One `#rooms li` as the user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomItem {
+    /// `data-room`.
+    pub name: String,
+    /// The text of `button.open-room` (None: no such button).
+    pub label: Option<String>,
+    /// `aria-current` (None: absent).
+    pub current: Option<String>,
+    /// The text of `span.unread` (None: absent).
+    pub unread: Option<String>,
+    /// `aria-label` of `button.leave-room` (None: no leave button).
+    pub leave: Option<String>,
+}
+
+impl RoomItem {
+    /// The unread count: 0 when `.unread` is absent or holds no number, else the first number
+    /// in its text.
+    pub fn unread_count(&self) -> u64 {
+        self.unread
+            .as_deref()
+            .and_then(|t| {
+                let digits: String = t
+                    .chars()
+                    .skip_while(|c| !c.is_ascii_digit())
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                digits.parse().ok()
+            })
+            .unwrap_or(0)
+    }
+
+    pub fn is_current(&self) -> bool {
+        self.current.as_deref() == Some("true")
+    }
+}
+
+/// Every `#rooms li`, in DOM order (empty when `#rooms` is absent).
+pub async fn room_list(client: &Client) -> Vec<RoomItem> {
+    let value = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#rooms li')).map(li => ({
+                name: li.getAttribute('data-room'),
+                label: li.querySelector('button.open-room')?.textContent ?? null,
+                current: li.getAttribute('aria-current'),
+                unread: li.querySelector('.unread')?.textContent ?? null,
+                leave: li.querySelector('button.leave-room')
+                    ? (li.querySelector('button.leave-room').getAttribute('aria-label') ?? '')
+                    : null,
+            }))",
+            vec![],
+        )
+        .await
+        .expect("read #rooms");
+    let text = |v: &Value| v.as_str().map(str::to_owned);
+    value
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| RoomItem {
+            name: r["name"].as_str().unwrap_or_default().to_owned(),
+            label: text(&r["label"]),
+            current: text(&r["current"]),
+            unread: text(&r["unread"]),
+            leave: text(&r["leave"]),
+        })
+        .collect()
+}
+
+/// The `data-room` of every `#rooms li`, in order.
+pub async fn room_names(client: &Client) -> Vec<String> {
+    room_list(client)
+        .await
+        .into_iter()
+        .map(|r| r.name)
+        .collect()
+}
+
+/// The `#rooms li` of room `name`, if there is one.
+pub async fn room_item(client: &Client, name: &str) -> Option<RoomItem> {
+    room_list(client).await.into_iter().find(|r| r.name == name)
+}
+
+/// Room `name`'s unread count (0 when `.unread` is absent), or None without its li.
+pub async fn room_unread(client: &Client, name: &str) -> Option<u64> {
+    room_item(client, name).await.map(|r| r.unread_count())
+}
+
+/// The rooms whose li has `aria-current="true"` (exactly one when the contract holds).
+pub async fn current_rooms(client: &Client) -> Vec<String> {
+    room_list(client)
+        .await
+        .into_iter()
+        .filter(RoomItem::is_current)
+        .map(|r| r.name)
+        .collect()
+}
+
+/// A CSS selector for room `name`'s li (quotes and backslashes escaped).
+pub fn room_selector(name: &str) -> String {
+    let mut quoted = String::new();
+    for ch in name.chars() {
+        match ch {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(ch);
+            }
+            c if c.is_control() => quoted.push_str(&format!("\\{:x} ", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    format!("#rooms li[data-room=\"{quoted}\"]")
+}
+
+/// Wait (bounded) until room `name` has a li; returns it.
+pub async fn wait_room(client: &Client, name: &str, secs: u64) -> RoomItem {
+    eventually(&format!("li[data-room={name:?}] in #rooms"), secs, || {
+        room_item(client, name)
+    })
+    .await
+}
+
+/// Wait (bounded) until room `name` is the open one (its li has `aria-current="true"`).
+pub async fn wait_open(client: &Client, name: &str, secs: u64) {
+    eventually(
+        &format!("li[data-room={name:?}] to have aria-current=\"true\""),
+        secs,
+        || async { room_item(client, name).await.filter(RoomItem::is_current) },
+    )
+    .await;
+}
+
+/// Type `name` into `#room-name` (cleared first) and press `#join-room-button`, as a user
+/// would. Returns at once; the caller checks the outcome.
+pub async fn join_room(client: &Client, name: &str) {
+    let input = client
+        .find(Locator::Id("room-name"))
+        .await
+        .expect("#room-name (the join-room input)");
+    input.clear().await.expect("clear #room-name");
+    if !name.is_empty() {
+        input.send_keys(name).await.expect("type a room name");
+    }
+    client
+        .find(Locator::Id("join-room-button"))
+        .await
+        .expect("#join-room-button")
+        .click()
+        .await
+        .expect("click #join-room-button");
+}
+
+/// Join room `name` and wait (bounded) until it is listed and open.
+pub async fn join_and_open(client: &Client, name: &str) {
+    join_room(client, name).await;
+    wait_open(client, name, 10).await;
+}
+
+/// Click room `name`'s `button.open-room`.
+pub async fn open_room(client: &Client, name: &str) {
+    let selector = format!("{} button.open-room", room_selector(name));
+    client
+        .find(Locator::Css(&selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .expect("click button.open-room");
+}
+
+/// Click room `name`'s `button.leave-room`.
+pub async fn leave_room(client: &Client, name: &str) {
+    let selector = format!("{} button.leave-room", room_selector(name));
+    client
+        .find(Locator::Css(&selector))
+        .await
+        .unwrap_or_else(|e| panic!("{selector}: {e}"))
+        .click()
+        .await
+        .expect("click button.leave-room");
+}
+
+/// The trimmed text of the element with id `id`, or None when there is no such element.
+pub async fn text_of(client: &Client, id: &str) -> Option<String> {
+    client
+        .execute(
+            "const e = document.getElementById(arguments[0]); return e ? e.textContent : null",
+            vec![json!(id)],
+        )
+        .await
+        .expect("read an element's text")
+        .as_str()
+        .map(|t| t.trim().to_owned())
+}
+
+/// The text of `#room-error` (None: no such element).
+pub async fn room_error(client: &Client) -> Option<String> {
+    text_of(client, "room-error").await
+}
+
+/// The text of `#typing` (None: no such element; `Some("")` when nobody is typing).
+pub async fn typing_text(client: &Client) -> Option<String> {
+    text_of(client, "typing").await
+}
+
+/// The `value` of the input or textarea with id `id`.
+pub async fn input_value(client: &Client, id: &str) -> String {
+    client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .prop("value")
+        .await
+        .expect("read value")
+        .unwrap_or_default()
+}
+
+/// Set `#name` (cleared first) without sending anything.
+pub async fn set_name(client: &Client, name: &str) {
+    let input = client.find(Locator::Id("name")).await.expect("#name");
+    input.clear().await.expect("clear #name");
+    input.send_keys(name).await.expect("type name");
+}
+
+/// Press `#publish`.
+pub async fn press_publish(client: &Client) {
+    client
+        .find(Locator::Id("publish"))
+        .await
+        .expect("#publish")
+        .click()
+        .await
+        .expect("click #publish");
+}
+
+/// `document.title`.
+pub async fn title(client: &Client) -> String {
+    client.title().await.expect("read document.title")
+}
+
+/// `document.visibilityState`.
+pub async fn visibility(client: &Client) -> String {
+    client
+        .execute("return document.visibilityState", vec![])
+        .await
+        .expect("read visibilityState")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Hide the current tab for real: minimizing its window makes `document.visibilityState`
+/// `hidden` in headless Chromium (checked). `set_window` shows it again.
+pub async fn hide_tab(client: &Client) {
+    client.minimize_window().await.expect("minimize the window");
+    eventually("the tab to be hidden", 5, || async {
+        (visibility(client).await == "hidden").then_some(())
+    })
+    .await;
+}
+
+/// Resize the current window so that the page's viewport is `width` x `height` CSS pixels
+/// (headless Chromium's window has some height of its own: measured and made up for).
+/// Returns the viewport's (innerWidth, innerHeight).
+pub async fn set_window(client: &Client, width: u32, height: u32) -> (u64, u64) {
+    let inner = || async {
+        let v = client
+            .execute("return [innerWidth, innerHeight]", vec![])
+            .await
+            .expect("read the viewport");
+        (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0))
+    };
+    client
+        .set_window_size(width, height)
+        .await
+        .expect("set the window size");
+    let (w, h) = inner().await;
+    let more_w = (width as u64).saturating_sub(w) as u32;
+    let more_h = (height as u64).saturating_sub(h) as u32;
+    if more_w > 0 || more_h > 0 {
+        client
+            .set_window_size(width + more_w, height + more_h)
+            .await
+            .expect("set the window size");
+    }
+    // Let a layout and a frame happen.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    inner().await
+}
+
+/// Emulate `prefers-color-scheme: dark` (or light) in the current tab (CDP).
+pub async fn emulate_dark(client: &Client, dark: bool) {
+    let scheme = if dark { "dark" } else { "light" };
+    client
+        .issue_cmd(Cdp {
+            cmd: "Emulation.setEmulatedMedia",
+            params: json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+        })
+        .await
+        .expect("CDP Emulation.setEmulatedMedia");
+    let applied = client
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .await
+        .expect("read prefers-color-scheme");
+    assert_eq!(applied, Value::Bool(dark), "prefers-color-scheme: {scheme}");
+}
+
+/// Load axe-core (served by `serve_dist` at /interop/axe.min.js) into the current page, if it
+/// is not there yet.
+pub async fn inject_axe(client: &Client) {
+    let loaded = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             if (window.axe) { done('ok'); return; }
+             const s = document.createElement('script');
+             s.src = '/interop/axe.min.js';
+             s.onload = () => done(window.axe ? 'ok' : 'loaded, but no window.axe');
+             s.onerror = () => done('could not load /interop/axe.min.js (run scripts/setup)');
+             document.head.appendChild(s);",
+            vec![],
+        )
+        .await
+        .expect("inject axe-core");
+    assert_eq!(loaded, json!("ok"), "axe-core: {loaded}");
+}
+
+/// One axe-core violation: rule id, impact, help text and the CSS targets of its nodes.
+#[derive(Debug, Clone)]
+pub struct AxeViolation {
+    pub id: String,
+    pub impact: String,
+    pub help: String,
+    pub targets: Vec<String>,
+}
+
+impl std::fmt::Display for AxeViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "[{}] {}: {} on {}",
+            self.impact,
+            self.id,
+            self.help,
+            self.targets.join(", ")
+        )
+    }
+}
+
+/// Run `axe.run(document)` in the current page (axe-core injected first) and return its
+/// violations, every impact.
+pub async fn run_axe(client: &Client) -> Vec<AxeViolation> {
+    inject_axe(client).await;
+    let value = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+                .then(r => done({ ok: r.violations.map(v => ({
+                    id: v.id,
+                    impact: v.impact ?? 'none',
+                    help: v.help,
+                    targets: v.nodes.map(n => JSON.stringify(n.target)),
+                })) }))
+                .catch(e => done({ error: String(e) }));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    if let Some(error) = value.get("error") {
+        panic!("axe.run failed: {error}");
+    }
+    value["ok"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|v| AxeViolation {
+            id: v["id"].as_str().unwrap_or_default().to_owned(),
+            impact: v["impact"].as_str().unwrap_or_default().to_owned(),
+            help: v["help"].as_str().unwrap_or_default().to_owned(),
+            targets: v["targets"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|t| t.as_str().unwrap_or_default().to_owned())
+                .collect(),
+        })
+        .collect()
+}
+
+/// `mosquitto_pub` to the broker on TCP `port`: QoS `qos`, retained if `retain`.
+pub fn mosquitto_pub_to(port: u16, topic: &str, payload: &str, qos: u8, retain: bool) {
+    let mut cmd = Command::new("mosquitto_pub");
+    cmd.args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-q", &qos.to_string(), "-t", topic, "-m", payload]);
+    if retain {
+        cmd.arg("-r");
+    }
+    let status = cmd.status().expect("mosquitto_pub runs");
+    assert!(status.success(), "mosquitto_pub to {topic} failed");
+}
+
+/// A chat message as `mosquitto_pub` users write it.
+pub fn chat_json(name: &str, message: &str) -> String {
+    json!({ "name": name, "message": message }).to_string()
+}
+
+impl Deliveries {
+    /// Like `start`, on any topic filters (`messages/#` sees every room). Lines are
+    /// `<topic> <payload>`.
+    pub async fn start_on(port: u16, filters: &[&str]) -> Deliveries {
+        use std::io::BufRead;
+        let probe = format!("e2e/probe/{}", free_port());
+        let mut cmd = Command::new("mosquitto_sub");
+        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v"]);
+        for filter in filters {
+            cmd.args(["-t", filter]);
+        }
+        let mut child = cmd
+            .args(["-t", &probe])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("mosquitto_sub runs");
+        let out = child.stdout.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let subscriber = Deliveries {
+            child,
+            lines,
+            port,
+            probe,
+        };
+        eventually("mosquitto_sub to subscribe", 10, || async {
+            subscriber.probe("up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            subscriber.saw_probe("up").then_some(())
+        })
+        .await;
+        subscriber
+    }
+
+    /// Every line received so far (`<topic> <payload>`).
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Deliveries on exactly `topic` whose payload contains `needle`.
+    pub fn count_on(&self, topic: &str, needle: &str) -> usize {
+        let prefix = format!("{topic} ");
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.starts_with(&prefix) && l[prefix.len()..].contains(needle))
+            .count()
+    }
+}
+
+/// Open a new tab, switch to it and return its handle.
+pub async fn new_tab(client: &Client) -> fantoccini::wd::WindowHandle {
+    let handle = client.new_window(true).await.expect("a new tab").handle;
+    client
+        .switch_to_window(handle.clone())
+        .await
+        .expect("switch to the new tab");
+    handle
 }
