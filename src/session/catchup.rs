@@ -37,7 +37,11 @@ impl ChatSession {
             .try_with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()))
             .unwrap_or(false);
         if !connected {
-            // The next session asks for every room if the broker kept nothing for us.
+            self.unasked.update_value(|u| {
+                if !u.contains(room) {
+                    u.push(room.clone());
+                }
+            });
             return;
         }
         let Ok(id) = random_hex(8) else {

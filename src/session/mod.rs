@@ -137,8 +137,12 @@ pub struct ChatSession {
     person: StoredValue<String>,
     /// The rooms not shown, with their messages.
     room_logs: StoredValue<HashMap<RoomName, MessageLog>>,
+    /// The last key space handed to a room's log (see `MessageLog::in_key_space`).
+    key_spaces: StoredValue<u32>,
     /// Rooms whose stored history is in their log (or being put there).
     history_loaded: StoredValue<std::collections::HashSet<RoomName>>,
+    /// Rooms to ask for catch-up once connected (joined while offline, or by the link).
+    unasked: StoredValue<Vec<RoomName>>,
     typing: StoredValue<typing::TypingState>,
     typing_sender: StoredValue<TypingSender>,
     catch_up: StoredValue<catchup::CatchUpState>,
@@ -196,13 +200,28 @@ impl ChatSession {
             author: StoredValue::new(String::new()),
             person: StoredValue::new(String::new()),
             room_logs: StoredValue::new(HashMap::new()),
+            key_spaces: StoredValue::new(0),
             history_loaded: StoredValue::new(Default::default()),
+            unasked: StoredValue::new(Vec::new()),
             typing: StoredValue::new(Default::default()),
             typing_sender: StoredValue::new(TypingSender::default()),
             catch_up: StoredValue::new(Default::default()),
             announce: StoredValue::new(Default::default()),
             presence_state: StoredValue::new(Default::default()),
         };
+        // A room from the link is joined: remembered, and asked about once connected.
+        let saved = rooms::saved_rooms();
+        let new: Vec<RoomName> = session.rooms.with_untracked(|r| {
+            r.joined()
+                .iter()
+                .filter(|room| !room.is_default() && !saved.contains(room))
+                .cloned()
+                .collect()
+        });
+        if !new.is_empty() {
+            session.save_rooms();
+            session.unasked.set_value(new);
+        }
         startup::start(session, config);
         on_cleanup(move || session.close());
         session

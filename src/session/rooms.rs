@@ -89,11 +89,11 @@ impl ChatSession {
                 .room_logs
                 .try_update_value(|logs| logs.remove(&room))
                 .flatten()
-                .unwrap_or_else(|| MessageLog::new(VIEW_CAPACITY));
+                .unwrap_or_else(|| self.new_room_log());
             let outgoing = self
                 .log
                 .try_update(|log| std::mem::replace(log, incoming))
-                .unwrap_or_else(|| MessageLog::new(VIEW_CAPACITY));
+                .unwrap_or_else(|| self.new_room_log());
             self.room_logs.update_value(|logs| {
                 logs.insert(before, outgoing);
             });
@@ -123,7 +123,7 @@ impl ChatSession {
             .room_logs
             .try_update_value(|logs| logs.remove(&default))
             .flatten()
-            .unwrap_or_else(|| MessageLog::new(VIEW_CAPACITY));
+            .unwrap_or_else(|| self.new_room_log());
         self.log.update(|log| *log = incoming);
         let _ = web_storage::set(Area::Session, OPEN_KEY, &default.as_str());
         self.refresh_typing();
@@ -165,7 +165,7 @@ impl ChatSession {
         self.publish_status();
     }
 
-    fn save_rooms(&self) {
+    pub(super) fn save_rooms(&self) {
         let names: Vec<String> = self.rooms.with_untracked(|r| {
             r.joined()
                 .iter()
@@ -206,10 +206,22 @@ impl ChatSession {
             self.room_logs.try_update_value(|logs| {
                 change(
                     logs.entry(room.clone())
-                        .or_insert_with(|| MessageLog::new(VIEW_CAPACITY)),
+                        .or_insert_with(|| self.new_room_log()),
                 )
             })
         }
+    }
+
+    /// An empty log for a room, with keys no other room's log uses.
+    fn new_room_log(&self) -> MessageLog {
+        let space = self
+            .key_spaces
+            .try_update_value(|n| {
+                *n += 1;
+                *n
+            })
+            .unwrap_or(0);
+        MessageLog::new(VIEW_CAPACITY).in_key_space(space)
     }
 
     /// Read the log of `room`, without telling the view.

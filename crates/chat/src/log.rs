@@ -68,6 +68,13 @@ impl MessageLog {
         }
     }
 
+    /// This log's keys start at `space << 40`, so the logs of several rooms shown in turn by
+    /// one keyed view never share a key (a shared key would keep another room's row).
+    pub fn in_key_space(mut self, space: u32) -> Self {
+        self.next_key = u64::from(space) << 40;
+        self
+    }
+
     /// Rows held for display, oldest first.
     pub fn rows(&self) -> impl DoubleEndedIterator<Item = &Arc<Row>> + ExactSizeIterator {
         self.rows.iter()
@@ -451,6 +458,17 @@ mod tests {
 
     fn times(log: &MessageLog) -> Vec<f64> {
         log.rows().map(|r| r.received_at).collect()
+    }
+
+    #[test]
+    fn logs_in_different_key_spaces_share_no_key() {
+        let mut a = MessageLog::new(10).in_key_space(1);
+        let mut b = MessageLog::new(10).in_key_space(2);
+        let ka = a.push_skipped(1, 1, 0.0);
+        let kb = b.push_skipped(1, 1, 0.0);
+        assert_ne!(ka, kb);
+        a.clear();
+        assert_ne!(a.push_skipped(1, 1, 0.0), kb);
     }
 
     fn keys_are_unique(log: &MessageLog) -> bool {

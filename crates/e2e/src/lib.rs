@@ -68,15 +68,19 @@ pub fn serve_dist(dir: PathBuf) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// A chromedriver process and one browser session on it. Both end on drop.
+/// A chromedriver process and one browser session on it. Both end on drop, with every
+/// Chromium process of the session's own profile (killing chromedriver alone leaves its
+/// browser running when a test panics).
 pub struct Browser {
     pub client: Client,
     driver: Child,
+    profile: PathBuf,
 }
 
 impl Browser {
     pub async fn start() -> Browser {
         let port = free_port();
+        let profile = std::env::temp_dir().join(format!("mqtt-chat-e2e-{}-{port}", std::process::id()));
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -92,6 +96,7 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--window-size=900,640",
+                    format!("--user-data-dir={}", profile.display()),
                 ]
             }),
         );
@@ -111,7 +116,11 @@ impl Browser {
                 Err(e) => panic!("no WebDriver session: {e}"),
             }
         };
-        Browser { client, driver }
+        Browser {
+            client,
+            driver,
+            profile,
+        }
     }
 
     pub async fn close(mut self) {
@@ -124,6 +133,14 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg("--")
+            .arg(format!("user-data-dir={}", self.profile.display()))
+            .status();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
