@@ -791,13 +791,6 @@ pub async fn input_value(client: &Client, id: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Set `#name` (cleared first) without sending anything.
-pub async fn set_name(client: &Client, name: &str) {
-    let input = client.find(Locator::Id("name")).await.expect("#name");
-    input.clear().await.expect("clear #name");
-    input.send_keys(name).await.expect("type name");
-}
-
 /// Press `#publish`.
 pub async fn press_publish(client: &Client) {
     client
@@ -1048,4 +1041,183 @@ pub async fn new_tab(client: &Client) -> fantoccini::wd::WindowHandle {
         .await
         .expect("switch to the new tab");
     handle
+}
+
+// ----- presence, catch-up -----
+
+/// One `li` of `#presence` as another person sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownPerson {
+    pub name: String,
+    pub state: String,
+    pub person: String,
+}
+
+/// The people `#presence` lists, in order (empty when there is no `#presence`).
+pub async fn presence(client: &Client) -> Vec<ShownPerson> {
+    let value = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#presence li')).map(li => ({
+                name: li.textContent.trim(),
+                state: li.getAttribute('data-state') ?? '',
+                person: li.getAttribute('data-person') ?? '',
+            }))",
+            vec![],
+        )
+        .await
+        .expect("read #presence");
+    value
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| ShownPerson {
+            name: p["name"].as_str().unwrap_or_default().to_owned(),
+            state: p["state"].as_str().unwrap_or_default().to_owned(),
+            person: p["person"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+/// Whether `#presence` lists `name` with `data-state` `state` (waits up to `secs`).
+pub async fn wait_person(client: &Client, name: &str, state: &str, secs: u64) -> ShownPerson {
+    eventually(
+        &format!("#presence to list {name:?} as {state}"),
+        secs,
+        || async {
+            presence(client)
+                .await
+                .into_iter()
+                .find(|p| p.name == name && p.state == state)
+        },
+    )
+    .await
+}
+
+/// Clear `#name`, type `name` and leave the field with Tab, as a user would (the app
+/// remembers the name on `change`).
+pub async fn set_name(client: &Client, name: &str) {
+    let input = client.find(Locator::Id("name")).await.expect("#name");
+    input.clear().await.expect("clear name");
+    input
+        .send_keys(&format!("{name}\u{E004}"))
+        .await
+        .expect("type name and Tab");
+}
+
+/// A browser of its own (own profile: one person) with the app open on `broker`, connected,
+/// and the name set. Returns the browser and the tab's client id.
+pub async fn person(base: &str, broker: &str, name: &str) -> (Browser, String) {
+    let browser = Browser::start().await;
+    open_app(&browser.client, base, broker, "").await;
+    let id = wait_connected(&browser.client).await;
+    set_name(&browser.client, name).await;
+    (browser, id)
+}
+
+/// `mosquitto_pub` to the broker on `port`: the payload from stdin (any size), `-r` when
+/// `retain`. An empty payload with `retain` clears the retained message.
+pub fn publish_to(port: u16, topic: &str, payload: &str, qos: u8, retain: bool) {
+    use std::io::Write;
+    let mut cmd = Command::new("mosquitto_pub");
+    cmd.args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-q", &qos.to_string(), "-t", topic]);
+    if retain {
+        cmd.arg("-r");
+    }
+    if payload.is_empty() {
+        let status = cmd.arg("-n").status().expect("mosquitto_pub runs");
+        assert!(status.success(), "mosquitto_pub -n failed");
+        return;
+    }
+    let mut child = cmd
+        .arg("-s")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "mosquitto_pub failed");
+}
+
+/// Milliseconds since the Unix epoch, as the app's `ts` and `at` fields.
+pub fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        * 1000.0
+}
+
+/// A presence status as a tab publishes it on `chat/presence/<client id>` (design, topic
+/// layout).
+pub fn presence_status(person: &str, name: &str, online: bool, ts: f64) -> String {
+    json!({ "person": person, "name": name, "rooms": ["messages"], "online": online, "ts": ts })
+        .to_string()
+}
+
+/// Texts of the rows of `#messages` marked `catch-up`, in table order.
+pub async fn catch_up_messages(client: &Client) -> Vec<String> {
+    client
+        .execute(
+            "return Array.from(document.querySelectorAll('#messages tr.catch-up'))
+                .map(r => r.querySelector('td.message')?.textContent ?? '')",
+            vec![],
+        )
+        .await
+        .expect("read catch-up rows")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A `mosquitto_sub -v` on `topics` at the broker on `port` that records every line
+/// (`topic payload`). Ends on drop.
+pub struct Watch {
+    child: Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Watch {
+    /// Returns after a short pause for the subscription to be in place.
+    pub async fn start(port: u16, topics: &[&str]) -> Watch {
+        use std::io::BufRead;
+        let mut cmd = Command::new("mosquitto_sub");
+        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v"]);
+        for t in topics {
+            cmd.args(["-t", t]);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("mosquitto_sub runs");
+        let out = child.stdout.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = std::sync::Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        Watch { child, lines }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

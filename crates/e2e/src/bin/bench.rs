@@ -4,7 +4,9 @@
 //!
 //! Scenarios: bundle size; time to `connected` over fresh loads; click-to-row latency between
 //! two windows; bursts of 10,000 and 100,000 messages from a TCP client; time from the broker
-//! being back to `connected`.
+//! being back to `connected`; with rooms and presence (issue 8): switching between 20 rooms
+//! of 1,000 stored messages (`rooms-switch`), 1,000 retained presence statuses at connect
+//! (`presence-connect`), and 10,000 messages spread over 20 rooms (`rooms-burst`).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -425,21 +427,42 @@ const WATCH_BURST: &str = "
 /// the CONNACK unread would make the kernel reset the connection and the broker drop
 /// whatever it had not read yet.)
 fn publish_burst(tcp_port: u16, run: &str, n: usize) -> Duration {
+    publish_all(
+        tcp_port,
+        &format!("bench-{run}"),
+        (0..n).map(|i| {
+            (
+                "messages".to_owned(),
+                format!(r#"{{"name":"burst","message":"{run} {i}","id":"{run}-{i}"}}"#),
+            )
+        }),
+        false,
+    )
+}
+
+/// Publish every (topic, payload) at QoS 0 (retained if `retain`) as one stream of bytes
+/// from client `client_id`, and return once the broker has taken them all (as
+/// `publish_burst`).
+fn publish_all(
+    tcp_port: u16,
+    client_id: &str,
+    items: impl Iterator<Item = (String, String)>,
+    retain: bool,
+) -> Duration {
     use std::io::Read;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
     let mut buf = BytesMut::new();
-    let mut connect = Connect::new(format!("bench-{run}"));
+    let mut connect = Connect::new(client_id);
     connect.keep_alive = 60;
     connect.write(&mut buf).unwrap();
     stream.write_all(&buf).unwrap();
     let mut connack = [0u8; 4];
     stream.read_exact(&mut connack).unwrap();
     buf.clear();
-    for i in 0..n {
-        let payload = format!(r#"{{"name":"burst","message":"{run} {i}","id":"{run}-{i}"}}"#);
-        Publish::new("messages", QoS::AtMostOnce, payload.into_bytes())
-            .write(&mut buf)
-            .unwrap();
+    for (topic, payload) in items {
+        let mut publish = Publish::new(topic, QoS::AtMostOnce, payload.into_bytes());
+        publish.retain = retain;
+        publish.write(&mut buf).unwrap();
     }
     buf.extend_from_slice(&[0xC0, 0x00]); // PINGREQ
     let start = Instant::now();
@@ -695,6 +718,386 @@ async fn reconnect(c: &Client, base: &str, broker: &mut Broker, report: &mut Rep
     report.data("reconnect_ms", json!(s));
 }
 
+// ----- rooms and presence (issue 8) -----
+
+/// Join room `name` through `form#join-room`, as a user would; returns once its `li` shows.
+async fn join_room(c: &Client, name: &str) {
+    js_args(
+        c,
+        "const i = document.getElementById('room-name');
+         if (!i) throw new Error('no #room-name (rooms not built yet?)');
+         i.value = arguments[0];
+         i.dispatchEvent(new Event('input', { bubbles: true }));
+         document.getElementById('join-room-button').click();",
+        vec![json!(name)],
+    )
+    .await;
+    eventually(&format!("room {name} in #rooms"), 10, || async {
+        js_args(
+            c,
+            "return !!document.querySelector(`#rooms li[data-room=\"${CSS.escape(arguments[0])}\"]`)",
+            vec![json!(name)],
+        )
+        .await
+        .as_bool()
+        .filter(|b| *b)
+    })
+    .await;
+}
+
+/// Sum of the rooms' unread counts plus the open room's `data-total`.
+const COUNTED: &str = "
+    let sum = 0;
+    for (const u of document.querySelectorAll('#rooms li span.unread'))
+        sum += parseInt(u.textContent.replace(/[^0-9]/g, ''), 10) || 0;
+    return sum + (parseInt(document.getElementById('messages')?.dataset.total ?? '0', 10) || 0);";
+
+async fn counted(c: &Client) -> u64 {
+    js(c, COUNTED).await.as_u64().unwrap_or(0)
+}
+
+/// `n` chat messages for room `room`, `"<room> <i>"` each, ids unique per room.
+fn room_messages(room: String, n: usize) -> impl Iterator<Item = (String, String)> {
+    (0..n).map(move |i| {
+        (
+            format!("messages/{room}"),
+            format!(r#"{{"name":"seed","message":"{room} {i}","id":"{room}-{i}"}}"#),
+        )
+    })
+}
+
+/// Click `li[data-room=X] button.open-room`, then poll on every animation frame until the
+/// last row of `#messages` is `arguments[1]`; ms from the click to that frame, or -1 after
+/// 10 s.
+const SWITCH_ROOM: &str = "
+    const [room, want, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+    const button = document.querySelector(`#rooms li[data-room=\"${CSS.escape(room)}\"] button.open-room`);
+    if (!button) { done(-2); return; }
+    const t0 = performance.now();
+    button.click();
+    const newest = () => {
+        const cells = document.querySelectorAll('#messages tr td.message');
+        return cells.length ? cells[cells.length - 1].textContent : null;
+    };
+    const poll = () => {
+        if (newest() === want) { done(performance.now() - t0); return; }
+        if (performance.now() - t0 > 10000) { done(-1); return; }
+        requestAnimationFrame(poll);
+    };
+    if (newest() === want) requestAnimationFrame(() => done(performance.now() - t0));
+    else requestAnimationFrame(poll);";
+
+/// 20 joined rooms with 1,000 stored messages each: click a room → its newest row shown.
+async fn rooms_switch(base: &str, broker: &Broker, report: &mut Report) {
+    const ROOMS: usize = 20;
+    const PER_ROOM: usize = 1000;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&bench_url(base, broker)).await.unwrap();
+    wait_connected(c).await;
+    let rooms: Vec<String> = (1..=ROOMS).map(|i| format!("switch{i:02}")).collect();
+    for room in &rooms {
+        join_room(c, room).await;
+    }
+    let before = counted(c).await;
+    let tcp = broker.tcp_port;
+    let seed = rooms.clone();
+    let took = tokio::task::spawn_blocking(move || {
+        publish_all(
+            tcp,
+            "bench-seed-rooms",
+            seed.into_iter().flat_map(|r| room_messages(r, PER_ROOM)),
+            false,
+        )
+    })
+    .await
+    .unwrap();
+    let want = before + (ROOMS * PER_ROOM) as u64;
+    eventually("the 20,000 seeded messages counted", 180, || async {
+        (counted(c).await >= want).then_some(())
+    })
+    .await;
+    // The history writer batches: let the last batch land, then load from storage.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    c.refresh().await.unwrap();
+    wait_connected(c).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let (mut samples, mut failed) = (Vec::new(), 0);
+    const WARMUP: usize = 5;
+    for i in 0..(WARMUP + 60) {
+        // Never the room already open: the open one after joining (and reloading) is the
+        // last joined; the cycle starts at the first.
+        let room = &rooms[i % ROOMS];
+        let want = format!("{room} {}", PER_ROOM - 1);
+        let ms = c
+            .execute_async(SWITCH_ROOM, vec![json!(room), json!(want)])
+            .await
+            .expect("switch script runs")
+            .as_f64()
+            .unwrap_or(-1.0);
+        if ms < 0.0 {
+            failed += 1;
+        } else if i >= WARMUP {
+            samples.push(ms);
+        }
+    }
+    let s = sorted(samples);
+    report.add(
+        "rooms-switch",
+        "20 rooms × 1,000 stored: click → newest row (frame), p50 / p99",
+        p50_p99(&s),
+        "",
+    );
+    report.add(
+        "rooms-switch",
+        "switches measured / timed out (10 s) / seed publish took",
+        format!(
+            "{} / {failed} / {:.0} ms",
+            s.len(),
+            took.as_secs_f64() * 1000.0
+        ),
+        "0 timed out",
+    );
+    report.data("rooms_switch_ms", json!({"samples": s, "failed": failed}));
+    browser.close().await;
+}
+
+/// On every new document: watch `#presence` on each animation frame and note when its size
+/// last grew, and how many bench people (`data-person` `bp…`) it lists.
+const WATCH_PRESENCE: &str = "
+    window.__pc = { n: 0, bench: 0, at: null, benchAt: null };
+    const tick = () => {
+        const lis = document.querySelectorAll('#presence li');
+        if (lis.length !== __pc.n) {
+            __pc.n = lis.length;
+            __pc.at = performance.now();
+            let b = 0;
+            for (const li of lis) if ((li.getAttribute('data-person') ?? '').startsWith('bp')) b++;
+            if (b !== __pc.bench) { __pc.bench = b; __pc.benchAt = performance.now(); }
+        }
+        requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);";
+
+/// 1,000 retained presence statuses waiting at connect: navigation start → all listed (or
+/// the list's cap reached).
+async fn presence_connect(base: &str, broker: &Broker, report: &mut Report) {
+    const PEOPLE: usize = 1000;
+    let tcp = broker.tcp_port;
+    let statuses = move |clear: bool| {
+        let ts = now_ms();
+        (0..PEOPLE).map(move |i| {
+            let payload = if clear {
+                String::new()
+            } else {
+                presence_status(&format!("bp{i}"), &format!("Bench {i}"), true, ts)
+            };
+            (format!("chat/presence/b{i}"), payload)
+        })
+    };
+    tokio::task::spawn_blocking(move || publish_all(tcp, "bench-presence", statuses(false), true))
+        .await
+        .unwrap();
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.issue_cmd(Cdp {
+        cmd: "Page.addScriptToEvaluateOnNewDocument",
+        params: json!({ "source": WATCH_PRESENCE }),
+    })
+    .await
+    .expect("CDP Page.addScriptToEvaluateOnNewDocument");
+    let (mut samples, mut shown) = (Vec::new(), Vec::new());
+    for _ in 0..5 {
+        c.goto("about:blank").await.unwrap();
+        c.goto(&bench_url(base, broker)).await.unwrap();
+        // Complete, or no growth for 3 s (a capped list), or 30 s.
+        let started = Instant::now();
+        let mut last = (0, Instant::now());
+        let pc = loop {
+            let pc = js(c, "return window.__pc ?? null").await;
+            let bench = pc["bench"].as_u64().unwrap_or(0);
+            if bench != last.0 {
+                last = (bench, Instant::now());
+            }
+            if bench as usize >= PEOPLE
+                || (bench > 0 && last.1.elapsed() > Duration::from_secs(3))
+                || started.elapsed() > Duration::from_secs(30)
+            {
+                break pc;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(!pc.is_null(), "the presence watcher runs in the page");
+        samples.push(pc["benchAt"].as_f64().unwrap_or(f64::NAN));
+        shown.push(pc["bench"].as_u64().unwrap_or(0));
+        if shown.last() == Some(&0) {
+            println!("  #presence listed none of them in 30 s: no more loads");
+            break;
+        }
+    }
+    let s = sorted(samples);
+    let text = js(
+        c,
+        "const p = document.getElementById('presence'); return p ? (p.parentElement ?? p).innerText.slice(-200) : ''",
+    )
+    .await;
+    report.add(
+        "presence",
+        "1,000 retained statuses: navigation start → list complete, median of 5",
+        format!(
+            "{:.0} ms (min {:.0}, max {:.0})",
+            percentile(&s, 0.5),
+            s.first().copied().unwrap_or(f64::NAN),
+            s.last().copied().unwrap_or(f64::NAN)
+        ),
+        "",
+    );
+    report.add(
+        "presence",
+        "bench people listed (of 1,000) per load",
+        format!("{shown:?}"),
+        "1,000, or the cap with the rest counted",
+    );
+    report.data(
+        "presence_connect",
+        json!({"complete_ms": s, "listed": shown, "tail_text": text}),
+    );
+    browser.close().await;
+    tokio::task::spawn_blocking(move || publish_all(tcp, "bench-presence", statuses(true), true))
+        .await
+        .unwrap();
+}
+
+/// Watches a burst into many rooms: frames (rAF deltas and long animation frames) and the
+/// frame on which everything was counted (sum of unread + open room's data-total).
+const WATCH_ROOMS_BURST: &str = "
+    const want = arguments[0], last = arguments[1], base = arguments[2];
+    window.__rb = { want, start: null, first: null, done: null, rendered: null,
+        maxFrame: 0, over100: 0, loaf: null, loafOver100: 0, prev: performance.now() };
+    const b = window.__rb;
+    const counted = () => { COUNTED };
+    try {
+        new PerformanceObserver(l => { for (const e of l.getEntries()) {
+            b.loaf = Math.max(b.loaf ?? 0, e.duration); if (e.duration > 100) b.loafOver100++; } })
+            .observe({ type: 'long-animation-frame' });
+    } catch (e) {}
+    const tick = (t) => {
+        const d = t - b.prev; b.prev = t;
+        if (b.start !== null && b.done === null) { b.maxFrame = Math.max(b.maxFrame, d); if (d > 100) b.over100++; }
+        if (b.start !== null && (b.done === null || b.rendered === null)) {
+            const n = counted();
+            if (b.first === null && n > base) b.first = t;
+            if (b.done === null && n >= want) b.done = t;
+            const cells = document.querySelectorAll('#messages tr td.message');
+            if (b.rendered === null && cells.length && cells[cells.length - 1].textContent === last) b.rendered = t;
+        }
+        requestAnimationFrame(tick);
+    };
+    requestAnimationFrame((t) => { b.prev = t; requestAnimationFrame(tick); });";
+
+/// A tab joined to 20 rooms; 10,000 messages spread over them, published at once.
+async fn rooms_burst(base: &str, broker: &Broker, report: &mut Report) {
+    const ROOMS: usize = 20;
+    const N: usize = 10_000;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&bench_url(base, broker)).await.unwrap();
+    wait_connected(c).await;
+    let rooms: Vec<String> = (1..=ROOMS).map(|i| format!("burst{i:02}")).collect();
+    for room in &rooms {
+        join_room(c, room).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Joining opens: the last joined room is open. Its last message is the last one sent.
+    let open = rooms[ROOMS - 1].clone();
+    let last = format!("{open} {}", N - 1);
+    let before = counted(c).await;
+    let watch = WATCH_ROOMS_BURST.replace("{ COUNTED }", &format!("{{ {COUNTED} }}"));
+    // arguments[2] in the watcher: the count before the burst.
+    js_args(
+        c,
+        &watch,
+        vec![json!(before + N as u64), json!(last), json!(before)],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    js(c, "window.__rb.start = performance.now()").await;
+    let tcp = broker.tcp_port;
+    let spread = rooms.clone();
+    let took = tokio::task::spawn_blocking(move || {
+        publish_all(
+            tcp,
+            "bench-rooms-burst",
+            (0..N).map(|i| {
+                let room = &spread[i % ROOMS];
+                (
+                    format!("messages/{room}"),
+                    format!(r#"{{"name":"burst","message":"{room} {i}","id":"{room}-{i}"}}"#),
+                )
+            }),
+            false,
+        )
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let mut b = Value::Null;
+    while started.elapsed() < Duration::from_secs(120) {
+        b = js(c, "return window.__rb").await;
+        if !b["done"].is_null() && !b["rendered"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let now_counted = counted(c).await;
+    let f = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
+    report.add(
+        "rooms-burst",
+        "10,000 over 20 rooms: counted (unread + open data-total) / published",
+        format!("{} / {N}", now_counted.saturating_sub(before)),
+        "all",
+    );
+    report.add(
+        "rooms-burst",
+        "publish start → all counted / → open room's last row shown",
+        format!(
+            "{:.0} ms / {:.0} ms",
+            f("done") - f("start"),
+            f("rendered") - f("start")
+        ),
+        "",
+    );
+    report.add(
+        "rooms-burst",
+        "first counted → all counted; broker took the burst in",
+        format!(
+            "{:.0} ms; {:.0} ms",
+            f("done") - f("first"),
+            took.as_secs_f64() * 1000.0
+        ),
+        "",
+    );
+    report.add(
+        "rooms-burst",
+        "longest frame (rAF) / over 100 ms / longest animation frame (LoAF) / LoAF over 100 ms",
+        format!(
+            "{:.0} ms / {} / {} / {}",
+            f("maxFrame"),
+            f("over100"),
+            if b["loaf"].is_null() {
+                "n/a".to_owned()
+            } else {
+                format!("{:.0} ms", f("loaf"))
+            },
+            f("loafOver100")
+        ),
+        "no frame over 100 ms",
+    );
+    report.data("rooms_burst", b);
+    browser.close().await;
+}
+
 #[tokio::main]
 async fn main() {
     let mut report = Report::default();
@@ -729,6 +1132,19 @@ async fn main() {
     if run("reconnect") {
         println!("reconnect");
         reconnect(c, &base, &mut broker, &mut report).await;
+    }
+    // Each of these runs in a browser (profile) of its own.
+    if run("rooms-switch") {
+        println!("rooms-switch");
+        rooms_switch(&base, &broker, &mut report).await;
+    }
+    if run("presence-connect") {
+        println!("presence-connect");
+        presence_connect(&base, &broker, &mut report).await;
+    }
+    if run("rooms-burst") {
+        println!("rooms-burst");
+        rooms_burst(&base, &broker, &mut report).await;
     }
     browser.close().await;
     report.print();
