@@ -148,7 +148,8 @@ impl ChatSession {
             Payload::Raw { text, .. } => ("", text.as_str()),
         };
         self.with_room_log_untracked(room, |log| {
-            log.rows().any(|r| r.text == text && (name.is_empty() || r.name == name))
+            log.rows()
+                .any(|r| r.text == text && (name.is_empty() || r.name == name))
         })
         .unwrap_or(false)
     }

@@ -24,13 +24,14 @@ pub(super) fn listeners(session: ChatSession) -> Vec<EventListener> {
             session.retry();
         }
     });
-    let on_visibility = EventListener::new(&gloo_utils::document(), "visibilitychange", move |_| {
-        let visible = page_visible();
-        session.visible.try_set(visible);
-        if visible {
-            session.rooms.try_update(|r| r.seen());
-        }
-    });
+    let on_visibility =
+        EventListener::new(&gloo_utils::document(), "visibilitychange", move |_| {
+            let visible = page_visible();
+            session.visible.try_set(visible);
+            if visible {
+                session.rooms.try_update(|r| r.seen());
+            }
+        });
     let on_storage = EventListener::new(&window, "storage", move |event| {
         let key = js_sys::Reflect::get(event, &"key".into())
             .ok()

@@ -352,7 +352,11 @@ impl ChatSession {
         let last_words = self.offline_status();
         let _ = self.connection.try_with_value(|c| {
             if let Some(c) = c {
-                c.leave_now(last_words.as_ref().map(|(t, p)| (t.as_str(), p.clone().into())));
+                c.leave_now(
+                    last_words
+                        .as_ref()
+                        .map(|(t, p)| (t.as_str(), p.clone().into())),
+                );
             }
         });
     }
@@ -377,7 +381,8 @@ impl ChatSession {
                 .map(|p| (p.topic.clone(), p.message.clone()))
                 .collect()
         });
-        self.room_logs.update_value(|logs| logs.values_mut().for_each(MessageLog::clear));
+        self.room_logs
+            .update_value(|logs| logs.values_mut().for_each(MessageLog::clear));
         self.update_log(MessageLog::clear);
         for (topic, m) in &waiting {
             self.show_own(topic, m, m.ts.unwrap_or_else(wall_clock_ms));

@@ -43,7 +43,10 @@ impl ChatSession {
                 name
             },
             rooms: self.rooms.with_untracked(|r| {
-                r.joined().iter().map(|room| room.as_str().to_owned()).collect()
+                r.joined()
+                    .iter()
+                    .map(|room| room.as_str().to_owned())
+                    .collect()
             }),
             online,
             ts: wall_clock_ms(),
@@ -183,7 +186,10 @@ impl ChatSession {
     }
 
     fn clear_stale(&self) {
-        let Some(stale) = self.presence.try_with_untracked(|p| p.stale(wall_clock_ms())) else {
+        let Some(stale) = self
+            .presence
+            .try_with_untracked(|p| p.stale(wall_clock_ms()))
+        else {
             return;
         };
         self.connection.with_value(|c| {

@@ -181,8 +181,7 @@ impl ChatSession {
         let saved = saved_rooms();
         let joined: Vec<RoomName> = self.rooms.with_untracked(|r| r.joined().to_vec());
         for room in &saved {
-            if !joined.contains(room) && self.rooms.try_update(|r| r.join(room.clone())).is_some()
-            {
+            if !joined.contains(room) && self.rooms.try_update(|r| r.join(room.clone())).is_some() {
                 self.joined(room);
             }
         }
@@ -281,8 +280,11 @@ impl ChatSession {
             match history::load(&db, &room.chat_topic()).await {
                 Ok(loaded) => {
                     let author = session.author.get_value();
-                    let items: Vec<(Vec<u8>, f64)> =
-                        loaded.messages.into_iter().map(|m| (m.payload, m.at)).collect();
+                    let items: Vec<(Vec<u8>, f64)> = loaded
+                        .messages
+                        .into_iter()
+                        .map(|m| (m.payload, m.at))
+                        .collect();
                     session.with_room_log(&room, |log| log.merge(items, &author, false));
                     if loaded.skipped > 0 {
                         session

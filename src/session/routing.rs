@@ -70,7 +70,10 @@ impl ChatSession {
     /// us (or never had it), ask every room what was said.
     fn on_connected(&self, session_present: bool) {
         self.publish_status();
-        let unasked = self.unasked.try_update_value(std::mem::take).unwrap_or_default();
+        let unasked = self
+            .unasked
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
         let ask: Vec<RoomName> = if session_present {
             unasked
         } else {

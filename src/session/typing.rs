@@ -67,8 +67,9 @@ impl ChatSession {
                     return;
                 }
                 let now = wall_clock_ms();
-                if let Some(Some(expires_in)) =
-                    session.typing_sender.try_update_value(|t| t.handle_timeout(now))
+                if let Some(Some(expires_in)) = session
+                    .typing_sender
+                    .try_update_value(|t| t.handle_timeout(now))
                 {
                     session.publish_typing(expires_in);
                 }

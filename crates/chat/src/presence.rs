@@ -255,9 +255,19 @@ impl Presence {
         if payload.is_empty() {
             return self.remove(tab, now, true);
         }
-        let Ok(status) = decode_status(payload) else {
+        let Ok(mut status) = decode_status(payload) else {
             return false;
         };
+        // A last will is written at connect (MQTT 3.1.1 cannot change it later), so it can
+        // be older than the status it replaces: it changes only the state, not the name,
+        // the rooms or the time the tab was last heard of.
+        if let Some(old) = self.tabs.get(tab) {
+            if !status.online && status.ts < old.status.ts && status.person == old.status.person {
+                status.name = old.status.name.clone();
+                status.rooms = old.status.rooms.clone();
+                status.ts = old.status.ts;
+            }
+        }
         if self.tabs.get(tab).is_some_and(|t| t.status == status) {
             return false;
         }

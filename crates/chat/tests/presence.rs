@@ -477,6 +477,38 @@ fn a_stale_tab_neither_lists_a_room_nor_makes_its_person_online() {
 }
 
 #[test]
+fn a_last_will_older_than_the_status_changes_only_the_state() {
+    // The will was written at connect, before the name was typed and a room joined.
+    let mut p = Presence::new();
+    let connect = T0;
+    let will = status("ann", "anonymous", &[ROOM], false, connect);
+    p.update(
+        "tab",
+        &status("ann", "Ann", &[ROOM, "dev"], true, connect + 500.0),
+        connect + 500.0,
+    );
+    let crash = connect + 60_000.0;
+    assert!(p.update("tab", &will, crash));
+    let later = crash + GRACE_MS;
+    assert_eq!(
+        shown(&p, "dev", later),
+        vec![("ann".to_owned(), "Ann".to_owned(), false)]
+    );
+    // A newer offline status (a clean leave) is taken as it is.
+    p.update(
+        "tab",
+        &status("ann", "Ann", &[ROOM, "dev"], true, later),
+        later,
+    );
+    p.update(
+        "tab",
+        &status("ann", "Annie", &[ROOM], false, later + 1.0),
+        later + 1.0,
+    );
+    assert!(p.people_in("dev", later + 1.0 + GRACE_MS).is_empty());
+}
+
+#[test]
 fn a_stale_status_replaces_a_fresh_one() {
     let mut p = Presence::new();
     p.update("tab", &status("a", "A", &[ROOM], true, T0), T0);

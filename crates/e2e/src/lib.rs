@@ -80,7 +80,8 @@ pub struct Browser {
 impl Browser {
     pub async fn start() -> Browser {
         let port = free_port();
-        let profile = std::env::temp_dir().join(format!("mqtt-chat-e2e-{}-{port}", std::process::id()));
+        let profile =
+            std::env::temp_dir().join(format!("mqtt-chat-e2e-{}-{port}", std::process::id()));
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
