@@ -192,7 +192,11 @@ async fn answers_to_requests_not_made_are_ignored_and_hostile_ones_bounded() {
         });
     }
     let fake = answer("made-up-request-id", flood);
-    assert!(fake.len() < 128 * 1024, "under the app's packet limit: {}", fake.len());
+    assert!(
+        fake.len() < 128 * 1024,
+        "under the app's packet limit: {}",
+        fake.len()
+    );
     publish_to(port, "chat/catchup/messages", &fake, 0, false);
     // Malformed answers and a stray request-shaped one.
     for junk in [
