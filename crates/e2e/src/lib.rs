@@ -1222,3 +1222,40 @@ impl Drop for Watch {
         let _ = self.child.wait();
     }
 }
+
+/// Publish every (topic, payload) at QoS 0 (retained if `retain`) as one stream of bytes
+/// from client `client_id`, and return once the broker has taken them all (as
+/// the benchmark's `publish_burst`).
+pub fn publish_all(
+    tcp_port: u16,
+    client_id: &str,
+    items: impl Iterator<Item = (String, String)>,
+    retain: bool,
+) -> Duration {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    let mut buf = bytes::BytesMut::new();
+    let mut connect = mqttbytes::v4::Connect::new(client_id);
+    connect.keep_alive = 60;
+    connect.write(&mut buf).unwrap();
+    stream.write_all(&buf).unwrap();
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack).unwrap();
+    buf.clear();
+    for (topic, payload) in items {
+        let mut publish =
+            mqttbytes::v4::Publish::new(topic, mqttbytes::QoS::AtMostOnce, payload.into_bytes());
+        publish.retain = retain;
+        publish.write(&mut buf).unwrap();
+    }
+    buf.extend_from_slice(&[0xC0, 0x00]); // PINGREQ
+    let start = Instant::now();
+    stream.write_all(&buf).unwrap();
+    let mut pingresp = [0u8; 2];
+    stream.read_exact(&mut pingresp).unwrap();
+    let took = start.elapsed();
+    buf.clear();
+    mqttbytes::v4::Disconnect.write(&mut buf).unwrap();
+    stream.write_all(&buf).unwrap();
+    took
+}

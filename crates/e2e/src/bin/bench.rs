@@ -11,11 +11,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use e2e::*;
 use fantoccini::Client;
-use mqttbytes::v4::{Connect, Disconnect, Publish};
-use mqttbytes::QoS;
 use serde_json::{json, Value};
 
 /// The codec workload, shared with the criterion bench and the browser measurement.
@@ -438,42 +435,6 @@ fn publish_burst(tcp_port: u16, run: &str, n: usize) -> Duration {
         }),
         false,
     )
-}
-
-/// Publish every (topic, payload) at QoS 0 (retained if `retain`) as one stream of bytes
-/// from client `client_id`, and return once the broker has taken them all (as
-/// `publish_burst`).
-fn publish_all(
-    tcp_port: u16,
-    client_id: &str,
-    items: impl Iterator<Item = (String, String)>,
-    retain: bool,
-) -> Duration {
-    use std::io::Read;
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
-    let mut buf = BytesMut::new();
-    let mut connect = Connect::new(client_id);
-    connect.keep_alive = 60;
-    connect.write(&mut buf).unwrap();
-    stream.write_all(&buf).unwrap();
-    let mut connack = [0u8; 4];
-    stream.read_exact(&mut connack).unwrap();
-    buf.clear();
-    for (topic, payload) in items {
-        let mut publish = Publish::new(topic, QoS::AtMostOnce, payload.into_bytes());
-        publish.retain = retain;
-        publish.write(&mut buf).unwrap();
-    }
-    buf.extend_from_slice(&[0xC0, 0x00]); // PINGREQ
-    let start = Instant::now();
-    stream.write_all(&buf).unwrap();
-    let mut pingresp = [0u8; 2];
-    stream.read_exact(&mut pingresp).unwrap();
-    let took = start.elapsed();
-    buf.clear();
-    Disconnect.write(&mut buf).unwrap();
-    stream.write_all(&buf).unwrap();
-    took
 }
 
 async fn burst(c: &Client, base: &str, broker: &Broker, n: usize, report: &mut Report) {

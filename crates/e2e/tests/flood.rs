@@ -1,0 +1,124 @@
+//! Hostile peers, in bulk: one client floods 10,000 retained presence statuses (each a
+//! different tab, HTML in long names) and 10,000 typing signals (each a different person).
+//! The page stays responsive, its lists stay bounded, nothing is rendered as HTML, and the
+//! chat goes on.
+
+use std::time::{Duration, Instant};
+
+use e2e::*;
+use serde_json::json;
+
+/// How long one WebDriver round trip into the page takes: a page busy for seconds on end
+/// would show here.
+async fn round_trip(client: &fantoccini::Client) -> Duration {
+    let start = Instant::now();
+    client
+        .execute(
+            "return document.querySelectorAll('#presence li').length",
+            vec![],
+        )
+        .await
+        .expect("the page answers");
+    start.elapsed()
+}
+
+#[tokio::test]
+async fn a_flood_of_presence_and_typing_keeps_the_page_responsive_and_the_lists_bounded() {
+    let broker = Broker::start(&[]);
+    let base = serve_dist(dist());
+    let (ann, _) = person(&base, &broker.ws_url(), "Ann").await;
+    let c = &ann.client;
+    let now = now_ms();
+    let long = "x".repeat(300);
+
+    publish_all(
+        broker.tcp_port,
+        "presence-flooder",
+        (0..10_000).map(|i| {
+            (
+                format!("chat/presence/flood{i}"),
+                presence_status(
+                    &format!("fp{i}"),
+                    &format!("<b>flood {i}</b>{long}"),
+                    true,
+                    now,
+                ),
+            )
+        }),
+        true,
+    );
+    publish_all(
+        broker.tcp_port,
+        "typing-flooder",
+        (0..10_000).map(|i| {
+            (
+                "chat/typing/messages".to_owned(),
+                json!({ "person": format!("tp{i}"), "name": format!("<i>typer {i}</i>"), "expires_in": 5000 })
+                    .to_string(),
+            )
+        }),
+        false,
+    );
+
+    // While it all arrives, the page keeps answering.
+    let mut slowest = Duration::ZERO;
+    let deadline = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < deadline {
+        slowest = slowest.max(round_trip(c).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("slowest round trip into the page during the flood: {slowest:?}");
+    assert!(
+        slowest < Duration::from_secs(3),
+        "the page stayed busy for {slowest:?}"
+    );
+
+    // Bounded: at most 200 people listed, the rest counted; the typing line is one line.
+    let shown = eventually("the presence list to fill up to its bound", 20, || async {
+        let people = presence(c).await;
+        (people.len() >= 200).then_some(people)
+    })
+    .await;
+    assert_eq!(shown.len(), 200, "at most 200 people listed");
+    let more = c
+        .execute(
+            "return document.querySelector('.people .more')?.textContent ?? ''",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        more.as_str().unwrap_or_default().contains("more"),
+        "the rest are counted: {more}"
+    );
+    assert!(
+        shown.iter().all(|p| p.name.chars().count() <= 64),
+        "names are cut to 64 characters"
+    );
+    let typing = typing_text(c).await.unwrap_or_default();
+    assert!(
+        typing.is_empty() || typing.ends_with("people are typing…"),
+        "the typing line stays one summary: {typing:?}"
+    );
+    let elements: i64 = c
+        .execute(
+            "return document.querySelectorAll('#presence b, #typing i, #presence img').length",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_i64()
+        .unwrap();
+    assert_eq!(elements, 0, "names are text, never HTML");
+
+    // The chat goes on.
+    send(c, "Ann", "still chatting after the flood").await;
+    eventually("the message to be delivered", 20, || async {
+        rows(c).await.into_iter().find(|r| {
+            r.message == "still chatting after the flood"
+                && r.delivery.as_deref() == Some("delivered")
+        })
+    })
+    .await;
+    ann.close().await;
+}
