@@ -40,9 +40,9 @@ impl RenderThrottle {
     }
 }
 
-/// Screen reader announcements of new messages in the open room: the first after a quiet
-/// second is read alone; what follows within the second is read as one summary, so a burst
-/// is not read out line by line.
+/// Screen reader announcements of new messages in the open room. They gather for a second:
+/// a lone message is read as it is ("Ann: hello"), several as one summary ("12 new
+/// messages, the last from Ann"), so a burst is not read out line by line.
 #[derive(Debug, Default)]
 pub(super) struct Announcer {
     pending: u32,

@@ -49,7 +49,15 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
     // Rows are shared, so this snapshot costs a reference count per row.
     let rows = move || log.with(|l| l.rows().cloned().collect::<Vec<Arc<Row>>>());
     view! {
-        <div class="scroller" node_ref=scroller on:scroll=on_scroll>
+        // Focusable, so the messages scroll from the keyboard too (arrow keys, Page Up).
+        <div
+            class="scroller"
+            node_ref=scroller
+            on:scroll=on_scroll
+            tabindex="0"
+            role="region"
+            aria-label="Messages"
+        >
             <table class="messages">
                 <thead>
                     <tr>
