@@ -30,13 +30,13 @@ pub(super) struct CatchUpState {
 }
 
 impl ChatSession {
-    /// Ask `room` what was said (since a minute before the newest message we hold).
+    /// Ask `room` what was said since a minute before the newest message this browser
+    /// holds of it: once its stored history is in the log, so `since` is right and what is
+    /// stored already does not come back as new. Not connected (or storage not open yet):
+    /// asked once it is.
     pub(super) fn ask_catch_up(&self, room: &RoomName) {
-        let connected = self
-            .connection
-            .try_with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()))
-            .unwrap_or(false);
-        if !connected {
+        let ready = self.is_connected() && self.store.with_value(|s| s.storage_known);
+        if !ready {
             self.unasked.update_value(|u| {
                 if !u.contains(room) {
                     u.push(room.clone());
@@ -44,6 +44,39 @@ impl ChatSession {
             });
             return;
         }
+        let session = *self;
+        let room = room.clone();
+        leptos::task::spawn_local(async move {
+            if let Some(load) = session.history_of(&room) {
+                load.await;
+            }
+            session.send_request(&room);
+        });
+    }
+
+    /// The rooms waiting to ask, now that the link and storage are both up.
+    pub(super) fn ask_unasked(&self) {
+        if !(self.is_connected() && self.store.with_value(|s| s.storage_known)) {
+            return;
+        }
+        let unasked = self
+            .unasked
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        for room in unasked {
+            if self.rooms.with_untracked(|r| r.is_joined(&room)) {
+                self.ask_catch_up(&room);
+            }
+        }
+    }
+
+    fn is_connected(&self) -> bool {
+        self.connection
+            .try_with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()))
+            .unwrap_or(false)
+    }
+
+    fn send_request(&self, room: &RoomName) {
         let Ok(id) = random_hex(8) else {
             return;
         };
@@ -63,7 +96,7 @@ impl ChatSession {
         else {
             return;
         };
-        self.connection.with_value(|c| {
+        let _ = self.connection.try_with_value(|c| {
             if let Some(c) = c {
                 let _ = c.publish(&room.catchup_topic(), request.to_json(), QoS::AtMostOnce);
             }
@@ -222,7 +255,7 @@ impl ChatSession {
             return;
         }
         let topic = due.room.catchup_topic();
-        self.connection.with_value(|c| {
+        let _ = self.connection.try_with_value(|c| {
             if let Some(c) = c {
                 for chunk in catchup::encode_answer(&due.request.id, &send) {
                     let _ = c.publish(&topic, chunk, QoS::AtMostOnce);

@@ -139,8 +139,8 @@ pub struct ChatSession {
     room_logs: StoredValue<HashMap<RoomName, MessageLog>>,
     /// The last key space handed to a room's log (see `MessageLog::in_key_space`).
     key_spaces: StoredValue<u32>,
-    /// Rooms whose stored history is in their log (or being put there).
-    history_loaded: StoredValue<std::collections::HashSet<RoomName>>,
+    /// Each room's stored history going into its log, once: done or under way.
+    history_loads: StoredValue<HashMap<RoomName, rooms::HistoryLoad>, LocalStorage>,
     /// Rooms to ask for catch-up once connected (joined while offline, or by the link).
     unasked: StoredValue<Vec<RoomName>>,
     typing: StoredValue<typing::TypingState>,
@@ -201,7 +201,7 @@ impl ChatSession {
             person: StoredValue::new(String::new()),
             room_logs: StoredValue::new(HashMap::new()),
             key_spaces: StoredValue::new(0),
-            history_loaded: StoredValue::new(Default::default()),
+            history_loads: StoredValue::new_local(HashMap::new()),
             unasked: StoredValue::new(Vec::new()),
             typing: StoredValue::new(Default::default()),
             typing_sender: StoredValue::new(TypingSender::default()),

@@ -93,7 +93,8 @@ impl ChatSession {
             .update_value(|p| p.last_published = Some(now));
     }
 
-    /// The user edits their name: others see the new one once it rests.
+    /// The user edits their name: others see it 400 ms after the edit began (one publish
+    /// per burst of keys, not one per key), and the latest one.
     pub fn name_changed(&self) {
         let first = self
             .presence_state
@@ -157,6 +158,10 @@ impl ChatSession {
                     .try_update_value(|p| p.grace_check_at = None)
                     .is_some()
                 {
+                    // End the graces that are over, or the next check would be due at once.
+                    session
+                        .presence
+                        .try_update_untracked(|p| p.expire(wall_clock_ms()));
                     session.presence_tick.update(|t| *t = t.wrapping_add(1));
                     session.schedule_grace_check();
                 }

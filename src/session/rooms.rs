@@ -4,6 +4,7 @@
 //! stored history is merged into its log the first time it is shown.
 
 use chat::{ChatMessage, JoinError, MessageLog, RoomName, RoomNameError, Rooms};
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use mqtt_core::QoS;
 
@@ -16,6 +17,10 @@ use crate::persist::history;
 pub(super) const ROOMS_KEY: &str = "mqtt-chat.rooms";
 /// The room this tab shows, so a reload shows it again.
 const OPEN_KEY: &str = "mqtt-chat.open-room";
+
+/// A room's stored history being merged into its log; awaited by whoever needs it in
+/// first (showing the room, asking peers for what came since).
+pub(super) type HistoryLoad = Shared<LocalBoxFuture<'static, ()>>;
 
 /// Why a room was not joined, in words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +84,10 @@ impl ChatSession {
     /// Show a joined room.
     pub fn show_room(&self, room: RoomName) {
         let before = self.rooms.with_untracked(|r| r.open().clone());
-        if self.rooms.try_update(|r| r.show(room.clone())).is_none() {
+        if !matches!(
+            self.rooms.try_update(|r| r.show(room.clone())),
+            Some(Ok(()))
+        ) {
             return;
         }
         let _ = web_storage::set(Area::Session, OPEN_KEY, &room.as_str());
@@ -97,6 +105,8 @@ impl ChatSession {
             self.room_logs.update_value(|logs| {
                 logs.insert(before, outgoing);
             });
+            // Typing is said to the open room: start afresh in the new one.
+            self.typing_sender.set_value(chat::TypingSender::default());
             self.refresh_typing();
             self.presence_tick.update(|t| *t = t.wrapping_add(1));
         }
@@ -158,7 +168,7 @@ impl ChatSession {
         self.room_logs.update_value(|logs| {
             logs.remove(room);
         });
-        self.history_loaded.update_value(|l| {
+        self.history_loads.update_value(|l| {
             l.remove(room);
         });
         self.typing.update_value(|t| t.forget(room));
@@ -181,7 +191,9 @@ impl ChatSession {
         let saved = saved_rooms();
         let joined: Vec<RoomName> = self.rooms.with_untracked(|r| r.joined().to_vec());
         for room in &saved {
-            if !joined.contains(room) && self.rooms.try_update(|r| r.join(room.clone())).is_some() {
+            if !joined.contains(room)
+                && self.rooms.try_update(|r| r.join(room.clone())) == Some(Ok(true))
+            {
                 self.joined(room);
             }
         }
@@ -247,37 +259,53 @@ impl ChatSession {
         self.with_room_log(&room, |log| log.push_own(message, at));
     }
 
-    /// Merge what this browser kept of `room` into its log, once.
+    /// Merge what this browser kept of `room` into its log (once), and say where the open
+    /// room's history stands.
     pub(super) fn ensure_history(&self, room: &RoomName) {
         let is_open = self.rooms.with_untracked(|r| r.open() == room);
-        let db = self
-            .store
-            .try_with_value(|s| s.db.clone().filter(|_| s.keep_history))
-            .flatten();
-        let Some(db) = db else {
+        let Some(load) = self.history_of(room) else {
             // Before storage is open the state stays "loading"; startup settles it.
             if is_open && self.store.with_value(|s| s.storage_known) {
                 self.history.set(HistoryState::Off);
             }
             return;
         };
-        let first = self
-            .history_loaded
-            .try_update_value(|l| l.insert(room.clone()))
-            .unwrap_or(false);
-        if !first {
-            if is_open {
-                self.history.set(HistoryState::Ready);
-            }
-            return;
-        }
         if is_open {
+            if load.peek().is_some() {
+                self.history.set(HistoryState::Ready);
+                return;
+            }
             self.history.set(HistoryState::Loading);
         }
         let session = *self;
         let room = room.clone();
         leptos::task::spawn_local(async move {
-            match history::load(&db, &room.chat_topic()).await {
+            load.await;
+            if session.rooms.try_with_untracked(|r| r.open() == &room) == Some(true) {
+                session.history.try_set(HistoryState::Ready);
+                crate::bench::history_shown();
+            }
+        });
+    }
+
+    /// The merge of `room`'s stored history into its log: started on first use, then
+    /// shared. `None` without storage (or with history off, or before storage is open).
+    pub(super) fn history_of(&self, room: &RoomName) -> Option<HistoryLoad> {
+        let db = self
+            .store
+            .try_with_value(|s| s.db.clone().filter(|_| s.keep_history))
+            .flatten()?;
+        if let Some(load) = self
+            .history_loads
+            .try_with_value(|l| l.get(room).cloned())
+            .flatten()
+        {
+            return Some(load);
+        }
+        let session = *self;
+        let target = room.clone();
+        let load = async move {
+            match history::load(&db, &target.chat_topic()).await {
                 Ok(loaded) => {
                     let author = session.author.get_value();
                     let items: Vec<(Vec<u8>, f64)> = loaded
@@ -285,7 +313,7 @@ impl ChatSession {
                         .into_iter()
                         .map(|m| (m.payload, m.at))
                         .collect();
-                    session.with_room_log(&room, |log| log.merge(items, &author, false));
+                    session.with_room_log(&target, |log| log.merge(items, &author, false));
                     if loaded.skipped > 0 {
                         session
                             .notices
@@ -298,10 +326,13 @@ impl ChatSession {
                         .try_update(|n| n.set(chat::Notice::HistoryOff { why: e.to_string() }));
                 }
             }
-            if session.rooms.try_with_untracked(|r| r.open() == &room) == Some(true) {
-                session.history.try_set(HistoryState::Ready);
-                crate::bench::history_shown();
-            }
+        }
+        .boxed_local()
+        .shared();
+        self.history_loads.try_update_value(|l| {
+            l.insert(room.clone(), load.clone());
         });
+        leptos::task::spawn_local(load.clone());
+        Some(load)
     }
 }

@@ -70,20 +70,14 @@ impl ChatSession {
     /// us (or never had it), ask every room what was said.
     fn on_connected(&self, session_present: bool) {
         self.publish_status();
-        let unasked = self
-            .unasked
-            .try_update_value(std::mem::take)
-            .unwrap_or_default();
-        let ask: Vec<RoomName> = if session_present {
-            unasked
-        } else {
-            self.rooms.with_untracked(|r| r.joined().to_vec())
-        };
-        for room in &ask {
-            if self.rooms.with_untracked(|r| r.is_joined(room)) {
-                self.ask_catch_up(room);
-            }
+        if !session_present {
+            let joined: Vec<RoomName> = self.rooms.with_untracked(|r| r.joined().to_vec());
+            self.unasked.update_value(|u| {
+                u.retain(|room| !joined.contains(room));
+                u.extend(joined);
+            });
         }
+        self.ask_unasked();
         self.schedule_presence_upkeep();
     }
 

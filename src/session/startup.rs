@@ -92,6 +92,8 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         });
         let open = session.rooms.with_untracked(|r| r.open().clone());
         session.ensure_history(&open);
+        // Rooms the link asked about before storage was open ask now.
+        session.ask_unasked();
 
         let listeners = super::lifecycle::listeners(session);
         session.listeners.try_update_value(|l| l.extend(listeners));

@@ -11,7 +11,7 @@
 //!
 //! Pure: times are ms passed in, randomness is an `f64` in `[0, 1)` passed in.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
@@ -306,6 +306,37 @@ struct Tracked {
 #[derive(Clone, Debug, Default)]
 pub struct Responder {
     tracked: VecDeque<Tracked>,
+    /// When this tab last took on a request, per room: requests come at most
+    /// [`ANSWER_BURST`] at a time, then one per [`ANSWER_EVERY_MS`].
+    budget: HashMap<RoomName, Budget>,
+}
+
+/// Requests a tab takes on at once in one room, before the rate applies.
+pub const ANSWER_BURST: f64 = 3.0;
+/// Then one request per this long, per room: a flood of requests does not make every tab
+/// read its storage and publish answers as fast as they come.
+pub const ANSWER_EVERY_MS: f64 = 5_000.0;
+
+/// A token bucket: `tokens` as of `at`.
+#[derive(Clone, Copy, Debug)]
+struct Budget {
+    tokens: f64,
+    at: f64,
+}
+
+impl Budget {
+    /// Take a token if there is one.
+    fn take(&mut self, now: f64) -> bool {
+        let refill = ((now - self.at) / ANSWER_EVERY_MS).max(0.0);
+        self.tokens = (self.tokens + refill).min(ANSWER_BURST);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 impl Responder {
@@ -318,6 +349,17 @@ impl Responder {
     pub fn on_request(&mut self, room: &RoomName, request: Request, now: f64, random: f64) {
         self.forget(now);
         if self.find(&request.id).is_some() {
+            return;
+        }
+        if self.budget.len() > MAX_PENDING && !self.budget.contains_key(room) {
+            // Rooms are few; this only bounds memory against nonsense.
+            self.budget.clear();
+        }
+        let budget = self.budget.entry(room.clone()).or_insert(Budget {
+            tokens: ANSWER_BURST,
+            at: now,
+        });
+        if !budget.take(now) {
             return;
         }
         let random = if random.is_finite() {
@@ -468,7 +510,7 @@ impl Requests {
             return Vec::new();
         };
         let mut new = Vec::new();
-        for entry in answer.messages {
+        for mut entry in answer.messages {
             if open.accepted.len() >= MAX_ACCEPTED {
                 break;
             }
@@ -478,6 +520,10 @@ impl Requests {
             {
                 continue;
             }
+            // A time from the future (a wrong clock, or a hostile peer) would sort above
+            // everything said later and, kept, push this tab's own sequence numbers out of
+            // range: it counts as now.
+            entry.at = entry.at.min(now);
             open.accepted.insert(entry.uid.clone());
             new.push(entry);
         }

@@ -29,7 +29,7 @@ pub const MAX_FUTURE_MS: f64 = 24.0 * 3600.0 * 1000.0;
 /// Most tabs remembered at once.
 pub const MAX_TABS: usize = 2_000;
 /// How long a person whose last online tab went offline is still shown online.
-pub const GRACE_MS: f64 = 2_500.0;
+pub const GRACE_MS: f64 = 3_500.0;
 /// Most people [`Presence::people_in`] returns; [`Presence::count_in`] says how many there are.
 pub const MAX_SHOWN: usize = 200;
 /// How often an online tab republishes its status (with a new `ts`).
@@ -279,6 +279,11 @@ impl Presence {
             .is_some_and(|t| t.status.person == status.person);
         let changed = self.remove(tab, now, !same_person) || is_fresh;
         if self.tabs.len() >= MAX_TABS {
+            // Full: a stale or offline tab makes room. Tabs online are never pushed out by a
+            // newcomer, so a flood of made-up statuses cannot hide the people already here.
+            if self.evict.first_key_value().is_some_and(|(k, _)| k.0 == 2) {
+                return changed;
+            }
             if let Some((_, victim)) = self.evict.pop_first() {
                 self.remove(&victim, now, true);
             }
@@ -397,13 +402,14 @@ impl Presence {
         ids.sort_unstable();
         ids.dedup();
         ids.into_iter()
-            .filter_map(|id| self.person(id, now))
+            .filter_map(|id| self.person(id, room, now))
             .collect()
     }
 
-    /// One person from their fresh tabs: online if any is (or within the grace), named by the
-    /// newest.
-    fn person(&self, id: &str, now: f64) -> Option<Person> {
+    /// One person from their fresh tabs, if the newest of them lists `room` (an older tab's
+    /// status may list a room the person has left since): online if any tab is (or within
+    /// the grace), named by the newest.
+    fn person(&self, id: &str, room: &str, now: f64) -> Option<Person> {
         let state = self.people.get(id)?;
         let mut newest: Option<&Tab> = None;
         let mut online = false;
@@ -419,6 +425,9 @@ impl Presence {
             }
         }
         let newest = newest?;
+        if !newest.status.rooms.iter().any(|r| r == room) {
+            return None;
+        }
         let in_grace = state
             .offline_since
             .is_some_and(|since| now - since < GRACE_MS);

@@ -319,7 +319,8 @@ fn the_answer_waits_200_to_1200_ms_picked_by_random() {
     );
     assert!(r.due(1_200.0).is_empty(), "returned once");
     assert_eq!(r.poll_timeout(), Some(1_700.0));
-    r.on_request(&tea, request("d"), 1_000.0, 0.25);
+    // A fourth request in the same moment: another room (see the rate test).
+    r.on_request(&room("tea2"), request("d"), 1_000.0, 0.25);
     let latest = r.poll_timeout();
     assert_eq!(latest, Some(1_450.0));
     let due = r.due(1_700.0);
@@ -410,17 +411,55 @@ fn answers_after_due_still_count_and_are_forgotten_15_s_later() {
 }
 
 #[test]
+fn a_flood_of_requests_in_one_room_is_answered_at_a_bounded_rate() {
+    let tea = room("tea");
+    let mut r = Responder::new();
+    // 100 requests in one second: three are taken on, the rest ignored.
+    for i in 0..100 {
+        r.on_request(&tea, request(&format!("f{i}")), i as f64 * 10.0, 0.0);
+    }
+    assert_eq!(r.due(10_000.0).len(), 3);
+    // Then one per 5 s.
+    r.on_request(&tea, request("later"), 5_990.0, 0.0);
+    r.on_request(&tea, request("too-soon"), 6_000.0, 0.0);
+    assert_eq!(r.due(20_000.0).len(), 1);
+    // Other rooms have budgets of their own.
+    r.on_request(&room("other"), request("o"), 6_000.0, 0.0);
+    assert_eq!(r.due(20_000.0).len(), 1);
+}
+
+#[test]
+fn answer_times_from_the_future_count_as_now() {
+    let tea = room("tea");
+    let mut q = Requests::new();
+    q.start(tea.clone(), "q".into(), None, 0.0);
+    let got = q.accept(
+        &tea,
+        answer("q", vec![entry("far", 1e300), entry("past", 10.0)]),
+        500.0,
+    );
+    assert_eq!(uids(&got), ["past", "far"]);
+    assert_eq!(got[1].at, 500.0);
+}
+
+#[test]
 fn at_most_32_requests_are_tracked_oldest_dropped_first() {
     let tea = room("tea");
     let mut r = Responder::new();
+    // One room each: within a room, requests are rate limited (see the rate test).
     for i in 0..MAX_PENDING + 8 {
-        r.on_request(&tea, request(&format!("r{i}")), i as f64, 0.0);
+        r.on_request(
+            &room(&format!("t{i}")),
+            request(&format!("r{i}")),
+            i as f64,
+            0.0,
+        );
     }
     let due = r.due(10_000.0);
     assert_eq!(due.len(), MAX_PENDING);
     assert_eq!(due[0].request.id, "r8");
     r.on_request(&tea, request("new"), 10_000.0, 0.0);
-    r.on_answer(&tea, &answer("r39", entries(1)));
+    r.on_answer(&room("t39"), &answer("r39", entries(1)));
     assert!(r.uncovered("r39", entries(1)).is_empty(), "newest kept");
     assert_eq!(r.due(20_000.0).len(), 1);
 }
@@ -433,7 +472,12 @@ fn records_kept_only_for_their_covered_set_are_dropped_before_pending_ones() {
     r.on_request(&tea, request("fast"), 0.0, 0.0);
     assert_eq!(r.due(500.0).len(), 1, "fast answered");
     for i in 0..MAX_PENDING - 1 {
-        r.on_request(&tea, request(&format!("r{i}")), 500.0, 0.9);
+        r.on_request(
+            &room(&format!("t{i}")),
+            request(&format!("r{i}")),
+            500.0,
+            0.9,
+        );
     }
     let due = r.due(1_199.5);
     assert_eq!(due.len(), 1);

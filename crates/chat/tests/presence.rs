@@ -308,13 +308,36 @@ fn name_comes_from_the_newest_tab_and_changes_without_reconnect() {
 }
 
 #[test]
-fn online_from_any_tab_even_one_not_in_the_room() {
+fn a_person_is_in_the_rooms_of_their_newest_tab_and_online_if_any_tab_is() {
     let mut p = Presence::new();
+    // An older tab's status still lists ROOM, which the person has left since.
     p.update("tab-a", &status("ann", "Ann", &[ROOM], false, T0), T0);
-    p.update("tab-b", &status("ann", "Ann", &["rust"], true, T0), T0);
-    assert_eq!(state_of(&p, "ann", T0), Some(true));
-    assert_eq!(p.people_in("rust", T0).len(), 1);
+    p.update(
+        "tab-b",
+        &status("ann", "Ann", &["rust"], true, T0 + 1.0),
+        T0 + 1.0,
+    );
+    assert_eq!(
+        shown(&p, "rust", T0 + 1.0),
+        vec![("ann".into(), "Ann".into(), true)]
+    );
+    assert!(p.people_in(ROOM, T0 + 1.0).is_empty(), "left ROOM");
     assert!(p.people_in("elsewhere", T0).is_empty());
+    // A tab offline, another online in the same room: online.
+    p.update(
+        "tab-a",
+        &status("ann", "Ann", &["rust"], false, T0 + 2.0),
+        T0 + 2.0,
+    );
+    p.update(
+        "tab-b",
+        &status("ann", "Ann", &["rust"], true, T0 + 1.0),
+        T0 + 2.0,
+    );
+    assert_eq!(
+        shown(&p, "rust", T0 + 2.0),
+        vec![("ann".into(), "Ann".into(), true)]
+    );
 }
 
 #[test]
@@ -617,8 +640,9 @@ fn flood_of_10000_tabs_is_bounded_and_fast() {
     assert_eq!(p.tab_count(), MAX_TABS);
     assert_eq!(p.count_in(ROOM, now), MAX_TABS);
     assert_eq!(p.people_in(ROOM, now).len(), MAX_SHOWN);
-    // The newest is kept; offline ones went before online ones.
-    assert!(has(&p, "flood-9999") && !has(&p, "flood-9000") && has(&p, "flood-9001"));
+    // Offline ones made room; once it is full of people online, newcomers are turned away,
+    // so the people who were here first stay.
+    assert!(has(&p, "flood-1") && !has(&p, "flood-0") && !has(&p, "flood-9998"));
 }
 
 #[test]
@@ -637,12 +661,12 @@ fn flood_of_10000_tabs_of_one_person_shows_one_entry_and_is_fast() {
     assert_eq!(p.tab_count(), MAX_TABS);
     assert_eq!(
         shown(&p, ROOM, now),
-        vec![("one".into(), "name 9999".into(), true)]
+        vec![("one".into(), "name 1999".into(), true)]
     );
 }
 
 #[test]
-fn when_full_the_oldest_offline_goes_first_then_the_oldest() {
+fn when_full_an_offline_tab_makes_room_and_online_ones_are_never_pushed_out() {
     let mut p = Presence::new();
     for i in 0..MAX_TABS {
         let tab = format!("t{i}");
@@ -657,9 +681,11 @@ fn when_full_the_oldest_offline_goes_first_then_the_oldest() {
     assert!(!has(&p, "t5"), "the offline one went first");
     assert!(has(&p, "t0"));
     p.update("new2", &status("new2", "n", &[ROOM], true, T0), T0);
-    assert!(!has(&p, "t0"), "then the oldest");
-    assert!(has(&p, "t1"));
-    assert!(has(&p, "new1") && has(&p, "new2"));
+    assert!(has(&p, "t0"), "tabs online are not pushed out");
+    assert!(
+        has(&p, "new1") && !has(&p, "new2"),
+        "the newcomer is turned away"
+    );
 }
 
 /// Whether a tab is remembered: at a far-future "now" every status is stale and listed
