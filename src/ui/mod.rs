@@ -44,7 +44,7 @@ pub fn App(config: AppConfig) -> impl IntoView {
                 <ConnectBadge session=session />
             </header>
             <RoomList session=session />
-            <main class="chat">
+            <main class="room-view">
                 <h2 class="room-title">{room_title}</h2>
                 <NoticeList session=session />
                 <MessageTable session=session />

@@ -129,6 +129,30 @@ async fn axe_finds_nothing_serious_at_desktop_and_phone_size_in_light_and_dark_m
                 }
             }
             light_dark.push((size, mode, colours(c).await));
+            // A row reads across: its name, message and time cells side by side, as the
+            // header's columns (a stray rule once made rows stack their cells).
+            let row = c
+                .execute(
+                    "const cells = Array.from(document.querySelectorAll('#messages tr:last-child td'));
+                     return cells.map(td => { const r = td.getBoundingClientRect();
+                       return { left: r.left, right: r.right, top: r.top, display: getComputedStyle(td).display }; });",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let cells = row.as_array().cloned().unwrap_or_default();
+            let across = cells.len() == 3
+                && cells.iter().all(|c| c["display"] == "table-cell")
+                && cells.windows(2).all(|w| {
+                    w[1]["left"].as_f64().unwrap_or(0.0)
+                        >= w[0]["right"].as_f64().unwrap_or(0.0) - 1.0
+                        && w[1]["top"] == w[0]["top"]
+                });
+            if !across {
+                problems.push(format!(
+                    "{size} {mode}: a row's cells are not side by side: {row}"
+                ));
+            }
             save_screenshot(
                 &format!("screenshot-{size}-{mode}.png"),
                 &c.screenshot().await.unwrap(),
