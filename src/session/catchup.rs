@@ -6,13 +6,12 @@
 //!
 //! Not covered: a room where no tab with history is online gets no answer.
 
-use std::time::Duration;
-
 use chat::catchup::{self, Due, Entry, Packet, Requests, Responder};
 use chat::{decode_payload, Payload, RoomName};
 use leptos::prelude::*;
 use mqtt_core::{IncomingMessage, QoS};
 
+use super::render::{at_time, Wake};
 use super::ChatSession;
 use crate::browser::{random_hex, wall_clock_ms};
 use crate::persist::history;
@@ -26,7 +25,7 @@ const OVERLAP_MS: f64 = 60_000.0;
 pub(super) struct CatchUpState {
     requests: Requests,
     responder: Responder,
-    timer_at: Option<f64>,
+    wake: Wake,
 }
 
 impl ChatSession {
@@ -192,37 +191,27 @@ impl ChatSession {
         let Some(at) = self.catch_up.with_value(|c| c.responder.poll_timeout()) else {
             return;
         };
-        let set = self
+        if !self
             .catch_up
-            .try_update_value(|c| match c.timer_at {
-                Some(t) if t <= at => false,
-                _ => {
-                    c.timer_at = Some(at);
-                    true
-                }
-            })
-            .unwrap_or(false);
-        if !set {
+            .try_update_value(|c| c.wake.arm(at))
+            .unwrap_or(false)
+        {
             return;
         }
         let session = *self;
-        let wait = (at - wall_clock_ms()).max(0.0) as u64;
-        set_timeout(
-            move || {
-                let due = session
-                    .catch_up
-                    .try_update_value(|c| {
-                        c.timer_at = None;
-                        c.responder.due(wall_clock_ms())
-                    })
-                    .unwrap_or_default();
-                for d in due {
-                    leptos::task::spawn_local(async move { session.answer(d).await });
-                }
-                session.schedule_answers();
-            },
-            Duration::from_millis(wait),
-        );
+        at_time(at, move || {
+            let due = session
+                .catch_up
+                .try_update_value(|c| {
+                    c.wake.fired();
+                    c.responder.due(wall_clock_ms())
+                })
+                .unwrap_or_default();
+            for d in due {
+                leptos::task::spawn_local(async move { session.answer(d).await });
+            }
+            session.schedule_answers();
+        });
     }
 
     /// Send what we keep of the room that the answers so far do not hold.

@@ -13,6 +13,7 @@ use chat::{presence_topic, PresenceRefresh, Status};
 use leptos::prelude::*;
 use mqtt_core::{IncomingMessage, LastWill, QoS};
 
+use super::render::{at_time, Wake};
 use super::{notify_soon, ChatSession};
 use crate::browser::wall_clock_ms;
 
@@ -26,7 +27,7 @@ pub(super) struct PresenceState {
     /// A name change waits to be published.
     name_pending: bool,
     /// When the view must look again because a grace period ends.
-    grace_check_at: Option<f64>,
+    grace_wake: Wake,
     /// The stale-status sweep of this page has been scheduled.
     sweep_scheduled: bool,
 }
@@ -136,38 +137,29 @@ impl ChatSession {
         let Some(at) = self.presence.with_untracked(|p| p.poll_timeout()) else {
             return;
         };
-        let earlier = self
+        if !self
             .presence_state
-            .try_update_value(|p| match p.grace_check_at {
-                Some(t) if t <= at => false,
-                _ => {
-                    p.grace_check_at = Some(at);
-                    true
-                }
-            })
-            .unwrap_or(false);
-        if !earlier {
+            .try_update_value(|p| p.grace_wake.arm(at))
+            .unwrap_or(false)
+        {
             return;
         }
         let session = *self;
-        let wait = (at - wall_clock_ms()).max(0.0) as u64 + 20;
-        set_timeout(
-            move || {
-                if session
-                    .presence_state
-                    .try_update_value(|p| p.grace_check_at = None)
-                    .is_some()
-                {
-                    // End the graces that are over, or the next check would be due at once.
-                    session
-                        .presence
-                        .try_update_untracked(|p| p.expire(wall_clock_ms()));
-                    session.presence_tick.update(|t| *t = t.wrapping_add(1));
-                    session.schedule_grace_check();
-                }
-            },
-            Duration::from_millis(wait),
-        );
+        // A little after the grace ends, so it has ended by then.
+        at_time(at + 20.0, move || {
+            if session
+                .presence_state
+                .try_update_value(|p| p.grace_wake.fired())
+                .is_some()
+            {
+                // End the graces that are over, or the next check would be due at once.
+                session
+                    .presence
+                    .try_update_untracked(|p| p.expire(wall_clock_ms()));
+                session.presence_tick.update(|t| *t = t.wrapping_add(1));
+                session.schedule_grace_check();
+            }
+        });
     }
 
     /// Once per page: clear statuses older than seven days, after a random 5 to 30 s (so

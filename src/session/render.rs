@@ -77,3 +77,34 @@ impl Announcer {
         })
     }
 }
+
+/// One timer for the earliest deadline of a policy (a grace, a trailing publish, an
+/// answer's delay): a new one is set only when none is set for that moment or earlier.
+#[derive(Debug, Default)]
+pub(super) struct Wake {
+    at: Option<f64>,
+}
+
+impl Wake {
+    /// The policy's next deadline is `at`: true if a timer must be set for it.
+    pub(super) fn arm(&mut self, at: f64) -> bool {
+        match self.at {
+            Some(t) if t <= at => false,
+            _ => {
+                self.at = Some(at);
+                true
+            }
+        }
+    }
+
+    /// The timer ran.
+    pub(super) fn fired(&mut self) {
+        self.at = None;
+    }
+}
+
+/// Run `f` at wall-clock time `at` (ms since the epoch), or at once if that has passed.
+pub(super) fn at_time(at: f64, f: impl FnOnce() + 'static) {
+    let wait = (at - crate::browser::wall_clock_ms()).max(0.0) as u64;
+    leptos::prelude::set_timeout(f, std::time::Duration::from_millis(wait));
+}

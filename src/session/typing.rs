@@ -4,12 +4,12 @@
 //! never keeps a name up past five seconds after that person's last key.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chat::{decode_typing, RoomName, Typing, TypingSignal};
 use leptos::prelude::*;
 use mqtt_core::{IncomingMessage, QoS};
 
+use super::render::{at_time, Wake};
 use super::ChatSession;
 use crate::browser::wall_clock_ms;
 
@@ -18,8 +18,8 @@ use crate::browser::wall_clock_ms;
 pub(super) struct TypingState {
     rooms: HashMap<RoomName, Typing>,
     /// A timer is set for this moment (sender trailing publish or receiver expiry).
-    check_at: Option<f64>,
-    send_at: Option<f64>,
+    check: Wake,
+    send: Wake,
 }
 
 impl TypingState {
@@ -42,41 +42,31 @@ impl ChatSession {
         let Some(at) = self.typing_sender.with_value(|t| t.poll_timeout()) else {
             return;
         };
-        let set = self
+        if !self
             .typing
-            .try_update_value(|t| match t.send_at {
-                Some(s) if s <= at => false,
-                _ => {
-                    t.send_at = Some(at);
-                    true
-                }
-            })
-            .unwrap_or(false);
-        if !set {
+            .try_update_value(|t| t.send.arm(at))
+            .unwrap_or(false)
+        {
             return;
         }
         let session = *self;
-        let wait = (at - wall_clock_ms()).max(0.0) as u64;
-        set_timeout(
-            move || {
-                if session
-                    .typing
-                    .try_update_value(|t| t.send_at = None)
-                    .is_none()
-                {
-                    return;
-                }
-                let now = wall_clock_ms();
-                if let Some(Some(expires_in)) = session
-                    .typing_sender
-                    .try_update_value(|t| t.handle_timeout(now))
-                {
-                    session.publish_typing(expires_in);
-                }
-                session.schedule_trailing();
-            },
-            Duration::from_millis(wait),
-        );
+        at_time(at, move || {
+            if session
+                .typing
+                .try_update_value(|t| t.send.fired())
+                .is_none()
+            {
+                return;
+            }
+            let now = wall_clock_ms();
+            if let Some(Some(expires_in)) = session
+                .typing_sender
+                .try_update_value(|t| t.handle_timeout(now))
+            {
+                session.publish_typing(expires_in);
+            }
+            session.schedule_trailing();
+        });
     }
 
     fn publish_typing(&self, expires_in: f64) {
@@ -153,31 +143,22 @@ impl ChatSession {
         let Some(at) = next else {
             return;
         };
-        let set = self
+        if self
             .typing
-            .try_update_value(|t| match t.check_at {
-                Some(c) if c <= at && c > now => false,
-                _ => {
-                    t.check_at = Some(at);
-                    true
-                }
-            })
-            .unwrap_or(false);
-        if set {
+            .try_update_value(|t| t.check.arm(at))
+            .unwrap_or(false)
+        {
             let session = *self;
-            let wait = (at - now).max(0.0) as u64 + 10;
-            set_timeout(
-                move || {
-                    if session
-                        .typing
-                        .try_update_value(|t| t.check_at = None)
-                        .is_some()
-                    {
-                        session.refresh_typing();
-                    }
-                },
-                Duration::from_millis(wait),
-            );
+            // A little after the expiry, so it has passed by then.
+            at_time(at + 10.0, move || {
+                if session
+                    .typing
+                    .try_update_value(|t| t.check.fired())
+                    .is_some()
+                {
+                    session.refresh_typing();
+                }
+            });
         }
     }
 }

@@ -313,37 +313,10 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    /// Subscribe on the broker's TCP port; returns once the subscription is in place.
+    /// Subscribe to the default room on the broker's TCP port; returns once the
+    /// subscription is in place.
     pub async fn start(port: u16) -> Deliveries {
-        use std::io::BufRead;
-        let probe = format!("e2e/probe/{}", free_port());
-        let mut child = Command::new("mosquitto_sub")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v"])
-            .args(["-t", "messages", "-t", &probe])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("mosquitto_sub runs");
-        let out = child.stdout.take().unwrap();
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = std::sync::Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let subscriber = Deliveries {
-            child,
-            lines,
-            port,
-            probe,
-        };
-        eventually("mosquitto_sub to subscribe", 10, || async {
-            subscriber.probe("up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            subscriber.saw_probe("up").then_some(())
-        })
-        .await;
-        subscriber
+        Deliveries::start_on(port, &["messages"]).await
     }
 
     /// Publish `text` on this subscriber's own probe topic (not the chat's).
