@@ -94,15 +94,10 @@ pub fn decode_status(bytes: &[u8]) -> Result<Status, BadStatus> {
     let Value::Object(map) = value else {
         return Err(BadStatus::NotObject);
     };
-    let person = match map.get("person") {
-        Some(Value::String(p)) if !p.is_empty() && p.len() <= MAX_PERSON_BYTES => p.clone(),
-        _ => return Err(BadStatus::Person),
-    };
-    let name = match map.get("name") {
-        None => String::new(),
-        Some(Value::String(n)) => n.clone(),
-        Some(_) => return Err(BadStatus::Name),
-    };
+    let (person, name) = who(&map).map_err(|field| match field {
+        Who::Person => BadStatus::Person,
+        Who::Name => BadStatus::Name,
+    })?;
     let rooms = match map.get("rooms") {
         None => Vec::new(),
         Some(Value::Array(items)) => {
@@ -139,6 +134,27 @@ pub fn decode_status(bytes: &[u8]) -> Result<Status, BadStatus> {
 }
 
 /// Trimmed, cut to `max` characters, trimmed again; "anonymous" if nothing is left.
+/// Which of the fields that say who sent a status or a signal is wrong.
+pub(crate) enum Who {
+    Person,
+    Name,
+}
+
+/// The sender of a status or a typing signal: `person` (required, text, 1 to 64 bytes) and
+/// `name` (text; empty when missing), both as sent.
+pub(crate) fn who(map: &serde_json::Map<String, Value>) -> Result<(String, String), Who> {
+    let person = match map.get("person") {
+        Some(Value::String(p)) if !p.is_empty() && p.len() <= MAX_PERSON_BYTES => p.clone(),
+        _ => return Err(Who::Person),
+    };
+    let name = match map.get("name") {
+        None => String::new(),
+        Some(Value::String(n)) => n.clone(),
+        Some(_) => return Err(Who::Name),
+    };
+    Ok((person, name))
+}
+
 pub(crate) fn clean_name(name: &str, max: usize) -> String {
     let cut: String = name.trim().chars().take(max).collect();
     let cut = cut.trim();

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
-use crate::presence::{clean_name, MAX_PERSON_BYTES};
+use crate::presence::{clean_name, who, Who};
 
 /// Largest typing payload read, in bytes.
 pub const MAX_TYPING_BYTES: usize = 1024;
@@ -68,22 +68,17 @@ pub fn decode_typing(bytes: &[u8]) -> Result<TypingSignal, BadTyping> {
     let Value::Object(map) = value else {
         return Err(BadTyping::NotObject);
     };
-    let person = match map.get("person") {
-        Some(Value::String(p)) if !p.is_empty() && p.len() <= MAX_PERSON_BYTES => p.clone(),
-        _ => return Err(BadTyping::Person),
-    };
-    let name = match map.get("name") {
-        None => "",
-        Some(Value::String(n)) => n.as_str(),
-        Some(_) => return Err(BadTyping::Name),
-    };
+    let (person, name) = who(&map).map_err(|field| match field {
+        Who::Person => BadTyping::Person,
+        Who::Name => BadTyping::Name,
+    })?;
     let expires_in = match map.get("expires_in").and_then(Value::as_f64) {
         Some(e) if e.is_finite() => e.clamp(0.0, TYPING_EXPIRY_MS),
         _ => return Err(BadTyping::ExpiresIn),
     };
     Ok(TypingSignal {
         person,
-        name: clean_name(name, MAX_TYPING_NAME_CHARS),
+        name: clean_name(&name, MAX_TYPING_NAME_CHARS),
         expires_in,
     })
 }
