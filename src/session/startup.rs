@@ -66,15 +66,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
             .connection
             .try_update_value(|slot| *slot = Some(connection));
 
-        let db = match open_in_time().await {
-            Ok(db) => Some(db),
-            Err(e) => {
-                session
-                    .notices
-                    .try_update(|n| n.set(Notice::HistoryOff { why: e.to_string() }));
-                None
-            }
-        };
+        let db = open_storage(session).await;
         // Unsent messages first: own rows of the history read their state from the outbox.
         let unsent = match &db {
             Some(db) => restore_outbox(session, db, &client_id, &me.forgotten).await,
@@ -101,17 +93,34 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
     });
 }
 
-/// IndexedDB, or why not. A browser whose IndexedDB never answers must not hold the chat
-/// back: after a few seconds it counts as unavailable.
-async fn open_in_time() -> Result<Db, crate::persist::StoreError> {
-    let open = std::pin::pin!(Db::open());
+/// IndexedDB, or why not. The chat never waits for it (the connection is up already), but
+/// unsent messages and the history do. One that has not answered after a few seconds is
+/// said to be off, and still waited for: on a busy machine it comes, late, and then the
+/// notice goes and everything kept is restored as usual.
+async fn open_storage(session: ChatSession) -> Option<Db> {
+    let say = |e: &crate::persist::StoreError| {
+        session
+            .notices
+            .try_update(|n| n.set(Notice::HistoryOff { why: e.to_string() }));
+    };
+    let mut open = std::pin::pin!(Db::open());
     let give_up = gloo_timers::future::TimeoutFuture::new(3_000);
-    match futures::future::select(open, give_up).await {
+    let result = match futures::future::select(open.as_mut(), give_up).await {
         futures::future::Either::Left((result, _)) => result,
-        futures::future::Either::Right(_) => Err(crate::persist::StoreError::Unavailable(
-            "IndexedDB did not answer".into(),
-        )),
-    }
+        futures::future::Either::Right(_) => {
+            say(&crate::persist::StoreError::Unavailable(
+                "IndexedDB has not answered yet".into(),
+            ));
+            let late = open.await;
+            if late.is_ok() {
+                session
+                    .notices
+                    .try_update(|n| n.clear(NoticeKind::HistoryOff));
+            }
+            late
+        }
+    };
+    result.map_err(|e| say(&e)).ok()
 }
 
 /// This tab's unsent messages: its own, those of client ids no open tab uses (a tab that

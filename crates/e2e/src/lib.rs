@@ -117,6 +117,15 @@ impl Browser {
                 Err(e) => panic!("no WebDriver session: {e}"),
             }
         };
+        // A page that does not load in 30 s fails its test then, not after chromedriver's
+        // default of 300 s.
+        let _ = client
+            .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+                None,
+                Some(Duration::from_secs(30)),
+                None,
+            ))
+            .await;
         Browser {
             client,
             driver,
