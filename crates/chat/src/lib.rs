@@ -31,6 +31,3 @@ pub use rooms::{JoinError, Rooms, MAX_ROOMS, TITLE};
 pub use status::{BrokerUrlError, ConnectionStatus, OfflineReason};
 pub use topics::{presence_topic, route, Route, PRESENCE_FILTER, PRESENCE_PREFIX};
 pub use typing::{decode_typing, Typing, TypingSender, TypingSignal};
-
-/// The default room: every chat message goes to this MQTT topic.
-pub const DEFAULT_TOPIC: &str = "messages";

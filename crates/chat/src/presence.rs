@@ -10,6 +10,9 @@ use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
+use crate::room::RoomName;
+use crate::topics::MAX_TAB_ID_BYTES;
+
 /// Largest status payload read, in bytes.
 pub const MAX_STATUS_BYTES: usize = 8 * 1024;
 /// Longest person id, in UTF-8 bytes.
@@ -18,10 +21,6 @@ pub const MAX_PERSON_BYTES: usize = 64;
 pub const MAX_STATUS_NAME_CHARS: usize = 64;
 /// Most rooms kept from one status; the rest are dropped.
 pub const MAX_STATUS_ROOMS: usize = 50;
-/// Longest room name kept from a status, in UTF-8 bytes.
-pub const MAX_ROOM_BYTES: usize = 64;
-/// Longest tab id (the last topic level) read; statuses under longer ones are ignored.
-pub const MAX_TAB_ID_BYTES: usize = 128;
 /// Statuses older than this (7 days) are ignored and listed by [`Presence::stale`].
 pub const MAX_AGE_MS: f64 = 7.0 * 24.0 * 3600.0 * 1000.0;
 /// Statuses more than this (1 day) in the future are ignored and listed by [`Presence::stale`].
@@ -168,13 +167,8 @@ pub(crate) fn clean_name(name: &str, max: usize) -> String {
 /// The room-name rules of the design. Names are taken as they are, not trimmed: one with
 /// surrounding whitespace is not a name this app publishes, and is dropped.
 fn room_ok(room: &str) -> bool {
-    !room.trim().is_empty()
-        && room.trim() == room
-        && room.len() <= MAX_ROOM_BYTES
-        && !room.starts_with('$')
-        && !room
-            .chars()
-            .any(|c| matches!(c, '/' | '+' | '#') || c.is_control())
+    // Exactly a valid room name, as this app writes them (no whitespace to trim).
+    RoomName::parse(room).is_ok_and(|r| r.as_str() == room)
 }
 
 /// One person as shown in a room.
