@@ -79,6 +79,12 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Browser::start_with_args(&[]).await
+    }
+
+    /// Like `start`, with more Chromium command-line arguments (for example
+    /// `--ignore-certificate-errors-spki-list=<hash>` from `TlsBroker::chromium_trust`).
+    pub async fn start_with_args(extra: &[String]) -> Browser {
         let port = free_port();
         let profile =
             std::env::temp_dir().join(format!("mqtt-chat-e2e-{}-{port}", std::process::id()));
@@ -101,6 +107,12 @@ impl Browser {
                 ]
             }),
         );
+        if let Some(args) = caps
+            .get_mut("goog:chromeOptions")
+            .and_then(|o| o["args"].as_array_mut())
+        {
+            args.extend(extra.iter().map(|a| json!(a)));
+        }
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = loop {
@@ -379,6 +391,14 @@ impl Broker {
     /// Start from a config file at the project's top level (its listeners on 1883/1884 and
     /// 9001/9002 move to free ports).
     pub fn from_config(file: &str, replace: &[(&str, &str)]) -> Broker {
+        let mut broker = Broker::configure(file, replace);
+        broker.restart();
+        broker
+    }
+
+    /// Write the config of `from_config` into a directory of the broker's own, without
+    /// starting it (`restart` starts it).
+    pub fn configure(file: &str, replace: &[(&str, &str)]) -> Broker {
         let dir = std::env::temp_dir().join(format!(
             "mqtt-chat-e2e-{}-{}",
             std::process::id(),
@@ -410,14 +430,53 @@ impl Broker {
             .collect();
         conf.push(String::new());
         std::fs::write(dir.join("mosquitto.conf"), conf.join("\n")).unwrap();
-        let mut broker = Broker {
+        Broker {
             dir,
             tcp_port,
             ws_port,
             child: None,
-        };
-        broker.restart();
-        broker
+        }
+    }
+
+    /// The config this broker runs with.
+    pub fn conf_path(&self) -> PathBuf {
+        self.dir.join("mosquitto.conf")
+    }
+
+    /// Replace, in the written config, every line starting with `prefix` by `new` (which may
+    /// hold several lines); panics when no line starts with `prefix`. Takes effect on the
+    /// next `restart`.
+    pub fn edit_conf(&self, prefix: &str, new: &str) {
+        let path = self.conf_path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.lines().any(|l| l.starts_with(prefix)),
+            "no line of {} starts with {prefix:?}:\n{text}",
+            path.display()
+        );
+        let edited: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with(prefix) {
+                    new.to_owned()
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(&path, edited.join("\n") + "\n").unwrap();
+    }
+
+    /// The Mosquitto process's id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The local addresses (`127.0.0.1:1234`, `[::1]:1234`, `*:1234`, `0.0.0.0:1234`) of
+    /// every TCP socket this Mosquitto listens on, from `ss -ltnp`.
+    pub fn listening(&self) -> Vec<String> {
+        let pid = self.pid().expect("the broker runs");
+        listening_sockets(pid)
     }
 
     /// (Re)start on the same ports and persistence directory; returns when it accepts.
@@ -1171,9 +1230,17 @@ pub struct Watch {
 impl Watch {
     /// Returns after a short pause for the subscription to be in place.
     pub async fn start(port: u16, topics: &[&str]) -> Watch {
+        Watch::start_as(port, None, topics).await
+    }
+
+    /// Like `start`, signed in as `user` (name, password) when given.
+    pub async fn start_as(port: u16, user: Option<(&str, &str)>, topics: &[&str]) -> Watch {
         use std::io::BufRead;
         let mut cmd = Command::new("mosquitto_sub");
         cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v"]);
+        if let Some((name, password)) = user {
+            cmd.args(["-u", name, "-P", password]);
+        }
         for t in topics {
             cmd.args(["-t", t]);
         }
@@ -1240,4 +1307,487 @@ pub fn publish_all(
     mqttbytes::v4::Disconnect.write(&mut buf).unwrap();
     stream.write_all(&buf).unwrap();
     took
+}
+
+// ----- issue 9: secured brokers, TLS, the connection panel -----
+// The DOM contract (design of issue 9, section 3): `details#settings` > form with
+// `#broker-url`, `select#protocol` (`3.1.1`, `5`), `#username`, `#password`, `#remember`,
+// `#connect`; `#settings-error`, `#client-id`, `ul#connections` > `li[data-connection]`
+// (`button.use`, `button.delete`). Rows: `tr.verified[data-author]`, `tr.refused`,
+// `tr.unconfirmed`.
+
+/// The local addresses (`127.0.0.1:1234`, `[::1]:1234`, `*:1234`, `0.0.0.0:1234`) of every
+/// TCP socket process `pid` listens on (`ss -Hltnp`; run as root, or as the process's user).
+pub fn listening_sockets(pid: u32) -> Vec<String> {
+    let out = Command::new("ss")
+        .args(["-Hltnp"])
+        .output()
+        .expect("ss runs (iproute2)");
+    assert!(out.status.success(), "ss -Hltnp failed");
+    let needle = format!("pid={pid},");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&needle))
+        .filter_map(|l| l.split_whitespace().nth(3).map(str::to_owned))
+        .collect()
+}
+
+/// Whether a local address from `listening_sockets` is a loopback one.
+pub fn is_loopback(addr: &str) -> bool {
+    addr.starts_with("127.") || addr.starts_with("[::1]:") || addr.starts_with("[::ffff:127.")
+}
+
+/// The project's top directory.
+pub fn project_dir() -> PathBuf {
+    manifest_dir().join("../..")
+}
+
+/// Run `scripts/add-user name [--muted]` with `password`, on `passwd` and `acl`.
+/// Returns (success, stdout + stderr).
+pub fn add_user(
+    passwd: &Path,
+    acl: &Path,
+    name: &str,
+    password: &str,
+    muted: bool,
+) -> (bool, String) {
+    let mut cmd = Command::new(project_dir().join("scripts/add-user"));
+    cmd.arg(name)
+        .env("MQTT_CHAT_PASSWORD", password)
+        .env("MQTT_CHAT_PASSWD_FILE", passwd)
+        .env("MQTT_CHAT_ACL_FILE", acl);
+    if muted {
+        cmd.arg("--muted");
+    }
+    let out = cmd.output().expect("scripts/add-user runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+impl Broker {
+    /// The secured broker: the project's `mosquitto-secure.conf` on free ports, with a
+    /// password file made by `scripts/add-user` holding `users` (name, password), and a copy
+    /// of the shipped `mosquitto-acl.conf` to which `scripts/add-user --muted` adds a section
+    /// for each of `muted` (they must be in `users`).
+    pub fn secure(users: &[(&str, &str)], muted: &[&str]) -> Broker {
+        let mut broker = Broker::configure("mosquitto-secure.conf", &[]);
+        let passwd = broker.dir.join("mosquitto.passwd");
+        let acl = broker.dir.join("mosquitto-acl.conf");
+        std::fs::copy(project_dir().join("mosquitto-acl.conf"), &acl).expect("copy the ACL");
+        for (name, password) in users {
+            let (ok, out) = add_user(&passwd, &acl, name, password, muted.contains(name));
+            assert!(ok, "scripts/add-user {name}: {out}");
+        }
+        broker.edit_conf(
+            "password_file ",
+            &format!("password_file {}", passwd.display()),
+        );
+        broker.edit_conf("acl_file ", &format!("acl_file {}", acl.display()));
+        broker.restart();
+        broker
+    }
+}
+
+/// A Mosquitto from the project's `mosquitto.conf` whose websockets listener speaks TLS
+/// (wss://), with a throwaway CA and server certificate for 127.0.0.1 made by
+/// `scripts/make-certs`. Derefs to its `Broker`.
+pub struct TlsBroker {
+    pub broker: Broker,
+    /// base64 SHA-256 of the server key's SubjectPublicKeyInfo.
+    pub spki: String,
+    /// Where ca.crt, server.crt and server.key are.
+    pub certs: PathBuf,
+}
+
+impl TlsBroker {
+    pub fn start() -> TlsBroker {
+        let mut broker = Broker::configure("mosquitto.conf", &[]);
+        let certs = broker.dir.join("certs");
+        let out = Command::new(project_dir().join("scripts/make-certs"))
+            .arg(&certs)
+            .output()
+            .expect("scripts/make-certs runs");
+        assert!(
+            out.status.success(),
+            "scripts/make-certs: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let spki = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(spki.len(), 44, "a base64 SHA-256: {spki:?}");
+        broker.edit_conf(
+            "socket_domain ",
+            &format!(
+                "socket_domain ipv4\ncertfile {}\nkeyfile {}",
+                certs.join("server.crt").display(),
+                certs.join("server.key").display()
+            ),
+        );
+        broker.restart();
+        TlsBroker {
+            broker,
+            spki,
+            certs,
+        }
+    }
+
+    pub fn wss_url(&self) -> String {
+        format!("wss://127.0.0.1:{}", self.broker.ws_port)
+    }
+
+    /// The Chromium argument that trusts this broker's key, and nothing else (never
+    /// `--ignore-certificate-errors`).
+    pub fn chromium_trust(&self) -> String {
+        format!("--ignore-certificate-errors-spki-list={}", self.spki)
+    }
+}
+
+impl std::ops::Deref for TlsBroker {
+    type Target = Broker;
+    fn deref(&self) -> &Broker {
+        &self.broker
+    }
+}
+
+impl std::ops::DerefMut for TlsBroker {
+    fn deref_mut(&mut self) -> &mut Broker {
+        &mut self.broker
+    }
+}
+
+/// `mosquitto_pub` at QoS 1 on the broker's TCP `port`, signed in as `user` (name,
+/// password) or anonymous, under MQTT 5 when `v5` (else 3.1.1), with debug output. Returns
+/// (exit success, stdout + stderr): under MQTT 5 a publish the ACL denies exits 0 and says
+/// "Publish 1 failed: Not authorized".
+pub fn pub_as(
+    port: u16,
+    user: Option<(&str, &str)>,
+    v5: bool,
+    topic: &str,
+    payload: &str,
+) -> (bool, String) {
+    let mut cmd = Command::new("mosquitto_pub");
+    cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-d"])
+        .args(["-q", "1", "-t", topic, "-m", payload])
+        .args(["-V", if v5 { "5" } else { "311" }]);
+    if let Some((name, password)) = user {
+        cmd.args(["-u", name, "-P", password]);
+    }
+    let out = cmd.output().expect("mosquitto_pub runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// Open `details#settings` (a closed `<details>` hides its fields from WebDriver).
+pub async fn open_settings(client: &Client) {
+    client
+        .execute(
+            "const s = document.getElementById('settings'); if (s) s.open = true; return !!s",
+            vec![],
+        )
+        .await
+        .expect("open #settings");
+}
+
+/// Clear the input with id `id` and type `text` into it, as a user would.
+pub async fn fill(client: &Client, id: &str, text: &str) {
+    let input = client
+        .find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    input
+        .clear()
+        .await
+        .unwrap_or_else(|e| panic!("clear #{id}: {e}"));
+    if !text.is_empty() {
+        input
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("type into #{id}: {e}"));
+    }
+}
+
+/// Fill the connection panel and press `#connect`, as a user would: `#broker-url` = `url`,
+/// `#protocol` = `protocol` (`"3.1.1"` or `"5"`), `#username`, `#password`, `#remember`
+/// ticked when `remember`. Does not wait: see `connect_with`.
+pub async fn submit_panel(
+    client: &Client,
+    url: &str,
+    protocol: &str,
+    user: &str,
+    pass: &str,
+    remember: bool,
+) {
+    open_settings(client).await;
+    fill(client, "broker-url", url).await;
+    client
+        .find(Locator::Id("protocol"))
+        .await
+        .expect("#protocol")
+        .select_by_value(protocol)
+        .await
+        .unwrap_or_else(|e| panic!("select #protocol {protocol}: {e}"));
+    fill(client, "username", user).await;
+    fill(client, "password", pass).await;
+    let remember_box = client
+        .find(Locator::Id("remember"))
+        .await
+        .expect("#remember");
+    let ticked = remember_box
+        .prop("checked")
+        .await
+        .expect("read #remember")
+        .as_deref()
+        == Some("true");
+    if ticked != remember {
+        remember_box.click().await.expect("click #remember");
+    }
+    client
+        .find(Locator::Id("connect"))
+        .await
+        .expect("#connect")
+        .click()
+        .await
+        .expect("click #connect");
+}
+
+/// `submit_panel`, then wait (bounded) for the page to reload, as the app does on Connect
+/// (at `?broker=..&protocol=..&username=..`). Panics with `#settings-error` when the page
+/// did not reload.
+pub async fn connect_with(
+    client: &Client,
+    url: &str,
+    protocol: &str,
+    user: &str,
+    pass: &str,
+    remember: bool,
+) {
+    client
+        .execute("window.__e2eBeforeConnect = true", vec![])
+        .await
+        .expect("mark the page");
+    submit_panel(client, url, protocol, user, pass, remember).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let reloaded = client
+            .execute(
+                "return window.__e2eBeforeConnect === undefined
+                    && document.readyState === 'complete'
+                    && !!document.getElementById('connect-badge')",
+                vec![],
+            )
+            .await
+            .ok()
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        if reloaded {
+            return;
+        }
+        if Instant::now() > deadline {
+            let error = text_of(client, "settings-error").await;
+            panic!("#connect did not reload the page in 20 s; #settings-error: {error:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The texts of `#connections li[data-connection]`, in order.
+pub async fn saved_connections(client: &Client) -> Vec<String> {
+    client
+        .execute(
+            "return Array.from(document.querySelectorAll('#connections li[data-connection]'))
+                .map(li => li.textContent.trim())",
+            vec![],
+        )
+        .await
+        .expect("read #connections")
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Click `button.<button>` (`use` or `delete`) of the first saved connection whose text
+/// contains `containing`.
+pub async fn click_connection(client: &Client, containing: &str, button: &str) {
+    open_settings(client).await;
+    let clicked = client
+        .execute(
+            "const li = Array.from(document.querySelectorAll('#connections li[data-connection]'))
+                 .find(li => li.textContent.includes(arguments[0]));
+             const b = li && li.querySelector('button.' + arguments[1]);
+             if (b) { b.scrollIntoView(); }
+             return !!b;",
+            vec![json!(containing), json!(button)],
+        )
+        .await
+        .expect("find a saved connection");
+    assert_eq!(
+        clicked,
+        json!(true),
+        "no saved connection holding {containing:?} with a button.{button}: {:?}",
+        saved_connections(client).await
+    );
+    // Find it again as a WebDriver element, so the click is a real one.
+    let buttons = client
+        .find_all(Locator::Css(&format!(
+            "#connections li[data-connection] button.{button}"
+        )))
+        .await
+        .expect("the buttons");
+    for b in buttons {
+        let li_text: Value = client
+            .execute(
+                "return arguments[0].closest('li').textContent",
+                vec![serde_json::to_value(&b).expect("element as JSON")],
+            )
+            .await
+            .expect("read the li");
+        if li_text.as_str().unwrap_or_default().contains(containing) {
+            b.click().await.expect("click the button");
+            return;
+        }
+    }
+    panic!("button.{button} of {containing:?} vanished");
+}
+
+/// The text of `#client-id` (empty when absent).
+pub async fn client_id_shown(client: &Client) -> String {
+    text_of(client, "client-id").await.unwrap_or_default()
+}
+
+/// The text of `#notices` (empty when absent).
+pub async fn notices_text(client: &Client) -> String {
+    text_of(client, "notices").await.unwrap_or_default()
+}
+
+/// Every localStorage and sessionStorage key and value of the page, as one string.
+pub async fn web_storage_dump(client: &Client) -> String {
+    client
+        .execute(
+            "const dump = s => Array.from({ length: s.length }, (_, i) => s.key(i))
+                 .map(k => k + '=' + s.getItem(k)).join('\\n');
+             return 'localStorage:\\n' + dump(localStorage)
+                 + '\\nsessionStorage:\\n' + dump(sessionStorage);",
+            vec![],
+        )
+        .await
+        .expect("read web storage")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Only the localStorage part of `web_storage_dump` (what outlives the tab).
+pub async fn local_storage_dump(client: &Client) -> String {
+    client
+        .execute(
+            "return Array.from({ length: localStorage.length }, (_, i) => localStorage.key(i))
+                 .map(k => k + '=' + localStorage.getItem(k)).join('\\n');",
+            vec![],
+        )
+        .await
+        .expect("read localStorage")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Wait (bounded) until `#connect-badge` has `data-state` `state`; returns (text, state,
+/// client id).
+pub async fn wait_badge_state(client: &Client, state: &str, secs: u64) -> (String, String, String) {
+    eventually(
+        &format!("#connect-badge data-state={state}"),
+        secs,
+        || async {
+            let b = badge(client).await;
+            (b.1 == state).then_some(b)
+        },
+    )
+    .await
+}
+
+/// One row of `#messages` with the marks of issue 9.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowMarks {
+    pub name: String,
+    pub message: String,
+    pub own: bool,
+    /// `tr.verified`.
+    pub verified: bool,
+    /// `data-author` (None: absent).
+    pub author: Option<String>,
+    /// `tr.refused` (a v5 PUBACK refused it).
+    pub refused: bool,
+    /// `tr.unconfirmed` (3.1.1: acknowledged, never seen back).
+    pub unconfirmed: bool,
+    /// `tr.skipped` (an incoming message over the app's limit).
+    pub skipped: bool,
+    /// The whole row's text (its state words included).
+    pub text: String,
+}
+
+pub async fn row_marks(client: &Client) -> Vec<RowMarks> {
+    let value = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#messages tr')).map(r => ({
+                name: r.querySelector('td.name')?.textContent ?? '',
+                message: r.querySelector('td.message')?.textContent ?? '',
+                own: r.classList.contains('own'),
+                verified: r.classList.contains('verified'),
+                author: r.getAttribute('data-author'),
+                refused: r.classList.contains('refused'),
+                unconfirmed: r.classList.contains('unconfirmed'),
+                skipped: r.classList.contains('skipped'),
+                text: r.textContent,
+            }))",
+            vec![],
+        )
+        .await
+        .expect("read rows");
+    value
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| RowMarks {
+            name: r["name"].as_str().unwrap_or_default().to_owned(),
+            message: r["message"].as_str().unwrap_or_default().to_owned(),
+            own: r["own"].as_bool().unwrap_or(false),
+            verified: r["verified"].as_bool().unwrap_or(false),
+            author: r["author"].as_str().map(str::to_owned),
+            refused: r["refused"].as_bool().unwrap_or(false),
+            unconfirmed: r["unconfirmed"].as_bool().unwrap_or(false),
+            skipped: r["skipped"].as_bool().unwrap_or(false),
+            text: r["text"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+/// Wait (bounded) for the row whose message is `message`; returns it.
+pub async fn wait_row(client: &Client, message: &str, secs: u64) -> RowMarks {
+    eventually(&format!("a row with message {message:?}"), secs, || async {
+        row_marks(client)
+            .await
+            .into_iter()
+            .find(|r| r.message == message)
+    })
+    .await
+}
+
+/// The row whose message is `message`, if shown now.
+pub async fn row_with(client: &Client, message: &str) -> Option<RowMarks> {
+    row_marks(client)
+        .await
+        .into_iter()
+        .find(|r| r.message == message)
 }
