@@ -1791,3 +1791,37 @@ pub async fn row_with(client: &Client, message: &str) -> Option<RowMarks> {
         .into_iter()
         .find(|r| r.message == message)
 }
+
+/// Type `message` into `#message` and press `#publish`, leaving `#name` as it is (a signed-in
+/// tab locks it to the user name).
+pub async fn send_message(client: &Client, message: &str) {
+    client
+        .find(Locator::Id("message"))
+        .await
+        .expect("#message")
+        .send_keys(message)
+        .await
+        .expect("type message");
+    press_publish(client).await;
+}
+
+/// A URL of a broker nobody listens on: a page opened there makes no connection a test's
+/// broker would log.
+pub fn nowhere_url() -> String {
+    format!("ws://127.0.0.1:{}", free_port())
+}
+
+/// Lines of a Mosquitto log where client `id` connected ("New client connected from ... as
+/// <id> (p5, c0, k60, u'alice')": `p5` is MQTT 5, `p4` 3.1.1).
+pub fn connect_lines(log: &str, id: &str) -> Vec<String> {
+    let needle = format!(" as {id} (");
+    log.lines()
+        .filter(|l| l.contains("New client connected") && l.contains(&needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// How many connections (TCP accepts) the log shows on `port`.
+pub fn connections_on_port(log: &str, port: u16) -> usize {
+    log.matches(&format!("on port {port}.")).count()
+}
