@@ -5,6 +5,8 @@
 use mqtt_core::{ConnectRefusal, LinkError, LinkState};
 use thiserror::Error;
 
+pub use crate::connection::BrokerUrlError;
+
 /// What the user is told about the link to the broker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConnectionStatus {
@@ -43,17 +45,6 @@ pub enum OfflineReason {
     /// The broker address from the page URL cannot be used.
     #[error("{0}")]
     BadBrokerUrl(BrokerUrlError),
-}
-
-/// Why the broker address given in the page URL cannot be used.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum BrokerUrlError {
-    #[error("the broker address \"{address}\" is not a URL; use ws://host:port[/path]")]
-    NotAUrl { address: String },
-    #[error("the broker address \"{address}\" must start with ws:// or wss://")]
-    WrongScheme { address: String },
-    #[error("the broker address \"{address}\" has no host")]
-    NoHost { address: String },
 }
 
 impl ConnectionStatus {
@@ -223,14 +214,14 @@ mod tests {
     #[test]
     fn a_bad_broker_address_says_what_to_type() {
         let offline = ConnectionStatus::Offline {
-            reason: OfflineReason::BadBrokerUrl(BrokerUrlError::WrongScheme {
+            reason: OfflineReason::BadBrokerUrl(BrokerUrlError::WebPage {
                 address: "http://x:1".into(),
             }),
         };
         assert_eq!(offline.state(), "offline");
         assert_eq!(
             offline.label(0.0),
-            "offline: the broker address \"http://x:1\" must start with ws:// or wss://"
+            "offline: \"http://x:1\" is a web page address. MQTT in a browser goes over WebSockets: use ws:// or wss:// and the broker's WebSocket port."
         );
     }
 
