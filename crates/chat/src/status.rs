@@ -47,6 +47,21 @@ pub enum OfflineReason {
     BadBrokerUrl(BrokerUrlError),
 }
 
+/// A lost link in words. A `wss://` socket that never opened is most often a certificate
+/// the browser does not trust or a port without TLS, and the browser says only "1006":
+/// say what to check.
+fn explain(reason: &LinkError) -> String {
+    match reason {
+        LinkError::Unreachable { url } if url.starts_with("wss://") => {
+            let https = url.replacen("wss://", "https://", 1);
+            format!(
+                "{reason}. The browser gives no reason for a secure WebSocket that fails to open (code 1006): check that it trusts the broker's certificate (open {https} in a tab to see any certificate error), that the port serves TLS, and the address"
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
 impl ConnectionStatus {
     /// What to tell the user about `link`, reported at wall-clock time `now_ms` (ms since
     /// the Unix epoch; it dates a scheduled retry).
@@ -91,6 +106,7 @@ impl ConnectionStatus {
             ConnectionStatus::Reconnecting { reason, retry_at } => {
                 // Whole seconds, formatted as an integer (f64 formatting costs 10 KB of Wasm).
                 let secs = ((retry_at - now_ms) / 1000.0).ceil().max(0.0) as u64;
+                let reason = explain(reason);
                 if secs >= 1 {
                     format!("reconnecting in {secs} s: {reason}")
                 } else {
@@ -137,6 +153,24 @@ mod tests {
             badge(LinkState::Connecting),
             ("connecting".into(), "connecting")
         );
+    }
+
+    #[test]
+    fn a_secure_socket_that_never_opened_says_to_check_the_certificate() {
+        let (text, _) = badge(LinkState::Retrying {
+            reason: LinkError::Unreachable {
+                url: "wss://127.0.0.1:8884/mqtt".into(),
+            },
+            retry_in: Duration::from_secs(1),
+        });
+        assert!(text.contains("certificate"), "{text}");
+        assert!(text.contains("https://127.0.0.1:8884/mqtt"), "{text}");
+        // Plain ws:// has no certificate to blame.
+        let (text, _) = badge(LinkState::Retrying {
+            reason: unreachable(),
+            retry_in: Duration::from_secs(1),
+        });
+        assert!(!text.contains("certificate"), "{text}");
     }
 
     #[test]
