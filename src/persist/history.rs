@@ -61,6 +61,9 @@ pub(crate) fn encode(m: &StoredMessage) -> JsValue {
         Err(_) => js_sys::Uint8Array::from(&m.payload[..]).into(),
     };
     set_field(&o, "p", &payload);
+    if let Some(author) = &m.author {
+        set_field(&o, "v", &JsValue::from_str(author));
+    }
     o.into()
 }
 
@@ -83,5 +86,6 @@ pub(crate) fn decode(value: &JsValue) -> Option<StoredMessage> {
             .filter(|a| a.is_finite())
             .unwrap_or(0.0),
         payload,
+        author: field(value, "v").as_string(),
     })
 }

@@ -27,8 +27,10 @@ impl ChatSession {
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
                 match chat::route(&message.topic) {
-                    Some(Route::Chat(room)) => self.on_chat(room, message),
-                    Some(Route::Presence { tab }) => self.on_presence(&tab, &message),
+                    Some(Route::Chat { room, author }) => {
+                        self.on_chat(room, author.as_deref(), message)
+                    }
+                    Some(Route::Presence { tab, .. }) => self.on_presence(&tab, &message),
                     Some(Route::Typing(room)) => self.on_typing(room, &message),
                     Some(Route::CatchUp(room)) => self.on_catch_up(room, &message),
                     None => {}
@@ -37,7 +39,7 @@ impl ChatSession {
             LinkEvent::Mqtt(Event::Skipped {
                 size, limit, topic, ..
             }) => {
-                if let Some(Route::Chat(room)) = chat::route(&topic) {
+                if let Some(Route::Chat { room, .. }) = chat::route(&topic) {
                     if self.rooms.with_untracked(|r| r.is_joined(&room)) {
                         let at = wall_clock_ms();
                         self.with_room_log(&room, |log| log.push_skipped(size, limit, at));
@@ -82,7 +84,7 @@ impl ChatSession {
     }
 
     /// A chat message for `room`: into its log once, its history, its unread count.
-    fn on_chat(&self, room: RoomName, message: IncomingMessage) {
+    fn on_chat(&self, room: RoomName, author: Option<&str>, message: IncomingMessage) {
         if !self.rooms.with_untracked(|r| r.is_joined(&room)) {
             // A subscription the broker kept from before the room was left.
             return;
@@ -96,10 +98,16 @@ impl ChatSession {
         if let Some(name) = &name {
             self.typing_stopped(&room, name);
         }
-        let author = self.author.get_value();
+        if let Some(id) = &id {
+            // Our own message, back from the broker: it was delivered.
+            self.awaiting_echo.update_value(|w| {
+                w.remove(id);
+            });
+        }
+        let own = self.author.get_value();
         let shown = self
             .with_room_log(&room, |log| {
-                log.receive_decoded(payload, at, &author)
+                log.receive_decoded(payload, at, &own, author)
                     .map(|row| (row.own, row.name.clone(), row.text.clone()))
             })
             .flatten();
@@ -108,9 +116,12 @@ impl ChatSession {
         };
         self.store.try_update_value(|s| {
             if s.keep_history {
-                let record = s
-                    .recorder
-                    .record(&message.topic, &message.payload, id.as_deref(), at);
+                let record = super::rooms::filed(s.recorder.record(
+                    &message.topic,
+                    &message.payload,
+                    id.as_deref(),
+                    at,
+                ));
                 s.writer.push(Op::History(record));
             }
         });
