@@ -119,16 +119,42 @@ async fn an_unreachable_broker_is_retried_with_the_reason() {
     assert!(connecting >= 3, "each retry is a new attempt");
 }
 
+/// `?password=` is taken out of the address at once and never used; `?username=` and
+/// `?protocol=` are read.
 #[wasm_bindgen_test]
-fn credentials_come_from_the_query_and_need_a_user_name() {
-    use mqtt_chat::config::credentials;
-    let c = credentials("?username=alice&password=p%40ss").expect("credentials");
-    assert_eq!(
-        (c.username.as_str(), c.password.as_str()),
-        ("alice", "p@ss")
+fn a_password_in_the_link_is_stripped_and_not_used() {
+    let window = web_sys::window().unwrap();
+    let before = window.location().href().unwrap();
+    let history = window.history().unwrap();
+    let path = window.location().pathname().unwrap();
+    history
+        .replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!(
+                "{path}?username=alice&password=hunter2&protocol=5&x=1"
+            )),
+        )
+        .unwrap();
+    let config = mqtt_chat::AppConfig::from_page();
+    let href = window.location().href().unwrap();
+    history
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&before))
+        .unwrap();
+    assert!(
+        !href.contains("password") && !href.contains("hunter2"),
+        "{href}"
     );
-    assert!(credentials("?password=x").is_none());
-    assert!(credentials("").is_none());
+    assert!(
+        href.contains("username=alice") && href.contains("x=1"),
+        "{href}"
+    );
+    assert!(config.password_in_link);
+    let credentials = config.credentials.expect("a user name");
+    assert_eq!(credentials.username, "alice");
+    assert_eq!(credentials.password, "", "the link's password is not used");
+    assert_eq!(config.protocol, chat::MqttVersion::V5);
+    assert!(config.scope.is_some(), "a user's things are kept apart");
 }
 
 #[wasm_bindgen_test]
@@ -155,10 +181,15 @@ fn broker_url_query_overrides_and_is_checked() {
     );
     assert_eq!(
         broker_url("?broker=http://127.0.0.1:9001", "h"),
-        Err(BrokerUrlError::WrongScheme {
+        Err(BrokerUrlError::WebPage {
             address: "http://127.0.0.1:9001".into()
         })
     );
+    assert!(matches!(
+        broker_url("?broker=mqtt://127.0.0.1:1883", "h"),
+        Err(BrokerUrlError::Tcp { .. })
+    ));
+    assert_eq!(broker_url("?broker=", "h"), Err(BrokerUrlError::Empty));
     assert_eq!(
         broker_url("?broker=not%20a%20url", "h"),
         Err(BrokerUrlError::NotAUrl {

@@ -13,8 +13,8 @@
 //! anyone who knew a tab's client id could connect with it and take over its session.
 
 use super::live_ids::{self, Live};
-use super::web_storage::{self as storage, Area};
 use super::scope::scoped;
+use super::web_storage::{self as storage, Area};
 use super::{random_hex, NoRandomness};
 use futures::channel::oneshot;
 use std::cell::RefCell;

@@ -74,11 +74,7 @@ pub fn remove_query_param(name: &str) {
     };
     url.search_params().delete(name);
     if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(
-            &wasm_bindgen::JsValue::NULL,
-            "",
-            Some(&String::from(url.href())),
-        );
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url.href()));
     }
 }
 

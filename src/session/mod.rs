@@ -151,6 +151,8 @@ pub struct ChatSession {
     pub refusals: RwSignal<HashMap<String, Refusal>>,
     /// Own messages acknowledged under MQTT 3.1.1 while signed in, not yet seen back.
     awaiting_echo: StoredValue<HashSet<String>>,
+    /// What the broker said with its last refusal (MQTT 5 reason string).
+    refusal_words: StoredValue<Option<String>>,
     /// The MQTT version of this tab's connection.
     pub protocol: chat::MqttVersion,
     /// The rooms not shown, with their messages.
@@ -228,6 +230,7 @@ impl ChatSession {
             user: StoredValue::new(config.verified_user()),
             refusals: RwSignal::new(HashMap::new()),
             awaiting_echo: StoredValue::new(HashSet::new()),
+            refusal_words: StoredValue::new(None),
             protocol: config.protocol,
             room_logs: StoredValue::new(HashMap::new()),
             key_spaces: StoredValue::new(0),
@@ -365,9 +368,8 @@ impl ChatSession {
             let payload = unsent.message.to_json();
             self.store.try_update_value(|s| {
                 if s.keep_history {
-                    let record = rooms::filed(
-                        s.recorder.record(&unsent.topic, &payload, Some(&id), at),
-                    );
+                    let record =
+                        rooms::filed(s.recorder.record(&unsent.topic, &payload, Some(&id), at));
                     s.writer.push(Op::History(record));
                 }
             });

@@ -9,8 +9,8 @@ use leptos::prelude::*;
 use mqtt_core::QoS;
 
 use super::{ChatSession, HistoryState, VIEW_CAPACITY};
-use crate::browser::web_storage::{self, Area};
 use crate::browser::scope::scoped;
+use crate::browser::web_storage::{self, Area};
 use crate::config::AppConfig;
 use crate::persist::history;
 

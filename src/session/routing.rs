@@ -3,7 +3,7 @@
 //! or catch-up; acknowledgements into the outbox; refusals into the notices.
 
 use chat::{decode_payload, ConnectionStatus, Notice, NoticeKind, Payload, RoomName, Route};
-use mqtt_core::{Event, IncomingMessage};
+use mqtt_core::{DisconnectReason, Event, IncomingMessage, ProtocolError};
 
 use leptos::prelude::*;
 
@@ -17,8 +17,19 @@ impl ChatSession {
         match event {
             // The one writer of the status once a link exists.
             LinkEvent::State(state) => {
-                self.status
-                    .try_set(ConnectionStatus::from_link(&state, wall_clock_ms()));
+                let mut status = ConnectionStatus::from_link(&state, wall_clock_ms());
+                // The broker's own words come with the refusal, just before this state.
+                if let ConnectionStatus::Refused { detail, .. } = &mut status {
+                    *detail = self.refusal_words.get_value();
+                }
+                self.status.try_set(status);
+            }
+            LinkEvent::Mqtt(Event::Disconnected(DisconnectReason::Refused {
+                reason_string,
+                ..
+            })) => {
+                self.refusal_words.set_value(reason_string);
+                self.outbox.try_update(|o| o.link_lost());
             }
             LinkEvent::Mqtt(Event::Connected { session_present }) => {
                 crate::bench::connected();
@@ -50,9 +61,16 @@ impl ChatSession {
                 self.outbox.try_update(|o| o.sent(pkid));
             }
             LinkEvent::Mqtt(Event::Acknowledged { pkid }) => self.on_acknowledged(pkid),
-            LinkEvent::Mqtt(Event::SubscribeRefused { filter }) => {
-                self.notices
-                    .try_update(|n| n.set(Notice::SubscribeRefused { filter }));
+            LinkEvent::Mqtt(Event::PublishRefused { pkid, reason }) => {
+                self.on_publish_refused(pkid, reason)
+            }
+            LinkEvent::Mqtt(Event::SubscribeRefused { filter, reason }) => {
+                self.notices.try_update(|n| {
+                    n.set(Notice::SubscribeRefused {
+                        filter,
+                        why: reason,
+                    })
+                });
             }
             LinkEvent::Mqtt(Event::Subscribed { .. }) => {
                 self.notices
@@ -63,6 +81,13 @@ impl ChatSession {
                 self.outbox.try_update(|o| o.link_lost());
             }
             LinkEvent::Mqtt(Event::Warning(w)) => {
+                if let ProtocolError::RetainUnavailable = w {
+                    self.notices.try_update(|n| {
+                        n.set(Notice::Broker {
+                            what: "it keeps no retained messages, so the people list shows only those who came online after this tab.".into(),
+                        })
+                    });
+                }
                 web_sys::console::warn_1(&format!("MQTT: {w}").into());
             }
         }
@@ -134,10 +159,57 @@ impl ChatSession {
         }
     }
 
+    /// MQTT 5: the broker refused one of ours (PUBACK reason code): it leaves the outbox
+    /// (it would be refused again), and its row says why. The text stays on the row.
+    fn on_publish_refused(&self, pkid: u16, reason: String) {
+        let Some(Some(done)) = self.outbox.try_update(|o| o.refuse(pkid)) else {
+            return;
+        };
+        let owner = self.client_id.get_untracked().unwrap_or_default();
+        self.store.try_update_value(|s| {
+            s.writer.push(Op::OutboxDelete {
+                owner,
+                seq: done.seq,
+            })
+        });
+        let id = done.id().to_owned();
+        self.refusals
+            .try_update(|r| r.insert(id, chat::Refusal::Refused(reason)));
+    }
+
+    /// MQTT 3.1.1 acknowledges a publish its ACL denies and drops it, so a signed-in tab
+    /// (where ACLs apply) waits for its own message to come back: one that does not within
+    /// `chat::ECHO_WAIT_MS` is marked "not seen back" on its row.
+    fn expect_echo(&self, id: &str) {
+        if self.protocol != chat::MqttVersion::V311 || self.user.get_value().is_none() {
+            return;
+        }
+        let id = id.to_owned();
+        self.awaiting_echo.update_value(|w| {
+            w.insert(id.clone());
+        });
+        let session = *self;
+        set_timeout(
+            move || {
+                let missing = session
+                    .awaiting_echo
+                    .try_update_value(|w| w.remove(&id))
+                    .unwrap_or(false);
+                if missing {
+                    session
+                        .refusals
+                        .try_update(|r| r.insert(id, chat::Refusal::NotSeenBack));
+                }
+            },
+            std::time::Duration::from_millis(u64::from(chat::ECHO_WAIT_MS)),
+        );
+    }
+
     fn on_acknowledged(&self, pkid: u16) {
         let Some(Some(done)) = self.outbox.try_update(|o| o.acknowledge(pkid)) else {
             return;
         };
+        self.expect_echo(done.id());
         let owner = self.client_id.get_untracked().unwrap_or_default();
         self.store.try_update_value(|s| {
             s.writer.push(Op::OutboxDelete {

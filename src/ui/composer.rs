@@ -21,8 +21,9 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
     // Signed in, the name is the user name: the broker vouches for it (see `chat::topics`).
     let signed_in = session.signed_in_as();
     let locked = signed_in.is_some();
-    let name_title = signed_in
-        .map(|u| format!("Signed in as {u}: your messages carry this name, checked by the broker."));
+    let name_title = signed_in.map(|u| {
+        format!("Signed in as {u}: your messages carry this name, checked by the broker.")
+    });
     let remember_name = move |value: &str| {
         if locked {
             return;

@@ -68,11 +68,13 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
     let error = RwSignal::new(None::<String>);
     let folded = web_storage::get::<bool>(Area::Local, FOLDED_KEY).unwrap_or(false);
 
-    let connect_to = move |connection: Connection, keep_password: bool| {
-        match connect(connection, keep_password, saved) {
-            Ok(()) => error.set(None),
-            Err(e) => error.set(Some(e)),
-        }
+    let connect_to = move |connection: Connection, keep_password: bool| match connect(
+        connection,
+        keep_password,
+        saved,
+    ) {
+        Ok(()) => error.set(None),
+        Err(e) => error.set(Some(e)),
     };
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -194,8 +196,8 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
 #[component]
 fn SavedList(
     saved: RwSignal<SavedConnections>,
-    connect_to: impl Fn(Connection, bool) + Copy + 'static,
-    fill: impl Fn(Connection) + Copy + 'static,
+    connect_to: impl Fn(Connection, bool) + Copy + Send + Sync + 'static,
+    fill: impl Fn(Connection) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let entries = move || saved.with(|s| s.list().to_vec());
     view! {

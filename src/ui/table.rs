@@ -157,7 +157,10 @@ fn MessageRow(
         move || match refusal.get() {
             Some(r) => {
                 let class = r.class();
-                Some(view! { <span class="delivery" data-delivery=class>{r.label()}</span> }.into_any())
+                Some(
+                    view! { <span class="delivery" data-delivery=class>{r.label()}</span> }
+                        .into_any(),
+                )
             }
             None => state.get().map(|d| {
                 let d = d.label();

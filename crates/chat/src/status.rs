@@ -21,9 +21,11 @@ pub enum ConnectionStatus {
     Offline {
         reason: OfflineReason,
     },
-    /// The broker refused the connection; retrying as is would not help.
+    /// The broker refused the connection; retrying as is would not help. `detail`: what an
+    /// MQTT 5 broker said besides its reason code (its reason string).
     Refused {
         reason: ConnectRefusal,
+        detail: Option<String>,
     },
 }
 
@@ -39,6 +41,9 @@ pub enum OfflineReason {
     /// The connection was closed for good.
     #[error("the connection was closed")]
     Closed,
+    /// MQTT 5: another connection with this tab's client id took the session over.
+    #[error("another tab or device took over this session (same client id); connect again to take it back")]
+    TakenOver,
     /// No secure random numbers for a client id (`crypto.getRandomValues` is missing).
     #[error("this browser offers no secure random numbers, which a client id needs")]
     NoRandomness,
@@ -79,7 +84,13 @@ impl ConnectionStatus {
             LinkState::Paused => ConnectionStatus::Offline {
                 reason: OfflineReason::Paused,
             },
-            LinkState::Refused(refusal) => ConnectionStatus::Refused { reason: *refusal },
+            LinkState::Refused(refusal) => ConnectionStatus::Refused {
+                reason: *refusal,
+                detail: None,
+            },
+            LinkState::TakenOver => ConnectionStatus::Offline {
+                reason: OfflineReason::TakenOver,
+            },
             LinkState::Closed => ConnectionStatus::Offline {
                 reason: OfflineReason::Closed,
             },
@@ -114,7 +125,14 @@ impl ConnectionStatus {
                 }
             }
             ConnectionStatus::Offline { reason } => format!("offline: {reason}"),
-            ConnectionStatus::Refused { reason } => format!("refused: {reason}"),
+            ConnectionStatus::Refused {
+                reason,
+                detail: None,
+            } => format!("refused: {reason}"),
+            ConnectionStatus::Refused {
+                reason,
+                detail: Some(detail),
+            } => format!("refused: {reason}: {detail}"),
         }
     }
 
