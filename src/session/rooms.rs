@@ -322,6 +322,17 @@ impl ChatSession {
             match history::load(&db, &target.chat_topic()).await {
                 Ok(loaded) => {
                     let author = session.author.get_value();
+                    let refused: Vec<(String, chat::Refusal)> = loaded
+                        .messages
+                        .iter()
+                        .filter_map(|m| {
+                            let id = m.uid.strip_prefix("i:")?;
+                            Some((id.to_owned(), m.refusal.clone()?))
+                        })
+                        .collect();
+                    if !refused.is_empty() {
+                        session.refusals.try_update(|r| r.extend(refused));
+                    }
                     let items: Vec<(Vec<u8>, f64, Option<String>)> = loaded
                         .messages
                         .into_iter()

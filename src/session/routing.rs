@@ -172,19 +172,34 @@ impl ChatSession {
                 seq: done.seq,
             })
         });
-        let id = done.id().to_owned();
-        self.refusals
-            .try_update(|r| r.insert(id, chat::Refusal::Refused(reason)));
+        self.refused(&done, chat::Refusal::Refused(reason));
+    }
+
+    /// Say on the row of `pending` that it was not delivered, and keep that in the history
+    /// (the record is written again under its key, with the refusal).
+    fn refused(&self, pending: &chat::Pending, refusal: chat::Refusal) {
+        let id = pending.id().to_owned();
+        let payload = pending.message.to_json();
+        let at = pending.message.ts.unwrap_or_else(wall_clock_ms);
+        self.store.try_update_value(|s| {
+            if s.keep_history {
+                let mut record =
+                    super::rooms::filed(s.recorder.record(&pending.topic, &payload, Some(&id), at));
+                record.refusal = Some(refusal.clone());
+                s.writer.push(Op::History(record));
+            }
+        });
+        self.refusals.try_update(|r| r.insert(id, refusal));
     }
 
     /// MQTT 3.1.1 acknowledges a publish its ACL denies and drops it, so a signed-in tab
     /// (where ACLs apply) waits for its own message to come back: one that does not within
     /// `chat::ECHO_WAIT_MS` is marked "not seen back" on its row.
-    fn expect_echo(&self, id: &str) {
+    fn expect_echo(&self, pending: chat::Pending) {
         if self.protocol != chat::MqttVersion::V311 || self.user.get_value().is_none() {
             return;
         }
-        let id = id.to_owned();
+        let id = pending.id().to_owned();
         self.awaiting_echo.update_value(|w| {
             w.insert(id.clone());
         });
@@ -196,9 +211,7 @@ impl ChatSession {
                     .try_update_value(|w| w.remove(&id))
                     .unwrap_or(false);
                 if missing {
-                    session
-                        .refusals
-                        .try_update(|r| r.insert(id, chat::Refusal::NotSeenBack));
+                    session.refused(&pending, chat::Refusal::NotSeenBack);
                 }
             },
             std::time::Duration::from_millis(u64::from(chat::ECHO_WAIT_MS)),
@@ -209,7 +222,7 @@ impl ChatSession {
         let Some(Some(done)) = self.outbox.try_update(|o| o.acknowledge(pkid)) else {
             return;
         };
-        self.expect_echo(done.id());
+        self.expect_echo(done.clone());
         let owner = self.client_id.get_untracked().unwrap_or_default();
         self.store.try_update_value(|s| {
             s.writer.push(Op::OutboxDelete {

@@ -29,6 +29,9 @@ pub struct StoredMessage {
     /// The user its topic proved (`<room topic>/from/<user>`): the record is filed under the
     /// room's topic, so this keeps what the topic said.
     pub author: Option<String>,
+    /// One of ours the broker did not deliver (see [`crate::Refusal`]), so a reload still
+    /// says so instead of "delivered".
+    pub refusal: Option<crate::Refusal>,
 }
 
 /// Increasing numbers from a wall clock: `ms × 1000`, bumped by one when the clock has not
@@ -97,6 +100,7 @@ impl Recorder {
             at,
             payload: payload.to_vec(),
             author: None,
+            refusal: None,
         }
     }
 
