@@ -773,7 +773,7 @@ impl Client {
                 code,
                 reason_string,
             } => {
-                let words = codec::with_reason_string(code, reason_string.as_deref());
+                let words = codec::disconnect_words(code, reason_string.as_deref());
                 self.fail(DisconnectReason::ServerSaid { code, words });
             }
             Incoming::ConnAck {
