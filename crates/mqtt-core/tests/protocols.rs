@@ -177,7 +177,13 @@ fn a_stream_split_at_every_byte_boundary_decodes_the_same() {
         let mut bytes = connack(p, false);
         bytes.extend(suback(p, 1, &[QoS::AtLeastOnce]));
         bytes.extend(publish(p, "messages", "hi", QoS::AtLeastOnce, 7));
-        bytes.extend(publish(p, "messages", &"long ".repeat(40), QoS::AtMostOnce, 0));
+        bytes.extend(publish(
+            p,
+            "messages",
+            &"long ".repeat(40),
+            QoS::AtMostOnce,
+            0,
+        ));
         let run = |pieces: &[&[u8]]| {
             let mut c = Client::new(options(p));
             c.subscribe(T0, "messages", QoS::AtLeastOnce).unwrap();
@@ -313,7 +319,11 @@ fn disconnect_sends_disconnect_and_goes_idle() {
         c.disconnect(at(1.0));
         let raw = sent_raw(&mut c);
         assert_eq!(raw.len(), 1);
-        assert_eq!(&raw[0][..], [0xE0, 0x00], "{p:?}: reason 0x00 in short form");
+        assert_eq!(
+            &raw[0][..],
+            [0xE0, 0x00],
+            "{p:?}: reason 0x00 in short form"
+        );
         assert_eq!(decode(p, &raw[0]), Sent::Disconnect);
         assert_eq!(
             events(&mut c),

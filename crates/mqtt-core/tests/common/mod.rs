@@ -35,12 +35,12 @@ pub fn options(protocol: Protocol) -> Options {
 /// An accepting CONNACK.
 pub fn connack(protocol: Protocol, session_present: bool) -> Vec<u8> {
     match protocol {
-        Protocol::V311 => encode(|b| {
-            v4::ConnAck::new(v4::ConnectReturnCode::Success, session_present).write(b)
-        }),
-        Protocol::V5 => encode(|b| {
-            v5::ConnAck::new(v5::ConnectReturnCode::Success, session_present).write(b)
-        }),
+        Protocol::V311 => {
+            encode(|b| v4::ConnAck::new(v4::ConnectReturnCode::Success, session_present).write(b))
+        }
+        Protocol::V5 => {
+            encode(|b| v5::ConnAck::new(v5::ConnectReturnCode::Success, session_present).write(b))
+        }
     }
 }
 
