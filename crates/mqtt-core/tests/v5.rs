@@ -954,3 +954,17 @@ fn a_publish_with_a_topic_alias_is_refused() {
         ))]
     ));
 }
+
+#[test]
+fn a_disconnect_with_flags_set_is_malformed() {
+    for bytes in [&[0xE1, 0x00][..], &[0xE2, 0x01, 0x00][..]] {
+        let mut c = connected(V5);
+        c.handle_bytes(at(1.0), bytes);
+        assert!(matches!(
+            events(&mut c).as_slice(),
+            [Event::Disconnected(DisconnectReason::Protocol(
+                ProtocolError::Malformed(_)
+            ))]
+        ));
+    }
+}
