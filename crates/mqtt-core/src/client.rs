@@ -198,7 +198,9 @@ pub enum Event {
     },
     /// The broker no longer sends us messages for this filter: it acknowledged the
     /// UNSUBSCRIBE (UNSUBACK), or a new session started without it. Not emitted for a
-    /// filter subscribed again before this point.
+    /// filter subscribed again before this point. An MQTT 5 UNSUBACK's reason codes
+    /// (0x11 "no subscription existed", or a refusal) are not told apart: the filter is
+    /// forgotten here either way, and messages still arriving for it are the owner's to drop.
     Unsubscribed {
         filter: String,
     },
@@ -513,7 +515,7 @@ impl Client {
     }
 
     /// Change the last will for the next CONNECT (the current connection keeps the one it
-    /// was opened with: MQTT 3.1.1 has no way to change it mid-connection). `None` removes
+    /// was opened with: MQTT has no way to change it mid-connection). `None` removes
     /// it. Refused like a publish: a topic that is empty, over 65535 bytes or holds `+`/`#`,
     /// or a payload over 65535 bytes. QoS 2 is downgraded to 1.
     pub fn set_will(&mut self, will: Option<LastWill>) -> Result<(), PublishError> {
@@ -773,7 +775,7 @@ impl Client {
                 code,
                 reason_string,
             } => {
-                let words = codec::with_reason_string(code, reason_string.as_deref());
+                let words = codec::disconnect_words(code, reason_string.as_deref());
                 self.fail(DisconnectReason::ServerSaid { code, words });
             }
             Incoming::ConnAck {

@@ -400,6 +400,20 @@ pub(crate) fn with_reason_string(code: u8, reason_string: Option<&str>) -> Strin
     }
 }
 
+/// A server DISCONNECT's reason code in words (0x00 is "normal disconnection" there),
+/// plus its reason string.
+pub(crate) fn disconnect_words(code: u8, reason_string: Option<&str>) -> String {
+    if code == 0x00 {
+        let words = "normal disconnection";
+        match reason_string {
+            Some(s) if !s.is_empty() => format!("{words}: {s}"),
+            _ => words.to_owned(),
+        }
+    } else {
+        with_reason_string(code, reason_string)
+    }
+}
+
 /// A decoding error in words (mqttbytes only offers `Debug`).
 pub(crate) fn describe(e: mqttbytes::Error) -> String {
     use mqttbytes::Error as E;
