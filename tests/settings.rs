@@ -71,7 +71,9 @@ async fn saved_connections_are_listed_and_deleted_for_good() {
         username: "alice".into(),
         password: None,
     });
-    saved.upsert(chat::Connection::anonymous("wss://broker.example:8084/mqtt"));
+    saved.upsert(chat::Connection::anonymous(
+        "wss://broker.example:8084/mqtt",
+    ));
     save_connections(&saved).unwrap();
     let app = Mounted::new(config(&unique_topic("saved")));
     settle().await;
@@ -129,7 +131,10 @@ async fn only_a_topic_that_proves_the_name_marks_a_row_verified() {
     send(format!("{topic}/from/alice"), "alice", "really alice");
     send(format!("{topic}/from/bob"), "alice", "bob as alice");
     send(topic.clone(), "alice", "plain alice");
-    wait_for("three rows", 5000.0, || (app.all("#messages tr").len() == 3).then_some(())).await;
+    wait_for("three rows", 5000.0, || {
+        (app.all("#messages tr").len() == 3).then_some(())
+    })
+    .await;
     let rows: Vec<(String, bool, Option<String>)> = app
         .all("#messages tr")
         .iter()
