@@ -176,6 +176,9 @@ fn room_ok(room: &str) -> bool {
     RoomName::parse(room).is_ok_and(|r| r.as_str() == room)
 }
 
+/// The person id of a verified user: `user:<name>` (random person ids are hex).
+pub const USER_PERSON_PREFIX: &str = "user:";
+
 /// One person as shown in a room.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
@@ -281,6 +284,11 @@ impl Presence {
         let Ok(mut status) = decode_status(payload) else {
             return false;
         };
+        // A user the broker vouches for is one person on every browser and device: their
+        // tabs are grouped by the user name, not by each browser's random person id.
+        if let Some(user) = crate::topics::author_of(tab).filter(|u| *u == status.name) {
+            status.person = format!("{USER_PERSON_PREFIX}{user}");
+        }
         // A last will is written at connect (MQTT 3.1.1 cannot change it later), so it can
         // be older than the status it replaces: it changes only the state, not the name,
         // the rooms or the time the tab was last heard of.

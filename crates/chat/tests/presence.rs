@@ -103,11 +103,37 @@ fn a_status_on_its_users_topic_is_verified_and_no_other() {
     assert_eq!(
         verified,
         vec![
-            ("pa".to_owned(), true),
             ("pb".to_owned(), false),
-            ("pc".to_owned(), false)
+            ("pc".to_owned(), false),
+            ("user:alice".to_owned(), true),
         ]
     );
+}
+
+#[test]
+fn a_verified_user_on_several_browsers_is_one_person() {
+    let mut p = Presence::new();
+    // alice on a laptop (online) and a phone that went away (offline): one alice, online.
+    p.update(
+        "laptop/from/alice",
+        &status("p-laptop", "alice", &[ROOM], true, T0),
+        T0,
+    );
+    p.update(
+        "phone/from/alice",
+        &status("p-phone", "alice", &[ROOM], false, T0 + 1.0),
+        T0 + 1.0,
+    );
+    let shown = shown(&p, ROOM, T0 + 2.0);
+    assert_eq!(
+        shown,
+        vec![("user:alice".into(), "alice".into(), true)],
+        "{shown:?}"
+    );
+    // Anonymous statuses stay per browser, whatever their name.
+    p.update("a1", &status("b1", "alice", &[ROOM], true, T0), T0);
+    p.update("a2", &status("b2", "alice", &[ROOM], true, T0), T0);
+    assert_eq!(p.people_in(ROOM, T0 + 2.0).len(), 3);
 }
 
 #[test]
