@@ -254,8 +254,11 @@ pub async fn wait_connected(client: &Client) -> String {
 /// Type a name and a message and press the publish button, as a user would.
 pub async fn send(client: &Client, name: &str, message: &str) {
     let name_input = client.find(Locator::Id("name")).await.expect("#name");
-    name_input.clear().await.expect("clear name");
-    name_input.send_keys(name).await.expect("type name");
+    // Signed in, the name is the user name and the box is read-only.
+    if name_input.attr("readonly").await.ok().flatten().is_none() {
+        name_input.clear().await.expect("clear name");
+        name_input.send_keys(name).await.expect("type name");
+    }
     let textarea = client.find(Locator::Id("message")).await.expect("#message");
     textarea.send_keys(message).await.expect("type message");
     client
