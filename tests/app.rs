@@ -275,7 +275,12 @@ async fn a_bad_broker_url_is_explained_on_the_badge() {
     settle().await;
     let (text, state) = app.badge();
     assert_eq!(state, "offline");
-    assert!(text.contains("must start with ws:// or wss://"), "{text}");
+    assert!(text.contains("use ws:// or wss://"), "{text}");
+    // The panel holds the address as given, to be corrected.
+    let url = app
+        .find("#broker-url")
+        .map(|e| wasm_bindgen::JsCast::unchecked_into::<web_sys::HtmlInputElement>(e).value());
+    assert_eq!(url.as_deref(), Some("http://x:1"));
 }
 
 #[wasm_bindgen_test]

@@ -9,7 +9,7 @@ use common::{broker, closed_port, unique_topic, wait_for};
 use mqtt_chat::browser::identity::new_client_id;
 use mqtt_chat::config::{broker_url, BrokerUrlError};
 use mqtt_chat::transport::{Connection, LinkEvent};
-use mqtt_core::{Event, LinkError, LinkState, Options, QoS};
+use mqtt_core::{Event, LinkError, LinkState, Options, Protocol, PublishOptions, QoS};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -17,14 +17,19 @@ wasm_bindgen_test_configure!(run_in_browser);
 type Events = Rc<RefCell<Vec<LinkEvent>>>;
 
 fn open(url: String, topic: &str) -> (Connection, Events) {
-    let events: Events = Rc::default();
-    let sink = Rc::clone(&events);
-    let connection = Connection::open(
+    open_with(
         url,
         Options::new(new_client_id().expect("random id")),
-        &[(topic, QoS::AtLeastOnce)],
-        move |e| sink.borrow_mut().push(e),
-    );
+        topic,
+    )
+}
+
+fn open_with(url: String, options: Options, topic: &str) -> (Connection, Events) {
+    let events: Events = Rc::default();
+    let sink = Rc::clone(&events);
+    let connection = Connection::open(url, options, &[(topic, QoS::AtLeastOnce)], move |e| {
+        sink.borrow_mut().push(e)
+    });
     (connection, events)
 }
 
@@ -67,6 +72,60 @@ async fn client_connects_subscribes_publishes_and_receives_its_own_message() {
     })
     .await;
     conn.close();
+}
+
+/// MQTT 5 through the same transport and core: a v5 and a 3.1.1 connection on one
+/// Mosquitto see each other's messages, and a v5 publish with a message expiry is
+/// delivered while it is fresh.
+#[wasm_bindgen_test]
+async fn a_v5_and_a_v311_connection_chat_through_one_broker() {
+    let topic = unique_topic("v5");
+    let v5 = Options {
+        protocol: Protocol::V5,
+        ..Options::new(new_client_id().expect("random id"))
+    };
+    let (five, five_events) = open_with(broker(), v5, &topic);
+    let (three, three_events) = open(broker(), &topic);
+    for events in [&five_events, &three_events] {
+        wait_for("both subscribed", 5000.0, || {
+            has(events, |e| {
+                matches!(e, LinkEvent::Mqtt(Event::Subscribed { .. }))
+            })
+        })
+        .await;
+    }
+    five.publish_with_options(
+        &topic,
+        "from v5",
+        QoS::AtLeastOnce,
+        PublishOptions {
+            retain: false,
+            message_expiry: Some(std::time::Duration::from_secs(30)),
+        },
+    )
+    .expect("publish accepted");
+    three
+        .publish(&topic, "from 3.1.1", QoS::AtLeastOnce)
+        .expect("publish accepted");
+    let got = |events: &Events, text: &'static [u8]| {
+        has(
+            events,
+            move |e| matches!(e, LinkEvent::Mqtt(Event::Message(m)) if &m.payload[..] == text),
+        )
+    };
+    wait_for("each sees the other", 5000.0, || {
+        got(&three_events, b"from v5").and(got(&five_events, b"from 3.1.1"))
+    })
+    .await;
+    // Mosquitto answers a v5 PUBACK with a reason code; 0x10 (no subscribers) or 0x00
+    // are both "acknowledged", never refused.
+    assert!(has(&five_events, |e| matches!(
+        e,
+        LinkEvent::Mqtt(Event::PublishRefused { .. })
+    ))
+    .is_none());
+    five.close();
+    three.close();
 }
 
 #[wasm_bindgen_test]
@@ -119,16 +178,42 @@ async fn an_unreachable_broker_is_retried_with_the_reason() {
     assert!(connecting >= 3, "each retry is a new attempt");
 }
 
+/// `?password=` is taken out of the address at once and never used; `?username=` and
+/// `?protocol=` are read.
 #[wasm_bindgen_test]
-fn credentials_come_from_the_query_and_need_a_user_name() {
-    use mqtt_chat::config::credentials;
-    let c = credentials("?username=alice&password=p%40ss").expect("credentials");
-    assert_eq!(
-        (c.username.as_str(), c.password.as_str()),
-        ("alice", "p@ss")
+fn a_password_in_the_link_is_stripped_and_not_used() {
+    let window = web_sys::window().unwrap();
+    let before = window.location().href().unwrap();
+    let history = window.history().unwrap();
+    let path = window.location().pathname().unwrap();
+    history
+        .replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!(
+                "{path}?username=alice&password=hunter2&protocol=5&x=1"
+            )),
+        )
+        .unwrap();
+    let config = mqtt_chat::AppConfig::from_page();
+    let href = window.location().href().unwrap();
+    history
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&before))
+        .unwrap();
+    assert!(
+        !href.contains("password") && !href.contains("hunter2"),
+        "{href}"
     );
-    assert!(credentials("?password=x").is_none());
-    assert!(credentials("").is_none());
+    assert!(
+        href.contains("username=alice") && href.contains("x=1"),
+        "{href}"
+    );
+    assert!(config.password_in_link);
+    let credentials = config.credentials.expect("a user name");
+    assert_eq!(credentials.username, "alice");
+    assert_eq!(credentials.password, "", "the link's password is not used");
+    assert_eq!(config.protocol, chat::MqttVersion::V5);
+    assert!(config.scope.is_some(), "a user's things are kept apart");
 }
 
 #[wasm_bindgen_test]
@@ -155,10 +240,15 @@ fn broker_url_query_overrides_and_is_checked() {
     );
     assert_eq!(
         broker_url("?broker=http://127.0.0.1:9001", "h"),
-        Err(BrokerUrlError::WrongScheme {
+        Err(BrokerUrlError::WebPage {
             address: "http://127.0.0.1:9001".into()
         })
     );
+    assert!(matches!(
+        broker_url("?broker=mqtt://127.0.0.1:1883", "h"),
+        Err(BrokerUrlError::Tcp { .. })
+    ));
+    assert_eq!(broker_url("?broker=", "h"), Err(BrokerUrlError::Empty));
     assert_eq!(
         broker_url("?broker=not%20a%20url", "h"),
         Err(BrokerUrlError::NotAUrl {

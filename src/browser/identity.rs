@@ -13,6 +13,7 @@
 //! anyone who knew a tab's client id could connect with it and take over its session.
 
 use super::live_ids::{self, Live};
+use super::scope::scoped;
 use super::web_storage::{self as storage, Area};
 use super::{random_hex, NoRandomness};
 use futures::channel::oneshot;
@@ -47,7 +48,7 @@ extern "C" {
 
 /// The ids in the reuse pool: a tab may still connect as one of these.
 pub fn known_ids() -> Vec<String> {
-    storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default()
+    storage::get::<Vec<String>>(Area::Local, &scoped(KNOWN_KEY)).unwrap_or_default()
 }
 
 /// Those of `ids` that no open tab is using right now: the ones whose unsent messages may be
@@ -114,8 +115,8 @@ pub struct TabIdentity {
 
 /// This tab's identity, with a client id claimed so that no other live tab uses it.
 pub async fn tab_identity() -> Result<TabIdentity, NoRandomness> {
-    let mine = storage::get::<String>(Area::Session, TAB_KEY);
-    let known = storage::get::<Vec<String>>(Area::Local, KNOWN_KEY).unwrap_or_default();
+    let mine = storage::get::<String>(Area::Session, &scoped(TAB_KEY));
+    let known = storage::get::<Vec<String>>(Area::Local, &scoped(KNOWN_KEY)).unwrap_or_default();
     // The id from before a reload first, then ids that closed tabs left behind.
     let mut candidates: Vec<String> = Vec::new();
     for id in mine.iter().chain(known.iter()) {
@@ -126,8 +127,8 @@ pub async fn tab_identity() -> Result<TabIdentity, NoRandomness> {
     let id = claim_one(&candidates).await?;
     let (known, forgotten) = remember(&id, known);
     // Storage that is full or blocked only costs the reuse; the id is still unique.
-    let _ = storage::set(Area::Session, TAB_KEY, &id);
-    let _ = storage::set(Area::Local, KNOWN_KEY, &known);
+    let _ = storage::set(Area::Session, &scoped(TAB_KEY), &id);
+    let _ = storage::set(Area::Local, &scoped(KNOWN_KEY), &known);
     for id in &forgotten {
         storage::remove(Area::Local, &author_key(id));
     }
@@ -140,11 +141,11 @@ pub async fn tab_identity() -> Result<TabIdentity, NoRandomness> {
             author
         }
     };
-    let person_id = match storage::get::<String>(Area::Local, PERSON_KEY) {
+    let person_id = match storage::get::<String>(Area::Local, &scoped(PERSON_KEY)) {
         Some(person) if !person.is_empty() && person.len() <= 64 => person,
         _ => {
             let person = random_hex(8)?;
-            let _ = storage::set(Area::Local, PERSON_KEY, &person);
+            let _ = storage::set(Area::Local, &scoped(PERSON_KEY), &person);
             person
         }
     };

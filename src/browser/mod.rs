@@ -3,6 +3,7 @@
 
 pub mod identity;
 pub mod live_ids;
+pub mod scope;
 pub mod web_storage;
 
 use mqtt_core::Instant;
@@ -51,6 +52,39 @@ pub fn query_string() -> String {
     web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default()
+}
+
+/// The page came over https (where browsers block `ws://`).
+pub fn page_is_https() -> bool {
+    web_sys::window()
+        .and_then(|w| w.location().protocol().ok())
+        .is_some_and(|p| p == "https:")
+}
+
+/// Take `name` out of the page's address (history entry replaced, no reload).
+pub fn remove_query_param(name: &str) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Ok(href) = window.location().href() else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::new(&href) else {
+        return;
+    };
+    url.search_params().delete(name);
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url.href()));
+    }
+}
+
+/// Go to the page at `query` (a new load: the new connection starts from scratch).
+pub fn load_with_query(query: &str) {
+    if let Some(window) = web_sys::window() {
+        let location = window.location();
+        let path = location.pathname().unwrap_or_else(|_| "/".into());
+        let _ = location.assign(&format!("{path}{query}"));
+    }
 }
 
 /// The page's host name (no port), or `127.0.0.1` outside a page served over HTTP.

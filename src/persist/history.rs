@@ -1,7 +1,7 @@
 //! The history store: one record per message, keyed `[topic, uid]` so the same message
 //! written by two tabs stays one record. Read once at start; written by the writer.
 
-use chat::{StoredMessage, HISTORY_PER_TOPIC};
+use chat::{Refusal, StoredMessage, HISTORY_PER_TOPIC};
 use idb::TransactionMode;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -61,6 +61,14 @@ pub(crate) fn encode(m: &StoredMessage) -> JsValue {
         Err(_) => js_sys::Uint8Array::from(&m.payload[..]).into(),
     };
     set_field(&o, "p", &payload);
+    if let Some(author) = &m.author {
+        set_field(&o, "v", &JsValue::from_str(author));
+    }
+    match &m.refusal {
+        Some(Refusal::Refused(why)) => set_field(&o, "r", &JsValue::from_str(why)),
+        Some(Refusal::NotSeenBack) => set_field(&o, "n", &JsValue::TRUE),
+        None => {}
+    }
     o.into()
 }
 
@@ -83,5 +91,10 @@ pub(crate) fn decode(value: &JsValue) -> Option<StoredMessage> {
             .filter(|a| a.is_finite())
             .unwrap_or(0.0),
         payload,
+        author: field(value, "v").as_string(),
+        refusal: match field(value, "r").as_string() {
+            Some(why) => Some(Refusal::Refused(why)),
+            None => (field(value, "n") == JsValue::TRUE).then_some(Refusal::NotSeenBack),
+        },
     })
 }

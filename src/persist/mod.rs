@@ -83,7 +83,7 @@ impl Db {
         }
         let factory = Factory::new().map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let mut request = factory
-            .open(DB_NAME, Some(DB_VERSION))
+            .open(&crate::browser::scope::scoped(DB_NAME), Some(DB_VERSION))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         request.on_upgrade_needed(|event| {
             // Version 1. A later version adds a step here, from `old_version()` up. If a step

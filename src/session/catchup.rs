@@ -157,7 +157,7 @@ impl ChatSession {
             }
             let new = self
                 .with_room_log(room, |log| {
-                    log.merge(vec![(payload.clone(), entry.at)], &author, true)
+                    log.merge(vec![(payload.clone(), entry.at, None)], &author, true)
                 })
                 .unwrap_or(0);
             if new == 0 {

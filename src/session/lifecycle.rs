@@ -36,7 +36,7 @@ pub(super) fn listeners(session: ChatSession) -> Vec<EventListener> {
         let key = js_sys::Reflect::get(event, &"key".into())
             .ok()
             .and_then(|k| k.as_string());
-        if key.as_deref() == Some(super::rooms::ROOMS_KEY) {
+        if key.as_deref() == Some(crate::browser::scope::scoped(super::rooms::ROOMS_KEY).as_str()) {
             session.follow_saved_rooms();
         }
     });

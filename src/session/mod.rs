@@ -24,11 +24,11 @@ mod routing;
 mod startup;
 mod typing;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chat::{
     ChatMessage, ConnectionStatus, Draft, MessageLog, Notice, NoticeKind, Notices, Outbox,
-    OutboxError, Presence, Recorder, RoomName, Rooms, TypingSender,
+    OutboxError, Presence, Recorder, Refusal, RoomName, Rooms, TypingSender,
 };
 use leptos::prelude::*;
 use mqtt_core::{PublishError, QoS};
@@ -58,6 +58,15 @@ pub const VIEW_CAPACITY: usize = 500;
 /// never does, and stalls that connection (MQTT.js too), so a larger limit would only be
 /// reached through other brokers.
 pub const MAX_INCOMING_PACKET: usize = 128 * 1024;
+
+/// How long an MQTT 5 broker keeps this tab's session (subscriptions, messages queued for
+/// it) after the tab goes: a week, like the presence list.
+pub const SESSION_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// MQTT 5: how long the broker waits before publishing the last will. A reload reconnects
+/// well within it (with the same client id), so it never shows the tab offline; a crash
+/// or a lost network shows after it.
+pub const WILL_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where the stored conversation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +144,17 @@ pub struct ChatSession {
     author: StoredValue<String>,
     /// This browser's person id, for presence and typing.
     person: StoredValue<String>,
+    /// The signed-in user, when the name can be pinned into topics: messages and status go
+    /// to `.../from/<user>`, which the broker's ACL lets only this user write.
+    user: StoredValue<Option<String>>,
+    /// Own messages the broker did not deliver, by message id (see `chat::Refusal`).
+    pub refusals: RwSignal<HashMap<String, Refusal>>,
+    /// Own messages acknowledged under MQTT 3.1.1 while signed in, not yet seen back.
+    awaiting_echo: StoredValue<HashSet<String>>,
+    /// What the broker said with its last refusal (MQTT 5 reason string).
+    refusal_words: StoredValue<Option<String>>,
+    /// The MQTT version of this tab's connection.
+    pub protocol: chat::MqttVersion,
     /// The rooms not shown, with their messages.
     room_logs: StoredValue<HashMap<RoomName, MessageLog>>,
     /// The last key space handed to a room's log (see `MessageLog::in_key_space`).
@@ -166,7 +186,11 @@ impl ChatSession {
     pub fn start(config: AppConfig) -> ChatSession {
         let notices = RwSignal::new(Notices::default());
         let writer = Writer::new(move |outcome| report(notices, outcome));
+        crate::browser::scope::set(config.scope.clone());
         let (rooms, room_error) = rooms::initial(&config);
+        if config.password_in_link {
+            notices.update(|n| n.set(Notice::PasswordInLink));
+        }
         if let Some(e) = room_error {
             notices.update(|n| n.set(Notice::RoomRefused { why: e.to_string() }));
         }
@@ -179,7 +203,11 @@ impl ChatSession {
             history: RwSignal::new(HistoryState::Loading),
             client_id: RwSignal::new(None),
             rooms: RwSignal::new(rooms),
-            name: RwSignal::new(crate::persist::prefs::load_name()),
+            name: RwSignal::new(
+                config
+                    .verified_user()
+                    .unwrap_or_else(crate::persist::prefs::load_name),
+            ),
             presence: RwSignal::new(Presence::default()),
             presence_tick: RwSignal::new(0),
             typing_text: RwSignal::new(String::new()),
@@ -199,6 +227,11 @@ impl ChatSession {
             listeners: StoredValue::new_local(Vec::new()),
             author: StoredValue::new(String::new()),
             person: StoredValue::new(String::new()),
+            user: StoredValue::new(config.verified_user()),
+            refusals: RwSignal::new(HashMap::new()),
+            awaiting_echo: StoredValue::new(HashSet::new()),
+            refusal_words: StoredValue::new(None),
+            protocol: config.protocol,
             room_logs: StoredValue::new(HashMap::new()),
             key_spaces: StoredValue::new(0),
             history_loads: StoredValue::new_local(HashMap::new()),
@@ -227,6 +260,11 @@ impl ChatSession {
         session
     }
 
+    /// The signed-in user whose name the broker vouches for, if any.
+    pub fn signed_in_as(&self) -> Option<String> {
+        self.user.get_value()
+    }
+
     /// Send a validated draft. It shows at once as the user's own row; its delivery state
     /// follows the broker's acknowledgements. Online or not, it is kept until delivered.
     pub fn send(&self, draft: Draft) -> Result<(), SendError> {
@@ -251,7 +289,10 @@ impl ChatSession {
             .store
             .try_update_value(|s| s.recorder.next_seq(now))
             .ok_or(SendError::Closed)?;
-        let topic = self.rooms.with_untracked(|r| r.open().chat_topic());
+        let user = self.user.get_value();
+        let topic = self
+            .rooms
+            .with_untracked(|r| chat::chat_topic_for(r.open(), user.as_deref()));
         self.typing_sender.update_value(|t| t.sent());
         self.queue(
             Unsent {
@@ -327,7 +368,8 @@ impl ChatSession {
             let payload = unsent.message.to_json();
             self.store.try_update_value(|s| {
                 if s.keep_history {
-                    let record = s.recorder.record(&unsent.topic, &payload, Some(&id), at);
+                    let record =
+                        rooms::filed(s.recorder.record(&unsent.topic, &payload, Some(&id), at));
                     s.writer.push(Op::History(record));
                 }
             });

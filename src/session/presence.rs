@@ -51,23 +51,34 @@ impl ChatSession {
             }),
             online,
             ts: wall_clock_ms(),
+            lost: false,
         }
+    }
+
+    /// Where this tab's status goes: `chat/presence/<id>`, or `.../from/<user>` signed in.
+    fn own_presence_topic(&self, client_id: &str) -> String {
+        presence_topic(client_id, self.user.get_value().as_deref())
     }
 
     /// The will set in CONNECT: offline, retained, from the moment the broker loses us.
     pub(super) fn will(&self, client_id: &str) -> Option<LastWill> {
+        let status = Status {
+            lost: true,
+            ..self.status(false)
+        };
         Some(LastWill {
-            topic: presence_topic(client_id),
-            payload: self.status(false).to_json().into(),
+            topic: self.own_presence_topic(client_id),
+            payload: status.to_json().into(),
             qos: QoS::AtLeastOnce,
             retain: true,
+            delay: super::WILL_DELAY,
         })
     }
 
     /// Our offline status, said on a clean leave.
     pub(super) fn offline_status(&self) -> Option<(String, Vec<u8>)> {
         let id = self.client_id.try_get_untracked().flatten()?;
-        Some((presence_topic(&id), self.status(false).to_json()))
+        Some((self.own_presence_topic(&id), self.status(false).to_json()))
     }
 
     /// Say we are here (with our name and rooms), and keep the will in step.
@@ -82,7 +93,7 @@ impl ChatSession {
                 let _ = c.set_will(will);
                 if c.is_connected() {
                     let _ = c.publish_retained(
-                        &presence_topic(&id),
+                        &self.own_presence_topic(&id),
                         status.to_json(),
                         QoS::AtLeastOnce,
                     );
@@ -192,7 +203,9 @@ impl ChatSession {
         self.connection.with_value(|c| {
             if let Some(c) = c {
                 for tab in stale {
-                    let _ = c.publish_retained(&presence_topic(&tab), Vec::new(), QoS::AtLeastOnce);
+                    // `tab` is the topic after the prefix, `.../from/<user>` included.
+                    let topic = presence_topic(&tab, None);
+                    let _ = c.publish_retained(&topic, Vec::new(), QoS::AtLeastOnce);
                 }
             }
         });

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use mqtt_core::QoS;
 
 use super::{ChatSession, HistoryState, VIEW_CAPACITY};
+use crate::browser::scope::scoped;
 use crate::browser::web_storage::{self, Area};
 use crate::config::AppConfig;
 use crate::persist::history;
@@ -40,7 +41,7 @@ pub(super) fn initial(config: &AppConfig) -> (Rooms, Option<RoomNameError>) {
         None => (None, None),
     };
     let open = asked.or_else(|| {
-        web_storage::get::<String>(Area::Session, OPEN_KEY)
+        web_storage::get::<String>(Area::Session, &scoped(OPEN_KEY))
             .and_then(|name| RoomName::parse(&name).ok())
     });
     (Rooms::new(saved, open), refused)
@@ -48,18 +49,30 @@ pub(super) fn initial(config: &AppConfig) -> (Rooms, Option<RoomNameError>) {
 
 /// The rooms this browser remembers (names that no longer parse are dropped).
 pub(super) fn saved_rooms() -> Vec<RoomName> {
-    web_storage::get::<Vec<String>>(Area::Local, ROOMS_KEY)
+    web_storage::get::<Vec<String>>(Area::Local, &scoped(ROOMS_KEY))
         .unwrap_or_default()
         .iter()
         .filter_map(|name| RoomName::parse(name).ok())
         .collect()
 }
 
-/// The subscriptions a joined room needs: its messages (QoS 1, kept for us while away),
-/// who is typing and catch-up (QoS 0: only worth anything live).
-pub(super) fn room_filters(room: &RoomName) -> [(String, QoS); 3] {
+/// A history record as filed: under its room's topic, with the author a
+/// `.../from/<user>` topic proved (so a room's history is one prefix to read).
+pub(super) fn filed(mut record: chat::StoredMessage) -> chat::StoredMessage {
+    if let Some(chat::Route::Chat { room, author }) = chat::route(&record.topic) {
+        record.topic = room.chat_topic();
+        record.author = author;
+    }
+    record
+}
+
+/// The subscriptions a joined room needs: its messages, plain and from signed-in users
+/// (QoS 1, kept for us while away), who is typing and catch-up (QoS 0: only worth anything
+/// live).
+pub(super) fn room_filters(room: &RoomName) -> [(String, QoS); 4] {
     [
         (room.chat_topic(), QoS::AtLeastOnce),
+        (chat::verified_chat_filter(room), QoS::AtLeastOnce),
         (room.typing_topic(), QoS::AtMostOnce),
         (room.catchup_topic(), QoS::AtMostOnce),
     ]
@@ -90,7 +103,7 @@ impl ChatSession {
         ) {
             return;
         }
-        let _ = web_storage::set(Area::Session, OPEN_KEY, &room.as_str());
+        let _ = web_storage::set(Area::Session, &scoped(OPEN_KEY), &room.as_str());
         if before != room {
             // The table renders `log`: swap the old room's messages out and the new one's in.
             let incoming = self
@@ -135,7 +148,7 @@ impl ChatSession {
             .flatten()
             .unwrap_or_else(|| self.new_room_log());
         self.log.update(|log| *log = incoming);
-        let _ = web_storage::set(Area::Session, OPEN_KEY, &default.as_str());
+        let _ = web_storage::set(Area::Session, &scoped(OPEN_KEY), &default.as_str());
         self.refresh_typing();
         self.presence_tick.update(|t| *t = t.wrapping_add(1));
         self.ensure_history(&default);
@@ -183,7 +196,7 @@ impl ChatSession {
                 .map(|room| room.as_str().to_owned())
                 .collect()
         });
-        let _ = web_storage::set(Area::Local, ROOMS_KEY, &names);
+        let _ = web_storage::set(Area::Local, &scoped(ROOMS_KEY), &names);
     }
 
     /// Another tab changed the joined rooms: follow, so every tab of this browser agrees.
@@ -253,10 +266,11 @@ impl ChatSession {
     /// One of ours, into its room (a topic no room has shows in the open one).
     pub(super) fn show_own(&self, topic: &str, message: &ChatMessage, at: f64) {
         let room = match chat::route(topic) {
-            Some(chat::Route::Chat(room)) => room,
-            _ => self.rooms.with_untracked(|r| r.open().clone()),
+            Some(chat::Route::Chat { room, author }) => (room, author),
+            _ => (self.rooms.with_untracked(|r| r.open().clone()), None),
         };
-        self.with_room_log(&room, |log| log.push_own(message, at));
+        let (room, author) = room;
+        self.with_room_log(&room, |log| log.push_own(message, at, author.as_deref()));
     }
 
     /// Merge what this browser kept of `room` into its log (once), and say where the open
@@ -308,10 +322,21 @@ impl ChatSession {
             match history::load(&db, &target.chat_topic()).await {
                 Ok(loaded) => {
                     let author = session.author.get_value();
-                    let items: Vec<(Vec<u8>, f64)> = loaded
+                    let refused: Vec<(String, chat::Refusal)> = loaded
+                        .messages
+                        .iter()
+                        .filter_map(|m| {
+                            let id = m.uid.strip_prefix("i:")?;
+                            Some((id.to_owned(), m.refusal.clone()?))
+                        })
+                        .collect();
+                    if !refused.is_empty() {
+                        session.refusals.try_update(|r| r.extend(refused));
+                    }
+                    let items: Vec<(Vec<u8>, f64, Option<String>)> = loaded
                         .messages
                         .into_iter()
-                        .map(|m| (m.payload, m.at))
+                        .map(|m| (m.payload, m.at, m.author))
                         .collect();
                     session.with_room_log(&target, |log| log.merge(items, &author, false));
                     if loaded.skipped > 0 {

@@ -3,7 +3,7 @@
 //! or catch-up; acknowledgements into the outbox; refusals into the notices.
 
 use chat::{decode_payload, ConnectionStatus, Notice, NoticeKind, Payload, RoomName, Route};
-use mqtt_core::{Event, IncomingMessage};
+use mqtt_core::{DisconnectReason, Event, IncomingMessage, ProtocolError};
 
 use leptos::prelude::*;
 
@@ -17,8 +17,19 @@ impl ChatSession {
         match event {
             // The one writer of the status once a link exists.
             LinkEvent::State(state) => {
-                self.status
-                    .try_set(ConnectionStatus::from_link(&state, wall_clock_ms()));
+                let mut status = ConnectionStatus::from_link(&state, wall_clock_ms());
+                // The broker's own words come with the refusal, just before this state.
+                if let ConnectionStatus::Refused { detail, .. } = &mut status {
+                    *detail = self.refusal_words.get_value();
+                }
+                self.status.try_set(status);
+            }
+            LinkEvent::Mqtt(Event::Disconnected(DisconnectReason::Refused {
+                reason_string,
+                ..
+            })) => {
+                self.refusal_words.set_value(reason_string);
+                self.outbox.try_update(|o| o.link_lost());
             }
             LinkEvent::Mqtt(Event::Connected { session_present }) => {
                 crate::bench::connected();
@@ -27,8 +38,10 @@ impl ChatSession {
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
                 match chat::route(&message.topic) {
-                    Some(Route::Chat(room)) => self.on_chat(room, message),
-                    Some(Route::Presence { tab }) => self.on_presence(&tab, &message),
+                    Some(Route::Chat { room, author }) => {
+                        self.on_chat(room, author.as_deref(), message)
+                    }
+                    Some(Route::Presence { tab, .. }) => self.on_presence(&tab, &message),
                     Some(Route::Typing(room)) => self.on_typing(room, &message),
                     Some(Route::CatchUp(room)) => self.on_catch_up(room, &message),
                     None => {}
@@ -37,7 +50,7 @@ impl ChatSession {
             LinkEvent::Mqtt(Event::Skipped {
                 size, limit, topic, ..
             }) => {
-                if let Some(Route::Chat(room)) = chat::route(&topic) {
+                if let Some(Route::Chat { room, .. }) = chat::route(&topic) {
                     if self.rooms.with_untracked(|r| r.is_joined(&room)) {
                         let at = wall_clock_ms();
                         self.with_room_log(&room, |log| log.push_skipped(size, limit, at));
@@ -48,9 +61,16 @@ impl ChatSession {
                 self.outbox.try_update(|o| o.sent(pkid));
             }
             LinkEvent::Mqtt(Event::Acknowledged { pkid }) => self.on_acknowledged(pkid),
-            LinkEvent::Mqtt(Event::SubscribeRefused { filter }) => {
-                self.notices
-                    .try_update(|n| n.set(Notice::SubscribeRefused { filter }));
+            LinkEvent::Mqtt(Event::PublishRefused { pkid, reason }) => {
+                self.on_publish_refused(pkid, reason)
+            }
+            LinkEvent::Mqtt(Event::SubscribeRefused { filter, reason }) => {
+                self.notices.try_update(|n| {
+                    n.set(Notice::SubscribeRefused {
+                        filter,
+                        why: reason,
+                    })
+                });
             }
             LinkEvent::Mqtt(Event::Subscribed { .. }) => {
                 self.notices
@@ -61,6 +81,13 @@ impl ChatSession {
                 self.outbox.try_update(|o| o.link_lost());
             }
             LinkEvent::Mqtt(Event::Warning(w)) => {
+                if let ProtocolError::RetainUnavailable = w {
+                    self.notices.try_update(|n| {
+                        n.set(Notice::Broker {
+                            what: "it keeps no retained messages, so the people list shows only those who came online after this tab.".into(),
+                        })
+                    });
+                }
                 web_sys::console::warn_1(&format!("MQTT: {w}").into());
             }
         }
@@ -82,7 +109,7 @@ impl ChatSession {
     }
 
     /// A chat message for `room`: into its log once, its history, its unread count.
-    fn on_chat(&self, room: RoomName, message: IncomingMessage) {
+    fn on_chat(&self, room: RoomName, author: Option<&str>, message: IncomingMessage) {
         if !self.rooms.with_untracked(|r| r.is_joined(&room)) {
             // A subscription the broker kept from before the room was left.
             return;
@@ -96,10 +123,16 @@ impl ChatSession {
         if let Some(name) = &name {
             self.typing_stopped(&room, name);
         }
-        let author = self.author.get_value();
+        if let Some(id) = &id {
+            // Our own message, back from the broker: it was delivered.
+            self.awaiting_echo.update_value(|w| {
+                w.remove(id);
+            });
+        }
+        let own = self.author.get_value();
         let shown = self
             .with_room_log(&room, |log| {
-                log.receive_decoded(payload, at, &author)
+                log.receive_decoded(payload, at, &own, author)
                     .map(|row| (row.own, row.name.clone(), row.text.clone()))
             })
             .flatten();
@@ -108,9 +141,12 @@ impl ChatSession {
         };
         self.store.try_update_value(|s| {
             if s.keep_history {
-                let record = s
-                    .recorder
-                    .record(&message.topic, &message.payload, id.as_deref(), at);
+                let record = super::rooms::filed(s.recorder.record(
+                    &message.topic,
+                    &message.payload,
+                    id.as_deref(),
+                    at,
+                ));
                 s.writer.push(Op::History(record));
             }
         });
@@ -123,10 +159,70 @@ impl ChatSession {
         }
     }
 
+    /// MQTT 5: the broker refused one of ours (PUBACK reason code): it leaves the outbox
+    /// (it would be refused again), and its row says why. The text stays on the row.
+    fn on_publish_refused(&self, pkid: u16, reason: String) {
+        let Some(Some(done)) = self.outbox.try_update(|o| o.refuse(pkid)) else {
+            return;
+        };
+        let owner = self.client_id.get_untracked().unwrap_or_default();
+        self.store.try_update_value(|s| {
+            s.writer.push(Op::OutboxDelete {
+                owner,
+                seq: done.seq,
+            })
+        });
+        self.refused(&done, chat::Refusal::Refused(reason));
+    }
+
+    /// Say on the row of `pending` that it was not delivered, and keep that in the history
+    /// (the record is written again under its key, with the refusal).
+    fn refused(&self, pending: &chat::Pending, refusal: chat::Refusal) {
+        let id = pending.id().to_owned();
+        let payload = pending.message.to_json();
+        let at = pending.message.ts.unwrap_or_else(wall_clock_ms);
+        self.store.try_update_value(|s| {
+            if s.keep_history {
+                let mut record =
+                    super::rooms::filed(s.recorder.record(&pending.topic, &payload, Some(&id), at));
+                record.refusal = Some(refusal.clone());
+                s.writer.push(Op::History(record));
+            }
+        });
+        self.refusals.try_update(|r| r.insert(id, refusal));
+    }
+
+    /// MQTT 3.1.1 acknowledges a publish its ACL denies and drops it, so a signed-in tab
+    /// (where ACLs apply) waits for its own message to come back: one that does not within
+    /// `chat::ECHO_WAIT_MS` is marked "not seen back" on its row.
+    fn expect_echo(&self, pending: chat::Pending) {
+        if self.protocol != chat::MqttVersion::V311 || self.user.get_value().is_none() {
+            return;
+        }
+        let id = pending.id().to_owned();
+        self.awaiting_echo.update_value(|w| {
+            w.insert(id.clone());
+        });
+        let session = *self;
+        set_timeout(
+            move || {
+                let missing = session
+                    .awaiting_echo
+                    .try_update_value(|w| w.remove(&id))
+                    .unwrap_or(false);
+                if missing {
+                    session.refused(&pending, chat::Refusal::NotSeenBack);
+                }
+            },
+            std::time::Duration::from_millis(u64::from(chat::ECHO_WAIT_MS)),
+        );
+    }
+
     fn on_acknowledged(&self, pkid: u16) {
         let Some(Some(done)) = self.outbox.try_update(|o| o.acknowledge(pkid)) else {
             return;
         };
+        self.expect_echo(done.clone());
         let owner = self.client_id.get_untracked().unwrap_or_default();
         self.store.try_update_value(|s| {
             s.writer.push(Op::OutboxDelete {

@@ -3,7 +3,7 @@
 //! not yet delivered, sent again in order.
 
 use chat::{Notice, NoticeKind, OutboxError};
-use mqtt_core::{Options, QoS};
+use mqtt_core::{Options, Protocol, QoS};
 
 use leptos::prelude::*;
 
@@ -43,6 +43,13 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         session.person.set_value(me.person_id.clone());
         let options = Options {
             clean_session: false,
+            protocol: match config.protocol {
+                chat::MqttVersion::V311 => Protocol::V311,
+                chat::MqttVersion::V5 => Protocol::V5,
+            },
+            // MQTT 5 ends a session at disconnect unless told to keep it: then messages
+            // sent while the tab is closed would never come (3.1.1 keeps it for good).
+            session_expiry: super::SESSION_EXPIRY,
             credentials: config.credentials.clone(),
             max_incoming_packet: super::MAX_INCOMING_PACKET,
             will: session.will(&client_id),
@@ -55,6 +62,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
                 .collect()
         });
         filters.push((chat::PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce));
+        filters.push((chat::VERIFIED_PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce));
         let filters: Vec<(&str, QoS)> = filters.iter().map(|(f, q)| (f.as_str(), *q)).collect();
         let connection = Connection::open(url, options, &filters, move |event| {
             session.on_link_event(event)

@@ -4,6 +4,7 @@
 //! never keeps a name up past five seconds after that person's last key.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use chat::{decode_typing, RoomName, Typing, TypingSignal};
 use leptos::prelude::*;
@@ -83,7 +84,13 @@ impl ChatSession {
         let topic = self.rooms.with_untracked(|r| r.open().typing_topic());
         self.connection.with_value(|c| {
             if let Some(c) = c {
-                let _ = c.publish(&topic, signal.to_json(), QoS::AtMostOnce);
+                // MQTT 5: the broker drops the signal once it has expired, so a stale
+                // "is typing" is never delivered late (a queued session, a slow link).
+                let options = mqtt_core::PublishOptions {
+                    retain: false,
+                    message_expiry: Some(Duration::from_millis(expires_in.max(0.0) as u64)),
+                };
+                let _ = c.publish_with_options(&topic, signal.to_json(), QoS::AtMostOnce, options);
             }
         });
     }

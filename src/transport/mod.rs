@@ -21,7 +21,7 @@ use gloo_net::websocket::{futures::WebSocket, Message, State, WebSocketError};
 use gloo_timers::future::TimeoutFuture;
 use mqtt_core::{
     Action, Client, ConnectRefusal, DisconnectReason, Event, Instant, LastWill, LinkError,
-    LinkState, Options, PacketId, PublishError, QoS, Reconnect, SubscribeError,
+    LinkState, Options, PacketId, PublishError, PublishOptions, QoS, Reconnect, SubscribeError,
 };
 
 use crate::browser::now;
@@ -140,6 +140,23 @@ impl Connection {
             .core
             .borrow_mut()
             .publish_retained(now(), topic, payload, qos);
+        self.send_pending();
+        let _ = self.commands.unbounded_send(Command::Flush);
+        result
+    }
+
+    /// Publish with options: retain, and (MQTT 5) a message expiry.
+    pub fn publish_with_options(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        options: PublishOptions,
+    ) -> Result<Option<PacketId>, PublishError> {
+        let result =
+            self.core
+                .borrow_mut()
+                .publish_with_options(now(), topic, payload, qos, options);
         self.send_pending();
         let _ = self.commands.unbounded_send(Command::Flush);
         result
@@ -434,7 +451,7 @@ async fn connect_once(
             let _ = ws.close(Some(1000), None);
             return match reason {
                 DisconnectReason::ClientDisconnect => Ended::Closed,
-                DisconnectReason::Refused(refusal) => Ended::Refused(refusal),
+                DisconnectReason::Refused { refusal, .. } => Ended::Refused(refusal),
                 DisconnectReason::Transport(words) => Ended::Lost(
                     socket_ended
                         .take()

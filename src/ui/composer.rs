@@ -18,7 +18,16 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
     let name_input = NodeRef::<Input>::new();
     let textarea = NodeRef::<Textarea>::new();
 
+    // Signed in, the name is the user name: the broker vouches for it (see `chat::topics`).
+    let signed_in = session.signed_in_as();
+    let locked = signed_in.is_some();
+    let name_title = signed_in.map(|u| {
+        format!("Signed in as {u}: your messages carry this name, checked by the broker.")
+    });
     let remember_name = move |value: &str| {
+        if locked {
+            return;
+        }
         if let Err(e) = prefs::save_name(value) {
             hint.set(Some(e));
         }
@@ -73,6 +82,8 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
                     autocomplete="nickname"
                     placeholder="Your name"
                     node_ref=name_input
+                    readonly=locked
+                    title=name_title
                     prop:value=move || name.get()
                     on:input=move |ev| {
                         name.set(event_target_value(&ev));

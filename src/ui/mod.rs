@@ -1,6 +1,6 @@
 //! The view: Leptos components that read the session's signals. No protocol logic here.
 //!
-//! Layout: a banner with the connection badge; the rooms (`nav`); the open room (`main`:
+//! Layout: a banner with the connection badge and the connection panel; the rooms (`nav`); the open room (`main`:
 //! notices, messages, who is typing, the composer); the people in it (`aside`); and a
 //! visually hidden live region that announces new messages.
 
@@ -9,6 +9,7 @@ mod composer;
 mod notices;
 mod presence;
 mod rooms;
+mod settings;
 mod table;
 
 use leptos::prelude::*;
@@ -21,11 +22,13 @@ pub use composer::Composer;
 pub use notices::NoticeList;
 pub use presence::PresenceList;
 pub use rooms::RoomList;
+pub use settings::{ConnectionPanel, Current};
 pub use table::MessageTable;
 
 /// The whole app for one page.
 #[component]
 pub fn App(config: AppConfig) -> impl IntoView {
+    let current = Current::from_config(&config);
     let session = ChatSession::start(config);
     // The tab's title carries the unread count while the tab is hidden.
     Effect::new(move |_| {
@@ -42,6 +45,7 @@ pub fn App(config: AppConfig) -> impl IntoView {
             <header class="top">
                 <h1>"MQTT chat"</h1>
                 <ConnectBadge session=session />
+                <ConnectionPanel session=session current=current />
             </header>
             <RoomList session=session />
             <main class="room-view">

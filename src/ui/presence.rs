@@ -26,12 +26,14 @@ pub fn PresenceList(session: ChatSession) -> impl IntoView {
             <ul id="presence">
                 <For
                     each=move || people.get().0
-                    key=|p| (p.person.clone(), p.name.clone(), p.online)
+                    key=|p| (p.person.clone(), p.name.clone(), p.online, p.verified)
                     let:person
                 >
                     <li
                         data-state=if person.online { "online" } else { "offline" }
                         data-person=person.person.clone()
+                        class:verified=person.verified
+                        title=person.verified.then(|| format!("Verified: signed in as {}", person.name))
                     >
                         {person.name.clone()}
                     </li>

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use chat::{Delivery, Outbox, Row, RowKind};
+use std::collections::HashMap;
+
+use chat::{Delivery, Outbox, Refusal, Row, RowKind};
 use leptos::html::Div;
 use leptos::prelude::*;
 
@@ -72,7 +74,12 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                     data-history=move || session.history.get().as_str()
                 >
                     <For each=rows key=|row| row.key let:row>
-                        <MessageRow row=row outbox=session.outbox outbox_known=session.outbox_known />
+                        <MessageRow
+                            row=row
+                            outbox=session.outbox
+                            outbox_known=session.outbox_known
+                            refusals=session.refusals
+                        />
                     </For>
                 </tbody>
             </table>
@@ -111,6 +118,7 @@ fn MessageRow(
     row: Arc<Row>,
     outbox: RwSignal<Outbox>,
     outbox_known: RwSignal<bool>,
+    refusals: RwSignal<HashMap<String, Refusal>>,
 ) -> impl IntoView {
     let (name, kind, title) = match &row.kind {
         RowKind::Chat => (row.name.clone(), "chat", String::new()),
@@ -129,7 +137,16 @@ fn MessageRow(
     // means the broker acknowledged it. Unknown (the stored outbox could not be read): no
     // state rather than a wrong "delivered". A memo, so an outbox change re-renders only the
     // rows whose state changed.
-    let delivery = row.own.then(|| row.id.clone()).flatten().map(|id| {
+    let own_id = row.own.then(|| row.id.clone()).flatten();
+    // Refused (MQTT 5 PUBACK) or never seen back (3.1.1, signed in): said on the row.
+    let refusal = Memo::new({
+        let id = own_id.clone();
+        move |_| {
+            id.as_ref()
+                .and_then(|id| refusals.with(|r| r.get(id).cloned()))
+        }
+    });
+    let delivery = own_id.map(|id| {
         let state = Memo::new(move |_| {
             outbox_known.get().then(|| {
                 outbox
@@ -137,20 +154,35 @@ fn MessageRow(
                     .unwrap_or(Delivery::Acknowledged)
             })
         });
-        move || {
-            state.get().map(|d| {
+        move || match refusal.get() {
+            Some(r) => {
+                let class = r.class();
+                Some(
+                    view! { <span class="delivery" data-delivery=class>{r.label()}</span> }
+                        .into_any(),
+                )
+            }
+            None => state.get().map(|d| {
                 let d = d.label();
-                view! { <span class="delivery" data-delivery=d>{d}</span> }
-            })
+                view! { <span class="delivery" data-delivery=d>{d}</span> }.into_any()
+            }),
         }
     });
+    let verified = row.verified.clone();
+    let verified_title = verified
+        .as_ref()
+        .map(|user| format!("Verified: the broker checked that {user} sent this."));
     view! {
         <tr
             class=kind
             class:own=row.own
             class:catch-up=row.catch_up
+            class:verified=verified.is_some()
+            class:refused=move || refusal.with(|r| matches!(r, Some(Refusal::Refused(_))))
+            class:unconfirmed=move || refusal.with(|r| matches!(r, Some(Refusal::NotSeenBack)))
             data-own=row.own.to_string()
-            title=title
+            data-author=verified.clone()
+            title=verified_title.unwrap_or(title)
         >
             <td class="name">{name}</td>
             <td class="message">{row.text.clone()}</td>

@@ -26,6 +26,12 @@ pub struct StoredMessage {
     /// When it arrived, or was sent, ms since the Unix epoch.
     pub at: f64,
     pub payload: Vec<u8>,
+    /// The user its topic proved (`<room topic>/from/<user>`): the record is filed under the
+    /// room's topic, so this keeps what the topic said.
+    pub author: Option<String>,
+    /// One of ours the broker did not deliver (see [`crate::Refusal`]), so a reload still
+    /// says so instead of "delivered".
+    pub refusal: Option<crate::Refusal>,
 }
 
 /// Increasing numbers from a wall clock: `ms × 1000`, bumped by one when the clock has not
@@ -93,6 +99,8 @@ impl Recorder {
             seq: self.sequence.next(at),
             at,
             payload: payload.to_vec(),
+            author: None,
+            refusal: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! Everything here is plain data with plain methods, tested natively.
 
 pub mod catchup;
+pub mod connection;
 mod draft;
 pub mod history;
 mod log;
@@ -17,17 +18,21 @@ mod status;
 pub mod topics;
 pub mod typing;
 
+pub use connection::{check_broker_url, BrokerUrlError, Connection, MqttVersion, SavedConnections};
 pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_CHARS};
 pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};
 pub use log::{MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, RawReason};
 pub use notice::{Notice, NoticeKind, Notices};
-pub use outbox::{Delivery, Outbox, OutboxError, Pending, OUTBOX_CAPACITY};
+pub use outbox::{Delivery, Outbox, OutboxError, Pending, Refusal, ECHO_WAIT_MS, OUTBOX_CAPACITY};
 pub use presence::{decode_status, Person, Presence, PresenceRefresh, Status};
 pub use room::{
     RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,
 };
 pub use rooms::{JoinError, Rooms, MAX_ROOMS, TITLE};
-pub use status::{BrokerUrlError, ConnectionStatus, OfflineReason};
-pub use topics::{presence_topic, route, Route, PRESENCE_FILTER, PRESENCE_PREFIX};
+pub use status::{ConnectionStatus, OfflineReason};
+pub use topics::{
+    chat_topic_for, presence_topic, route, valid_author, verified_chat_filter, Route, AUTHOR_LEVEL,
+    PRESENCE_FILTER, PRESENCE_PREFIX, VERIFIED_PRESENCE_FILTER,
+};
 pub use typing::{decode_typing, Typing, TypingSender, TypingSignal};

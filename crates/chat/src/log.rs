@@ -39,6 +39,14 @@ pub struct Row {
     pub id: Option<String>,
     /// Came from another tab's history (catch-up), not live from the broker.
     pub catch_up: bool,
+    /// The user name the broker vouches for: the message came on its `.../from/<user>`
+    /// topic and names that user. Never set from a payload alone, nor through catch-up.
+    pub verified: Option<String>,
+}
+
+/// The author a message's topic proves, if its name is that author.
+fn vouched(author: Option<&str>, name: &str) -> Option<String> {
+    author.filter(|a| *a == name).map(str::to_owned)
 }
 
 /// At most `capacity` of the newest rows (trimmed to three quarters of it when full), plus a
@@ -93,7 +101,12 @@ impl MessageLog {
 
     /// A message this tab sends, shown at once. Returns the row key, or `None` if a row
     /// with its id is already shown (a message re-queued after a reload).
-    pub fn push_own(&mut self, message: &ChatMessage, at: f64) -> Option<u64> {
+    pub fn push_own(
+        &mut self,
+        message: &ChatMessage,
+        at: f64,
+        author: Option<&str>,
+    ) -> Option<u64> {
         if let Some(id) = &message.id {
             if self.seen.contains(id) {
                 return None;
@@ -109,6 +122,7 @@ impl MessageLog {
             own: true,
             id: message.id.clone(),
             catch_up: false,
+            verified: vouched(author, &message.name),
         }))
     }
 
@@ -127,6 +141,7 @@ impl MessageLog {
             own: false,
             id: None,
             catch_up: false,
+            verified: None,
         })
     }
 
@@ -141,12 +156,19 @@ impl MessageLog {
     /// A payload from the broker (or from history). Returns the new row, or `None` for a
     /// duplicate.
     pub fn receive(&mut self, payload: &[u8], at: f64, own_author: &str) -> Option<&Row> {
-        self.receive_decoded(decode_payload(payload), at, own_author)
+        self.receive_decoded(decode_payload(payload), at, own_author, None)
     }
 
-    /// [`MessageLog::receive`] for a payload already decoded.
-    pub fn receive_decoded(&mut self, payload: Payload, at: f64, own_author: &str) -> Option<&Row> {
-        let row = self.new_row(payload, at, own_author, false)?;
+    /// [`MessageLog::receive`] for a payload already decoded, from a topic that proves
+    /// `author` (see [`Row::verified`]).
+    pub fn receive_decoded(
+        &mut self,
+        payload: Payload,
+        at: f64,
+        own_author: &str,
+        author: Option<&str>,
+    ) -> Option<&Row> {
+        let row = self.new_row(payload, at, own_author, false, author)?;
         let key = self.push(row);
         self.rows.iter().rev().find(|r| r.key == key).map(|r| &**r)
     }
@@ -159,11 +181,25 @@ impl MessageLog {
     ///
     /// One sort of the batch and one merge pass: cheap for a thousand payloads into a full
     /// log. New rows get new keys (unique, but not in row order).
-    pub fn merge(&mut self, items: Vec<(Vec<u8>, f64)>, own_author: &str, catch_up: bool) -> usize {
+    /// Each item is (payload, when it arrived, the author its topic proved); an author is
+    /// ignored for catch-up, where another tab says so, not the broker.
+    pub fn merge(
+        &mut self,
+        items: Vec<(Vec<u8>, f64, Option<String>)>,
+        own_author: &str,
+        catch_up: bool,
+    ) -> usize {
         let mut batch: Vec<Row> = items
             .into_iter()
-            .filter_map(|(payload, at)| {
-                self.new_row(decode_payload(&payload), at, own_author, catch_up)
+            .filter_map(|(payload, at, author)| {
+                let author = author.filter(|_| !catch_up);
+                self.new_row(
+                    decode_payload(&payload),
+                    at,
+                    own_author,
+                    catch_up,
+                    author.as_deref(),
+                )
             })
             .collect();
         if batch.is_empty() {
@@ -201,6 +237,7 @@ impl MessageLog {
         at: f64,
         own_author: &str,
         catch_up: bool,
+        author: Option<&str>,
     ) -> Option<Row> {
         Some(match payload {
             Payload::Chat(message) => {
@@ -213,6 +250,7 @@ impl MessageLog {
                 Row {
                     key: 0,
                     kind: RowKind::Chat,
+                    verified: vouched(author, &message.name),
                     own: !own_author.is_empty() && message.from.as_deref() == Some(own_author),
                     name: shown(&message.name),
                     text: shown(&message.message),
@@ -232,6 +270,7 @@ impl MessageLog {
                     own: false,
                     id: None,
                     catch_up,
+                    verified: None,
                 }
             }
         })
@@ -341,10 +380,10 @@ mod tests {
             from: Some("tab-1".into()),
             ts: None,
         };
-        assert!(log.push_own(&mine, 0.0).is_some());
+        assert!(log.push_own(&mine, 0.0, None).is_some());
         assert!(log.receive(&mine.to_json(), 1.0, "tab-1").is_none());
         assert!(
-            log.push_own(&mine, 2.0).is_none(),
+            log.push_own(&mine, 2.0, None).is_none(),
             "re-queued after a reload: one row"
         );
         let row = log.rows().next().unwrap();
@@ -452,8 +491,8 @@ mod tests {
         assert_eq!(row.text, xss);
     }
 
-    fn item(message: &str, id: Option<&str>, at: f64) -> (Vec<u8>, f64) {
-        (chat("a", message, id, None), at)
+    fn item(message: &str, id: Option<&str>, at: f64) -> (Vec<u8>, f64, Option<String>) {
+        (chat("a", message, id, None), at, None)
     }
 
     fn times(log: &MessageLog) -> Vec<f64> {
@@ -583,6 +622,59 @@ mod tests {
     }
 
     #[test]
+    fn rows_are_verified_only_when_the_topic_proves_the_name() {
+        let mut log = MessageLog::new(100);
+        let verified = |log: &mut MessageLog, name: &str, author: Option<&str>| {
+            log.receive_decoded(
+                decode_payload(&chat(name, "hi", None, None)),
+                1.0,
+                "me",
+                author,
+            )
+            .map(|r| r.verified.clone())
+            .unwrap()
+        };
+        assert_eq!(
+            verified(&mut log, "alice", Some("alice")),
+            Some("alice".into())
+        );
+        // bob's topic, calling himself alice.
+        assert_eq!(verified(&mut log, "alice", Some("bob")), None);
+        // A plain topic proves nothing, whatever the payload says.
+        let forged = r#"{"name":"alice","message":"x","verified":true,"author":"alice"}"#;
+        assert_eq!(
+            log.receive_decoded(decode_payload(forged.as_bytes()), 1.0, "me", None)
+                .map(|r| r.verified.clone()),
+            Some(None)
+        );
+        // From history the stored topic's author counts; through catch-up, it never does.
+        let history = vec![(
+            chat("alice", "kept", Some("h1"), None),
+            2.0,
+            Some("alice".into()),
+        )];
+        log.merge(history, "me", false);
+        let caught = vec![(
+            chat("alice", "relayed", Some("c1"), None),
+            3.0,
+            Some("alice".into()),
+        )];
+        log.merge(caught, "me", true);
+        let by_text: Vec<(String, Option<String>)> = log
+            .rows()
+            .map(|r| (r.text.clone(), r.verified.clone()))
+            .filter(|(t, _)| t != "hi" && t != "x")
+            .collect();
+        assert_eq!(
+            by_text,
+            vec![
+                ("kept".to_owned(), Some("alice".to_owned())),
+                ("relayed".to_owned(), None)
+            ]
+        );
+    }
+
+    #[test]
     fn only_merged_rows_are_marked_catch_up() {
         let mut log = MessageLog::new(100);
         log.receive(&chat("a", "live", None, None), 10.0, "me");
@@ -595,13 +687,18 @@ mod tests {
                 ts: None,
             },
             20.0,
+            None,
         );
         log.push_skipped(5, 1, 30.0);
         log.merge(
             vec![
                 item("caught", Some("c"), 15.0),
-                (b"<b>not json</b>".to_vec(), 16.0),
-                (chat("me", "mine before", Some("m"), Some("tab-1")), 17.0),
+                (b"<b>not json</b>".to_vec(), 16.0, None),
+                (
+                    chat("me", "mine before", Some("m"), Some("tab-1")),
+                    17.0,
+                    None,
+                ),
             ],
             "tab-1",
             true,
@@ -636,8 +733,8 @@ mod tests {
         let new = log.merge(
             vec![
                 item("a", Some("a"), 1.0),
-                (b"raw".to_vec(), 2.0),
-                (vec![0xff], 3.0),
+                (b"raw".to_vec(), 2.0, None),
+                (vec![0xff], 3.0, None),
                 item("a", Some("a"), 4.0),
             ],
             "me",
@@ -655,7 +752,7 @@ mod tests {
             let id = format!("l{i}");
             log.receive(&chat("a", "live", Some(&id), None), (4 * i) as f64, "me");
         }
-        let items: Vec<(Vec<u8>, f64)> = (0..1_000)
+        let items: Vec<(Vec<u8>, f64, Option<String>)> = (0..1_000)
             .rev()
             .map(|i| item("merged", Some(&format!("m{i}")), (2 * i + 1) as f64))
             .collect();

@@ -17,8 +17,12 @@ pub enum Notice {
     OutboxNotSaved { why: String },
     /// Unsent messages from before could not be queued; they stay stored.
     UnsentNotQueued { count: usize, why: String },
-    /// The broker refused a subscription.
-    SubscribeRefused { filter: String },
+    /// The broker refused a subscription (MQTT 5 says why).
+    SubscribeRefused { filter: String, why: Option<String> },
+    /// The page's link carried `?password=`: it was taken out of the address, unused.
+    PasswordInLink,
+    /// Something the broker said that is worth knowing and ends nothing (MQTT 5 limits).
+    Broker { what: String },
     /// The room named in the page's link (`?room=`) cannot be a room.
     RoomRefused { why: String },
 }
@@ -33,6 +37,8 @@ pub enum NoticeKind {
     UnsentNotQueued,
     SubscribeRefused,
     RoomRefused,
+    PasswordInLink,
+    Broker,
 }
 
 impl NoticeKind {
@@ -46,6 +52,8 @@ impl NoticeKind {
             NoticeKind::UnsentNotQueued => "unsent-not-queued",
             NoticeKind::SubscribeRefused => "subscribe-refused",
             NoticeKind::RoomRefused => "room-refused",
+            NoticeKind::PasswordInLink => "password-in-link",
+            NoticeKind::Broker => "broker",
         }
     }
 }
@@ -60,6 +68,8 @@ impl Notice {
             Notice::UnsentNotQueued { .. } => NoticeKind::UnsentNotQueued,
             Notice::SubscribeRefused { .. } => NoticeKind::SubscribeRefused,
             Notice::RoomRefused { .. } => NoticeKind::RoomRefused,
+            Notice::PasswordInLink => NoticeKind::PasswordInLink,
+            Notice::Broker { .. } => NoticeKind::Broker,
         }
     }
 }
@@ -90,10 +100,18 @@ impl fmt::Display for Notice {
                 if *count == 1 { "" } else { "s" },
                 if *count == 1 { "It is" } else { "They are" }
             ),
-            Notice::SubscribeRefused { filter } => write!(
+            Notice::SubscribeRefused { filter, why } => {
+                write!(f, "The broker refused the subscription to \"{filter}\"")?;
+                if let Some(why) = why {
+                    write!(f, " ({why})")?;
+                }
+                write!(f, ": messages from others will not arrive.")
+            }
+            Notice::PasswordInLink => write!(
                 f,
-                "The broker refused the subscription to \"{filter}\": messages from others will not arrive."
+                "The password was removed from this page's address and not used: a password in a link ends up in the browser history, server logs and shared links. Enter it in the connection panel instead."
             ),
+            Notice::Broker { what } => write!(f, "The broker says: {what}"),
             Notice::RoomRefused { why } => {
                 write!(f, "The room in this link cannot be opened: {why}")
             }
@@ -155,11 +173,16 @@ mod tests {
         });
         n.set(Notice::SubscribeRefused {
             filter: "messages".into(),
+            why: Some("not authorized".into()),
         });
         let shown: Vec<String> = n.iter().map(ToString::to_string).collect();
         assert_eq!(shown.len(), 2);
         assert!(shown[0].starts_with("History is off"));
-        assert!(shown[1].contains("\"messages\""));
+        assert!(
+            shown[1].contains("\"messages\" (not authorized)"),
+            "{}",
+            shown[1]
+        );
     }
 
     #[test]

@@ -34,6 +34,40 @@ impl Delivery {
     }
 }
 
+/// An own message the broker took off the outbox without delivering it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// MQTT 5: the PUBACK said why (its reason code and string, in words), e.g. "not
+    /// authorized" when the ACL denies the topic, or "quota exceeded".
+    Refused(String),
+    /// MQTT 3.1.1 cannot refuse a publish: Mosquitto acknowledges one its ACL denies and
+    /// drops it. A signed-in tab subscribed to the room expects its own message back; this
+    /// one was acknowledged and never came back.
+    NotSeenBack,
+}
+
+/// How long after its PUBACK an own message may take to come back before it counts as
+/// [`Refusal::NotSeenBack`].
+pub const ECHO_WAIT_MS: u32 = 5_000;
+
+impl Refusal {
+    /// The row's state.
+    pub fn label(&self) -> String {
+        match self {
+            Refusal::Refused(why) => format!("refused: {why}"),
+            Refusal::NotSeenBack => "not seen back: the broker may have refused it".into(),
+        }
+    }
+
+    /// The row's class: `refused` or `unconfirmed`.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Refusal::Refused(_) => "refused",
+            Refusal::NotSeenBack => "unconfirmed",
+        }
+    }
+}
+
 /// One unsent message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Pending {
@@ -120,6 +154,12 @@ impl Outbox {
     pub fn acknowledge(&mut self, pkid: u16) -> Option<Pending> {
         let i = self.entries.iter().position(|e| e.pkid == Some(pkid))?;
         self.entries.remove(i)
+    }
+
+    /// The broker refused the publish under `pkid` (MQTT 5 PUBACK with a failure code): it
+    /// leaves the outbox, never to be sent again. Returns it.
+    pub fn refuse(&mut self, pkid: u16) -> Option<Pending> {
+        self.acknowledge(pkid)
     }
 
     /// Take a message out without delivery (it could not be published at all).

@@ -11,7 +11,7 @@ use serde_json::Value;
 use thiserror::Error;
 
 use crate::room::RoomName;
-use crate::topics::MAX_TAB_ID_BYTES;
+use crate::topics::{MAX_AUTHOR_BYTES, MAX_TAB_ID_BYTES};
 
 /// Largest status payload read, in bytes.
 pub const MAX_STATUS_BYTES: usize = 8 * 1024;
@@ -47,6 +47,10 @@ pub struct Status {
     pub online: bool,
     /// The sender's clock, milliseconds since the Unix epoch.
     pub ts: f64,
+    /// Set on the last will only: the broker lost the tab (it crashed, or its network went)
+    /// rather than the tab saying goodbye. Not read back: it lets a watcher tell the two apart.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lost: bool,
 }
 
 impl Status {
@@ -129,6 +133,7 @@ pub fn decode_status(bytes: &[u8]) -> Result<Status, BadStatus> {
         rooms,
         online,
         ts,
+        lost: false,
     })
 }
 
@@ -171,12 +176,18 @@ fn room_ok(room: &str) -> bool {
     RoomName::parse(room).is_ok_and(|r| r.as_str() == room)
 }
 
+/// The person id of a verified user: `user:<name>` (random person ids are hex).
+pub const USER_PERSON_PREFIX: &str = "user:";
+
 /// One person as shown in a room.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Person {
     pub person: String,
     pub name: String,
     pub online: bool,
+    /// The broker vouches for the name: the newest status came on a `.../from/<user>` topic
+    /// and its name is that user.
+    pub verified: bool,
 }
 
 /// Whether an online tab should republish its status: never published, or at least
@@ -215,6 +226,8 @@ type EvictKey = (u8, Ms, u64);
 
 struct Tab {
     status: Status,
+    /// The user its topic proves (`chat/presence/<tab>/from/<user>`).
+    author: Option<String>,
     /// Arrival order, to break ties between equal `ts`.
     seq: u64,
     /// Online and fresh when it arrived: counted in its person's `online_tabs`.
@@ -259,7 +272,10 @@ impl Presence {
     /// replaces the tab's status but is not shown, and is listed by [`Presence::stale`].
     pub fn update(&mut self, tab: &str, payload: &[u8], now: f64) -> bool {
         self.expire(now);
-        if tab.len() > MAX_TAB_ID_BYTES {
+        // `<client id>` or `<client id>/from/<user>`.
+        let client_id = tab.split('/').next().unwrap_or(tab);
+        if client_id.len() > MAX_TAB_ID_BYTES || tab.len() > MAX_TAB_ID_BYTES + MAX_AUTHOR_BYTES + 6
+        {
             return false;
         }
         if payload.is_empty() {
@@ -268,6 +284,11 @@ impl Presence {
         let Ok(mut status) = decode_status(payload) else {
             return false;
         };
+        // A user the broker vouches for is one person on every browser and device: their
+        // tabs are grouped by the user name, not by each browser's random person id.
+        if let Some(user) = crate::topics::author_of(tab).filter(|u| *u == status.name) {
+            status.person = format!("{USER_PERSON_PREFIX}{user}");
+        }
         // A last will is written at connect (MQTT 3.1.1 cannot change it later), so it can
         // be older than the status it replaces: it changes only the state, not the name,
         // the rooms or the time the tab was last heard of.
@@ -326,6 +347,7 @@ impl Presence {
             tab.to_owned(),
             Tab {
                 status,
+                author: crate::topics::author_of(tab).map(str::to_owned),
                 seq: self.seq,
                 counted,
                 evict_key,
@@ -445,6 +467,7 @@ impl Presence {
             person: id.to_owned(),
             name: newest.status.name.clone(),
             online: online || in_grace,
+            verified: newest.author.as_deref() == Some(newest.status.name.as_str()),
         })
     }
 

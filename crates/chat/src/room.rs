@@ -31,6 +31,9 @@ pub enum RoomNameError {
     /// Topics starting with `$` are the broker's own.
     #[error("A room name cannot start with “$”.")]
     StartsWithDollar,
+    /// `from` is the topic level that names a verified author (`messages/from/<user>`).
+    #[error("“from” is reserved: it marks who sent a message in the topic.")]
+    Reserved,
 }
 
 /// A valid room name: trimmed, 1 to 64 bytes, without `+`, `#`, `/` or control characters,
@@ -58,6 +61,9 @@ impl RoomName {
         }
         if name.starts_with('$') {
             return Err(RoomNameError::StartsWithDollar);
+        }
+        if name == crate::topics::AUTHOR_LEVEL {
+            return Err(RoomNameError::Reserved);
         }
         Ok(RoomName(name.to_owned()))
     }
@@ -189,6 +195,10 @@ mod tests {
             "A room name cannot contain a control character."
         );
         assert_eq!(refused("$SYS"), "A room name cannot start with “$”.");
+        assert_eq!(
+            refused(" from "),
+            "“from” is reserved: it marks who sent a message in the topic."
+        );
         assert_eq!(refused("  $x"), "A room name cannot start with “$”.");
     }
 

@@ -5,6 +5,8 @@
 use mqtt_core::{ConnectRefusal, LinkError, LinkState};
 use thiserror::Error;
 
+pub use crate::connection::BrokerUrlError;
+
 /// What the user is told about the link to the broker.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ConnectionStatus {
@@ -19,9 +21,11 @@ pub enum ConnectionStatus {
     Offline {
         reason: OfflineReason,
     },
-    /// The broker refused the connection; retrying as is would not help.
+    /// The broker refused the connection; retrying as is would not help. `detail`: what an
+    /// MQTT 5 broker said besides its reason code (its reason string).
     Refused {
         reason: ConnectRefusal,
+        detail: Option<String>,
     },
 }
 
@@ -37,6 +41,9 @@ pub enum OfflineReason {
     /// The connection was closed for good.
     #[error("the connection was closed")]
     Closed,
+    /// MQTT 5: another connection with this tab's client id took the session over.
+    #[error("another tab or device took over this session (same client id); connect again to take it back")]
+    TakenOver,
     /// No secure random numbers for a client id (`crypto.getRandomValues` is missing).
     #[error("this browser offers no secure random numbers, which a client id needs")]
     NoRandomness,
@@ -45,15 +52,19 @@ pub enum OfflineReason {
     BadBrokerUrl(BrokerUrlError),
 }
 
-/// Why the broker address given in the page URL cannot be used.
-#[derive(Clone, Debug, PartialEq, Eq, Error)]
-pub enum BrokerUrlError {
-    #[error("the broker address \"{address}\" is not a URL; use ws://host:port[/path]")]
-    NotAUrl { address: String },
-    #[error("the broker address \"{address}\" must start with ws:// or wss://")]
-    WrongScheme { address: String },
-    #[error("the broker address \"{address}\" has no host")]
-    NoHost { address: String },
+/// A lost link in words. A `wss://` socket that never opened is most often a certificate
+/// the browser does not trust or a port without TLS, and the browser says only "1006":
+/// say what to check.
+fn explain(reason: &LinkError) -> String {
+    match reason {
+        LinkError::Unreachable { url } if url.starts_with("wss://") => {
+            let https = url.replacen("wss://", "https://", 1);
+            format!(
+                "{reason}. The browser gives no reason for a secure WebSocket that fails to open (code 1006): check that it trusts the broker's certificate (open {https} in a tab to see any certificate error), that the port serves TLS, and the address"
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 impl ConnectionStatus {
@@ -73,7 +84,13 @@ impl ConnectionStatus {
             LinkState::Paused => ConnectionStatus::Offline {
                 reason: OfflineReason::Paused,
             },
-            LinkState::Refused(refusal) => ConnectionStatus::Refused { reason: *refusal },
+            LinkState::Refused(refusal) => ConnectionStatus::Refused {
+                reason: *refusal,
+                detail: None,
+            },
+            LinkState::TakenOver => ConnectionStatus::Offline {
+                reason: OfflineReason::TakenOver,
+            },
             LinkState::Closed => ConnectionStatus::Offline {
                 reason: OfflineReason::Closed,
             },
@@ -100,6 +117,7 @@ impl ConnectionStatus {
             ConnectionStatus::Reconnecting { reason, retry_at } => {
                 // Whole seconds, formatted as an integer (f64 formatting costs 10 KB of Wasm).
                 let secs = ((retry_at - now_ms) / 1000.0).ceil().max(0.0) as u64;
+                let reason = explain(reason);
                 if secs >= 1 {
                     format!("reconnecting in {secs} s: {reason}")
                 } else {
@@ -107,7 +125,14 @@ impl ConnectionStatus {
                 }
             }
             ConnectionStatus::Offline { reason } => format!("offline: {reason}"),
-            ConnectionStatus::Refused { reason } => format!("refused: {reason}"),
+            ConnectionStatus::Refused {
+                reason,
+                detail: None,
+            } => format!("refused: {reason}"),
+            ConnectionStatus::Refused {
+                reason,
+                detail: Some(detail),
+            } => format!("refused: {reason}: {detail}"),
         }
     }
 
@@ -146,6 +171,24 @@ mod tests {
             badge(LinkState::Connecting),
             ("connecting".into(), "connecting")
         );
+    }
+
+    #[test]
+    fn a_secure_socket_that_never_opened_says_to_check_the_certificate() {
+        let (text, _) = badge(LinkState::Retrying {
+            reason: LinkError::Unreachable {
+                url: "wss://127.0.0.1:8884/mqtt".into(),
+            },
+            retry_in: Duration::from_secs(1),
+        });
+        assert!(text.contains("certificate"), "{text}");
+        assert!(text.contains("https://127.0.0.1:8884/mqtt"), "{text}");
+        // Plain ws:// has no certificate to blame.
+        let (text, _) = badge(LinkState::Retrying {
+            reason: unreachable(),
+            retry_in: Duration::from_secs(1),
+        });
+        assert!(!text.contains("certificate"), "{text}");
     }
 
     #[test]
@@ -223,14 +266,14 @@ mod tests {
     #[test]
     fn a_bad_broker_address_says_what_to_type() {
         let offline = ConnectionStatus::Offline {
-            reason: OfflineReason::BadBrokerUrl(BrokerUrlError::WrongScheme {
+            reason: OfflineReason::BadBrokerUrl(BrokerUrlError::WebPage {
                 address: "http://x:1".into(),
             }),
         };
         assert_eq!(offline.state(), "offline");
         assert_eq!(
             offline.label(0.0),
-            "offline: the broker address \"http://x:1\" must start with ws:// or wss://"
+            "offline: \"http://x:1\" is a web page address. MQTT in a browser goes over WebSockets: use ws:// or wss:// and the broker's WebSocket port."
         );
     }
 

@@ -2,42 +2,89 @@
 //! router matches them by exact levels, never by slicing at byte offsets (unlike
 //! `mqttbytes::matches`, which panics on a multi-byte first character), and anything it does
 //! not know is `None`.
+//!
+//! **Authors the broker vouches for.** A signed-in tab publishes its messages and its status
+//! on topics that end in `from/<user name>` (`messages/from/alice`, `messages/tea/from/alice`,
+//! `chat/presence/<tab>/from/alice`). The project's ACL (`mosquitto-acl.conf`) lets only
+//! `alice` write those (`pattern write .../from/%u`), so the topic proves who sent it. The
+//! router reads the author only at those exact levels: a user name holding `/` makes a topic
+//! with more levels, which routes nowhere, and no room may be called `from`.
 
 use crate::room::{RoomName, CATCHUP_PREFIX, DEFAULT_ROOM, TYPING_PREFIX};
 
 /// Each tab's retained status is on this prefix followed by its client id.
 pub const PRESENCE_PREFIX: &str = "chat/presence/";
-/// The subscription that receives every tab's status.
+/// The subscription that receives every anonymous tab's status.
 pub const PRESENCE_FILTER: &str = "chat/presence/+";
+/// The subscription that receives every signed-in tab's status.
+pub const VERIFIED_PRESENCE_FILTER: &str = "chat/presence/+/from/+";
 /// The longest tab (client) id accepted in a presence topic, in bytes.
 pub const MAX_TAB_ID_BYTES: usize = 128;
+/// The level before a verified author's name.
+pub const AUTHOR_LEVEL: &str = "from";
+/// The longest user name read from a topic, in bytes.
+pub const MAX_AUTHOR_BYTES: usize = 128;
 
-/// The topic a tab publishes its status (and its last will) on.
-pub fn presence_topic(client_id: &str) -> String {
-    format!("{PRESENCE_PREFIX}{client_id}")
+/// The topic a tab publishes its status (and its last will) on: `chat/presence/<tab>`, or
+/// `chat/presence/<tab>/from/<user>` when signed in.
+pub fn presence_topic(client_id: &str, user: Option<&str>) -> String {
+    match user {
+        None => format!("{PRESENCE_PREFIX}{client_id}"),
+        Some(user) => format!("{PRESENCE_PREFIX}{client_id}/{AUTHOR_LEVEL}/{user}"),
+    }
+}
+
+/// The topic a message for `room` goes to: the room's own topic, or, signed in,
+/// `<room topic>/from/<user>`.
+pub fn chat_topic_for(room: &RoomName, user: Option<&str>) -> String {
+    match user {
+        None => room.chat_topic(),
+        Some(user) => format!("{}/{AUTHOR_LEVEL}/{user}", room.chat_topic()),
+    }
+}
+
+/// The filter that receives the verified messages of `room`: `<room topic>/from/+`.
+pub fn verified_chat_filter(room: &RoomName) -> String {
+    format!("{}/{AUTHOR_LEVEL}/+", room.chat_topic())
+}
+
+/// Whether `user` can be pinned into a topic level: not empty, not too long, and none of
+/// `/ + #` (a `/` would add levels, so the ACL's `%u` could reach another user's topics).
+pub fn valid_author(user: &str) -> bool {
+    !user.is_empty()
+        && user.len() <= MAX_AUTHOR_BYTES
+        && !user.contains(['/', '+', '#'])
+        && !user.chars().any(char::is_control)
 }
 
 /// What a topic from the network is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
-    /// A chat message in a room.
-    Chat(RoomName),
+    /// A chat message in a room; `author` is the user name its topic proves, if any.
+    Chat {
+        room: RoomName,
+        author: Option<String>,
+    },
     /// A typing event in a room.
     Typing(RoomName),
     /// A catch-up request or answer for a room.
     CatchUp(RoomName),
-    /// One tab's status.
-    Presence { tab: String },
+    /// One tab's status. `tab` is the topic after `chat/presence/` (for a signed-in tab,
+    /// `<client id>/from/<user>`): a key per status topic, so a plain status can never
+    /// overwrite a verified one.
+    Presence { tab: String, author: Option<String> },
 }
 
 /// Route a topic from the network, or `None` for any topic this app does not use: extra or
 /// empty levels, `$SYS/...`, names that are not valid room names (or not in their canonical,
 /// trimmed form), and `messages/messages` (the default room is `messages`).
 pub fn route(topic: &str) -> Option<Route> {
-    if let Some(tab) = topic.strip_prefix(PRESENCE_PREFIX) {
+    if let Some(rest) = topic.strip_prefix(PRESENCE_PREFIX) {
+        let (tab, author) = split_author(rest);
         let valid = !tab.is_empty() && tab.len() <= MAX_TAB_ID_BYTES && !tab.contains('/');
         return valid.then(|| Route::Presence {
-            tab: tab.to_owned(),
+            tab: rest.to_owned(),
+            author: author.map(str::to_owned),
         });
     }
     if let Some(chat) = topic.strip_prefix(TYPING_PREFIX) {
@@ -46,7 +93,28 @@ pub fn route(topic: &str) -> Option<Route> {
     if let Some(chat) = topic.strip_prefix(CATCHUP_PREFIX) {
         return chat_room(chat).map(Route::CatchUp);
     }
-    chat_room(topic).map(Route::Chat)
+    let (base, author) = split_author(topic);
+    chat_room(base).map(|room| Route::Chat {
+        room,
+        author: author.map(str::to_owned),
+    })
+}
+
+/// The user a topic (or a presence key, see [`Route::Presence`]) names as its author.
+pub fn author_of(topic: &str) -> Option<&str> {
+    split_author(topic).1
+}
+
+/// `<base>/from/<user>` → (`<base>`, Some(user)) when `user` is a valid author; anything
+/// else is (`topic`, None).
+fn split_author(topic: &str) -> (&str, Option<&str>) {
+    let Some((head, user)) = topic.rsplit_once('/') else {
+        return (topic, None);
+    };
+    match head.rsplit_once('/') {
+        Some((base, AUTHOR_LEVEL)) if valid_author(user) => (base, Some(user)),
+        _ => (topic, None),
+    }
 }
 
 /// The room whose chat topic is exactly `topic`.
@@ -73,15 +141,25 @@ mod tests {
         RoomName::parse(name).unwrap()
     }
 
+    fn chat(room: RoomName, author: Option<&str>) -> Route {
+        Route::Chat {
+            room,
+            author: author.map(str::to_owned),
+        }
+    }
+
     #[test]
     fn known_topics_route_to_their_room() {
         let default = RoomName::default_room();
         let cases = [
-            ("messages", Route::Chat(default.clone())),
-            ("messages/tea", Route::Chat(room("tea"))),
-            ("messages/tea room", Route::Chat(room("tea room"))),
-            ("messages/日本語", Route::Chat(room("日本語"))),
-            ("messages/a$", Route::Chat(room("a$"))),
+            ("messages", chat(default.clone(), None)),
+            ("messages/tea", chat(room("tea"), None)),
+            ("messages/tea room", chat(room("tea room"), None)),
+            ("messages/日本語", chat(room("日本語"), None)),
+            ("messages/a$", chat(room("a$"), None)),
+            ("messages/from/alice", chat(default.clone(), Some("alice"))),
+            ("messages/tea/from/bob", chat(room("tea"), Some("bob"))),
+            ("messages/tea/from/é ü", chat(room("tea"), Some("é ü"))),
             ("chat/typing/messages", Route::Typing(default.clone())),
             ("chat/typing/messages/tea", Route::Typing(room("tea"))),
             ("chat/catchup/messages", Route::CatchUp(default)),
@@ -90,9 +168,23 @@ mod tests {
                 "chat/presence/tab-1",
                 Route::Presence {
                     tab: "tab-1".into(),
+                    author: None,
                 },
             ),
-            ("chat/presence/é", Route::Presence { tab: "é".into() }),
+            (
+                "chat/presence/é",
+                Route::Presence {
+                    tab: "é".into(),
+                    author: None,
+                },
+            ),
+            (
+                "chat/presence/tab-1/from/alice",
+                Route::Presence {
+                    tab: "tab-1/from/alice".into(),
+                    author: Some("alice".into()),
+                },
+            ),
         ];
         for (topic, expected) in cases {
             assert_eq!(route(topic), Some(expected), "{topic:?}");
@@ -103,6 +195,7 @@ mod tests {
     fn other_topics_route_nowhere() {
         let long_tab = format!("chat/presence/{}", "t".repeat(MAX_TAB_ID_BYTES + 1));
         let long_room = format!("messages/{}", "r".repeat(65));
+        let long_author = format!("messages/from/{}", "u".repeat(MAX_AUTHOR_BYTES + 1));
         let topics = [
             "",
             "/",
@@ -144,24 +237,63 @@ mod tests {
             "messages\0",
             "//////",
             "日本/chat/presence/x",
+            "messages/from",
+            "messages/from/",
+            "messages/from/a/b",
+            "messages/from/from/alice",
+            "messages/tea/from/a+b",
+            "messages/tea/from/a#",
+            "messages/tea/by/alice",
+            "messages/tea/from",
+            "chat/presence/from/alice",
+            "chat/presence/t/from/",
+            "chat/presence/t/from/a/b",
+            "chat/presence/t/by/alice",
             long_tab.as_str(),
             long_room.as_str(),
+            long_author.as_str(),
         ];
         for topic in topics {
             assert_eq!(route(topic), None, "{topic:?}");
         }
-        let max_tab = presence_topic(&"t".repeat(MAX_TAB_ID_BYTES));
+        let max_tab = presence_topic(&"t".repeat(MAX_TAB_ID_BYTES), None);
         assert!(matches!(route(&max_tab), Some(Route::Presence { .. })));
     }
 
     #[test]
     fn presence_topic_and_filter() {
-        assert_eq!(presence_topic("abc"), "chat/presence/abc");
+        assert_eq!(presence_topic("abc", None), "chat/presence/abc");
         assert_eq!(
-            route(&presence_topic("abc")),
-            Some(Route::Presence { tab: "abc".into() })
+            route(&presence_topic("abc", None)),
+            Some(Route::Presence {
+                tab: "abc".into(),
+                author: None
+            })
+        );
+        assert_eq!(
+            presence_topic("abc", Some("al ice")),
+            "chat/presence/abc/from/al ice"
         );
         assert_eq!(PRESENCE_FILTER, format!("{PRESENCE_PREFIX}+"));
+        assert_eq!(
+            VERIFIED_PRESENCE_FILTER,
+            format!("{PRESENCE_PREFIX}+/from/+")
+        );
+    }
+
+    #[test]
+    fn user_names_that_would_add_levels_are_not_authors() {
+        for user in ["alice", "é", "a b", "x.y@z"] {
+            assert!(valid_author(user), "{user:?}");
+        }
+        for user in ["", "a/b", "from/alice", "+", "#", "a\0b", "a\nb"] {
+            assert!(!valid_author(user), "{user:?}");
+        }
+        assert!(!valid_author(&"u".repeat(MAX_AUTHOR_BYTES + 1)));
+        // The forgery a `/` in a user name would allow: `from/alice` writing
+        // `messages/from/%u` = `messages/from/from/alice`. It routes nowhere (and no room
+        // may be called `from`).
+        assert_eq!(route("messages/from/from/alice"), None);
     }
 
     /// Any valid room name, drawn from characters that exercise the edges: multi-byte
@@ -189,7 +321,7 @@ mod tests {
         fn topic_shaped_strings_never_panic(
             topic in "[/é語😀\u{0}+#$ a-z]{0,12}(messages|chat/typing/messages|chat/catchup/messages|chat/presence)?[/é語😀\u{0}+#$ a-z]{0,12}"
         ) {
-            if let Some(Route::Chat(r) | Route::Typing(r) | Route::CatchUp(r)) = route(&topic) {
+            if let Some(Route::Chat { room: r, author: None } | Route::Typing(r) | Route::CatchUp(r)) = route(&topic) {
                 // Whatever routes to a room is exactly one of that room's topics.
                 prop_assert!(
                     [r.chat_topic(), r.typing_topic(), r.catchup_topic()].contains(&topic),
@@ -200,15 +332,32 @@ mod tests {
 
         #[test]
         fn every_room_topic_routes_back_to_its_room(r in room_name()) {
-            prop_assert_eq!(route(&r.chat_topic()), Some(Route::Chat(r.clone())));
+            prop_assert_eq!(route(&r.chat_topic()), Some(chat(r.clone(), None)));
             prop_assert_eq!(route(&r.typing_topic()), Some(Route::Typing(r.clone())));
             prop_assert_eq!(route(&r.catchup_topic()), Some(Route::CatchUp(r.clone())));
         }
 
         #[test]
-        fn presence_topics_route_back_to_their_tab(tab in "[^/]{1,40}") {
+        fn verified_topics_route_back_to_room_and_author(r in room_name(), user in "[^/+#\\p{Cc}]{1,40}") {
+            prop_assume!(user.len() <= MAX_AUTHOR_BYTES);
+            prop_assert_eq!(
+                route(&chat_topic_for(&r, Some(&user))),
+                Some(chat(r.clone(), Some(&user)))
+            );
+            // Verified topics are what the filter receives, and only those.
+            let filter = verified_chat_filter(&r);
+            let topic = chat_topic_for(&r, Some(&user));
+            prop_assert_eq!(filter.strip_suffix('+'), topic.strip_suffix(user.as_str()));
+        }
+
+        #[test]
+        fn presence_topics_route_back_to_their_tab(tab in "[^/]{1,40}", user in proptest::option::of("[^/+#\\p{Cc}]{1,20}")) {
             prop_assume!(tab.len() <= MAX_TAB_ID_BYTES);
-            prop_assert_eq!(route(&presence_topic(&tab)), Some(Route::Presence { tab: tab.clone() }));
+            let topic = presence_topic(&tab, user.as_deref());
+            prop_assert_eq!(
+                route(&topic),
+                Some(Route::Presence { tab: topic.strip_prefix(PRESENCE_PREFIX).unwrap().to_owned(), author: user.clone() })
+            );
         }
     }
 }

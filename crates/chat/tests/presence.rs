@@ -19,6 +19,7 @@ fn status(person: &str, name: &str, rooms: &[&str], online: bool, ts: f64) -> Ve
         rooms: rooms.iter().map(|r| r.to_string()).collect(),
         online,
         ts,
+        lost: false,
     }
     .to_json()
 }
@@ -31,6 +32,7 @@ fn shown(p: &Presence, room: &str, now: f64) -> Vec<(String, String, bool)> {
                  person,
                  name,
                  online,
+                 ..
              }| (person, name, online),
         )
         .collect()
@@ -53,8 +55,85 @@ fn round_trip() {
         rooms: vec!["messages".into(), "rust".into()],
         online: true,
         ts: T0,
+        lost: false,
     };
     assert_eq!(decode_status(&s.to_json()), Ok(s));
+}
+
+#[test]
+fn a_last_will_says_it_was_lost_and_a_goodbye_does_not() {
+    let mut s = Status {
+        person: "p1".into(),
+        name: "Ann".into(),
+        rooms: vec![],
+        online: false,
+        ts: T0,
+        lost: false,
+    };
+    assert!(!String::from_utf8(s.to_json()).unwrap().contains("lost"));
+    s.lost = true;
+    let json = String::from_utf8(s.to_json()).unwrap();
+    assert!(json.contains(r#""lost":true"#), "{json}");
+    // Read back as any offline status: the marker is for watchers, not for the list.
+    assert!(decode_status(json.as_bytes()).is_ok_and(|d| !d.online));
+}
+
+#[test]
+fn a_status_on_its_users_topic_is_verified_and_no_other() {
+    let mut p = Presence::new();
+    // alice on her own topic, with her own name: verified.
+    p.update(
+        "tab-a/from/alice",
+        &status("pa", "alice", &[ROOM], true, T0),
+        T0,
+    );
+    // bob on his own topic, calling himself alice: not verified.
+    p.update(
+        "tab-b/from/bob",
+        &status("pb", "alice", &[ROOM], true, T0),
+        T0,
+    );
+    // anyone on a plain topic: not verified.
+    p.update("tab-c", &status("pc", "alice", &[ROOM], true, T0), T0);
+    let verified: Vec<(String, bool)> = p
+        .people_in(ROOM, T0)
+        .into_iter()
+        .map(|x| (x.person, x.verified))
+        .collect();
+    assert_eq!(
+        verified,
+        vec![
+            ("pb".to_owned(), false),
+            ("pc".to_owned(), false),
+            ("user:alice".to_owned(), true),
+        ]
+    );
+}
+
+#[test]
+fn a_verified_user_on_several_browsers_is_one_person() {
+    let mut p = Presence::new();
+    // alice on a laptop (online) and a phone that went away (offline): one alice, online.
+    p.update(
+        "laptop/from/alice",
+        &status("p-laptop", "alice", &[ROOM], true, T0),
+        T0,
+    );
+    p.update(
+        "phone/from/alice",
+        &status("p-phone", "alice", &[ROOM], false, T0 + 1.0),
+        T0 + 1.0,
+    );
+    let shown = shown(&p, ROOM, T0 + 2.0);
+    assert_eq!(
+        shown,
+        vec![("user:alice".into(), "alice".into(), true)],
+        "{shown:?}"
+    );
+    // Anonymous statuses stay per browser, whatever their name.
+    p.update("a1", &status("b1", "alice", &[ROOM], true, T0), T0);
+    p.update("a2", &status("b2", "alice", &[ROOM], true, T0), T0);
+    assert_eq!(p.people_in(ROOM, T0 + 2.0).len(), 3);
 }
 
 #[test]

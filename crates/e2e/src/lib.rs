@@ -266,8 +266,11 @@ pub async fn wait_connected(client: &Client) -> String {
 /// Type a name and a message and press the publish button, as a user would.
 pub async fn send(client: &Client, name: &str, message: &str) {
     let name_input = client.find(Locator::Id("name")).await.expect("#name");
-    name_input.clear().await.expect("clear name");
-    name_input.send_keys(name).await.expect("type name");
+    // Signed in, the name is the user name and the box is read-only.
+    if name_input.attr("readonly").await.ok().flatten().is_none() {
+        name_input.clear().await.expect("clear name");
+        name_input.send_keys(name).await.expect("type name");
+    }
     let textarea = client.find(Locator::Id("message")).await.expect("#message");
     textarea.send_keys(message).await.expect("type message");
     client
@@ -563,19 +566,31 @@ pub async fn messages_with(client: &Client, prefix: &str) -> Vec<ShownRow> {
         .collect()
 }
 
+/// A JavaScript function `eachAppDb(store, read)`: for every IndexedDB database of the
+/// app (`mqtt-chat`, or `mqtt-chat@<broker and user>`: everything kept is filed per broker
+/// and user, and the tests' brokers are not the page's default one), open `store` and call
+/// `read(objectStore)`, which returns a request; resolves to the list of their results
+/// (`null` for a database without the store).
+pub const APP_DBS_JS: &str = "const eachAppDb = (store, read) => indexedDB.databases().then(list => Promise.all(list.map(d => d.name).filter(n => n === 'mqtt-chat' || n.startsWith('mqtt-chat@')).map(name => new Promise(res => { const open = indexedDB.open(name); open.onerror = () => res(null); open.onsuccess = () => { const db = open.result; try { const r = read(db.transaction(store).objectStore(store)); r.onsuccess = () => { res(r.result); db.close(); }; r.onerror = () => { res(null); db.close(); }; } catch (e) { res(null); db.close(); } }; }))));";
+
+/// The values of the page's sessionStorage or localStorage (`area`) key `base`, under any
+/// scope (`base` or `base@<broker and user>`), as a JavaScript expression.
+pub fn scoped_storage_js(area: &str, base: &str) -> String {
+    format!(
+        "Object.keys({area}).filter(k => k === '{base}' || k.startsWith('{base}@')).map(k => {area}.getItem(k)).join('')"
+    )
+}
+
 /// How many unsent messages the page's IndexedDB outbox holds (all client ids).
 pub async fn outbox_records(client: &Client) -> u64 {
     client
         .execute_async(
-            "const done = arguments[arguments.length - 1];
-             const open = indexedDB.open('mqtt-chat');
-             open.onerror = () => done(-1);
-             open.onsuccess = () => {
-                 const db = open.result;
-                 const count = db.transaction('outbox').objectStore('outbox').count();
-                 count.onsuccess = () => { done(count.result); db.close(); };
-                 count.onerror = () => done(-1);
-             };",
+            &format!(
+                "const done = arguments[arguments.length - 1];
+             {APP_DBS_JS}
+             eachAppDb('outbox', s => s.count())
+                 .then(counts => done(counts.reduce((a, c) => a + (c ?? 0), 0)));"
+            ),
             vec![],
         )
         .await

@@ -122,7 +122,10 @@ async fn two_tabs_chat_and_html_stays_text() {
 /// The client id the current tab keeps in sessionStorage for its reloads.
 async fn stored_client_id(c: &fantoccini::Client) -> String {
     c.execute(
-        "return sessionStorage.getItem('mqtt-chat.client-id')",
+        &format!(
+            "return {}",
+            e2e::scoped_storage_js("sessionStorage", "mqtt-chat.client-id")
+        ),
         vec![],
     )
     .await
@@ -217,7 +220,7 @@ async fn a_bad_broker_address_is_explained_not_a_blank_page() {
     })
     .await;
     assert_eq!(state, "offline");
-    assert!(text.contains("must start with ws:// or wss://"), "{text}");
+    assert!(text.contains("use ws:// or wss://"), "{text}");
     // The form still works and keeps what is typed.
     send(c, "Ann", "typed while offline").await;
     let hint = eventually("a hint", 5, || async {
@@ -226,7 +229,7 @@ async fn a_bad_broker_address_is_explained_not_a_blank_page() {
     })
     .await;
     assert!(
-        hint.starts_with("Not sent (offline: the broker address"),
+        hint.starts_with("Not sent (offline: ") && hint.contains("web page address"),
         "{hint}"
     );
     let textarea = c.find(Locator::Id("message")).await.unwrap();
@@ -240,18 +243,39 @@ async fn a_bad_broker_address_is_explained_not_a_blank_page() {
 
 #[tokio::test]
 async fn a_plain_mqttjs_page_and_the_app_understand_each_other() {
+    mqttjs_chat(4).await;
+}
+
+/// MQTT 5 on both sides: the app at `?protocol=5`, MQTT.js with `protocolVersion: 5`.
+#[tokio::test]
+async fn an_mqtt5_tab_and_an_mqtt5_mqttjs_page_chat() {
+    mqttjs_chat(5).await;
+}
+
+/// The app and a plain MQTT.js page speaking MQTT `version` (4 is 3.1.1) chat both ways.
+async fn mqttjs_chat(version: u8) {
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&app_url(&base)).await.unwrap();
+    let protocol = if version == 5 { "&protocol=5" } else { "" };
+    c.goto(&format!("{}{protocol}", app_url(&base)))
+        .await
+        .unwrap();
     let app = c.window().await.unwrap();
-    wait_connected(c).await;
+    let id = wait_connected(c).await;
+    // Mosquitto logs each client's protocol: "... as <id> (p5, c0, k120)".
+    let log = std::fs::read_to_string(env("MQTT_CHAT_BROKER_LOG")).unwrap_or_default();
+    let wanted = format!("as {id} (p{},", if version == 5 { 5 } else { 2 });
+    assert!(
+        log.contains(&wanted),
+        "the app connected with MQTT {version}: {wanted}"
+    );
 
     let peer = c.new_window(true).await.unwrap().handle;
     c.switch_to_window(peer.clone()).await.unwrap();
     let ws = env("MQTT_CHAT_BROKER_WS_PORT");
     c.goto(&format!(
-        "{base}/interop/mqttjs.html?broker=ws://127.0.0.1:{ws}"
+        "{base}/interop/mqttjs.html?broker=ws://127.0.0.1:{ws}&v={version}"
     ))
     .await
     .unwrap();

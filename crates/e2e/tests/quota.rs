@@ -69,18 +69,13 @@ fn filler(n: usize) -> String {
 async fn history_records(c: &Client) -> Vec<(String, f64, usize)> {
     let v = c
         .execute_async(
-            "const done = arguments[arguments.length - 1];
-             const open = indexedDB.open('mqtt-chat');
-             open.onerror = () => done(null);
-             open.onsuccess = () => {
-                 const db = open.result;
-                 const all = db.transaction('history').objectStore('history').getAll();
-                 all.onsuccess = () => {
-                     done(all.result.map(r => [r.u, r.s, (r.p ?? '').length]));
-                     db.close();
-                 };
-                 all.onerror = () => done(null);
-             };",
+            &format!(
+                "const done = arguments[arguments.length - 1];
+             {}
+             eachAppDb('history', s => s.getAll()).then(all => done(
+                 all.flatMap(rs => rs ?? []).map(r => [r.u, r.s, (r.p ?? '').length])));",
+                e2e::APP_DBS_JS
+            ),
             vec![],
         )
         .await

@@ -1,11 +1,11 @@
-//! Nothing lost: broker crashes and restarts, closed tabs and reloads while offline, each
-//! with a Mosquitto of the test's own, in real tabs. (The refused password is in signin.rs,
-//! through the connection panel.)
+//! Nothing lost: broker crashes and restarts, closed tabs, reloads while offline, and a
+//! refused password, each with a Mosquitto of the test's own, in real tabs.
 
 use std::time::{Duration, Instant, SystemTime};
 
 use e2e::*;
 use fantoccini::wd::WindowHandle;
+use fantoccini::Locator;
 
 const N: usize = 20;
 
@@ -179,4 +179,77 @@ async fn a_reload_while_offline_keeps_the_outbox_and_delivers_it() {
     c.switch_to_window(tab_b).await.unwrap();
     assert_all_once_in_order(c, "kept").await;
     browser.close().await;
+}
+
+async fn type_password_and_connect(c: &fantoccini::Client, password: &str) {
+    let field = c.find(Locator::Id("password")).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(password).await.unwrap();
+    c.find(Locator::Id("connect"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Connect loads the page again: wait for the new one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    eventually("the page to load again", 15, || async {
+        c.find(Locator::Id("connect-badge")).await.ok()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_in_words_and_not_retried() {
+    let dir = std::env::temp_dir().join(format!("mqtt-chat-passwd-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let passwd = dir.join("passwd");
+    let ok = std::process::Command::new("mosquitto_passwd")
+        .args(["-b", "-c"])
+        .arg(&passwd)
+        .args(["alice", "correct horse"])
+        .status()
+        .expect("mosquitto_passwd runs");
+    assert!(ok.success());
+    let password_line = format!("password_file {}", passwd.display());
+    let broker = Broker::start(&[
+        ("allow_anonymous ", "allow_anonymous false"),
+        (
+            "per_listener_settings ",
+            &format!("per_listener_settings false\n{password_line}"),
+        ),
+    ]);
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+
+    open_app(c, &base, &broker.ws_url(), "&username=alice").await;
+    // The password goes in the connection panel (never in the address); Connect loads the
+    // page for the new connection.
+    type_password_and_connect(c, "wrong").await;
+    let (text, _, _) = eventually("the refusal", 15, || async {
+        let b = badge(c).await;
+        (b.1 == "refused").then_some(b)
+    })
+    .await;
+    assert!(
+        text == "refused: not authorized" || text == "refused: bad user name or password",
+        "{text}"
+    );
+    let attempts = |log: &str| log.matches(&format!("on port {}", broker.ws_port)).count();
+    let at_refusal = attempts(&broker.log());
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    let later = attempts(&broker.log());
+    assert!(
+        later - at_refusal <= 1,
+        "{} more connection attempts in 30 s after the refusal",
+        later - at_refusal
+    );
+    assert_eq!(badge(c).await.1, "refused", "still showing the refusal");
+
+    // The right password connects, through the same path.
+    type_password_and_connect(c, "correct horse").await;
+    wait_connected(c).await;
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

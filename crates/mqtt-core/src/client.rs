@@ -1,15 +1,16 @@
-//! The MQTT 3.1.1 client session state machine.
+//! The MQTT client session state machine, one for MQTT 3.1.1 and 5: the version only
+//! shows in the codec (`crate::codec`) and in the broker's limits a v5 CONNACK brings.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use mqttbytes::v4::{
-    ConnectReturnCode, Packet, PingReq, PubAck, Publish, SubAck, Subscribe, SubscribeReasonCode,
-    Unsubscribe,
-};
 use mqttbytes::QoS;
 
+use crate::codec::{
+    self, ConnectSpec, DecodeError, HeadError, Incoming, Out, OutPublish, Protocol, ServerLimits,
+    SubCode, PUBLISH_TYPE,
+};
 use crate::error::{ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError};
 use crate::time::Instant;
 
@@ -19,20 +20,30 @@ pub type PacketId = u16;
 /// How a session connects and what it accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// MQTT 3.1.1 (the default) or 5.
+    pub protocol: Protocol,
     pub client_id: String,
     /// Sent in CONNECT. The broker drops a client that is silent for 1.5 times this.
     pub keep_alive: Duration,
     pub clean_session: bool,
+    /// MQTT 5 Session Expiry Interval: how long the broker keeps our session after the link
+    /// ends (sent in CONNECT when non-zero, in whole seconds rounded up; zero, the default,
+    /// ends it with the link). Ignored under 3.1.1, where `clean_session: false` keeps it
+    /// for as long as the broker likes.
+    pub session_expiry: Duration,
     /// How long to wait for CONNACK after the link opens.
     pub connack_timeout: Duration,
     /// How long to wait for PINGRESP before the link counts as dead.
     pub ping_timeout: Duration,
     /// The largest remaining length (the packet without its 2 to 5 byte fixed header) of an
-    /// incoming packet. A larger PUBLISH is read past without being buffered and reported as
+    /// incoming packet. Under MQTT 5 it is also sent in CONNECT as our Maximum Packet Size
+    /// (which counts the whole packet, so the broker stays a few bytes below this), and a
+    /// broker does not send us more: it drops the message instead. A larger PUBLISH is read past without being buffered and reported as
     /// `Event::Skipped` (QoS 1 is acknowledged, so the broker does not send it again); any
     /// other larger packet ends the connection with `ProtocolError::PacketTooLarge`.
     pub max_incoming_packet: usize,
-    /// Larger outgoing publishes are refused before they are sent (FIELD.md #7).
+    /// Larger outgoing publishes (the whole packet) are refused before they are sent
+    /// (FIELD.md #7). An MQTT 5 broker's smaller Maximum Packet Size wins.
     pub max_outgoing_packet: usize,
     /// QoS 1 publishes kept until acknowledged, at most.
     pub max_inflight: usize,
@@ -53,6 +64,35 @@ pub struct LastWill {
     pub payload: Bytes,
     pub qos: QoS,
     pub retain: bool,
+    /// MQTT 5 Will Delay Interval: the broker waits this long (whole seconds, rounded up)
+    /// after the link died before it publishes the will, and does not publish it if we are
+    /// back by then. Zero (the default) publishes it at once. Ignored under 3.1.1.
+    pub delay: Duration,
+}
+
+impl Default for LastWill {
+    /// An empty will, QoS 0, not retained, no delay: a base for struct update syntax.
+    fn default() -> Self {
+        LastWill {
+            topic: String::new(),
+            payload: Bytes::new(),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// How a message is published, besides topic, payload and QoS.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PublishOptions {
+    /// The broker keeps the message as the topic's current value and hands it to every
+    /// later subscriber. An MQTT 5 broker may say it keeps none: the message then goes out
+    /// without the flag, with one `Event::Warning` per connection.
+    pub retain: bool,
+    /// MQTT 5 Message Expiry Interval: the broker drops the message if it could not hand
+    /// it on within this long (whole seconds, rounded up, at least 1). Ignored under 3.1.1.
+    pub message_expiry: Option<Duration>,
 }
 
 /// Topic and payload of a will each go into CONNECT with a two-byte length.
@@ -78,7 +118,8 @@ impl LastWill {
     }
 }
 
-/// User name and password for CONNECT.
+/// User name and password for CONNECT. An empty password is left out of CONNECT, so under
+/// MQTT 5 a user name alone is sent.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     pub username: String,
@@ -97,9 +138,11 @@ impl std::fmt::Debug for Credentials {
 impl Options {
     pub fn new(client_id: impl Into<String>) -> Self {
         Options {
+            protocol: Protocol::V311,
             client_id: client_id.into(),
             keep_alive: Duration::from_secs(120),
             clean_session: true,
+            session_expiry: Duration::ZERO,
             connack_timeout: Duration::from_secs(10),
             ping_timeout: Duration::from_secs(10),
             max_incoming_packet: 1024 * 1024,
@@ -117,6 +160,9 @@ impl Options {
     /// a client after 1.5 keep-alives of silence. With the default keep-alive of 120 s a ping
     /// is due after 60 s, goes out by 120 s at the latest, and the broker waits 180 s: a
     /// minute of margin. `tests/hidden_tab.rs` checks this on a virtual clock.
+    ///
+    /// An MQTT 5 broker may impose its own keep-alive (CONNACK Server Keep Alive); the
+    /// session then pings after half of that (`Client::ping_interval`).
     pub fn ping_interval(&self) -> Duration {
         self.keep_alive / 2
     }
@@ -142,13 +188,19 @@ pub enum Event {
         filter: String,
         qos: QoS,
     },
-    /// The broker answered 0x80 (failure) for this filter.
+    /// The broker refused this filter (3.1.1 code 0x80, or an MQTT 5 code of 0x80 or
+    /// more), or it was not sent because an MQTT 5 broker said it takes no wildcard
+    /// filters. `reason`: why, in words (with the broker's reason string, if any); `None`
+    /// under 3.1.1, whose SUBACK only says "failure".
     SubscribeRefused {
         filter: String,
+        reason: Option<String>,
     },
     /// The broker no longer sends us messages for this filter: it acknowledged the
     /// UNSUBSCRIBE (UNSUBACK), or a new session started without it. Not emitted for a
-    /// filter subscribed again before this point.
+    /// filter subscribed again before this point. An MQTT 5 UNSUBACK's reason codes
+    /// (0x11 "no subscription existed", or a refusal) are not told apart: the filter is
+    /// forgotten here either way, and messages still arriving for it are the owner's to drop.
     Unsubscribed {
         filter: String,
     },
@@ -173,6 +225,14 @@ pub enum Event {
     Acknowledged {
         pkid: PacketId,
     },
+    /// A QoS 1 publish is given up and will not be sent again: an MQTT 5 broker refused it
+    /// (PUBACK with a reason code of 0x80 or more, e.g. "not authorized", "quota
+    /// exceeded", plus its reason string), or it waited in the queue and is over the
+    /// Maximum Packet Size the broker announced on connecting.
+    PublishRefused {
+        pkid: PacketId,
+        reason: String,
+    },
     /// Something odd that does not end the connection.
     Warning(ProtocolError),
     /// The connection is over: the transport should close its socket.
@@ -191,7 +251,7 @@ enum State {
 
 #[derive(Debug)]
 struct Outgoing {
-    publish: Publish,
+    publish: OutPublish,
     /// Sent on the current connection: only these can be acknowledged.
     on_wire: bool,
     /// Sent on some connection before, so a resend carries DUP (MQTT-3.3.1-1).
@@ -230,7 +290,8 @@ enum Step {
 /// packet needs more), so a frame holding an oversized packet is never copied whole.
 const READ_CHUNK: usize = 4096;
 
-/// One MQTT 3.1.1 client session. See the crate docs for the handle/poll contract.
+/// One MQTT client session (3.1.1 or 5, see `Options::protocol`). See the crate docs for the
+/// handle/poll contract.
 #[derive(Debug)]
 pub struct Client {
     options: Options,
@@ -252,6 +313,11 @@ pub struct Client {
     last_pkid: PacketId,
     last_sent: Instant,
     ping_deadline: Option<Instant>,
+    /// What the broker said about itself in its last CONNACK; kept while offline, so a
+    /// publish queued then is checked against the broker we last saw.
+    limits: ServerLimits,
+    /// The retain-unavailable warning was given on this connection.
+    retain_warned: bool,
 }
 
 impl Client {
@@ -271,11 +337,29 @@ impl Client {
             last_pkid: 0,
             last_sent: Instant::default(),
             ping_deadline: None,
+            limits: ServerLimits::default(),
+            retain_warned: false,
         }
     }
 
     pub fn options(&self) -> &Options {
         &self.options
+    }
+
+    /// What the broker said about itself in its last CONNACK (MQTT 5); the permissive
+    /// defaults under 3.1.1 and before the first CONNACK.
+    pub fn server_limits(&self) -> &ServerLimits {
+        &self.limits
+    }
+
+    /// A PINGREQ goes out after this much silence from our side: half the keep-alive, the
+    /// broker's (MQTT 5 Server Keep Alive) if it imposed one, else ours
+    /// (`Options::ping_interval`).
+    pub fn ping_interval(&self) -> Duration {
+        match self.limits.server_keep_alive {
+            Some(secs) => Duration::from_secs(u64::from(secs)) / 2,
+            None => self.options.ping_interval(),
+        }
     }
 
     pub fn is_connected(&self) -> bool {
@@ -301,36 +385,38 @@ impl Client {
         for entry in &mut self.outgoing {
             entry.on_wire = false;
         }
-        let mut connect = mqttbytes::v4::Connect::new(self.options.client_id.clone());
-        connect.keep_alive = u16::try_from(self.options.keep_alive.as_secs()).unwrap_or(u16::MAX);
-        connect.clean_session = self.options.clean_session;
-        if let Some(c) = &self.options.credentials {
-            connect.set_login(c.username.clone(), c.password.clone());
-        }
-        match self.options.will.as_ref().map(LastWill::checked) {
-            None => {}
-            Some(Ok(will)) => {
-                let mut last_will =
-                    mqttbytes::v4::LastWill::new(will.topic, Vec::new(), will.qos, will.retain);
-                last_will.message = will.payload;
-                connect.last_will = Some(last_will);
-            }
+        self.retain_warned = false;
+        let will = match self.options.will.as_ref().map(LastWill::checked) {
+            None => None,
+            Some(Ok(will)) => Some(will),
             // Set in `Options` directly, unchecked. Connecting without it beats a CONNECT
             // with a length that wrapped around, or refusing to connect at all.
-            Some(Err(e)) => self
-                .events
-                .push_back(Event::Warning(ProtocolError::Malformed(format!(
-                    "last will left out of CONNECT: {e}"
-                )))),
-        }
+            Some(Err(e)) => {
+                self.events
+                    .push_back(Event::Warning(ProtocolError::Malformed(format!(
+                        "last will left out of CONNECT: {e}"
+                    ))));
+                None
+            }
+        };
+        let connect = ConnectSpec {
+            client_id: &self.options.client_id,
+            keep_alive: u16::try_from(self.options.keep_alive.as_secs()).unwrap_or(u16::MAX),
+            clean_session: self.options.clean_session,
+            credentials: self.options.credentials.as_ref(),
+            will: will.as_ref(),
+            session_expiry: codec::interval_secs(self.options.session_expiry),
+            max_packet_size: u32::try_from(self.options.max_incoming_packet).unwrap_or(u32::MAX),
+        };
+        let mut buf = BytesMut::new();
+        let written = codec::encode(self.options.protocol, Out::Connect(connect), &mut buf);
         self.state = State::AwaitConnack {
             deadline: now + self.options.connack_timeout,
         };
-        let mut buf = BytesMut::new();
-        match connect.write(&mut buf) {
-            Ok(_) => self.push_transmit(now, buf.freeze()),
+        match written {
+            Ok(()) => self.push_transmit(now, buf.freeze()),
             Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
-                format!("cannot encode CONNECT: {}", describe(e)),
+                format!("cannot encode CONNECT: {}", codec::describe(e)),
             ))),
         }
     }
@@ -380,10 +466,9 @@ impl Client {
                     if now >= deadline {
                         self.fail(DisconnectReason::PingTimeout);
                     }
-                } else if self.keep_alive_enabled()
-                    && now >= self.last_sent + self.options.ping_interval()
+                } else if self.keep_alive_enabled() && now >= self.last_sent + self.ping_interval()
                 {
-                    self.push_packet(now, |buf| PingReq.write(buf));
+                    self.push_packet(now, Out::PingReq);
                     self.ping_deadline = Some(now + self.options.ping_timeout);
                 }
             }
@@ -409,7 +494,7 @@ impl Client {
         payload: impl Into<Bytes>,
         qos: QoS,
     ) -> Result<Option<PacketId>, PublishError> {
-        self.publish_with(now, topic, payload.into(), qos, false)
+        self.publish_with_options(now, topic, payload, qos, PublishOptions::default())
     }
 
     /// As `publish`, with the retain flag set (on resends too): the broker keeps the message
@@ -422,11 +507,15 @@ impl Client {
         payload: impl Into<Bytes>,
         qos: QoS,
     ) -> Result<Option<PacketId>, PublishError> {
-        self.publish_with(now, topic, payload.into(), qos, true)
+        let opts = PublishOptions {
+            retain: true,
+            ..PublishOptions::default()
+        };
+        self.publish_with_options(now, topic, payload, qos, opts)
     }
 
     /// Change the last will for the next CONNECT (the current connection keeps the one it
-    /// was opened with: MQTT 3.1.1 has no way to change it mid-connection). `None` removes
+    /// was opened with: MQTT has no way to change it mid-connection). `None` removes
     /// it. Refused like a publish: a topic that is empty, over 65535 bytes or holds `+`/`#`,
     /// or a payload over 65535 bytes. QoS 2 is downgraded to 1.
     pub fn set_will(&mut self, will: Option<LastWill>) -> Result<(), PublishError> {
@@ -434,54 +523,75 @@ impl Client {
         Ok(())
     }
 
-    fn publish_with(
+    /// Publish with options: retain, and (MQTT 5) a message expiry. The options are kept
+    /// with a QoS 1 message, so a resend after a reconnect carries them too. Refused with
+    /// `PublishError::TooLarge` over `Options::max_outgoing_packet` or the broker's Maximum
+    /// Packet Size (MQTT 5), counting the whole packet with its properties.
+    pub fn publish_with_options(
         &mut self,
         now: Instant,
         topic: &str,
-        payload: Bytes,
+        payload: impl Into<Bytes>,
         qos: QoS,
-        retain: bool,
+        opts: PublishOptions,
     ) -> Result<Option<PacketId>, PublishError> {
+        let payload = payload.into();
         if !valid_topic(topic) {
             return Err(PublishError::InvalidTopic(topic.to_owned()));
         }
-        let size = publish_packet_size(topic, payload.len(), qos);
-        if size > self.options.max_outgoing_packet {
-            return Err(PublishError::TooLarge {
-                size,
-                limit: self.options.max_outgoing_packet,
-            });
+        // QoS 2 is not offered: its exactly-once needs broker-side state this client does
+        // not keep. It is downgraded to QoS 1, and chat dedups by message id.
+        let qos = downgrade(qos);
+        let mut publish = OutPublish {
+            topic: topic.to_owned(),
+            payload,
+            qos,
+            // Stored with the publish, so a resend after a reconnect is retained too.
+            retain: opts.retain,
+            dup: false,
+            pkid: 0,
+            message_expiry: opts.message_expiry.map(|d| codec::interval_secs(d).max(1)),
+        };
+        let (size, limit) = self.publish_size(&publish);
+        if size > limit {
+            return Err(PublishError::TooLarge { size, limit });
         }
-        let mut publish = Publish::from_bytes(topic, qos, payload);
-        // Stored with the publish, so a resend after a reconnect is retained too.
-        publish.retain = retain;
-        match qos {
-            QoS::AtMostOnce => {
-                if self.is_connected() {
-                    self.push_packet(now, |buf| publish.write(buf));
-                }
-                Ok(None)
+        if qos == QoS::AtMostOnce {
+            if self.is_connected() {
+                self.send_publish(now, &publish);
             }
-            QoS::AtLeastOnce | QoS::ExactlyOnce => {
-                // QoS 2 is not offered: its exactly-once needs broker-side state this client
-                // does not keep. It is downgraded to QoS 1, and chat dedups by message id.
-                publish.qos = QoS::AtLeastOnce;
-                if self.outgoing.len() >= self.options.max_inflight {
-                    return Err(PublishError::OutboxFull(self.options.max_inflight));
-                }
-                let pkid = self.next_pkid();
-                publish.pkid = pkid;
-                self.outgoing.push_back(Outgoing {
-                    publish,
-                    on_wire: false,
-                    ever_sent: false,
-                });
-                if self.is_connected() {
-                    self.send_unsent(now);
-                }
-                Ok(Some(pkid))
-            }
+            return Ok(None);
         }
+        if self.outgoing.len() >= self.options.max_inflight {
+            return Err(PublishError::OutboxFull(self.options.max_inflight));
+        }
+        let pkid = self.next_pkid();
+        publish.pkid = pkid;
+        self.outgoing.push_back(Outgoing {
+            publish,
+            on_wire: false,
+            ever_sent: false,
+        });
+        if self.is_connected() {
+            self.send_unsent(now);
+        }
+        Ok(Some(pkid))
+    }
+
+    /// The size of `publish` on the wire, and the most that may be sent.
+    fn publish_size(&self, publish: &OutPublish) -> (usize, usize) {
+        let size = codec::publish_size(
+            self.options.protocol,
+            &publish.topic,
+            publish.payload.len(),
+            publish.qos,
+            publish.message_expiry,
+        );
+        let server = self
+            .limits
+            .max_packet_size
+            .map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+        (size, self.options.max_outgoing_packet.min(server))
     }
 
     /// Subscribe now if connected, and again whenever a new session needs it.
@@ -547,7 +657,7 @@ impl Client {
     /// ping timeout instead of whenever the next keep-alive was due.
     pub fn ping_now(&mut self, now: Instant) {
         if self.is_connected() && self.ping_deadline.is_none() {
-            self.push_packet(now, |buf| PingReq.write(buf));
+            self.push_packet(now, Out::PingReq);
             self.ping_deadline = Some(now + self.options.ping_timeout);
         }
     }
@@ -555,7 +665,8 @@ impl Client {
     /// Leave cleanly: DISCONNECT goes out (if connected) and the session goes idle.
     pub fn disconnect(&mut self, now: Instant) {
         if self.is_connected() {
-            self.push_packet(now, |buf| mqttbytes::v4::Disconnect.write(buf));
+            // Under MQTT 5: reason 0x00, normal disconnection, so the broker drops the will.
+            self.push_packet(now, Out::Disconnect);
         }
         if self.state != State::Idle {
             self.state = State::Idle;
@@ -585,7 +696,7 @@ impl Client {
             State::AwaitConnack { deadline } => Some(deadline),
             State::Connected => self.ping_deadline.or_else(|| {
                 self.keep_alive_enabled()
-                    .then(|| self.last_sent + self.options.ping_interval())
+                    .then(|| self.last_sent + self.ping_interval())
             }),
         }
     }
@@ -593,21 +704,17 @@ impl Client {
     // ----- internals ----------------------------------------------------------------------
 
     fn keep_alive_enabled(&self) -> bool {
-        !self.options.keep_alive.is_zero()
+        !self.ping_interval().is_zero()
     }
 
     /// Decode one packet from the receive buffer and act on it.
     fn decode(&mut self, now: Instant) -> Step {
         let limit = self.options.max_incoming_packet;
-        match mqttbytes::v4::read(&mut self.rx, limit) {
+        match codec::decode(self.options.protocol, &mut self.rx, limit) {
             Ok(packet) => self.handle_packet(now, packet),
-            Err(mqttbytes::Error::InsufficientBytes(n)) => return Step::Need(n),
-            Err(mqttbytes::Error::PayloadSizeLimitExceeded(remaining)) => {
-                return self.start_skip(remaining)
-            }
-            Err(e) => self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
-                describe(e),
-            ))),
+            Err(DecodeError::Need(n)) => return Step::Need(n),
+            Err(DecodeError::TooLarge(remaining)) => return self.start_skip(remaining),
+            Err(DecodeError::Fatal(e)) => self.fail(DisconnectReason::Protocol(e)),
         }
         Step::Progress
     }
@@ -624,7 +731,7 @@ impl Client {
             }));
             return Step::Progress;
         }
-        match read_publish_head(&self.rx) {
+        match codec::read_publish_head(self.options.protocol, &self.rx) {
             Ok(head) => {
                 self.rx.advance(head.len);
                 self.skip = Some(Skip {
@@ -650,8 +757,7 @@ impl Client {
             return;
         };
         if skip.qos == QoS::AtLeastOnce {
-            let ack = PubAck::new(skip.pkid);
-            self.push_packet(now, |buf| ack.write(buf));
+            self.push_packet(now, Out::PubAck(skip.pkid));
         }
         self.events.push_back(Event::Skipped {
             topic: skip.topic,
@@ -661,41 +767,88 @@ impl Client {
         });
     }
 
-    fn handle_packet(&mut self, now: Instant, packet: Packet) {
-        if let State::AwaitConnack { .. } = self.state {
-            match packet {
-                Packet::ConnAck(ack) => self.handle_connack(now, ack.code, ack.session_present),
-                other => self.fail(unexpected(&other)),
-            }
-            return;
-        }
+    fn handle_packet(&mut self, now: Instant, packet: Incoming) {
         match packet {
-            Packet::Publish(publish) => self.handle_incoming_publish(now, publish),
-            Packet::PubAck(ack) => self.handle_incoming_puback(ack.pkid),
-            Packet::SubAck(ack) => self.handle_incoming_suback(ack),
-            Packet::PingResp => self.ping_deadline = None,
-            Packet::UnsubAck(ack) => self.handle_incoming_unsuback(ack.pkid),
+            // MQTT 5 §3.14: the server sends DISCONNECT only after a successful CONNACK,
+            // but one before it is still read for its words rather than as a stray packet.
+            Incoming::Disconnect {
+                code,
+                reason_string,
+            } => {
+                let words = codec::disconnect_words(code, reason_string.as_deref());
+                self.fail(DisconnectReason::ServerSaid { code, words });
+            }
+            Incoming::ConnAck {
+                session_present,
+                refusal,
+                reason_string,
+                limits,
+            } if matches!(self.state, State::AwaitConnack { .. }) => {
+                self.handle_connack(now, session_present, refusal, reason_string, limits);
+            }
+            other if matches!(self.state, State::AwaitConnack { .. }) => {
+                self.fail(unexpected(&other));
+            }
+            Incoming::Publish {
+                topic,
+                payload,
+                qos,
+                retain,
+                dup,
+                pkid,
+            } => {
+                let message = IncomingMessage {
+                    topic,
+                    payload,
+                    qos,
+                    retain,
+                    dup,
+                };
+                self.handle_incoming_publish(now, message, pkid);
+            }
+            Incoming::PubAck { pkid, refused } => self.handle_incoming_puback(now, pkid, refused),
+            Incoming::SubAck { pkid, codes } => self.handle_incoming_suback(pkid, codes),
+            Incoming::PingResp => self.ping_deadline = None,
+            Incoming::UnsubAck { pkid } => self.handle_incoming_unsuback(pkid),
             other => self.fail(unexpected(&other)),
         }
     }
 
-    fn handle_connack(&mut self, now: Instant, code: ConnectReturnCode, session_present: bool) {
-        let refusal = match code {
-            ConnectReturnCode::Success => None,
-            ConnectReturnCode::RefusedProtocolVersion => {
-                Some(ConnectRefusal::UnacceptableProtocolVersion)
-            }
-            ConnectReturnCode::BadClientId => Some(ConnectRefusal::IdentifierRejected),
-            ConnectReturnCode::ServiceUnavailable => Some(ConnectRefusal::ServerUnavailable),
-            ConnectReturnCode::BadUserNamePassword => Some(ConnectRefusal::BadUserNameOrPassword),
-            ConnectReturnCode::NotAuthorized => Some(ConnectRefusal::NotAuthorized),
-        };
+    fn handle_connack(
+        &mut self,
+        now: Instant,
+        session_present: bool,
+        refusal: Option<ConnectRefusal>,
+        reason_string: Option<String>,
+        limits: ServerLimits,
+    ) {
         if let Some(refusal) = refusal {
-            self.fail(DisconnectReason::Refused(refusal));
+            self.fail(DisconnectReason::Refused {
+                refusal,
+                reason_string,
+            });
             return;
         }
         self.state = State::Connected;
+        self.limits = limits;
         self.events.push_back(Event::Connected { session_present });
+        // Queued publishes the broker announced it would not take: give them up now
+        // rather than have the broker end the link over them.
+        let mut refused = Vec::new();
+        let mut kept = VecDeque::with_capacity(self.outgoing.len());
+        for entry in std::mem::take(&mut self.outgoing) {
+            let (size, limit) = self.publish_size(&entry.publish);
+            if size > limit {
+                refused.push(Event::PublishRefused {
+                    pkid: entry.publish.pkid,
+                    reason: PublishError::TooLarge { size, limit }.to_string(),
+                });
+            } else {
+                kept.push_back(entry);
+            }
+        }
+        self.outgoing = kept;
+        self.events.extend(refused);
         if !session_present {
             for sub in &mut self.subscriptions {
                 sub.granted = false;
@@ -725,28 +878,21 @@ impl Client {
         self.send_unsent(now);
     }
 
-    fn handle_incoming_publish(&mut self, now: Instant, publish: Publish) {
-        match publish.qos {
+    fn handle_incoming_publish(&mut self, now: Instant, message: IncomingMessage, pkid: u16) {
+        match message.qos {
             QoS::AtMostOnce => {}
-            QoS::AtLeastOnce => {
-                let ack = PubAck::new(publish.pkid);
-                self.push_packet(now, |buf| ack.write(buf));
-            }
+            QoS::AtLeastOnce => self.push_packet(now, Out::PubAck(pkid)),
             QoS::ExactlyOnce => {
                 self.fail(DisconnectReason::Protocol(ProtocolError::UnrequestedQos2));
                 return;
             }
         }
-        self.events.push_back(Event::Message(IncomingMessage {
-            topic: publish.topic,
-            payload: publish.payload,
-            qos: publish.qos,
-            retain: publish.retain,
-            dup: publish.dup,
-        }));
+        self.events.push_back(Event::Message(message));
     }
 
-    fn handle_incoming_puback(&mut self, pkid: PacketId) {
+    /// A PUBACK: the publish leaves the queue, acknowledged or (MQTT 5) refused for good,
+    /// and a publish waiting for the broker's Receive Maximum may go out.
+    fn handle_incoming_puback(&mut self, now: Instant, pkid: PacketId, refused: Option<String>) {
         match self
             .outgoing
             .iter()
@@ -754,7 +900,11 @@ impl Client {
         {
             Some(index) => {
                 self.outgoing.remove(index);
-                self.events.push_back(Event::Acknowledged { pkid });
+                self.events.push_back(match refused {
+                    None => Event::Acknowledged { pkid },
+                    Some(reason) => Event::PublishRefused { pkid, reason },
+                });
+                self.send_unsent(now);
             }
             None => self
                 .events
@@ -762,33 +912,34 @@ impl Client {
         }
     }
 
-    fn handle_incoming_suback(&mut self, ack: SubAck) {
-        let Some(filters) = self.pending_subscribes.remove(&ack.pkid) else {
+    fn handle_incoming_suback(&mut self, pkid: PacketId, codes: Vec<SubCode>) {
+        let Some(filters) = self.pending_subscribes.remove(&pkid) else {
             self.events
-                .push_back(Event::Warning(ProtocolError::Unsolicited(ack.pkid)));
+                .push_back(Event::Warning(ProtocolError::Unsolicited(pkid)));
             return;
         };
-        if filters.len() != ack.return_codes.len() {
+        if filters.len() != codes.len() {
             // MQTT-3.9.3-1: one return code per filter. Guessing would lose a subscription.
             self.fail(DisconnectReason::Protocol(ProtocolError::Malformed(
                 format!(
                     "SUBACK with {} return codes for {} filters",
-                    ack.return_codes.len(),
+                    codes.len(),
                     filters.len()
                 ),
             )));
             return;
         }
-        for (filter, code) in filters.into_iter().zip(ack.return_codes) {
+        for (filter, code) in filters.into_iter().zip(codes) {
             match code {
-                SubscribeReasonCode::Success(qos) => {
+                SubCode::Granted(qos) => {
                     if let Some(sub) = self.subscriptions.iter_mut().find(|s| s.filter == filter) {
                         sub.granted = true;
                     }
                     self.events.push_back(Event::Subscribed { filter, qos });
                 }
-                SubscribeReasonCode::Failure => {
-                    self.events.push_back(Event::SubscribeRefused { filter });
+                SubCode::Refused(reason) => {
+                    self.events
+                        .push_back(Event::SubscribeRefused { filter, reason });
                 }
             }
         }
@@ -820,17 +971,37 @@ impl Client {
         }
     }
 
-    /// Put every QoS 1 publish on the wire that is not there yet on this connection.
+    /// Put QoS 1 publishes on the wire that are not there yet on this connection, in
+    /// order, while fewer than the broker's Receive Maximum wait for their PUBACK.
     fn send_unsent(&mut self, now: Instant) {
+        let window = usize::from(self.limits.receive_max);
+        let mut on_wire = self.outgoing.iter().filter(|o| o.on_wire).count();
         let mut sent = Vec::new();
         let mut buf = BytesMut::new();
+        let protocol = self.options.protocol;
+        let strip_retain = !self.limits.retain_available;
+        let mut stripped = false;
         for entry in self.outgoing.iter_mut().filter(|o| !o.on_wire) {
+            if on_wire >= window {
+                break;
+            }
             entry.publish.dup = entry.ever_sent;
-            if entry.publish.write(&mut buf).is_ok() {
+            let mut wire = entry.publish.clone();
+            if strip_retain && wire.retain {
+                wire.retain = false;
+                stripped = true;
+            }
+            if codec::encode(protocol, Out::Publish(&wire), &mut buf).is_ok() {
                 entry.on_wire = true;
                 entry.ever_sent = true;
+                on_wire += 1;
                 sent.push((entry.publish.pkid, buf.split().freeze()));
+            } else {
+                buf.clear();
             }
+        }
+        if stripped {
+            self.warn_retain_unavailable();
         }
         for (pkid, bytes) in sent {
             self.push_transmit(now, bytes);
@@ -838,26 +1009,70 @@ impl Client {
         }
     }
 
-    fn send_subscribe(&mut self, now: Instant, filters: Vec<(String, QoS)>) {
-        let pkid = self.next_pkid();
-        let mut subscribe = Subscribe::empty_subscribe();
-        subscribe.pkid = pkid;
-        for (filter, qos) in &filters {
-            subscribe.add(filter.clone(), *qos);
+    /// Send a QoS 0 publish now, without the retain flag if the broker keeps none.
+    fn send_publish(&mut self, now: Instant, publish: &OutPublish) {
+        if publish.retain && !self.limits.retain_available {
+            let mut wire = publish.clone();
+            wire.retain = false;
+            self.warn_retain_unavailable();
+            self.push_packet(now, Out::Publish(&wire));
+        } else {
+            self.push_packet(now, Out::Publish(publish));
         }
+    }
+
+    fn warn_retain_unavailable(&mut self) {
+        if !self.retain_warned {
+            self.retain_warned = true;
+            self.events
+                .push_back(Event::Warning(ProtocolError::RetainUnavailable));
+        }
+    }
+
+    /// SUBSCRIBE `filters`, but those with wildcards are refused at once if the broker
+    /// takes none (MQTT 5 Wildcard Subscription Available = 0): sending them would only
+    /// bring a refusal, or a DISCONNECT. They stay asked for, and go out with the next
+    /// session if its broker allows them.
+    fn send_subscribe(&mut self, now: Instant, mut filters: Vec<(String, QoS)>) {
+        if !self.limits.wildcard_available {
+            let (wild, plain): (Vec<_>, Vec<_>) = filters
+                .into_iter()
+                .partition(|(f, _)| f.contains(['+', '#']));
+            for (filter, _) in wild {
+                self.events.push_back(Event::SubscribeRefused {
+                    filter,
+                    reason: Some(
+                        "the broker does not allow wildcard subscriptions (+ or #)".into(),
+                    ),
+                });
+            }
+            filters = plain;
+            if filters.is_empty() {
+                return;
+            }
+        }
+        let pkid = self.next_pkid();
+        self.push_packet(
+            now,
+            Out::Subscribe {
+                pkid,
+                filters: &filters,
+            },
+        );
         self.pending_subscribes
             .insert(pkid, filters.into_iter().map(|(f, _)| f).collect());
-        self.push_packet(now, |buf| subscribe.write(buf));
     }
 
     fn send_unsubscribe(&mut self, now: Instant, filters: Vec<String>) {
         let pkid = self.next_pkid();
-        let unsubscribe = Unsubscribe {
-            pkid,
-            topics: filters.clone(),
-        };
+        self.push_packet(
+            now,
+            Out::Unsubscribe {
+                pkid,
+                filters: &filters,
+            },
+        );
         self.pending_unsubscribes.insert(pkid, filters);
-        self.push_packet(now, |buf| unsubscribe.write(buf));
     }
 
     fn next_pkid(&mut self) -> PacketId {
@@ -874,19 +1089,15 @@ impl Client {
         }
     }
 
-    fn push_packet(
-        &mut self,
-        now: Instant,
-        write: impl FnOnce(&mut BytesMut) -> Result<usize, mqttbytes::Error>,
-    ) {
+    fn push_packet(&mut self, now: Instant, packet: Out<'_>) {
         let mut buf = BytesMut::new();
-        match write(&mut buf) {
-            Ok(_) => self.push_transmit(now, buf.freeze()),
+        match codec::encode(self.options.protocol, packet, &mut buf) {
+            Ok(()) => self.push_transmit(now, buf.freeze()),
             Err(e) => self
                 .events
                 .push_back(Event::Warning(ProtocolError::Malformed(format!(
                     "cannot encode packet: {}",
-                    describe(e)
+                    codec::describe(e)
                 )))),
         }
     }
@@ -911,122 +1122,18 @@ impl Client {
     }
 }
 
-fn unexpected(packet: &Packet) -> DisconnectReason {
+fn unexpected(packet: &Incoming) -> DisconnectReason {
     let name = match packet {
-        Packet::Connect(_) => "CONNECT",
-        Packet::ConnAck(_) => "CONNACK",
-        Packet::Publish(_) => "PUBLISH",
-        Packet::PubAck(_) => "PUBACK",
-        Packet::PubRec(_) => "PUBREC",
-        Packet::PubRel(_) => "PUBREL",
-        Packet::PubComp(_) => "PUBCOMP",
-        Packet::Subscribe(_) => "SUBSCRIBE",
-        Packet::SubAck(_) => "SUBACK",
-        Packet::Unsubscribe(_) => "UNSUBSCRIBE",
-        Packet::UnsubAck(_) => "UNSUBACK",
-        Packet::PingReq => "PINGREQ",
-        Packet::PingResp => "PINGRESP",
-        Packet::Disconnect => "DISCONNECT",
+        Incoming::ConnAck { .. } => "CONNACK",
+        Incoming::Publish { .. } => "PUBLISH",
+        Incoming::PubAck { .. } => "PUBACK",
+        Incoming::SubAck { .. } => "SUBACK",
+        Incoming::UnsubAck { .. } => "UNSUBACK",
+        Incoming::PingResp => "PINGRESP",
+        Incoming::Disconnect { .. } => "DISCONNECT",
+        Incoming::Unexpected(name) => name,
     };
     DisconnectReason::Protocol(ProtocolError::Unexpected(name))
-}
-
-const PUBLISH_TYPE: u8 = 3;
-
-/// The start of an oversized PUBLISH: what `Event::Skipped` and its PUBACK need.
-#[derive(Debug)]
-struct PublishHead {
-    topic: String,
-    qos: QoS,
-    pkid: PacketId,
-    /// Bytes of fixed header, topic and packet id.
-    len: usize,
-    /// The whole packet, fixed header included.
-    size: usize,
-}
-
-#[derive(Debug)]
-enum HeadError {
-    /// At least this many more bytes are needed.
-    Incomplete(usize),
-    Invalid(ProtocolError),
-}
-
-/// Parse the fixed header, topic and (QoS 1) packet id at the start of `buf`, which holds
-/// a PUBLISH whose remaining length mqttbytes has already read as valid.
-fn read_publish_head(buf: &[u8]) -> Result<PublishHead, HeadError> {
-    let malformed = |text: String| HeadError::Invalid(ProtocolError::Malformed(text));
-    let byte1 = *buf.first().ok_or(HeadError::Incomplete(2))?;
-    let (length_len, remaining) = remaining_length(buf.get(1..).unwrap_or_default())?;
-    let qos = match (byte1 >> 1) & 0b11 {
-        0 => QoS::AtMostOnce,
-        1 => QoS::AtLeastOnce,
-        2 => return Err(HeadError::Invalid(ProtocolError::UnrequestedQos2)),
-        q => return Err(malformed(format!("invalid QoS {q}"))),
-    };
-    let fixed = 1 + length_len;
-    let body = buf.get(fixed..).unwrap_or_default();
-    let [hi, lo, ..] = *body else {
-        return Err(HeadError::Incomplete(2 - body.len()));
-    };
-    let topic_len = usize::from(u16::from_be_bytes([hi, lo]));
-    let pkid_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
-    let head = 2 + topic_len + pkid_len;
-    if head > remaining {
-        return Err(malformed(format!(
-            "a length of {topic_len} runs past the packet"
-        )));
-    }
-    let Some(head_bytes) = body.get(..head) else {
-        return Err(HeadError::Incomplete(head - body.len()));
-    };
-    let topic = std::str::from_utf8(&head_bytes[2..2 + topic_len])
-        .map_err(|_| malformed("topic is not UTF-8".into()))?
-        .to_owned();
-    let pkid = match head_bytes[2 + topic_len..] {
-        [hi, lo] => u16::from_be_bytes([hi, lo]),
-        _ => 0,
-    };
-    if qos == QoS::AtLeastOnce && pkid == 0 {
-        return Err(malformed("packet id 0".into()));
-    }
-    Ok(PublishHead {
-        topic,
-        qos,
-        pkid,
-        len: fixed + head,
-        size: fixed + remaining,
-    })
-}
-
-/// The variable byte integer of a fixed header: (bytes it takes, value).
-fn remaining_length(buf: &[u8]) -> Result<(usize, usize), HeadError> {
-    let mut value = 0;
-    for (i, byte) in buf.iter().take(4).enumerate() {
-        value |= usize::from(byte & 0x7F) << (7 * i);
-        if byte & 0x80 == 0 {
-            return Ok((i + 1, value));
-        }
-    }
-    if buf.len() >= 4 {
-        Err(HeadError::Invalid(ProtocolError::Malformed(
-            "remaining length longer than 4 bytes".into(),
-        )))
-    } else {
-        Err(HeadError::Incomplete(1))
-    }
-}
-
-/// Bytes a PUBLISH takes on the wire: fixed header, topic, packet id, payload.
-fn publish_packet_size(topic: &str, payload: usize, qos: QoS) -> usize {
-    let remaining = 2 + topic.len() + if qos == QoS::AtMostOnce { 0 } else { 2 } + payload;
-    let length_bytes = match remaining {
-        0..=127 => 1,
-        128..=16_383 => 2,
-        16_384..=2_097_151 => 3,
-        _ => 4,
-    };
-    1 + length_bytes + remaining
 }
 
 /// A topic to publish to (or a will topic): non-empty, fits its two-byte length, no
@@ -1055,24 +1162,4 @@ fn valid_filter(filter: &str) -> bool {
         let plus_ok = !level.contains('+') || *level == "+";
         hash_ok && plus_ok
     })
-}
-
-/// A decoding error in words (mqttbytes only offers `Debug`).
-fn describe(e: mqttbytes::Error) -> String {
-    use mqttbytes::Error as E;
-    match e {
-        E::InvalidPacketType(t) => format!("invalid packet type {t}"),
-        E::InvalidConnectReturnCode(c) => format!("invalid CONNACK return code {c}"),
-        E::InvalidQoS(q) => format!("invalid QoS {q}"),
-        E::InvalidSubscribeReasonCode(c) => format!("invalid SUBACK return code {c}"),
-        E::PacketIdZero => "packet id 0".into(),
-        E::TopicNotUtf8 => "topic is not UTF-8".into(),
-        E::MalformedRemainingLength => "remaining length longer than 4 bytes".into(),
-        E::BoundaryCrossed(n) => format!("a length of {n} runs past the packet"),
-        E::PayloadRequired => "packet without its required payload".into(),
-        E::PayloadTooLong => "payload too long".into(),
-        E::PayloadSizeLimitExceeded(n) => format!("packet of {n} bytes over the limit"),
-        E::InsufficientBytes(_) => "packet cut short".into(),
-        _ => "malformed packet".into(),
-    }
 }

@@ -1,4 +1,8 @@
-//! A sans-IO MQTT 3.1.1 client session over `mqttbytes`.
+//! A sans-IO MQTT client session over `mqttbytes`: MQTT 3.1.1 by default, MQTT 5 opt-in
+//! (`Options::protocol`), both through the same session logic. The version only shows at the
+//! codec seam (`codec/`), and in what a v5 broker adds: reason codes and reason strings in
+//! words, message and session expiry, will delay, and the limits of its CONNACK
+//! ([`ServerLimits`]), which the session keeps to.
 //!
 //! The core never opens a socket and never reads the clock. The owner of the transport feeds
 //! in what happened (`handle_*`: the link opened, bytes arrived, a deadline passed, the link
@@ -10,14 +14,21 @@
 
 mod backoff;
 mod client;
+mod codec;
 mod error;
 mod link;
 mod reconnect;
 mod time;
 
 pub use backoff::Backoff;
-pub use client::{Client, Credentials, Event, IncomingMessage, LastWill, Options, PacketId};
-pub use error::{ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError};
+pub use client::{
+    Client, Credentials, Event, IncomingMessage, LastWill, Options, PacketId, PublishOptions,
+};
+pub use codec::{Protocol, ServerLimits};
+pub use error::{
+    ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError,
+    SESSION_TAKEN_OVER,
+};
 pub use link::{LinkError, LinkState};
 pub use mqttbytes::QoS;
 pub use reconnect::{Action, Reconnect, STABLE_LINK};

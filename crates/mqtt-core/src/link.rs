@@ -25,8 +25,13 @@ pub enum LinkState {
     WaitingForNetwork { reason: LinkError },
     /// The page went away (`pagehide`) and left the broker; it connects again when back.
     Paused,
-    /// The broker refused the connection; only the user's retry tries again.
+    /// The broker refused the connection; only the user's retry tries again. (An MQTT 5
+    /// reason string is in the `DisconnectReason::Refused` the session reported.)
     Refused(ConnectRefusal),
+    /// An MQTT 5 broker ended the link because another connection with the same client id
+    /// took the session over (DISCONNECT 0x8E): another tab or device. Retrying by itself
+    /// would take it back and start a tug of war, so only the user's retry tries again.
+    TakenOver,
     /// The connection was closed for good.
     Closed,
 }

@@ -14,6 +14,9 @@
 //! - a wake (the browser is back `online`, the tab became visible) or the user's retry cuts
 //!   a wait short;
 //! - after a refusal only the user's retry tries again: retrying as is would not help;
+//! - the same after an MQTT 5 broker said another connection took our session over
+//!   (DISCONNECT 0x8E): two tabs with one client id would otherwise take it from each other
+//!   forever; every other server DISCONNECT is a lost link, retried with backoff;
 //! - after the page went away (`pagehide`) the link is paused until a wake or the user.
 
 use std::time::Duration;
@@ -66,6 +69,7 @@ enum State {
         reason: LinkError,
     },
     Refused(ConnectRefusal),
+    TakenOver,
     Paused,
 }
 
@@ -95,8 +99,14 @@ impl Reconnect {
     }
 
     /// The link went down or never came up. `online`: what the browser says about the
-    /// network now; `random` in `[0, 1)` spreads the retries of many tabs.
+    /// network now; `random` in `[0, 1)` spreads the retries of many tabs. A session taken
+    /// over (`DisconnectReason::is_session_taken_over`) waits for the user, like a refusal.
     pub fn handle_lost(&mut self, now: Instant, reason: LinkError, online: bool, random: f64) {
+        if matches!(&reason, LinkError::Mqtt(r) if r.is_session_taken_over()) {
+            self.backoff.reset();
+            self.state = State::TakenOver;
+            return;
+        }
         let stable = matches!(self.state, State::Attempting { connected_at: Some(at) }
             if now.saturating_duration_since(at) >= self.stable_after);
         if stable {
@@ -161,7 +171,7 @@ impl Reconnect {
             State::Attempting { .. } => None,
             State::Backoff { until, .. } => Some(Action::WaitUntil(*until)),
             State::Offline { .. } => Some(Action::WaitForNetwork),
-            State::Refused(_) => Some(Action::WaitForUser),
+            State::Refused(_) | State::TakenOver => Some(Action::WaitForUser),
             State::Paused => Some(Action::Paused),
         }
     }
@@ -190,6 +200,7 @@ impl Reconnect {
                 reason: reason.clone(),
             },
             State::Refused(refusal) => LinkState::Refused(*refusal),
+            State::TakenOver => LinkState::TakenOver,
             State::Paused => LinkState::Paused,
         }
     }

@@ -192,7 +192,10 @@ fn each_connack_refusal_disconnects_with_its_reason_in_words() {
         c.handle_open(T0);
         let _ = sent(&mut c);
         c.handle_bytes(at(0.1), &connack(code, false));
-        let reason = DisconnectReason::Refused(refusal);
+        let reason = DisconnectReason::Refused {
+            refusal,
+            reason_string: None,
+        };
         assert_eq!(events(&mut c), vec![Event::Disconnected(reason.clone())]);
         assert_eq!(reason.to_string(), words);
         assert!(!c.is_connected());
@@ -440,7 +443,8 @@ fn refused_subscription_is_reported() {
     assert_eq!(
         events(&mut c),
         vec![Event::SubscribeRefused {
-            filter: "secret/#".into()
+            filter: "secret/#".into(),
+            reason: None,
         }]
     );
     assert!(
@@ -917,6 +921,7 @@ fn offline_will() -> LastWill {
         payload: r#"{"online":false}"#.into(),
         qos: QoS::AtLeastOnce,
         retain: true,
+        ..LastWill::default()
     }
 }
 

@@ -1,0 +1,437 @@
+//! The codec seam: the session speaks in the version-neutral packets of this module, and
+//! `v4` / `v5` map them to and from `mqttbytes::v4` / `mqttbytes::v5`. Nothing above this
+//! module names a protocol version's packet types.
+//!
+//! Framing (is a whole packet in, is it over the limit) is done here for both versions, so a
+//! packet that is cut short *inside* (mqttbytes then says "insufficient bytes") is malformed,
+//! never a reason to wait for more bytes that would be read as the wrong packet.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use mqttbytes::QoS;
+
+use crate::client::{Credentials, LastWill};
+use crate::error::{ConnectRefusal, ProtocolError};
+
+mod v4;
+mod v5;
+
+/// The MQTT version a session speaks. Both run through the same session logic; the
+/// differences live in the codec and in what a v5 broker tells us in its CONNACK
+/// ([`ServerLimits`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// MQTT 3.1.1 (protocol level 4): what every broker speaks.
+    #[default]
+    V311,
+    /// MQTT 5.0: reason codes and reason strings in words, message expiry, session
+    /// expiry, will delay, and the broker's limits from CONNACK.
+    V5,
+}
+
+/// What the broker said about itself in its CONNACK (MQTT 5 properties). Under MQTT 3.1.1,
+/// and for any property a v5 broker leaves out, the permissive defaults of the spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// The largest packet (all of it, fixed header included) the broker accepts.
+    pub max_packet_size: Option<u32>,
+    /// QoS 1 publishes the broker takes unacknowledged at once (65535 when not said).
+    pub receive_max: u16,
+    /// Whether the broker keeps retained messages.
+    pub retain_available: bool,
+    /// Whether the broker accepts topic filters with `+` or `#`.
+    pub wildcard_available: bool,
+    /// A keep-alive (seconds) the broker imposes instead of ours.
+    pub server_keep_alive: Option<u16>,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_packet_size: None,
+            receive_max: u16::MAX,
+            retain_available: true,
+            wildcard_available: true,
+            server_keep_alive: None,
+        }
+    }
+}
+
+/// One acknowledgement code of a SUBACK.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum SubCode {
+    Granted(QoS),
+    /// Refused; the words say why (`None` under 3.1.1, which only says "failure").
+    Refused(Option<String>),
+}
+
+/// A packet from the broker, whatever the version.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Incoming {
+    ConnAck {
+        session_present: bool,
+        refusal: Option<ConnectRefusal>,
+        /// The v5 reason string, if the broker sent one.
+        reason_string: Option<String>,
+        limits: ServerLimits,
+    },
+    Publish {
+        topic: String,
+        payload: Bytes,
+        qos: QoS,
+        retain: bool,
+        dup: bool,
+        pkid: u16,
+    },
+    /// `refused`: the words of a v5 reason code >= 0x80 (plus reason string).
+    PubAck {
+        pkid: u16,
+        refused: Option<String>,
+    },
+    SubAck {
+        pkid: u16,
+        codes: Vec<SubCode>,
+    },
+    UnsubAck {
+        pkid: u16,
+    },
+    PingResp,
+    /// A v5 server DISCONNECT.
+    Disconnect {
+        code: u8,
+        reason_string: Option<String>,
+    },
+    /// A packet a client never receives (CONNECT, SUBSCRIBE, QoS 2 flow, ...), by name.
+    Unexpected(&'static str),
+}
+
+/// An outgoing PUBLISH as the session keeps it: with its options, so a resend is the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct OutPublish {
+    pub topic: String,
+    pub payload: Bytes,
+    pub qos: QoS,
+    pub retain: bool,
+    pub dup: bool,
+    pub pkid: u16,
+    /// v5 Message Expiry Interval in seconds; ignored under 3.1.1.
+    pub message_expiry: Option<u32>,
+}
+
+/// What goes into CONNECT.
+pub(crate) struct ConnectSpec<'a> {
+    pub client_id: &'a str,
+    pub keep_alive: u16,
+    pub clean_session: bool,
+    pub credentials: Option<&'a Credentials>,
+    /// Already checked (`LastWill::checked`).
+    pub will: Option<&'a LastWill>,
+    /// v5 Session Expiry Interval (seconds), sent when non-zero.
+    pub session_expiry: u32,
+    /// v5 Maximum Packet Size, always sent.
+    pub max_packet_size: u32,
+}
+
+/// A packet the client sends.
+pub(crate) enum Out<'a> {
+    Connect(ConnectSpec<'a>),
+    Publish(&'a OutPublish),
+    PubAck(u16),
+    Subscribe {
+        pkid: u16,
+        filters: &'a [(String, QoS)],
+    },
+    Unsubscribe {
+        pkid: u16,
+        filters: &'a [String],
+    },
+    PingReq,
+    Disconnect,
+}
+
+/// Why no packet came out of the receive buffer.
+#[derive(Debug)]
+pub(crate) enum DecodeError {
+    /// At least this many more bytes are needed.
+    Need(usize),
+    /// The packet's remaining length is over the limit (nothing was consumed).
+    TooLarge(usize),
+    /// The link must end.
+    Fatal(ProtocolError),
+}
+
+const AUTH_TYPE: u8 = 15;
+pub(crate) const PUBLISH_TYPE: u8 = 3;
+
+/// Take one packet off the front of `rx`, if a whole one is there.
+pub(crate) fn decode(
+    protocol: Protocol,
+    rx: &mut BytesMut,
+    limit: usize,
+) -> Result<Incoming, DecodeError> {
+    // mqttbytes v5 has no AUTH packet. Ending the link at its first byte gives the same
+    // answer however the bytes arrive, and whatever its length claims.
+    if protocol == Protocol::V5 && rx.first().map(|b| b >> 4) == Some(AUTH_TYPE) {
+        return Err(DecodeError::Fatal(ProtocolError::EnhancedAuthentication));
+    }
+    let header = match mqttbytes::check(rx.iter(), limit) {
+        Ok(header) => header,
+        Err(mqttbytes::Error::InsufficientBytes(n)) => return Err(DecodeError::Need(n)),
+        Err(mqttbytes::Error::PayloadSizeLimitExceeded(n)) => return Err(DecodeError::TooLarge(n)),
+        Err(e) => return Err(DecodeError::Fatal(ProtocolError::Malformed(describe(e)))),
+    };
+    let mut frame = rx.split_to(header.frame_length());
+    let malformed = |e| DecodeError::Fatal(ProtocolError::Malformed(describe(e)));
+    match protocol {
+        Protocol::V311 => v4::decode(&mut frame, limit).map_err(malformed),
+        Protocol::V5 => v5::decode(frame, limit),
+    }
+}
+
+/// Encode `packet` into `buf`.
+pub(crate) fn encode(
+    protocol: Protocol,
+    packet: Out<'_>,
+    buf: &mut BytesMut,
+) -> Result<(), mqttbytes::Error> {
+    match protocol {
+        Protocol::V311 => v4::encode(packet, buf),
+        Protocol::V5 => v5::encode(packet, buf),
+    }
+}
+
+/// Bytes a PUBLISH takes on the wire: fixed header, topic, packet id, (v5) properties,
+/// payload.
+pub(crate) fn publish_size(
+    protocol: Protocol,
+    topic: &str,
+    payload: usize,
+    qos: QoS,
+    message_expiry: Option<u32>,
+) -> usize {
+    let properties = match protocol {
+        Protocol::V311 => 0,
+        // Property length (one byte: at most 5 here) and Message Expiry Interval (id + u32).
+        Protocol::V5 => 1 + if message_expiry.is_some() { 5 } else { 0 },
+    };
+    let pkid = if qos == QoS::AtMostOnce { 0 } else { 2 };
+    let remaining = 2 + topic.len() + pkid + properties + payload;
+    1 + length_len(remaining) + remaining
+}
+
+/// Bytes a variable byte integer of `value` takes.
+fn length_len(value: usize) -> usize {
+    match value {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    }
+}
+
+/// A duration as whole seconds for an interval property: rounded up, saturating.
+pub(crate) fn interval_secs(d: Duration) -> u32 {
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    u32::try_from(secs).unwrap_or(u32::MAX)
+}
+
+/// The start of an oversized PUBLISH: what `Event::Skipped` and its PUBACK need.
+#[derive(Debug)]
+pub(crate) struct PublishHead {
+    pub topic: String,
+    pub qos: QoS,
+    pub pkid: u16,
+    /// Bytes of fixed header, topic, packet id (and under v5 the property length).
+    pub len: usize,
+    /// The whole packet, fixed header included.
+    pub size: usize,
+}
+
+#[derive(Debug)]
+pub(crate) enum HeadError {
+    /// At least this many more bytes are needed.
+    Incomplete(usize),
+    Invalid(ProtocolError),
+}
+
+/// Parse the fixed header, topic and (QoS 1) packet id at the start of `buf`, which holds
+/// a PUBLISH whose remaining length has already been read as valid. Under v5 the property
+/// length that follows is read too (the properties themselves are skipped with the payload).
+pub(crate) fn read_publish_head(protocol: Protocol, buf: &[u8]) -> Result<PublishHead, HeadError> {
+    let malformed = |text: String| HeadError::Invalid(ProtocolError::Malformed(text));
+    let byte1 = *buf.first().ok_or(HeadError::Incomplete(2))?;
+    let (length_len, remaining) = remaining_length(buf.get(1..).unwrap_or_default())?;
+    let qos = match (byte1 >> 1) & 0b11 {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        2 => return Err(HeadError::Invalid(ProtocolError::UnrequestedQos2)),
+        q => return Err(malformed(format!("invalid QoS {q}"))),
+    };
+    let fixed = 1 + length_len;
+    let body = buf.get(fixed..).unwrap_or_default();
+    let [hi, lo, ..] = *body else {
+        return Err(HeadError::Incomplete(2 - body.len()));
+    };
+    let topic_len = usize::from(u16::from_be_bytes([hi, lo]));
+    let pkid_len = if qos == QoS::AtMostOnce { 0 } else { 2 };
+    let mut head = 2 + topic_len + pkid_len;
+    if head > remaining {
+        return Err(malformed(format!(
+            "a length of {topic_len} runs past the packet"
+        )));
+    }
+    let Some(head_bytes) = body.get(..head) else {
+        return Err(HeadError::Incomplete(head - body.len()));
+    };
+    let topic = std::str::from_utf8(&head_bytes[2..2 + topic_len])
+        .map_err(|_| malformed("topic is not UTF-8".into()))?
+        .to_owned();
+    let pkid = match head_bytes[2 + topic_len..] {
+        [hi, lo] => u16::from_be_bytes([hi, lo]),
+        _ => 0,
+    };
+    if qos == QoS::AtLeastOnce && pkid == 0 {
+        return Err(malformed("packet id 0".into()));
+    }
+    if protocol == Protocol::V5 {
+        // MQTT 5 §3.3.2.3: the property length, a variable byte integer, follows.
+        let rest = &body[head..];
+        let (vbi_len, properties) = match remaining_length(rest) {
+            Ok(v) => v,
+            // Its bytes may only be missing if the packet still has room for them.
+            Err(HeadError::Incomplete(n)) if head + rest.len() < remaining => {
+                return Err(HeadError::Incomplete(n))
+            }
+            Err(HeadError::Incomplete(_)) => {
+                return Err(malformed("PUBLISH without its property length".into()))
+            }
+            Err(HeadError::Invalid(_)) => {
+                return Err(malformed("property length longer than 4 bytes".into()))
+            }
+        };
+        if head + vbi_len + properties > remaining {
+            return Err(malformed(format!(
+                "a property length of {properties} runs past the packet"
+            )));
+        }
+        head += vbi_len;
+    }
+    Ok(PublishHead {
+        topic,
+        qos,
+        pkid,
+        len: fixed + head,
+        size: fixed + remaining,
+    })
+}
+
+/// A variable byte integer at the start of `buf`: (bytes it takes, value).
+fn remaining_length(buf: &[u8]) -> Result<(usize, usize), HeadError> {
+    let mut value = 0;
+    for (i, byte) in buf.iter().take(4).enumerate() {
+        value |= usize::from(byte & 0x7F) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok((i + 1, value));
+        }
+    }
+    if buf.len() >= 4 {
+        Err(HeadError::Invalid(ProtocolError::Malformed(
+            "remaining length longer than 4 bytes".into(),
+        )))
+    } else {
+        Err(HeadError::Incomplete(1))
+    }
+}
+
+/// An MQTT 5 reason code in words (MQTT 5.0 §2.4, the codes a broker sends).
+pub(crate) fn reason_words(code: u8) -> String {
+    let words = match code {
+        0x00 => "success",
+        0x04 => "disconnect with will message",
+        0x10 => "no matching subscribers",
+        0x11 => "no subscription existed",
+        0x80 => "unspecified error",
+        0x81 => "malformed packet",
+        0x82 => "protocol error",
+        0x83 => "implementation specific error",
+        0x84 => "unsupported protocol version",
+        0x85 => "client identifier not valid",
+        0x86 => "bad user name or password",
+        0x87 => "not authorized",
+        0x88 => "server unavailable",
+        0x89 => "server busy",
+        0x8A => "banned",
+        0x8B => "server shutting down",
+        0x8C => "bad authentication method",
+        0x8D => "keep alive timeout",
+        0x8E => "session taken over",
+        0x8F => "topic filter invalid",
+        0x90 => "topic name invalid",
+        0x91 => "packet identifier in use",
+        0x92 => "packet identifier not found",
+        0x93 => "receive maximum exceeded",
+        0x94 => "topic alias invalid",
+        0x95 => "packet too large",
+        0x96 => "message rate too high",
+        0x97 => "quota exceeded",
+        0x98 => "administrative action",
+        0x99 => "payload format invalid",
+        0x9A => "retain not supported",
+        0x9B => "QoS not supported",
+        0x9C => "use another server",
+        0x9D => "server moved",
+        0x9E => "shared subscriptions not supported",
+        0x9F => "connection rate exceeded",
+        0xA0 => "maximum connect time",
+        0xA1 => "subscription identifiers not supported",
+        0xA2 => "wildcard subscriptions not supported",
+        other => return format!("reason code 0x{other:02X}"),
+    };
+    words.to_owned()
+}
+
+/// Reason code words, plus ": " and the broker's reason string when there is one.
+pub(crate) fn with_reason_string(code: u8, reason_string: Option<&str>) -> String {
+    let words = reason_words(code);
+    match reason_string {
+        Some(s) if !s.is_empty() => format!("{words}: {s}"),
+        _ => words,
+    }
+}
+
+/// A server DISCONNECT's reason code in words (0x00 is "normal disconnection" there),
+/// plus its reason string.
+pub(crate) fn disconnect_words(code: u8, reason_string: Option<&str>) -> String {
+    if code == 0x00 {
+        let words = "normal disconnection";
+        match reason_string {
+            Some(s) if !s.is_empty() => format!("{words}: {s}"),
+            _ => words.to_owned(),
+        }
+    } else {
+        with_reason_string(code, reason_string)
+    }
+}
+
+/// A decoding error in words (mqttbytes only offers `Debug`).
+pub(crate) fn describe(e: mqttbytes::Error) -> String {
+    use mqttbytes::Error as E;
+    match e {
+        E::InvalidPacketType(t) => format!("invalid packet type {t}"),
+        E::InvalidConnectReturnCode(c) => format!("invalid reason code {c}"),
+        E::InvalidReason(c) => format!("invalid reason code {c}"),
+        E::InvalidPropertyType(p) => format!("invalid property {p}"),
+        E::InvalidQoS(q) => format!("invalid QoS {q}"),
+        E::InvalidSubscribeReasonCode(c) => format!("invalid SUBACK return code {c}"),
+        E::PacketIdZero => "packet id 0".into(),
+        E::TopicNotUtf8 => "topic is not UTF-8".into(),
+        E::MalformedRemainingLength => "remaining length longer than 4 bytes".into(),
+        E::BoundaryCrossed(n) => format!("a length of {n} runs past the packet"),
+        E::PayloadRequired => "packet without its required payload".into(),
+        E::PayloadTooLong => "payload too long".into(),
+        E::PayloadSizeLimitExceeded(n) => format!("packet of {n} bytes over the limit"),
+        E::InsufficientBytes(_) => "packet cut short".into(),
+        _ => "malformed packet".into(),
+    }
+}

@@ -1,0 +1,287 @@
+//! `#settings`: the connection panel. Broker URL, MQTT version, user name and password, and
+//! the saved connections. Connecting loads the page again at
+//! `?broker=..&protocol=..&username=..` (never the password): a new connection starts from
+//! scratch, so one user's or broker's unsent messages, session and history can never reach
+//! another (everything kept is filed per broker and user, see `browser::scope`).
+
+use chat::{Connection, MqttVersion, SavedConnections};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+
+use crate::browser::web_storage::{self, Area};
+use crate::config::{self, AppConfig};
+use crate::session::ChatSession;
+
+/// localStorage: the panel was folded by the user.
+const FOLDED_KEY: &str = "mqtt-chat.settings-folded";
+
+/// What this tab is connected with, for the panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Current {
+    pub url: String,
+    pub protocol: MqttVersion,
+    pub username: String,
+}
+
+impl Current {
+    pub fn from_config(config: &AppConfig) -> Current {
+        Current {
+            url: config
+                .broker_url
+                .clone()
+                .unwrap_or_else(|e| bad_address(&e)),
+            protocol: config.protocol,
+            username: config
+                .credentials
+                .as_ref()
+                .map(|c| c.username.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The address as given, from a refusal (so the user can correct it).
+fn bad_address(e: &chat::BrokerUrlError) -> String {
+    use chat::BrokerUrlError as E;
+    match e {
+        E::Empty => String::new(),
+        E::NotAUrl { address }
+        | E::WebPage { address }
+        | E::Tcp { address, .. }
+        | E::WrongScheme { address }
+        | E::NoHost { address }
+        | E::MixedContent { address } => address.clone(),
+    }
+}
+
+#[component]
+pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView {
+    let url = RwSignal::new(current.url.clone());
+    let protocol = RwSignal::new(current.protocol);
+    let username = RwSignal::new(current.username.clone());
+    let password = RwSignal::new(String::new());
+    let saved = RwSignal::new(config::saved_connections());
+    let remember = RwSignal::new(saved.with_untracked(|s| {
+        s.find(&current.url, &current.username)
+            .is_some_and(|c| c.password.is_some())
+    }));
+    let error = RwSignal::new(None::<String>);
+    let folded = web_storage::get::<bool>(Area::Local, FOLDED_KEY).unwrap_or(false);
+
+    let connect_to = move |connection: Connection, keep_password: bool| match connect(
+        connection,
+        keep_password,
+        saved,
+    ) {
+        Ok(()) => error.set(None),
+        Err(e) => error.set(Some(e)),
+    };
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let typed = Connection {
+            url: url.get_untracked(),
+            protocol: protocol.get_untracked(),
+            username: username.get_untracked().trim().to_owned(),
+            password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
+        };
+        connect_to(typed, remember.get_untracked());
+    };
+    let on_toggle = move |ev: leptos::ev::Event| {
+        let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
+        let _ = web_storage::set(Area::Local, FOLDED_KEY, &!open);
+    };
+    let summary = {
+        let current = current.clone();
+        move || {
+            let who = if current.username.is_empty() {
+                "anonymous".to_owned()
+            } else {
+                current.username.clone()
+            };
+            format!(
+                "Connection: {} · {} · MQTT {}",
+                current.url,
+                who,
+                current.protocol.as_str()
+            )
+        }
+    };
+    let client_id = move || {
+        session
+            .client_id
+            .get()
+            .unwrap_or_else(|| "(not chosen yet)".into())
+    };
+    view! {
+        <details id="settings" class="settings" open=!folded on:toggle=on_toggle>
+            <summary>{summary}</summary>
+            <form id="connection-form" class="connection-form" on:submit=on_submit novalidate>
+                <label class="field url">
+                    "Broker URL"
+                    <input
+                        id="broker-url"
+                        type="text"
+                        inputmode="url"
+                        autocomplete="url"
+                        spellcheck="false"
+                        placeholder="wss://broker.example.com:8084/mqtt"
+                        aria-describedby="settings-error"
+                        prop:value=move || url.get()
+                        on:input=move |ev| {
+                            url.set(event_target_value(&ev));
+                            error.set(None);
+                        }
+                    />
+                </label>
+                <label class="field">
+                    "MQTT"
+                    <select
+                        id="protocol"
+                        prop:value=move || protocol.get().as_str()
+                        on:change=move |ev| {
+                            protocol.set(MqttVersion::parse(&event_target_value(&ev)).unwrap_or_default());
+                        }
+                    >
+                        <option value="3.1.1">"3.1.1"</option>
+                        <option value="5">"5"</option>
+                    </select>
+                </label>
+                <label class="field">
+                    "User name"
+                    <input
+                        id="username"
+                        type="text"
+                        autocomplete="username"
+                        spellcheck="false"
+                        placeholder="anonymous"
+                        prop:value=move || username.get()
+                        on:input=move |ev| username.set(event_target_value(&ev))
+                    />
+                </label>
+                <label class="field">
+                    "Password"
+                    <input
+                        id="password"
+                        type="password"
+                        autocomplete="current-password"
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))
+                    />
+                </label>
+                <label class="remember" title="Keep the password in this browser's localStorage, readable by this site's scripts and anyone using this browser profile.">
+                    <input
+                        id="remember"
+                        type="checkbox"
+                        prop:checked=move || remember.get()
+                        on:change=move |ev| remember.set(event_target_checked(&ev))
+                    />
+                    "Remember password"
+                </label>
+                <button id="connect" type="submit">"Connect"</button>
+                <p id="settings-error" class="hint" role="alert">{move || error.get()}</p>
+            </form>
+            <p class="client-id">"Client id: " <code id="client-id">{client_id}</code></p>
+            <SavedList saved=saved connect_to=connect_to fill=move |c: Connection| {
+                url.set(c.url);
+                protocol.set(c.protocol);
+                username.set(c.username);
+                password.set(String::new());
+                remember.set(false);
+                error.set(Some("Enter the password to connect.".into()));
+            } />
+        </details>
+    }
+}
+
+#[component]
+fn SavedList(
+    saved: RwSignal<SavedConnections>,
+    connect_to: impl Fn(Connection, bool) + Copy + Send + Sync + 'static,
+    fill: impl Fn(Connection) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let entries = move || saved.with(|s| s.list().to_vec());
+    view! {
+        <ul id="connections" aria-label="Saved connections">
+            <For each=entries key=|c| (c.key(), c.protocol, c.password.is_some()) let:entry>
+                {
+                    let key = entry.key();
+                    let label = format!(
+                        "{} · MQTT {}{}",
+                        entry.key(),
+                        entry.protocol.as_str(),
+                        if entry.password.is_some() { " · password kept" } else { "" }
+                    );
+                    let use_label = format!("Connect to {}", entry.key());
+                    let delete_label = format!("Delete {}", entry.key());
+                    let use_it = entry.clone();
+                    let gone = key.clone();
+                    view! {
+                        <li data-connection=key>
+                            <button
+                                type="button"
+                                class="use"
+                                title=use_label
+                                on:click=move |_| {
+                                    let c = use_it.clone();
+                                    if c.username.is_empty() || c.password.is_some() {
+                                        connect_to(c, true);
+                                    } else {
+                                        fill(c);
+                                    }
+                                }
+                            >
+                                {label}
+                            </button>
+                            <button
+                                type="button"
+                                class="delete"
+                                aria-label=delete_label.clone()
+                                title=delete_label
+                                on:click=move |_| {
+                                    saved.update(|s| {
+                                        s.remove(&gone);
+                                    });
+                                    let _ = config::save_connections(&saved.get_untracked());
+                                }
+                            >
+                                "×"
+                            </button>
+                        </li>
+                    }
+                }
+            </For>
+        </ul>
+    }
+}
+
+/// Check `connection`, save it (its password only if `keep_password`), hand it to this tab
+/// and load the page for it. `Err`: why not, in words.
+fn connect(
+    connection: Connection,
+    keep_password: bool,
+    saved: RwSignal<SavedConnections>,
+) -> Result<(), String> {
+    let url = config::validate_broker_url(&connection.url).map_err(|e| e.to_string())?;
+    let connection = Connection { url, ..connection };
+    let kept = Connection {
+        password: connection.password.clone().filter(|_| keep_password),
+        ..connection.clone()
+    };
+    saved.update(|s| s.upsert(kept));
+    if let Err(e) = config::save_connections(&saved.get_untracked()) {
+        web_sys::console::warn_1(&format!("saved connections not kept: {e}").into());
+    }
+    config::set_active_connection(&connection)
+        .map_err(|e| format!("This tab cannot keep the connection ({e})."))?;
+    let params = web_sys::UrlSearchParams::new().map_err(|_| "no URL support".to_owned())?;
+    params.append("broker", &connection.url);
+    params.append("protocol", connection.protocol.as_str());
+    if !connection.username.is_empty() {
+        params.append("username", &connection.username);
+    }
+    if !config::keep_history(&crate::browser::query_string()) {
+        params.append("history", "off");
+    }
+    crate::browser::load_with_query(&format!("?{}", String::from(params.to_string())));
+    Ok(())
+}
