@@ -1827,7 +1827,7 @@ pub fn nowhere_url() -> String {
 }
 
 /// Lines of a Mosquitto log where client `id` connected ("New client connected from ... as
-/// <id> (p5, c0, k60, u'alice')": `p5` is MQTT 5, `p4` 3.1.1).
+/// <id> (p5, c0, k60, u'alice')": Mosquitto writes `p5` for MQTT 5, `p2` for 3.1.1).
 pub fn connect_lines(log: &str, id: &str) -> Vec<String> {
     let needle = format!(" as {id} (");
     log.lines()
