@@ -116,13 +116,23 @@ async fn saved_connections_are_listed_and_deleted_for_good() {
     let _ = storage.remove_item(SAVED_KEY);
 }
 
-/// Verified means the topic proves the name: `.../from/<user>` with that user's name. The
-/// payload alone proves nothing, and neither does another user's topic.
+/// Verified means the topic proves the name: `.../from/<user>` with that user's name, seen
+/// by a signed-in tab. The payload alone proves nothing, neither does another user's topic,
+/// and an anonymous tab (on a broker that lets anyone write anything) marks nothing.
 #[wasm_bindgen_test]
 async fn only_a_topic_that_proves_the_name_marks_a_row_verified() {
     let topic = unique_topic("verified");
-    let app = Mounted::new(config(&topic));
+    let signed_in = mqtt_chat::AppConfig {
+        credentials: Some(mqtt_core::Credentials {
+            username: "carol".into(),
+            password: String::new(),
+        }),
+        ..config(&topic)
+    };
+    let app = Mounted::new(signed_in);
+    let anonymous = Mounted::new(config(&topic));
     app.wait_connected().await;
+    anonymous.wait_connected().await;
     let other = outsider(&topic).await;
     let send = |t: String, name: &str, text: &str| {
         let payload = format!(r#"{{"name":"{name}","message":"{text}","verified":true}}"#);
@@ -132,9 +142,14 @@ async fn only_a_topic_that_proves_the_name_marks_a_row_verified() {
     send(format!("{topic}/from/bob"), "alice", "bob as alice");
     send(topic.clone(), "alice", "plain alice");
     wait_for("three rows", 5000.0, || {
-        (app.all("#messages tr").len() == 3).then_some(())
+        (app.all("#messages tr").len() == 3 && anonymous.all("#messages tr").len() == 3)
+            .then_some(())
     })
     .await;
+    assert!(
+        anonymous.all("#messages tr.verified").is_empty(),
+        "an anonymous tab marks nothing verified"
+    );
     let rows: Vec<(String, bool, Option<String>)> = app
         .all("#messages tr")
         .iter()

@@ -149,7 +149,8 @@ pub struct ChatSession {
     user: StoredValue<Option<String>>,
     /// Own messages the broker did not deliver, by message id (see `chat::Refusal`).
     pub refusals: RwSignal<HashMap<String, Refusal>>,
-    /// Own messages acknowledged under MQTT 3.1.1 while signed in, not yet seen back.
+    /// Own messages queued and not yet seen back from the broker (by id); under MQTT 3.1.1
+    /// while signed in, one still here 5 s after its PUBACK reads "not seen back".
     awaiting_echo: StoredValue<HashSet<String>>,
     /// What the broker said with its last refusal (MQTT 5 reason string).
     refusal_words: StoredValue<Option<String>>,
@@ -208,7 +209,11 @@ impl ChatSession {
                     .verified_user()
                     .unwrap_or_else(crate::persist::prefs::load_name),
             ),
-            presence: RwSignal::new(Presence::default()),
+            presence: RwSignal::new({
+                let mut presence = Presence::default();
+                presence.set_vouched(config.verified_user().is_some());
+                presence
+            }),
             presence_tick: RwSignal::new(0),
             typing_text: RwSignal::new(String::new()),
             announcement: RwSignal::new(String::new()),
@@ -258,6 +263,13 @@ impl ChatSession {
         startup::start(session, config);
         on_cleanup(move || session.close());
         session
+    }
+
+    /// The author a topic names, if this tab can take it as proof: only when signed in. An
+    /// anonymous tab is on a broker that, for all it knows, lets anyone write any topic
+    /// (the shipped `mosquitto.conf` does), so it marks nothing verified.
+    pub(super) fn vouched<'a>(&self, author: Option<&'a str>) -> Option<&'a str> {
+        author.filter(|_| self.user.with_value(Option::is_some))
     }
 
     /// The signed-in user whose name the broker vouches for, if any.
@@ -318,6 +330,10 @@ impl ChatSession {
                 .try_update(|o| o.push(unsent.seq, &unsent.topic, unsent.message.clone()))
                 .ok_or(SendError::Closed)??;
         }
+        // Its copy may come back before its PUBACK: watch for it from now (see `expect_echo`).
+        self.awaiting_echo.update_value(|w| {
+            w.insert(id.clone());
+        });
         // Queued for storage before it goes on the wire (the write follows within a task),
         // and deleted only after the broker's acknowledgement.
         if fresh {

@@ -336,7 +336,10 @@ impl ChatSession {
                     let items: Vec<(Vec<u8>, f64, Option<String>)> = loaded
                         .messages
                         .into_iter()
-                        .map(|m| (m.payload, m.at, m.author))
+                        .map(|m| {
+                            let author = session.vouched(m.author.as_deref()).map(str::to_owned);
+                            (m.payload, m.at, author)
+                        })
                         .collect();
                     session.with_room_log(&target, |log| log.merge(items, &author, false));
                     if loaded.skipped > 0 {

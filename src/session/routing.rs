@@ -132,7 +132,7 @@ impl ChatSession {
         let own = self.author.get_value();
         let shown = self
             .with_room_log(&room, |log| {
-                log.receive_decoded(payload, at, &own, author)
+                log.receive_decoded(payload, at, &own, self.vouched(author))
                     .map(|row| (row.own, row.name.clone(), row.text.clone()))
             })
             .flatten();
@@ -165,6 +165,9 @@ impl ChatSession {
         let Some(Some(done)) = self.outbox.try_update(|o| o.refuse(pkid)) else {
             return;
         };
+        self.awaiting_echo.update_value(|w| {
+            w.remove(done.id());
+        });
         let owner = self.client_id.get_untracked().unwrap_or_default();
         self.store.try_update_value(|s| {
             s.writer.push(Op::OutboxDelete {
@@ -196,13 +199,16 @@ impl ChatSession {
     /// (where ACLs apply) waits for its own message to come back: one that does not within
     /// `chat::ECHO_WAIT_MS` is marked "not seen back" on its row.
     fn expect_echo(&self, pending: chat::Pending) {
-        if self.protocol != chat::MqttVersion::V311 || self.user.get_value().is_none() {
+        let id = pending.id().to_owned();
+        let watch = self.protocol == chat::MqttVersion::V311 && self.user.get_value().is_some();
+        let back_already = !self.awaiting_echo.with_value(|w| w.contains(&id));
+        if !watch || back_already {
+            // Back before its PUBACK (or nothing to watch): nothing to wait for.
+            self.awaiting_echo.update_value(|w| {
+                w.remove(&id);
+            });
             return;
         }
-        let id = pending.id().to_owned();
-        self.awaiting_echo.update_value(|w| {
-            w.insert(id.clone());
-        });
         let session = *self;
         set_timeout(
             move || {

@@ -255,6 +255,8 @@ pub struct Presence {
     /// (end of grace, person), for [`Presence::poll_timeout`].
     graces: BTreeSet<(Ms, String)>,
     seq: u64,
+    /// Authors in topics prove nothing here (see [`Presence::set_vouched`]).
+    unvouched: bool,
 }
 
 fn fresh(ts: f64, now: f64) -> bool {
@@ -264,6 +266,13 @@ fn fresh(ts: f64, now: f64) -> bool {
 impl Presence {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether a `.../from/<user>` topic proves its user (the default): only a tab signed in
+    /// to its broker takes it so; on an anonymous broker anyone may write any topic. Set
+    /// before statuses arrive.
+    pub fn set_vouched(&mut self, vouched: bool) {
+        self.unvouched = !vouched;
     }
 
     /// Takes the payload retained on `chat/presence/<tab>`. Returns true if what anyone shows
@@ -286,7 +295,8 @@ impl Presence {
         };
         // A user the broker vouches for is one person on every browser and device: their
         // tabs are grouped by the user name, not by each browser's random person id.
-        if let Some(user) = crate::topics::author_of(tab).filter(|u| *u == status.name) {
+        let author = crate::topics::author_of(tab).filter(|_| !self.unvouched);
+        if let Some(user) = author.filter(|u| *u == status.name) {
             status.person = format!("{USER_PERSON_PREFIX}{user}");
         }
         // A last will is written at connect (MQTT 3.1.1 cannot change it later), so it can
@@ -347,7 +357,7 @@ impl Presence {
             tab.to_owned(),
             Tab {
                 status,
-                author: crate::topics::author_of(tab).map(str::to_owned),
+                author: author.map(str::to_owned),
                 seq: self.seq,
                 counted,
                 evict_key,

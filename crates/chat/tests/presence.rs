@@ -130,6 +130,22 @@ fn a_verified_user_on_several_browsers_is_one_person() {
         vec![("user:alice".into(), "alice".into(), true)],
         "{shown:?}"
     );
+    // Where topics prove nothing (an anonymous tab), nobody is verified or grouped.
+    let mut anonymous = Presence::new();
+    anonymous.set_vouched(false);
+    anonymous.update(
+        "laptop/from/alice",
+        &status("p-laptop", "alice", &[ROOM], true, T0),
+        T0,
+    );
+    anonymous.update(
+        "phone/from/alice",
+        &status("p-phone", "alice", &[ROOM], true, T0),
+        T0,
+    );
+    let people = anonymous.people_in(ROOM, T0);
+    assert_eq!(people.len(), 2);
+    assert!(people.iter().all(|p| !p.verified));
     // Anonymous statuses stay per browser, whatever their name.
     p.update("a1", &status("b1", "alice", &[ROOM], true, T0), T0);
     p.update("a2", &status("b2", "alice", &[ROOM], true, T0), T0);
