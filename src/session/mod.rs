@@ -23,6 +23,7 @@ mod rooms;
 mod routing;
 mod startup;
 mod typing;
+mod vouch;
 
 use std::collections::{HashMap, HashSet};
 
@@ -152,6 +153,10 @@ pub struct ChatSession {
     /// Own messages queued and not yet seen back from the broker (by id); under MQTT 3.1.1
     /// while signed in, one still here 5 s after its PUBACK reads "not seen back".
     awaiting_echo: StoredValue<HashSet<String>>,
+    /// The broker lets only a user write their `.../from/<user>` topics (checked on each
+    /// connect, see `vouch`): only then are rows and people shown verified.
+    pub vouched: RwSignal<bool>,
+    vouch: StoredValue<vouch::VouchState>,
     /// What the broker said with its last refusal (MQTT 5 reason string).
     refusal_words: StoredValue<Option<String>>,
     /// The MQTT version of this tab's connection.
@@ -211,7 +216,7 @@ impl ChatSession {
             ),
             presence: RwSignal::new({
                 let mut presence = Presence::default();
-                presence.set_vouched(config.verified_user().is_some());
+                presence.set_vouched(false);
                 presence
             }),
             presence_tick: RwSignal::new(0),
@@ -236,6 +241,8 @@ impl ChatSession {
             refusals: RwSignal::new(HashMap::new()),
             awaiting_echo: StoredValue::new(HashSet::new()),
             refusal_words: StoredValue::new(None),
+            vouched: RwSignal::new(false),
+            vouch: StoredValue::new(Default::default()),
             protocol: config.protocol,
             room_logs: StoredValue::new(HashMap::new()),
             key_spaces: StoredValue::new(0),
@@ -247,6 +254,11 @@ impl ChatSession {
             announce: StoredValue::new(Default::default()),
             presence_state: StoredValue::new(Default::default()),
         };
+        // What this broker answered last time (scoped, so read after the scope is set).
+        if config.verified_user().is_some() && vouch::remembered() {
+            session.vouched.set(true);
+            session.presence.update(|p| p.set_vouched(true));
+        }
         // A room from the link is joined: remembered, and asked about once connected.
         let saved = rooms::saved_rooms();
         let new: Vec<RoomName> = session.rooms.with_untracked(|r| {

@@ -30,6 +30,9 @@ pub(super) struct PresenceState {
     grace_wake: Wake,
     /// The stale-status sweep of this page has been scheduled.
     sweep_scheduled: bool,
+    /// MQTT 5: the broker refused a retained will (CONNACK 0x9A, retain not supported):
+    /// the will goes without the flag from then on.
+    no_retain: bool,
 }
 
 impl ChatSession {
@@ -70,9 +73,32 @@ impl ChatSession {
             topic: self.own_presence_topic(client_id),
             payload: status.to_json().into(),
             qos: QoS::AtLeastOnce,
-            retain: true,
+            retain: !self.presence_state.with_value(|p| p.no_retain),
             delay: super::WILL_DELAY,
         })
+    }
+
+    /// The broker refused our CONNECT because it keeps no retained messages (MQTT 5 §3.1.2.7:
+    /// then a retained will must be refused). Connect again at once with a will it takes;
+    /// once only, so a broker that refuses again waits for the user.
+    pub(super) fn will_without_retain(&self) {
+        let first = self
+            .presence_state
+            .try_update_value(|p| !std::mem::replace(&mut p.no_retain, true))
+            .unwrap_or(false);
+        let Some(id) = self.client_id.try_get_untracked().flatten() else {
+            return;
+        };
+        if !first {
+            return;
+        }
+        let will = self.will(&id);
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                let _ = c.set_will(will);
+                c.retry();
+            }
+        });
     }
 
     /// Our offline status, said on a clean leave.

@@ -3,7 +3,7 @@
 //! or catch-up; acknowledgements into the outbox; refusals into the notices.
 
 use chat::{decode_payload, ConnectionStatus, Notice, NoticeKind, Payload, RoomName, Route};
-use mqtt_core::{DisconnectReason, Event, IncomingMessage, ProtocolError};
+use mqtt_core::{ConnectRefusal, DisconnectReason, Event, IncomingMessage, ProtocolError};
 
 use leptos::prelude::*;
 
@@ -25,16 +25,23 @@ impl ChatSession {
                 self.status.try_set(status);
             }
             LinkEvent::Mqtt(Event::Disconnected(DisconnectReason::Refused {
+                refusal,
                 reason_string,
-                ..
             })) => {
                 self.refusal_words.set_value(reason_string);
                 self.outbox.try_update(|o| o.link_lost());
+                if refusal == ConnectRefusal::RetainNotSupported {
+                    self.will_without_retain();
+                }
             }
             LinkEvent::Mqtt(Event::Connected { session_present }) => {
                 crate::bench::connected();
                 self.on_connected(session_present);
             }
+            LinkEvent::Mqtt(Event::Message(message)) if self.probe_came_back(&message.topic) => {}
+            LinkEvent::Mqtt(Event::Acknowledged { pkid }) if self.probe_answered(pkid, false) => {}
+            LinkEvent::Mqtt(Event::PublishRefused { pkid, .. })
+                if self.probe_answered(pkid, true) => {}
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
                 match chat::route(&message.topic) {
@@ -97,6 +104,7 @@ impl ChatSession {
     /// us (or never had it), ask every room what was said.
     fn on_connected(&self, session_present: bool) {
         self.publish_status();
+        self.probe_authorship();
         if !session_present {
             let joined: Vec<RoomName> = self.rooms.with_untracked(|r| r.joined().to_vec());
             self.unasked.update_value(|u| {
@@ -110,24 +118,21 @@ impl ChatSession {
 
     /// A chat message for `room`: into its log once, its history, its unread count.
     fn on_chat(&self, room: RoomName, author: Option<&str>, message: IncomingMessage) {
+        let payload = decode_payload(&message.payload);
+        let (id, name, ts) = match &payload {
+            Payload::Chat(m) => (m.id.clone(), Some(m.name.clone()), m.ts),
+            Payload::Raw { .. } => (None, None, None),
+        };
+        if let Some(id) = &id {
+            self.seen_back(id, &message, ts);
+        }
         if !self.rooms.with_untracked(|r| r.is_joined(&room)) {
             // A subscription the broker kept from before the room was left.
             return;
         }
         let at = wall_clock_ms();
-        let payload = decode_payload(&message.payload);
-        let (id, name) = match &payload {
-            Payload::Chat(m) => (m.id.clone(), Some(m.name.clone())),
-            Payload::Raw { .. } => (None, None),
-        };
         if let Some(name) = &name {
             self.typing_stopped(&room, name);
-        }
-        if let Some(id) = &id {
-            // Our own message, back from the broker: it was delivered.
-            self.awaiting_echo.update_value(|w| {
-                w.remove(id);
-            });
         }
         let own = self.author.get_value();
         let shown = self
@@ -193,6 +198,34 @@ impl ChatSession {
             }
         });
         self.refusals.try_update(|r| r.insert(id, refusal));
+    }
+
+    /// A message with this id came back from the broker: if it is one of ours, it was
+    /// delivered, even if it came too late and was marked "not seen back" (then the mark
+    /// goes, in the history too).
+    fn seen_back(&self, id: &str, message: &IncomingMessage, ts: Option<f64>) {
+        self.awaiting_echo.update_value(|w| {
+            w.remove(id);
+        });
+        let late = self
+            .refusals
+            .with_untracked(|r| matches!(r.get(id), Some(chat::Refusal::NotSeenBack)));
+        if !late {
+            return;
+        }
+        self.refusals.try_update(|r| r.remove(id));
+        let at = ts.unwrap_or_else(wall_clock_ms);
+        self.store.try_update_value(|s| {
+            if s.keep_history {
+                let record = super::rooms::filed(s.recorder.record(
+                    &message.topic,
+                    &message.payload,
+                    Some(id),
+                    at,
+                ));
+                s.writer.push(Op::History(record));
+            }
+        });
     }
 
     /// MQTT 3.1.1 acknowledges a publish its ACL denies and drops it, so a signed-in tab

@@ -32,8 +32,11 @@ pub fn PresenceList(session: ChatSession) -> impl IntoView {
                     <li
                         data-state=if person.online { "online" } else { "offline" }
                         data-person=person.person.clone()
-                        class:verified=person.verified
-                        title=person.verified.then(|| format!("Verified: signed in as {}", person.name))
+                        class:verified=move || person.verified && session.vouched.get()
+                        title={
+                            let name = person.name.clone();
+                            move || (person.verified && session.vouched.get()).then(|| format!("Verified: signed in as {name}"))
+                        }
                     >
                         {person.name.clone()}
                     </li>

@@ -181,6 +181,7 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
                 <p id="settings-error" class="hint" role="alert">{move || error.get()}</p>
             </form>
             <p class="client-id">"Client id: " <code id="client-id">{client_id}</code></p>
+            <ImportExport saved=saved />
             <SavedList saved=saved connect_to=connect_to fill=move |c: Connection| {
                 url.set(c.url);
                 protocol.set(c.protocol);
@@ -251,6 +252,79 @@ fn SavedList(
                 }
             </For>
         </ul>
+    }
+}
+
+/// Export the saved connections as a file (never with passwords), and import a file of
+/// them: this app's export or MQTTX's. What was imported, and what was not and why, is said
+/// in `#import-result`.
+#[component]
+fn ImportExport(saved: RwSignal<SavedConnections>) -> impl IntoView {
+    let result = RwSignal::new(None::<String>);
+    let href = move || {
+        let json = saved.with(|s| s.export());
+        format!(
+            "data:application/json;charset=utf-8,{}",
+            String::from(js_sys::encode_uri_component(&json))
+        )
+    };
+    let on_file = move |ev: leptos::ev::Event| {
+        let input = event_target::<web_sys::HtmlInputElement>(&ev);
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        leptos::task::spawn_local(async move {
+            let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                .await
+                .ok()
+                .and_then(|v| v.as_string());
+            let said = match text.map(|t| chat::import_connections(&t)) {
+                None => "The file could not be read.".to_owned(),
+                Some(Err(e)) => e.to_string(),
+                Some(Ok(imported)) => {
+                    let found = imported.connections.len();
+                    let added = saved
+                        .try_update(|s| s.merge(imported.connections))
+                        .unwrap_or(0);
+                    if let Some(s) = saved.try_get_untracked() {
+                        let _ = config::save_connections(&s);
+                    }
+                    let mut said = format!(
+                        "Imported {added} new connection{} ({found} in the file; passwords are not imported).",
+                        if added == 1 { "" } else { "s" }
+                    );
+                    if !imported.skipped.is_empty() {
+                        said.push_str(&format!(" Skipped {}", imported.skipped.join("; ")));
+                    }
+                    said
+                }
+            };
+            result.try_set(Some(said));
+        });
+    };
+    view! {
+        <p class="import-export">
+            <a
+                id="export-connections"
+                class="link"
+                download="mqtt-chat-connections.json"
+                href=href
+            >
+                "Export connections"
+            </a>
+            <label class="link">
+                "Import connections"
+                <input
+                    id="import-connections"
+                    class="visually-hidden"
+                    type="file"
+                    accept="application/json,.json"
+                    on:change=on_file
+                />
+            </label>
+            <span id="import-result" role="status">{move || result.get()}</span>
+        </p>
     }
 }
 

@@ -79,6 +79,7 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                             outbox=session.outbox
                             outbox_known=session.outbox_known
                             refusals=session.refusals
+                            vouched=session.vouched
                         />
                     </For>
                 </tbody>
@@ -119,6 +120,7 @@ fn MessageRow(
     outbox: RwSignal<Outbox>,
     outbox_known: RwSignal<bool>,
     refusals: RwSignal<HashMap<String, Refusal>>,
+    vouched: RwSignal<bool>,
 ) -> impl IntoView {
     let (name, kind, title) = match &row.kind {
         RowKind::Chat => (row.name.clone(), "chat", String::new()),
@@ -168,21 +170,32 @@ fn MessageRow(
             }),
         }
     });
-    let verified = row.verified.clone();
-    let verified_title = verified
-        .as_ref()
-        .map(|user| format!("Verified: the broker checked that {user} sent this."));
+    // Shown only while the broker is known to pin authors (see `session::vouch`).
+    let verified = {
+        let author = row.verified.clone();
+        move || author.clone().filter(|_| vouched.get())
+    };
+    let row_title = {
+        let verified = verified.clone();
+        move || match verified() {
+            Some(user) => format!("Verified: the broker checked that {user} sent this."),
+            None => title.clone(),
+        }
+    };
     view! {
         <tr
             class=kind
             class:own=row.own
             class:catch-up=row.catch_up
-            class:verified=verified.is_some()
+            class:verified={
+                let verified = verified.clone();
+                move || verified().is_some()
+            }
             class:refused=move || refusal.with(|r| matches!(r, Some(Refusal::Refused(_))))
             class:unconfirmed=move || refusal.with(|r| matches!(r, Some(Refusal::NotSeenBack)))
             data-own=row.own.to_string()
-            data-author=verified.clone()
-            title=verified_title.unwrap_or(title)
+            data-author=verified
+            title=row_title
         >
             <td class="name">{name}</td>
             <td class="message">{row.text.clone()}</td>

@@ -162,7 +162,15 @@ impl Connection {
     /// ids, rooms), so one user's or one broker's never reaches another. `None` for the
     /// page's default broker without a user: the names every earlier version used.
     pub fn scope(&self, default_url: &str) -> Option<String> {
-        (self.url != default_url || !self.username.is_empty()).then(|| self.key())
+        // `<user>@<url>` with `%`, `@` and `/` in the user name escaped, so the first `@`
+        // always ends the user name and no two pairs share a scope.
+        let user = self
+            .username
+            .replace('%', "%25")
+            .replace('@', "%40")
+            .replace('/', "%2F");
+        (self.url != default_url || !self.username.is_empty())
+            .then(|| format!("{user}@{}", self.url))
     }
 }
 
@@ -216,6 +224,141 @@ impl SavedConnections {
         self.list
             .iter()
             .find(|c| c.url == url && c.username == username)
+    }
+}
+
+/// What an import of saved connections found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Imported {
+    /// Usable connections, without passwords (an imported file's passwords are not kept:
+    /// the user ticks "remember" for that).
+    pub connections: Vec<Connection>,
+    /// Entries that could not be used, each with why, in words.
+    pub skipped: Vec<String>,
+}
+
+/// Why a file of connections could not be read at all.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum ImportError {
+    #[error("This file is not JSON.")]
+    NotJson,
+    #[error("This file holds no list of connections.")]
+    NotAList,
+}
+
+/// Most entries read from one import.
+pub const MAX_IMPORT: usize = 200;
+
+/// Reads a file of connections: this app's export (`[{"url","protocol","username"}]`) or
+/// MQTTX's (`[{"name","host","port","path","protocol":"ws"|"wss","ssl","mqttVersion",
+/// "username","password"}]`, also wrapped as `{"connections": [...]}`). Entries a browser
+/// cannot use (MQTTX's `mqtt://` and `mqtts://` ones) are skipped and said why.
+pub fn import_connections(text: &str) -> Result<Imported, ImportError> {
+    let value: Value = serde_json::from_str(text).map_err(|_| ImportError::NotJson)?;
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Object(mut map) => match map.remove("connections") {
+            Some(Value::Array(items)) => items,
+            _ => return Err(ImportError::NotAList),
+        },
+        _ => return Err(ImportError::NotAList),
+    };
+    let mut imported = Imported::default();
+    for (i, item) in items.into_iter().take(MAX_IMPORT).enumerate() {
+        match import_one(&item) {
+            Ok(c) => imported.connections.push(c),
+            Err(why) => imported.skipped.push(format!("entry {}: {why}", i + 1)),
+        }
+    }
+    Ok(imported)
+}
+
+fn import_one(item: &Value) -> Result<Connection, String> {
+    let text = |key: &str| item.get(key).and_then(Value::as_str).unwrap_or_default();
+    let username = text("username").trim().to_owned();
+    // This app's own export.
+    if item.get("url").is_some() {
+        let url = check_broker_url(text("url"), false).map_err(|e| e.to_string())?;
+        let protocol = MqttVersion::parse(text("protocol")).unwrap_or_default();
+        return Ok(Connection {
+            url,
+            protocol,
+            username,
+            password: None,
+        });
+    }
+    // MQTTX: host, port, path and a protocol (or ssl) apart.
+    let host = text("host").trim();
+    if host.is_empty() {
+        return Err("no broker address".into());
+    }
+    let scheme = match (text("protocol"), item.get("ssl").and_then(Value::as_bool)) {
+        ("ws", _) => "ws",
+        ("wss", _) => "wss",
+        ("", Some(true)) => "wss",
+        ("", _) => "ws",
+        (other, _) => {
+            return Err(format!(
+            "{other}:// is plain TCP, which a browser cannot open; use the broker's WebSocket port"
+        ))
+        }
+    };
+    // MQTTX keeps the host bare, but some exports carry a scheme in it.
+    let host = host.split("://").last().unwrap_or(host);
+    let port = match item.get("port") {
+        Some(Value::Number(n)) => n.as_u64().map(|p| format!(":{p}")),
+        Some(Value::String(p)) if !p.is_empty() => Some(format!(":{p}")),
+        _ => None,
+    }
+    .unwrap_or_default();
+    let path = text("path");
+    let path = match path {
+        "" => String::new(),
+        p if p.starts_with('/') => p.to_owned(),
+        p => format!("/{p}"),
+    };
+    let url = check_broker_url(&format!("{scheme}://{host}{port}{path}"), false)
+        .map_err(|e| e.to_string())?;
+    let protocol = match text("mqttVersion") {
+        "5.0" | "5" => MqttVersion::V5,
+        _ => MqttVersion::V311,
+    };
+    Ok(Connection {
+        url,
+        protocol,
+        username,
+        password: None,
+    })
+}
+
+impl SavedConnections {
+    /// This list as a file to keep or to import elsewhere: never with passwords.
+    pub fn export(&self) -> String {
+        let list: Vec<Connection> = self
+            .list
+            .iter()
+            .map(|c| Connection {
+                password: None,
+                ..c.clone()
+            })
+            .collect();
+        serde_json::to_string_pretty(&list).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// Add imported connections after the ones kept (a kept entry for the same broker and
+    /// user stays, with its remembered password). Returns how many were new.
+    pub fn merge(&mut self, imported: Vec<Connection>) -> usize {
+        let mut added = 0;
+        for c in imported {
+            if self.list.len() >= MAX_SAVED {
+                break;
+            }
+            if !self.list.iter().any(|kept| kept.same_place(&c)) {
+                self.list.push(c);
+                added += 1;
+            }
+        }
+        added
     }
 }
 
@@ -334,12 +477,86 @@ mod tests {
             Connection::anonymous("ws://other:1")
                 .scope(default)
                 .as_deref(),
-            Some("ws://other:1")
+            Some("@ws://other:1")
+        );
+        // A user name with `@` or `/` cannot make two pairs share a scope.
+        assert_ne!(
+            conn("ws://x", "a@ws://h/p", None).scope(default),
+            conn("ws://h/p@ws://x", "a", None).scope(default)
+        );
+        assert_ne!(
+            Connection::anonymous("ws://h/p@ws://x").scope(default),
+            conn("ws://x", "ws://h/p", None).scope(default)
         );
         assert_ne!(
             conn(default, "alice", None).scope(default),
             conn(default, "bob", None).scope(default)
         );
+    }
+
+    #[test]
+    fn an_export_has_no_passwords_and_imports_back() {
+        let mut saved = SavedConnections::default();
+        saved.upsert(conn("ws://a:1", "alice", Some("hunter2")));
+        saved.upsert(conn("wss://b:2/mqtt", "", None));
+        let file = saved.export();
+        assert!(!file.contains("hunter2"), "{file}");
+        let imported = import_connections(&file).unwrap();
+        assert!(imported.skipped.is_empty());
+        let mut again = SavedConnections::default();
+        assert_eq!(again.merge(imported.connections), 2);
+        assert_eq!(
+            again.list().iter().map(Connection::key).collect::<Vec<_>>(),
+            ["wss://b:2/mqtt", "alice@ws://a:1"]
+        );
+        // Merging keeps what is kept, remembered password included.
+        let mut kept = saved.clone();
+        assert_eq!(
+            kept.merge(import_connections(&file).unwrap().connections),
+            0
+        );
+        assert_eq!(
+            kept.find("ws://a:1", "alice").unwrap().password.as_deref(),
+            Some("hunter2")
+        );
+    }
+
+    #[test]
+    fn an_mqttx_export_imports_what_a_browser_can_use() {
+        let file = r#"{"connections": [
+            {"name":"emqx","host":"broker.emqx.io","port":8084,"path":"/mqtt","protocol":"wss",
+             "ssl":true,"mqttVersion":"5.0","username":"u1","password":"secret","clientId":"x"},
+            {"name":"local","host":"127.0.0.1","port":"9001","path":"","protocol":"ws","mqttVersion":"3.1.1"},
+            {"name":"tcp","host":"h","port":1883,"protocol":"mqtt","mqttVersion":"3.1.1"},
+            {"name":"nohost","host":"","port":1},
+            "junk"
+        ]}"#;
+        let imported = import_connections(file).unwrap();
+        let got: Vec<(String, MqttVersion, String)> = imported
+            .connections
+            .iter()
+            .map(|c| (c.url.clone(), c.protocol, c.username.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "wss://broker.emqx.io:8084/mqtt".to_owned(),
+                    MqttVersion::V5,
+                    "u1".to_owned()
+                ),
+                (
+                    "ws://127.0.0.1:9001".to_owned(),
+                    MqttVersion::V311,
+                    String::new()
+                ),
+            ]
+        );
+        assert!(imported.connections.iter().all(|c| c.password.is_none()));
+        assert_eq!(imported.skipped.len(), 3, "{:?}", imported.skipped);
+        assert!(imported.skipped[0].contains("mqtt:// is plain TCP"));
+        assert_eq!(import_connections("{"), Err(ImportError::NotJson));
+        assert_eq!(import_connections("42"), Err(ImportError::NotAList));
     }
 
     #[test]

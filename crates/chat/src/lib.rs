@@ -18,7 +18,10 @@ mod status;
 pub mod topics;
 pub mod typing;
 
-pub use connection::{check_broker_url, BrokerUrlError, Connection, MqttVersion, SavedConnections};
+pub use connection::{
+    check_broker_url, import_connections, BrokerUrlError, Connection, ImportError, Imported,
+    MqttVersion, SavedConnections,
+};
 pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_CHARS};
 pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};
 pub use log::{MessageLog, Row, RowKind};

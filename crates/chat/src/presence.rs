@@ -298,6 +298,10 @@ impl Presence {
         let author = crate::topics::author_of(tab).filter(|_| !self.unvouched);
         if let Some(user) = author.filter(|u| *u == status.name) {
             status.person = format!("{USER_PERSON_PREFIX}{user}");
+        } else if status.person.starts_with(USER_PERSON_PREFIX) {
+            // Only the broker makes a `user:` person: one that says so itself is moved
+            // aside, so it can never join (or rename) a verified user's entry.
+            status.person = format!("claimed-{}", status.person);
         }
         // A last will is written at connect (MQTT 3.1.1 cannot change it later), so it can
         // be older than the status it replaces: it changes only the state, not the name,

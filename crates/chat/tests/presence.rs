@@ -130,6 +130,20 @@ fn a_verified_user_on_several_browsers_is_one_person() {
         vec![("user:alice".into(), "alice".into(), true)],
         "{shown:?}"
     );
+    // A status that claims a verified user's person id itself is not grouped with them.
+    p.update(
+        "forger/from/bob",
+        &status("user:alice", "alice", &[ROOM], true, T0 + 1.5),
+        T0 + 1.5,
+    );
+    let people = p.people_in(ROOM, T0 + 2.0);
+    assert_eq!(people.len(), 2, "{people:?}");
+    assert!(people
+        .iter()
+        .any(|x| x.person == "user:alice" && x.verified && x.online));
+    assert!(people
+        .iter()
+        .any(|x| x.person == "claimed-user:alice" && !x.verified));
     // Where topics prove nothing (an anonymous tab), nobody is verified or grouped.
     let mut anonymous = Presence::new();
     anonymous.set_vouched(false);
@@ -149,7 +163,7 @@ fn a_verified_user_on_several_browsers_is_one_person() {
     // Anonymous statuses stay per browser, whatever their name.
     p.update("a1", &status("b1", "alice", &[ROOM], true, T0), T0);
     p.update("a2", &status("b2", "alice", &[ROOM], true, T0), T0);
-    assert_eq!(p.people_in(ROOM, T0 + 2.0).len(), 3);
+    assert_eq!(p.people_in(ROOM, T0 + 2.0).len(), 4);
 }
 
 #[test]

@@ -105,7 +105,7 @@ async fn a_reload_keeps_the_will_and_a_crash_publishes_it_after_the_delay() {
     let watch = Watch::start(broker.tcp_port, &["chat/presence/#"]).await;
     let (browser, _id) = {
         let browser = Browser::start().await;
-        open_app(&browser.client, &base, &broker.ws_url(), "&protocol=5").await;
+        open_app(&browser.client, &base, &broker.ws_url(), "&protocol=3.1.1").await;
         let id = wait_connected(&browser.client).await;
         set_name(&browser.client, "Ann").await;
         (browser, id)
@@ -126,6 +126,34 @@ async fn a_reload_keeps_the_will_and_a_crash_publishes_it_after_the_delay() {
     assert!(
         wills(&watch).is_empty(),
         "a reload published the will: {:?}",
+        wills(&watch)
+    );
+
+    // A reload sends DISCONNECT, which drops the will whatever its delay. The delay is
+    // what covers a link cut without one (a reload whose pagehide never ran, a network
+    // blip): cut the socket under the app, which connects again at once with the same
+    // client id, within the delay.
+    c.issue_cmd(Cdp {
+        cmd: "Page.addScriptToEvaluateOnNewDocument",
+        params: json!({ "source": KEEP_SOCKETS }),
+    })
+    .await
+    .expect("keep the page's sockets");
+    c.refresh().await.expect("reload");
+    let id = wait_connected(c).await;
+    let before = connect_lines(&broker.log(), &id).len();
+    c.execute("window.__sockets.forEach(s => s.close())", vec![])
+        .await
+        .expect("cut the link");
+    eventually("the link back", 10, || async {
+        (connect_lines(&broker.log(), &id).len() > before).then_some(())
+    })
+    .await;
+    wait_connected(c).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert!(
+        wills(&watch).is_empty(),
+        "a link cut without DISCONNECT published the will despite the delay: {:?}",
         wills(&watch)
     );
 
@@ -158,6 +186,14 @@ async fn a_reload_keeps_the_will_and_a_crash_publishes_it_after_the_delay() {
     assert_eq!(payload(&w[0])["online"], json!(false), "{w:?}");
     let _ = tokio::time::timeout(Duration::from_secs(10), browser.close()).await;
 }
+
+/// Run before the page's own scripts: keeps every WebSocket the page opens in
+/// `window.__sockets`, so a test can close it without the app sending DISCONNECT.
+const KEEP_SOCKETS: &str = "(() => { const Real = window.WebSocket; window.__sockets = []; \
+    function Kept(...args) { const s = new Real(...args); window.__sockets.push(s); return s; } \
+    Kept.prototype = Real.prototype; \
+    for (const k of ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED']) Kept[k] = Real[k]; \
+    window.WebSocket = Kept; })();";
 
 /// A browser of its own on `broker`, with `extra` in the query, connected and named.
 async fn tab(base: &str, broker: &Broker, extra: &str, name: &str) -> (Browser, String) {
@@ -270,4 +306,44 @@ async fn the_advertised_maximum_packet_size_keeps_an_oversized_message_from_a_v5
     );
     five.close().await;
     four.close().await;
+}
+
+/// A broker that keeps no retained messages must refuse a CONNECT with a retained will
+/// (MQTT 5: CONNACK 0x9A). Breaks if: the app waits for the user after that refusal (it
+/// connects again at once with a will it takes), or loops on it.
+#[tokio::test]
+async fn a_broker_without_retained_messages_is_connected_to_with_a_plain_will() {
+    let broker = Broker::start(&[
+        (
+            "per_listener_settings ",
+            "per_listener_settings false\nretain_available false",
+        ),
+        // CONNACKs are logged at the debug level.
+        ("log_type notice", "log_type all"),
+    ]);
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    open_app(c, &base, &broker.ws_url(), "&protocol=5").await;
+    let id = wait_connected(c).await;
+    // Mosquitto logs the refusal as "Sending CONNACK to 127.0.0.1 (0, 154)" (0x9A, retain
+    // not supported), then the connect that worked, with a will that is not retained.
+    let log = broker.log();
+    assert_eq!(
+        log.matches(", 154)").count(),
+        1,
+        "refused once for the retained will: {log}"
+    );
+    assert!(log.contains("Will message specified"), "{log}");
+    assert_eq!(connect_lines(&log, &id).len(), 1, "then connected: {log}");
+    // And it chats.
+    mosquitto_pub_to(
+        broker.tcp_port,
+        "messages",
+        &chat_json("cli", "no retain here"),
+        1,
+        false,
+    );
+    wait_row(c, "no retain here", 10).await;
+    browser.close().await;
 }

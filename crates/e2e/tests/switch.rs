@@ -82,3 +82,87 @@ async fn another_users_unsent_message_is_never_published_and_goes_out_when_they_
     .await;
     browser.close().await;
 }
+
+/// Saved connections go out as a file without passwords, and come in from one: this app's
+/// export or MQTTX's, whose TCP-only entries are skipped with the reason.
+#[tokio::test]
+async fn connections_import_from_an_mqttx_file_and_export_without_passwords() {
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app_url(&base)).await.unwrap();
+    wait_connected(c).await;
+
+    let file = std::env::temp_dir().join(format!("mqttx-export-{}.json", free_port()));
+    std::fs::write(
+        &file,
+        r#"[{"name":"emqx","host":"broker.emqx.io","port":8084,"path":"/mqtt","protocol":"wss",
+             "mqttVersion":"5.0","username":"u1","password":"from-mqttx"},
+            {"name":"tcp","host":"h","port":1883,"protocol":"mqtt","mqttVersion":"3.1.1"}]"#,
+    )
+    .unwrap();
+    c.find(Locator::Id("import-connections"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    let said = eventually("the import to be reported", 10, || async {
+        let text = c
+            .find(Locator::Id("import-result"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        (!text.is_empty()).then_some(text)
+    })
+    .await;
+    assert!(said.starts_with("Imported 1 new connection"), "{said}");
+    assert!(said.contains("mqtt:// is plain TCP"), "{said}");
+    let listed = c
+        .execute(
+            "return [...document.querySelectorAll('#connections li')].map(li => li.dataset.connection)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        serde_json::json!(["u1@wss://broker.emqx.io:8084/mqtt"])
+    );
+    let stored = c
+        .execute(
+            "return localStorage.getItem('mqtt-chat.connections')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        !stored.as_str().unwrap_or_default().contains("from-mqttx"),
+        "an imported password is not kept: {stored}"
+    );
+
+    // The export is the list, without passwords, as a JSON file.
+    let href = c
+        .find(Locator::Id("export-connections"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let json = href
+        .strip_prefix("data:application/json;charset=utf-8,")
+        .expect("a JSON data URL");
+    let json = c
+        .execute("return decodeURIComponent(arguments[0])", vec![json.into()])
+        .await
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_str(json.as_str().unwrap()).unwrap();
+    assert_eq!(list[0]["url"], "wss://broker.emqx.io:8084/mqtt");
+    assert_eq!(list[0]["protocol"], "5");
+    assert!(list[0].get("password").is_none());
+    let _ = std::fs::remove_file(file);
+    browser.close().await;
+}
