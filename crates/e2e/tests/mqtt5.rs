@@ -105,7 +105,7 @@ async fn a_reload_keeps_the_will_and_a_crash_publishes_it_after_the_delay() {
     let watch = Watch::start(broker.tcp_port, &["chat/presence/#"]).await;
     let (browser, _id) = {
         let browser = Browser::start().await;
-        open_app(&browser.client, &base, &broker.ws_url(), "&protocol=3.1.1").await;
+        open_app(&browser.client, &base, &broker.ws_url(), "&protocol=5").await;
         let id = wait_connected(&browser.client).await;
         set_name(&browser.client, "Ann").await;
         (browser, id)
