@@ -114,6 +114,14 @@ async fn two_tabs_chat_and_html_stays_text() {
             rows(c).await.into_iter().find(|r| r.name == "Grace")
         })
         .await;
+        // Connected, a user folds the connection panel (its summary names the broker).
+        c.execute(
+            "const d = document.getElementById('settings'); if (d.open) d.querySelector('summary').click();",
+            vec![],
+        )
+        .await
+        .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         save_screenshot(file, &c.screenshot().await.unwrap());
     }
     browser.close().await;
