@@ -84,8 +84,11 @@ impl ChatSession {
                     .try_maybe_update(|n| (n.clear(NoticeKind::SubscribeRefused), ()));
             }
             LinkEvent::Mqtt(Event::Unsubscribed { .. }) => {}
-            LinkEvent::Mqtt(Event::Disconnected(_)) => {
+            LinkEvent::Mqtt(Event::Disconnected(reason)) => {
                 self.outbox.try_update(|o| o.link_lost());
+                if !matches!(reason, DisconnectReason::ClientDisconnect) {
+                    self.probe_link_lost();
+                }
             }
             LinkEvent::Mqtt(Event::Warning(w)) => {
                 if let ProtocolError::RetainUnavailable = w {

@@ -162,6 +162,11 @@ impl Connection {
         result
     }
 
+    /// Give up on a QoS 1 publish waiting after a dead link (see `Client::abandon`).
+    pub fn abandon(&self, pkid: PacketId) -> bool {
+        self.core.borrow_mut().abandon(pkid)
+    }
+
     /// Subscribe now (if connected) and on every new session.
     pub fn subscribe(&self, filter: &str, qos: QoS) -> Result<(), SubscribeError> {
         let result = self.core.borrow_mut().subscribe(now(), filter, qos);

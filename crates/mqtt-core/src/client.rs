@@ -371,6 +371,24 @@ impl Client {
         self.outgoing.len()
     }
 
+    /// Give up on the QoS 1 publish `pkid` if it is waiting, not on the wire of the current
+    /// connection (a link died before its PUBACK): it is not sent again. For a publish whose
+    /// resending would only do harm, such as one a broker answers by closing the
+    /// connection. Returns whether it was dropped.
+    pub fn abandon(&mut self, pkid: PacketId) -> bool {
+        match self
+            .outgoing
+            .iter()
+            .position(|o| o.publish.pkid == pkid && !o.on_wire)
+        {
+            Some(index) => {
+                self.outgoing.remove(index);
+                true
+            }
+            None => false,
+        }
+    }
+
     // ----- inputs -------------------------------------------------------------------------
 
     /// A new network link is open: start the MQTT handshake on it.

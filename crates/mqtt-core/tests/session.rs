@@ -1098,3 +1098,33 @@ fn a_plain_publish_is_not_retained() {
         assert!(matches!(packet, Packet::Publish(p) if !p.retain));
     }
 }
+
+/// A publish the caller gives up on after a dead link is not sent again on the next one;
+/// one on the wire of the live connection is not abandoned (its PUBACK may still come).
+#[test]
+fn an_abandoned_publish_is_not_sent_again() {
+    let mut c = connected_client();
+    let probe = c
+        .publish(T0, "probe", "x", QoS::AtLeastOnce)
+        .unwrap()
+        .unwrap();
+    let keep = c
+        .publish(T0, "messages", "kept", QoS::AtLeastOnce)
+        .unwrap()
+        .unwrap();
+    assert!(!c.abandon(probe), "on the wire of the live connection");
+    let _ = sent(&mut c);
+    c.handle_close("gone");
+    assert!(c.abandon(probe));
+    assert!(!c.abandon(probe), "only once");
+    let t = T0 + Duration::from_secs(1);
+    let resent: Vec<u16> = reconnect(&mut c, t, true)
+        .into_iter()
+        .filter_map(|p| match p {
+            Packet::Publish(p) => Some(p.pkid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(resent, vec![keep]);
+    assert_eq!(c.unacknowledged(), 1);
+}
