@@ -19,8 +19,18 @@ impl ChatSession {
             LinkEvent::State(state) => {
                 let mut status = ConnectionStatus::from_link(&state, wall_clock_ms());
                 // The broker's own words come with the refusal, just before this state.
-                if let ConnectionStatus::Refused { detail, .. } = &mut status {
-                    *detail = self.refusal_words.get_value();
+                if let ConnectionStatus::Refused { detail, reason } = &mut status {
+                    let anonymous = self.user.with_value(Option::is_none);
+                    let needs_sign_in = anonymous
+                        && matches!(
+                            reason,
+                            ConnectRefusal::NotAuthorized | ConnectRefusal::BadUserNameOrPassword
+                        );
+                    *detail = self.refusal_words.get_value().or_else(|| {
+                        needs_sign_in.then(|| {
+                            "sign in with a user name and password in the connection panel".into()
+                        })
+                    });
                 }
                 self.status.try_set(status);
             }
