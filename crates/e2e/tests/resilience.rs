@@ -5,7 +5,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use e2e::*;
 use fantoccini::wd::WindowHandle;
-use fantoccini::Locator;
 
 const N: usize = 20;
 
@@ -181,24 +180,6 @@ async fn a_reload_while_offline_keeps_the_outbox_and_delivers_it() {
     browser.close().await;
 }
 
-async fn type_password_and_connect(c: &fantoccini::Client, password: &str) {
-    let field = c.find(Locator::Id("password")).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(password).await.unwrap();
-    c.find(Locator::Id("connect"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    // Connect loads the page again: wait for the new one.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    eventually("the page to load again", 15, || async {
-        c.find(Locator::Id("connect-badge")).await.ok()
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn a_wrong_password_is_refused_in_words_and_not_retried() {
     let dir = std::env::temp_dir().join(format!("mqtt-chat-passwd-{}", free_port()));
@@ -226,7 +207,7 @@ async fn a_wrong_password_is_refused_in_words_and_not_retried() {
     open_app(c, &base, &broker.ws_url(), "&username=alice").await;
     // The password goes in the connection panel (never in the address); Connect loads the
     // page for the new connection.
-    type_password_and_connect(c, "wrong").await;
+    connect_with(c, &broker.ws_url(), "3.1.1", "alice", "wrong", false).await;
     let (text, _, _) = eventually("the refusal", 15, || async {
         let b = badge(c).await;
         (b.1 == "refused").then_some(b)
@@ -248,7 +229,15 @@ async fn a_wrong_password_is_refused_in_words_and_not_retried() {
     assert_eq!(badge(c).await.1, "refused", "still showing the refusal");
 
     // The right password connects, through the same path.
-    type_password_and_connect(c, "correct horse").await;
+    connect_with(
+        c,
+        &broker.ws_url(),
+        "3.1.1",
+        "alice",
+        "correct horse",
+        false,
+    )
+    .await;
     wait_connected(c).await;
     browser.close().await;
     let _ = std::fs::remove_dir_all(dir);

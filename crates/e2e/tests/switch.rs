@@ -4,32 +4,7 @@
 use std::time::Duration;
 
 use e2e::*;
-use fantoccini::{Client, Locator};
-
-/// Type `user` (and no password) in the connection panel and press Connect; the page loads
-/// again for that connection.
-async fn connect_as(c: &Client, user: &str) {
-    let field = c.find(Locator::Id("username")).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(user).await.unwrap();
-    c.find(Locator::Id("connect"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually("the page for the new user", 15, || async {
-        let url = c.current_url().await.ok()?;
-        url.as_str()
-            .contains(&format!("username={user}"))
-            .then_some(())
-    })
-    .await;
-    eventually("the new page's badge", 15, || async {
-        c.find(Locator::Id("connect-badge")).await.ok()
-    })
-    .await;
-}
+use fantoccini::Locator;
 
 #[tokio::test]
 async fn another_users_unsent_message_is_never_published_and_goes_out_when_they_are_back() {
@@ -57,7 +32,7 @@ async fn another_users_unsent_message_is_never_published_and_goes_out_when_they_
     .await;
 
     // The same tab becomes bob, and the broker comes back.
-    connect_as(c, "bob").await;
+    connect_with(c, &broker.ws_url(), "3.1.1", "bob", "", false).await;
     broker.restart();
     let seen = Deliveries::start_on(broker.tcp_port, &["messages/#"]).await;
     wait_connected(c).await;
@@ -74,7 +49,7 @@ async fn another_users_unsent_message_is_never_published_and_goes_out_when_they_
     );
 
     // alice again: her message goes out, from her.
-    connect_as(c, "alice").await;
+    connect_with(c, &broker.ws_url(), "3.1.1", "alice", "", false).await;
     wait_connected(c).await;
     eventually("alice's message delivered, on her topic", 15, || async {
         (seen.count_on("messages/from/alice", "only alice may send this") == 1).then_some(())
