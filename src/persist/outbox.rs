@@ -164,6 +164,37 @@ pub fn legacy(owner: &str) -> (Vec<(String, ChatMessage)>, usize) {
 }
 
 /// Whether an earlier version left an outbox for `owner` in localStorage.
+/// The page is going away with unsent messages (`pagehide`): keep them in localStorage too,
+/// in the format above, written before this returns. IndexedDB writes still queued behind
+/// a batch in flight would be lost with the page; the next start moves these back into
+/// IndexedDB (skipping what did get there) and removes the key. Returns whether it was
+/// written.
+pub fn spill(owner: &str, entries: &[(String, ChatMessage)]) -> bool {
+    if entries.is_empty() {
+        web_storage::remove(Area::Local, &legacy_key(owner));
+        return true;
+    }
+    let mut json = String::from("{\"entries\":[");
+    for (i, (topic, message)) in entries.iter().enumerate() {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str("{\"topic\":");
+        json.push_str(&serde_json::to_string(topic).unwrap_or_else(|_| "\"\"".into()));
+        json.push_str(",\"message\":");
+        json.push_str(&String::from_utf8(message.to_json()).unwrap_or_else(|_| "null".into()));
+        json.push('}');
+    }
+    json.push_str("]}");
+    web_storage::set_raw(Area::Local, &legacy_key(owner), &json).is_ok()
+}
+
+/// The page came back from the back/forward cache with its outbox in memory: the copy
+/// [`spill`] kept is not needed (and another tab must not take it over).
+pub fn unspill(owner: &str) {
+    web_storage::remove(Area::Local, &legacy_key(owner));
+}
+
 pub fn has_legacy(owner: &str) -> bool {
     web_storage::get_raw(Area::Local, &legacy_key(owner)).is_some()
 }

@@ -21,6 +21,9 @@ pub(super) fn listeners(session: ChatSession) -> Vec<EventListener> {
             .ok()
             .and_then(|v| v.as_bool());
         if persisted == Some(true) {
+            if let Some(owner) = session.client_id.try_get_untracked().flatten() {
+                crate::persist::outbox::unspill(&owner);
+            }
             session.retry();
         }
     });

@@ -418,6 +418,19 @@ impl ChatSession {
     /// DISCONNECT now, synchronously, and write what storage still waits for: the page is
     /// going away.
     pub fn leave_now(&self) {
+        // Unsent messages whose IndexedDB write is still queued would go with the page: a
+        // copy in localStorage, written now, is moved back on the next start.
+        if let Some(owner) = self.client_id.try_get_untracked().flatten() {
+            let unsent: Vec<(String, ChatMessage)> = self
+                .outbox
+                .try_with_untracked(|o| {
+                    o.entries()
+                        .map(|e| (e.topic.clone(), e.message.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            crate::persist::outbox::spill(&owner, &unsent);
+        }
         let _ = self.store.try_with_value(|s| s.writer.flush_now());
         let last_words = self.offline_status();
         let _ = self.connection.try_with_value(|c| {

@@ -171,14 +171,21 @@ async fn restore_outbox(
     };
     let mut legacy_owners = free;
     legacy_owners.push(me.to_owned());
-    unsent.extend(migrate_legacy(session, me, &legacy_owners));
+    let stored: std::collections::HashSet<String> =
+        unsent.iter().filter_map(|u| u.message.id.clone()).collect();
+    unsent.extend(migrate_legacy(session, me, &legacy_owners, &stored));
     unsent
 }
 
 /// Outboxes an earlier version kept in localStorage (one JSON string per client id) move
 /// into IndexedDB, entry by entry: what still parses is kept, and what does not is counted
 /// for the user.
-fn migrate_legacy(session: ChatSession, me: &str, owners: &[String]) -> Vec<Unsent> {
+fn migrate_legacy(
+    session: ChatSession,
+    me: &str,
+    owners: &[String],
+    stored: &std::collections::HashSet<String>,
+) -> Vec<Unsent> {
     let mut bad = 0;
     let mut moved = Vec::new();
     for owner in owners {
@@ -188,6 +195,10 @@ fn migrate_legacy(session: ChatSession, me: &str, owners: &[String]) -> Vec<Unse
             continue;
         }
         for (topic, message) in entries {
+            // Kept in both (spilled at pagehide, and its IndexedDB write got through).
+            if message.id.as_ref().is_some_and(|id| stored.contains(id)) {
+                continue;
+            }
             let seq = session
                 .store
                 .try_update_value(|s| s.recorder.next_seq(message.ts.unwrap_or(0.0)))
