@@ -75,7 +75,8 @@ impl ChatSession {
                 }
             }
             LinkEvent::Mqtt(Event::Sent { pkid }) => {
-                self.outbox.try_update(|o| o.sent(pkid));
+                let now = wall_clock_ms();
+                self.outbox.try_update(|o| o.sent(pkid, now));
             }
             LinkEvent::Mqtt(Event::Acknowledged { pkid }) => self.on_acknowledged(pkid),
             LinkEvent::Mqtt(Event::PublishRefused { pkid, reason }) => {
@@ -95,8 +96,17 @@ impl ChatSession {
             }
             LinkEvent::Mqtt(Event::Unsubscribed { .. }) => {}
             LinkEvent::Mqtt(Event::Disconnected(reason)) => {
-                self.outbox.try_update(|o| o.link_lost());
-                if !matches!(reason, DisconnectReason::ClientDisconnect) {
+                if matches!(reason, DisconnectReason::ClientDisconnect) {
+                    self.outbox.try_update(|o| o.link_lost());
+                } else {
+                    let now = wall_clock_ms();
+                    let given_up = self
+                        .outbox
+                        .try_update(|o| o.link_lost_at(now))
+                        .unwrap_or_default();
+                    for pending in given_up {
+                        self.closed_on(pending);
+                    }
                     self.probe_link_lost();
                 }
             }
@@ -194,6 +204,33 @@ impl ChatSession {
             })
         });
         self.refused(&done, chat::Refusal::Refused(reason));
+    }
+
+    /// The broker closed the link each time `pending` went out (see
+    /// `chat::MAX_CLOSED_SENDS`): it is not sent again, and its row says why.
+    fn closed_on(&self, pending: chat::Pending) {
+        if let Some(pkid) = pending.pkid {
+            self.connection.with_value(|c| {
+                if let Some(c) = c {
+                    c.abandon(pkid);
+                }
+            });
+        }
+        let owner = self.client_id.get_untracked().unwrap_or_default();
+        self.store.try_update_value(|s| {
+            s.writer.push(Op::OutboxDelete {
+                owner,
+                seq: pending.seq,
+            })
+        });
+        self.awaiting_echo.update_value(|w| {
+            w.remove(pending.id());
+        });
+        let why = format!(
+            "the broker closed the connection each of the {} times it was sent, so it may not allow it; it is not sent again",
+            chat::MAX_CLOSED_SENDS
+        );
+        self.refused(&pending, chat::Refusal::Refused(why));
     }
 
     /// Say on the row of `pending` that it was not delivered, and keep that in the history

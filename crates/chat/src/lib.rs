@@ -27,7 +27,10 @@ pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};
 pub use log::{MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, RawReason};
 pub use notice::{Notice, NoticeKind, Notices};
-pub use outbox::{Delivery, Outbox, OutboxError, Pending, Refusal, ECHO_WAIT_MS, OUTBOX_CAPACITY};
+pub use outbox::{
+    Delivery, Outbox, OutboxError, Pending, Refusal, CLOSED_ON_SEND_MS, ECHO_WAIT_MS,
+    MAX_CLOSED_SENDS, OUTBOX_CAPACITY,
+};
 pub use presence::{decode_status, Person, Presence, PresenceRefresh, Status};
 pub use room::{
     RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,

@@ -79,7 +79,19 @@ pub struct Pending {
     pub pkid: Option<u16>,
     /// On the wire of the current connection.
     pub on_wire: bool,
+    /// When it last went on the wire (wall-clock ms).
+    pub sent_at: Option<f64>,
+    /// Links in a row that ended right after it was sent, without its PUBACK.
+    pub closed_on: u8,
 }
+
+/// A link that ends this soon after a message went out, before its PUBACK, may have been
+/// closed because of it.
+pub const CLOSED_ON_SEND_MS: f64 = 2_000.0;
+/// After this many links in a row closed on it, a message is not sent again: MQTT 3.1.1
+/// lets a broker answer a publish it does not allow by closing the connection (MQTT-3.3.5-2;
+/// Aedes does), and resending it after every reconnect would loop for ever.
+pub const MAX_CLOSED_SENDS: u8 = 3;
 
 impl Pending {
     pub fn id(&self) -> &str {
@@ -127,6 +139,8 @@ impl Outbox {
                 message,
                 pkid: None,
                 on_wire: false,
+                sent_at: None,
+                closed_on: 0,
             },
         );
         Ok(())
@@ -139,11 +153,12 @@ impl Outbox {
         }
     }
 
-    /// The core put `pkid` on the wire.
-    pub fn sent(&mut self, pkid: u16) -> bool {
+    /// The core put `pkid` on the wire at `now` (wall-clock ms).
+    pub fn sent(&mut self, pkid: u16, now: f64) -> bool {
         match self.entries.iter_mut().find(|e| e.pkid == Some(pkid)) {
             Some(e) => {
                 e.on_wire = true;
+                e.sent_at = Some(now);
                 true
             }
             None => false,
@@ -173,6 +188,25 @@ impl Outbox {
         for e in &mut self.entries {
             e.on_wire = false;
         }
+    }
+
+    /// The link ended at `now` (not by us). A message it carried within
+    /// [`CLOSED_ON_SEND_MS`], unacknowledged, counts one more link closed on it; one that
+    /// reaches [`MAX_CLOSED_SENDS`] in a row leaves the outbox and is returned, for the caller
+    /// to tell the user (it is not sent again). The rest wait again, as [`Outbox::link_lost`].
+    pub fn link_lost_at(&mut self, now: f64) -> Vec<Pending> {
+        for e in &mut self.entries {
+            if e.on_wire {
+                let just_sent = e.sent_at.is_some_and(|t| now - t < CLOSED_ON_SEND_MS);
+                e.closed_on = if just_sent { e.closed_on + 1 } else { 0 };
+            }
+            e.on_wire = false;
+        }
+        let (given_up, kept) = std::mem::take(&mut self.entries)
+            .into_iter()
+            .partition(|e| e.closed_on >= MAX_CLOSED_SENDS);
+        self.entries = kept;
+        given_up.into()
     }
 
     /// Where the message with this id stands, if it is still waiting.
@@ -263,7 +297,7 @@ mod tests {
             Some(Delivery::Queued),
             "published, not yet on a wire"
         );
-        assert!(o.sent(7));
+        assert!(o.sent(7, 0.0));
         assert_eq!(o.delivery("x"), Some(Delivery::Sent));
         o.link_lost();
         assert_eq!(
@@ -271,10 +305,51 @@ mod tests {
             Some(Delivery::Queued),
             "the link died: waiting again"
         );
-        o.sent(7);
+        o.sent(7, 0.0);
         assert!(o.acknowledge(7).is_some());
         assert_eq!(o.delivery("x"), None, "acknowledged: no longer waiting");
-        assert!(!o.sent(7), "an unknown packet id changes nothing");
+        assert!(!o.sent(7, 0.0), "an unknown packet id changes nothing");
+    }
+
+    #[test]
+    fn a_message_every_link_is_closed_on_is_given_up_after_three() {
+        let mut o = Outbox::new();
+        o.push(1.0, "m", msg("denied")).unwrap();
+        o.push(2.0, "m", msg("fine")).unwrap();
+        o.published("denied", 1);
+        o.published("fine", 2);
+        let mut t = 0.0;
+        // The broker closes each link right after "denied" goes out.
+        for round in 1..=MAX_CLOSED_SENDS {
+            o.sent(1, t);
+            // "fine" went out long before this link ended: not its fault.
+            o.sent(2, t - 10_000.0);
+            let given_up = o.link_lost_at(t + 50.0);
+            if round < MAX_CLOSED_SENDS {
+                assert!(given_up.is_empty(), "round {round}");
+                assert_eq!(o.delivery("denied"), Some(Delivery::Queued));
+            } else {
+                assert_eq!(given_up.len(), 1);
+                assert_eq!(given_up[0].id(), "denied");
+            }
+            t += 5_000.0;
+        }
+        assert!(!o.contains("denied"));
+        assert!(o.contains("fine"), "the others stay");
+        // A link that lives on after a send resets the count: a flaky network is no refusal.
+        o.push(3.0, "m", msg("flaky")).unwrap();
+        o.published("flaky", 3);
+        o.sent(3, 0.0);
+        o.link_lost_at(10.0);
+        o.sent(3, 100.0);
+        o.link_lost_at(100.0 + CLOSED_ON_SEND_MS + 1.0);
+        o.sent(3, 50_000.0);
+        assert!(o.link_lost_at(50_010.0).is_empty());
+        o.sent(3, 60_000.0);
+        assert!(
+            o.link_lost_at(60_010.0).is_empty(),
+            "two in a row, not three"
+        );
     }
 
     #[test]
