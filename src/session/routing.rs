@@ -227,7 +227,7 @@ impl ChatSession {
             w.remove(pending.id());
         });
         let why = format!(
-            "the broker closed the connection each of the {} times it was sent, so it may not allow it; it is not sent again",
+            "the broker closed the connection on it {} times",
             chat::MAX_CLOSED_SENDS
         );
         self.refused(&pending, chat::Refusal::Refused(why));
