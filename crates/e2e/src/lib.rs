@@ -184,28 +184,14 @@ pub struct ShownRow {
 }
 
 pub async fn rows(client: &Client) -> Vec<ShownRow> {
-    let value = client
-        .execute(
-            "return Array.from(document.querySelectorAll('#messages tr')).map(r => ({
-                name: r.querySelector('td.name')?.textContent ?? '',
-                message: r.querySelector('td.message')?.textContent ?? '',
-                own: r.classList.contains('own'),
-                delivery: r.querySelector('[data-delivery]')?.getAttribute('data-delivery') ?? null,
-            }))",
-            vec![],
-        )
+    row_marks(client)
         .await
-        .expect("read rows");
-    value
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
         .into_iter()
         .map(|r| ShownRow {
-            name: r["name"].as_str().unwrap_or_default().to_owned(),
-            message: r["message"].as_str().unwrap_or_default().to_owned(),
-            own: r["own"].as_bool().unwrap_or(false),
-            delivery: r["delivery"].as_str().map(str::to_owned),
+            name: r.name,
+            message: r.message,
+            own: r.own,
+            delivery: r.delivery,
         })
         .collect()
 }
@@ -1749,6 +1735,8 @@ pub struct RowMarks {
     pub skipped: bool,
     /// The whole row's text (its state words included).
     pub text: String,
+    /// `data-delivery` of an own row's state (`queued`, `sent`, `delivered`, `refused`, …).
+    pub delivery: Option<String>,
 }
 
 pub async fn row_marks(client: &Client) -> Vec<RowMarks> {
@@ -1764,6 +1752,7 @@ pub async fn row_marks(client: &Client) -> Vec<RowMarks> {
                 unconfirmed: r.classList.contains('unconfirmed'),
                 skipped: r.classList.contains('skipped'),
                 text: r.textContent,
+                delivery: r.querySelector('[data-delivery]')?.getAttribute('data-delivery') ?? null,
             }))",
             vec![],
         )
@@ -1784,6 +1773,7 @@ pub async fn row_marks(client: &Client) -> Vec<RowMarks> {
             unconfirmed: r["unconfirmed"].as_bool().unwrap_or(false),
             skipped: r["skipped"].as_bool().unwrap_or(false),
             text: r["text"].as_str().unwrap_or_default().to_owned(),
+            delivery: r["delivery"].as_str().map(str::to_owned),
         })
         .collect()
 }
