@@ -1171,13 +1171,5 @@ fn downgrade(qos: QoS) -> QoS {
 
 /// MQTT 3.1.1 §4.7: `#` only as a whole last level, `+` only as a whole level.
 fn valid_filter(filter: &str) -> bool {
-    if filter.is_empty() || filter.len() > usize::from(u16::MAX) {
-        return false;
-    }
-    let levels: Vec<&str> = filter.split('/').collect();
-    levels.iter().enumerate().all(|(i, level)| {
-        let hash_ok = !level.contains('#') || (*level == "#" && i == levels.len() - 1);
-        let plus_ok = !level.contains('+') || *level == "+";
-        hash_ok && plus_ok
-    })
+    crate::topic::check_filter(filter).is_ok()
 }

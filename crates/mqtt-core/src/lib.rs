@@ -19,6 +19,7 @@ mod error;
 mod link;
 mod reconnect;
 mod time;
+pub mod topic;
 
 pub use backoff::Backoff;
 pub use client::{
