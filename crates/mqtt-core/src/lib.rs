@@ -18,6 +18,7 @@ mod codec;
 mod error;
 mod link;
 mod reconnect;
+pub mod router;
 mod time;
 pub mod topic;
 
@@ -33,4 +34,5 @@ pub use error::{
 pub use link::{LinkError, LinkState};
 pub use mqttbytes::QoS;
 pub use reconnect::{Action, Reconnect, STABLE_LINK};
+pub use router::{Change, Router};
 pub use time::Instant;
