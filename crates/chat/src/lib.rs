@@ -17,6 +17,7 @@ mod rooms;
 mod status;
 pub mod topics;
 pub mod typing;
+pub mod watch;
 
 pub use connection::{
     check_broker_url, import_connections, BrokerUrlError, Connection, ImportError, Imported,
@@ -42,3 +43,4 @@ pub use topics::{
     PRESENCE_FILTER, PRESENCE_PREFIX, VERIFIED_PRESENCE_FILTER,
 };
 pub use typing::{decode_typing, Typing, TypingSender, TypingSignal};
+pub use watch::{Body, FilterState, Seen, Watch, WatchError, WatchedFilter};

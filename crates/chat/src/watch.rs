@@ -1,0 +1,409 @@
+//! The topic viewer: the filters a user watches, what arrived on them, and how it shows.
+//!
+//! Two views of the same arrivals: a stream (newest last, the newest [`STREAM_CAPACITY`]
+//! kept) and the latest message per topic (at most [`LATEST_CAPACITY`] topics; the least
+//! recently updated goes first, and is counted). A payload is turned into what the page
+//! shows once, as it arrives: text, or hex when it is not UTF-8, cut to [`SHOWN_BYTES`]
+//! with its full size kept, so a large payload costs the page no more than a small one.
+//! Everything here is plain data: the clock is an argument.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use mqtt_core::topic::{check_filter, FilterError};
+use mqtt_core::QoS;
+
+/// Stream rows kept (state N).
+pub const STREAM_CAPACITY: usize = 500;
+/// Topics kept in the latest-by-topic view (state M).
+pub const LATEST_CAPACITY: usize = 2_000;
+/// Filters one tab watches at most.
+pub const MAX_WATCHED: usize = 32;
+/// Bytes of a text payload shown; the rest is cut, and the full size said.
+pub const SHOWN_BYTES: usize = 2_048;
+/// Bytes of a binary payload shown as hex (three characters each).
+pub const SHOWN_HEX_BYTES: usize = 512;
+
+/// How a watched filter stands with the broker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilterState {
+    /// Sent, or to be sent once connected; no answer yet.
+    Pending,
+    /// The broker granted it, at this QoS.
+    Active(QoS),
+    /// The broker refused it; why, in words.
+    Refused(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchedFilter {
+    pub filter: String,
+    pub qos: QoS,
+    pub state: FilterState,
+}
+
+/// Why a filter was not watched, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WatchError {
+    #[error("Not a valid topic filter: {0}.")]
+    Invalid(FilterError),
+    #[error("Already watching {0}.")]
+    Already(String),
+    #[error("At most {MAX_WATCHED} filters at once: stop watching one first.")]
+    TooMany,
+}
+
+/// A payload as the page shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// UTF-8 text, cut at a character boundary when longer than [`SHOWN_BYTES`].
+    Text { text: String, cut: bool },
+    /// Not UTF-8: the first bytes in hex.
+    Hex { hex: String, cut: bool },
+    /// Too large for this app to take in (read past by the connection): not shown.
+    Skipped { limit: usize },
+}
+
+/// One message as it arrived.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Seen {
+    /// Arrival order, from 1: a key for the view.
+    pub seq: u64,
+    pub topic: String,
+    pub body: Body,
+    /// The whole payload, in bytes.
+    pub size: usize,
+    pub qos: QoS,
+    pub retain: bool,
+    /// Wall clock, ms.
+    pub at: f64,
+}
+
+impl Seen {
+    /// The payload pretty-printed, if it is a whole (uncut) JSON object or array.
+    pub fn pretty_json(&self) -> Option<String> {
+        let Body::Text { text, cut: false } = &self.body else {
+            return None;
+        };
+        let trimmed = text.trim_start();
+        if !trimmed.starts_with(['{', '[']) {
+            return None;
+        }
+        let value: serde_json::Value = serde_json::from_str(text).ok()?;
+        serde_json::to_string_pretty(&value).ok()
+    }
+
+    /// "text", "hex" or "skipped", for the page's `data-format`.
+    pub fn format(&self) -> &'static str {
+        match self.body {
+            Body::Text { .. } => "text",
+            Body::Hex { .. } => "hex",
+            Body::Skipped { .. } => "skipped",
+        }
+    }
+}
+
+/// Turn a payload into what the page shows.
+pub fn body_of(payload: &[u8]) -> Body {
+    match std::str::from_utf8(payload) {
+        Ok(text) => {
+            let cut = text.len() > SHOWN_BYTES;
+            let end = if cut {
+                floor_char_boundary(text, SHOWN_BYTES)
+            } else {
+                text.len()
+            };
+            Body::Text {
+                text: text[..end].to_owned(),
+                cut,
+            }
+        }
+        Err(_) => {
+            let shown = &payload[..payload.len().min(SHOWN_HEX_BYTES)];
+            let mut hex = String::with_capacity(shown.len() * 3);
+            for (i, b) in shown.iter().enumerate() {
+                if i > 0 {
+                    hex.push(if i % 16 == 0 { '\n' } else { ' ' });
+                }
+                hex.push(char::from(HEX[usize::from(b >> 4)]));
+                hex.push(char::from(HEX[usize::from(b & 0x0F)]));
+            }
+            Body::Hex {
+                hex,
+                cut: payload.len() > SHOWN_HEX_BYTES,
+            }
+        }
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// A size in words: `512 B`, `2.0 KiB`, `1.0 MiB`.
+pub fn size_words(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    match bytes {
+        b if b < KIB => format!("{b} B"),
+        b if b < KIB * KIB => format!("{}.{} KiB", b / KIB, (b % KIB) * 10 / KIB),
+        b => format!("{}.{} MiB", b / (KIB * KIB), (b % (KIB * KIB)) * 10 / (KIB * KIB)),
+    }
+}
+
+/// The latest message of each topic, with how many came, the least recently updated
+/// evicted first beyond the capacity.
+#[derive(Clone, Debug, Default)]
+struct Latest {
+    /// By topic, sorted: the view's row order, stable like a scoreboard.
+    by_topic: BTreeMap<String, (Arc<Seen>, u64)>,
+    /// Topic by the seq of its last message: the oldest first.
+    by_age: BTreeMap<u64, String>,
+}
+
+/// Messages per second over the last second, in tenths.
+#[derive(Clone, Debug, Default)]
+struct Rate {
+    /// (tenth of a second since the epoch, messages in it), oldest first, at most 10.
+    buckets: VecDeque<(i64, u32)>,
+}
+
+impl Rate {
+    fn tick(now_ms: f64) -> i64 {
+        (now_ms / 100.0).floor() as i64
+    }
+
+    fn add(&mut self, now_ms: f64) {
+        let t = Self::tick(now_ms);
+        match self.buckets.back_mut() {
+            Some((last, n)) if *last == t => *n += 1,
+            // A clock that went back counts into the newest bucket.
+            Some((last, n)) if *last > t => *n += 1,
+            _ => self.buckets.push_back((t, 1)),
+        }
+        self.trim(t);
+    }
+
+    fn trim(&mut self, t: i64) {
+        while self.buckets.front().is_some_and(|(b, _)| *b <= t - 10) {
+            self.buckets.pop_front();
+        }
+    }
+
+    fn per_second(&self, now_ms: f64) -> u32 {
+        let t = Self::tick(now_ms);
+        self.buckets
+            .iter()
+            .filter(|(b, _)| *b > t - 10)
+            .map(|(_, n)| *n)
+            .sum()
+    }
+}
+
+/// What the page shows while paused: the rows as they were.
+#[derive(Clone, Debug, Default)]
+struct Frozen {
+    stream: Vec<Arc<Seen>>,
+    latest: Vec<(Arc<Seen>, u64)>,
+}
+
+/// The viewer's whole state.
+#[derive(Clone, Debug, Default)]
+pub struct Watch {
+    filters: Vec<WatchedFilter>,
+    stream: VecDeque<Arc<Seen>>,
+    latest: Latest,
+    /// Messages counted since the last clear, paused or not.
+    counted: u64,
+    /// Counted since pausing.
+    while_paused: u64,
+    /// Topics dropped from the latest view to keep it bounded.
+    evicted: u64,
+    frozen: Option<Frozen>,
+    rate: Rate,
+    seq: u64,
+}
+
+impl Watch {
+    /// The filters, in the order added.
+    pub fn filters(&self) -> &[WatchedFilter] {
+        &self.filters
+    }
+
+    /// Start watching `filter` (trimmed of nothing: spaces are part of a topic). Checked
+    /// before anything is sent.
+    pub fn add_filter(&mut self, filter: &str, qos: QoS) -> Result<(), WatchError> {
+        check_filter(filter).map_err(WatchError::Invalid)?;
+        if self.filters.iter().any(|f| f.filter == filter) {
+            return Err(WatchError::Already(filter.to_owned()));
+        }
+        if self.filters.len() >= MAX_WATCHED {
+            return Err(WatchError::TooMany);
+        }
+        self.filters.push(WatchedFilter {
+            filter: filter.to_owned(),
+            qos,
+            state: FilterState::Pending,
+        });
+        Ok(())
+    }
+
+    /// Stop watching `filter`: true if it was watched.
+    pub fn remove_filter(&mut self, filter: &str) -> bool {
+        let before = self.filters.len();
+        self.filters.retain(|f| f.filter != filter);
+        self.filters.len() != before
+    }
+
+    /// What the broker said about `filter`.
+    pub fn set_state(&mut self, filter: &str, state: FilterState) {
+        if let Some(f) = self.filters.iter_mut().find(|f| f.filter == filter) {
+            f.state = state;
+        }
+    }
+
+    /// Every filter waits for the broker again (a new connection subscribes them anew).
+    pub fn all_pending(&mut self) {
+        for f in &mut self.filters {
+            if !matches!(f.state, FilterState::Refused(_)) {
+                f.state = FilterState::Pending;
+            }
+        }
+    }
+
+    /// A message arrived on a watched topic.
+    pub fn receive(&mut self, topic: &str, payload: &[u8], qos: QoS, retain: bool, at: f64) {
+        let body = body_of(payload);
+        self.push(topic, body, payload.len(), qos, retain, at);
+    }
+
+    /// A message too large to take in was read past: it shows with its size.
+    pub fn skipped(&mut self, topic: &str, size: usize, limit: usize, qos: QoS, at: f64) {
+        self.push(topic, Body::Skipped { limit }, size, qos, false, at);
+    }
+
+    fn push(&mut self, topic: &str, body: Body, size: usize, qos: QoS, retain: bool, at: f64) {
+        self.seq += 1;
+        self.counted += 1;
+        if self.frozen.is_some() {
+            self.while_paused += 1;
+        }
+        self.rate.add(at);
+        let seen = Arc::new(Seen {
+            seq: self.seq,
+            topic: topic.to_owned(),
+            body,
+            size,
+            qos,
+            retain,
+            at,
+        });
+        if self.stream.len() == STREAM_CAPACITY {
+            self.stream.pop_front();
+        }
+        self.stream.push_back(Arc::clone(&seen));
+        let latest = &mut self.latest;
+        let count = match latest.by_topic.remove(topic) {
+            Some((old, n)) => {
+                latest.by_age.remove(&old.seq);
+                n + 1
+            }
+            None => {
+                if latest.by_topic.len() == LATEST_CAPACITY {
+                    if let Some((_, oldest)) = latest.by_age.pop_first() {
+                        latest.by_topic.remove(&oldest);
+                        self.evicted += 1;
+                    }
+                }
+                1
+            }
+        };
+        latest.by_age.insert(seen.seq, topic.to_owned());
+        latest.by_topic.insert(topic.to_owned(), (seen, count));
+    }
+
+    /// Stream rows to show, oldest first (as they were when paused).
+    pub fn stream(&self) -> Vec<Arc<Seen>> {
+        match &self.frozen {
+            Some(f) => f.stream.clone(),
+            None => self.stream.iter().cloned().collect(),
+        }
+    }
+
+    /// Latest-by-topic rows to show, by topic, with how many came on each.
+    pub fn latest(&self) -> Vec<(Arc<Seen>, u64)> {
+        match &self.frozen {
+            Some(f) => f.latest.clone(),
+            None => self.latest_now(),
+        }
+    }
+
+    fn latest_now(&self) -> Vec<(Arc<Seen>, u64)> {
+        self.latest
+            .by_topic
+            .values()
+            .map(|(s, n)| (Arc::clone(s), *n))
+            .collect()
+    }
+
+    /// Messages counted since the last clear, paused or not.
+    pub fn counted(&self) -> u64 {
+        self.counted
+    }
+
+    /// Counted while paused (0 when not paused).
+    pub fn while_paused(&self) -> u64 {
+        self.while_paused
+    }
+
+    /// Topics held now in the latest view.
+    pub fn topics(&self) -> usize {
+        self.latest.by_topic.len()
+    }
+
+    /// Topics evicted from the latest view since the last clear.
+    pub fn evicted(&self) -> u64 {
+        self.evicted
+    }
+
+    pub fn paused(&self) -> bool {
+        self.frozen.is_some()
+    }
+
+    /// Freeze what shows; messages keep being counted and kept.
+    pub fn pause(&mut self) {
+        if self.frozen.is_none() {
+            self.frozen = Some(Frozen {
+                stream: self.stream.iter().cloned().collect(),
+                latest: self.latest_now(),
+            });
+            self.while_paused = 0;
+        }
+    }
+
+    /// Show what is kept now, including what came while paused.
+    pub fn resume(&mut self) {
+        self.frozen = None;
+        self.while_paused = 0;
+    }
+
+    /// Forget every message and count (the filters stay).
+    pub fn clear(&mut self) {
+        let paused = self.paused();
+        self.stream.clear();
+        self.latest = Latest::default();
+        self.counted = 0;
+        self.evicted = 0;
+        self.while_paused = 0;
+        self.frozen = paused.then(Frozen::default);
+    }
+
+    /// Messages per second over the last second at `now_ms`.
+    pub fn rate(&self, now_ms: f64) -> u32 {
+        self.rate.per_second(now_ms)
+    }
+}
