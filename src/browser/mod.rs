@@ -3,6 +3,7 @@
 
 pub mod identity;
 pub mod live_ids;
+pub mod route;
 pub mod scope;
 pub mod web_storage;
 

@@ -8,6 +8,7 @@
 //! - [`typing`]: telling the open room this tab types, and showing who else does.
 //! - [`catchup`]: asking peers for what the broker could not give, and answering them.
 //! - [`lifecycle`]: leaving and coming back to the page.
+//! - [`watch`]: the topic viewer's filters, on the same connection.
 //! - [`render`]: at most one render a frame.
 //!
 //! Nothing the user sends is lost: each message goes into the outbox (one IndexedDB record
@@ -24,15 +25,16 @@ mod routing;
 mod startup;
 mod typing;
 mod vouch;
+mod watch;
 
 use std::collections::{HashMap, HashSet};
 
 use chat::{
     ChatMessage, ConnectionStatus, Draft, MessageLog, Notice, NoticeKind, Notices, Outbox,
-    OutboxError, Presence, Recorder, Refusal, RoomName, Rooms, TypingSender,
+    OutboxError, Presence, Recorder, Refusal, RoomName, Rooms, TypingSender, Watch,
 };
 use leptos::prelude::*;
-use mqtt_core::{PublishError, QoS};
+use mqtt_core::{PublishError, QoS, Router};
 
 use crate::browser::wall_clock_ms;
 use crate::config::AppConfig;
@@ -68,6 +70,14 @@ pub const SESSION_EXPIRY: std::time::Duration = std::time::Duration::from_secs(7
 /// well within it (with the same client id), so it never shows the tab offline; a crash
 /// or a lost network shows after it.
 pub const WILL_DELAY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The views that subscribe on the one connection; the subscription table routes each
+/// message to the views that want it, once each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum View {
+    Chat,
+    Watch,
+}
 
 /// Where the stored conversation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -174,6 +184,12 @@ pub struct ChatSession {
     catch_up: StoredValue<catchup::CatchUpState>,
     announce: StoredValue<render::Announcer>,
     presence_state: StoredValue<presence::PresenceState>,
+    /// The topic viewer: its filters and what arrived on them. Changes notify at most once
+    /// a frame.
+    pub watch: RwSignal<Watch>,
+    watch_render: StoredValue<RenderThrottle>,
+    /// What every view subscribes to, and where each message goes.
+    router: StoredValue<Router<View>>,
 }
 
 /// Storage as the session uses it.
@@ -200,6 +216,7 @@ impl ChatSession {
         if let Some(e) = room_error {
             notices.update(|n| n.set(Notice::RoomRefused { why: e.to_string() }));
         }
+        let rooms_joined: Vec<RoomName> = rooms.joined().to_vec();
         let session = ChatSession {
             status: RwSignal::new(ConnectionStatus::Connecting),
             log: RwSignal::new(MessageLog::new(VIEW_CAPACITY)),
@@ -253,6 +270,9 @@ impl ChatSession {
             catch_up: StoredValue::new(Default::default()),
             announce: StoredValue::new(Default::default()),
             presence_state: StoredValue::new(Default::default()),
+            watch: RwSignal::new(Watch::default()),
+            watch_render: StoredValue::new(RenderThrottle::default()),
+            router: StoredValue::new(chat_router(&rooms_joined)),
         };
         // What this broker answered last time (scoped, so read after the scope is set).
         if config.verified_user().is_some() && vouch::remembered() {
@@ -510,6 +530,20 @@ impl ChatSession {
 
 /// Call `notify` now, or once at the end of this frame if it was called this frame already:
 /// a burst of changes renders once a frame.
+/// The chat's subscriptions: every joined room's filters, and everyone's status.
+fn chat_router(rooms: &[RoomName]) -> Router<View> {
+    let mut router = Router::default();
+    let filters = rooms.iter().flat_map(rooms::room_filters).chain([
+        (chat::PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce),
+        (chat::VERIFIED_PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce),
+    ]);
+    for (filter, qos) in filters {
+        // The app's own filters are valid.
+        let _ = router.want(View::Chat, &filter, qos);
+    }
+    router
+}
+
 fn notify_soon(throttle: StoredValue<RenderThrottle>, notify: impl Fn() + 'static) {
     let now = frame_clock_ms();
     match throttle.try_update_value(|t| t.request(now)) {

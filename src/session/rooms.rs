@@ -156,28 +156,18 @@ impl ChatSession {
 
     /// A room was joined here or in another tab: subscribe, tell the others, catch up.
     pub(super) fn joined(&self, room: &RoomName) {
-        self.connection.with_value(|c| {
-            if let Some(c) = c {
-                for (filter, qos) in room_filters(room) {
-                    if let Err(e) = c.subscribe(&filter, qos) {
-                        web_sys::console::warn_1(&e.to_string().into());
-                    }
-                }
-            }
-        });
+        for (filter, qos) in room_filters(room) {
+            self.want(super::View::Chat, &filter, qos);
+        }
         self.publish_status();
         self.ask_catch_up(room);
     }
 
     /// A room was left here or in another tab.
     pub(super) fn left(&self, room: &RoomName) {
-        self.connection.with_value(|c| {
-            if let Some(c) = c {
-                for (filter, _) in room_filters(room) {
-                    let _ = c.unsubscribe(&filter);
-                }
-            }
-        });
+        for (filter, _) in room_filters(room) {
+            self.unwant(super::View::Chat, &filter);
+        }
         self.room_logs.update_value(|logs| {
             logs.remove(room);
         });

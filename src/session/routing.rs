@@ -1,13 +1,16 @@
-//! What the link reports, routed to where it belongs: each incoming topic through the
-//! domain's router (`chat::route`, never a wildcard matcher) to its room, presence, typing
-//! or catch-up; acknowledgements into the outbox; refusals into the notices.
+//! What the link reports, routed to where it belongs: each incoming topic first through the
+//! subscription table (`mqtt_core::Router`) to the views that subscribed to it, once each;
+//! for the chat, through the domain's router (`chat::route`, exact levels) to its room,
+//! presence, typing or catch-up; for the viewer, into its stream; acknowledgements into the outbox; refusals into the notices.
 
-use chat::{decode_payload, ConnectionStatus, Notice, NoticeKind, Payload, RoomName, Route};
+use chat::{
+    decode_payload, ConnectionStatus, FilterState, Notice, NoticeKind, Payload, RoomName, Route,
+};
 use mqtt_core::{ConnectRefusal, DisconnectReason, Event, IncomingMessage, ProtocolError};
 
 use leptos::prelude::*;
 
-use super::ChatSession;
+use super::{ChatSession, View};
 use crate::browser::wall_clock_ms;
 use crate::persist::writer::Op;
 use crate::transport::LinkEvent;
@@ -54,6 +57,13 @@ impl ChatSession {
                 if self.probe_answered(pkid, true) => {}
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
+                let views = self.router.with_value(|r| r.route(&message.topic, None));
+                if views.contains(&View::Watch) {
+                    self.on_watched(&message);
+                }
+                if !views.contains(&View::Chat) {
+                    return;
+                }
                 match chat::route(&message.topic) {
                     Some(Route::Chat { room, author }) => {
                         self.on_chat(room, author.as_deref(), message)
@@ -65,8 +75,18 @@ impl ChatSession {
                 }
             }
             LinkEvent::Mqtt(Event::Skipped {
-                size, limit, topic, ..
+                size,
+                limit,
+                topic,
+                qos,
             }) => {
+                let views = self.router.with_value(|r| r.route(&topic, None));
+                if views.contains(&View::Watch) {
+                    self.on_watched_skipped(&topic, size, limit, qos);
+                }
+                if !views.contains(&View::Chat) {
+                    return;
+                }
                 if let Some(Route::Chat { room, .. }) = chat::route(&topic) {
                     if self.rooms.with_untracked(|r| r.is_joined(&room)) {
                         let at = wall_clock_ms();
@@ -83,16 +103,27 @@ impl ChatSession {
                 self.on_publish_refused(pkid, reason)
             }
             LinkEvent::Mqtt(Event::SubscribeRefused { filter, reason }) => {
-                self.notices.try_update(|n| {
-                    n.set(Notice::SubscribeRefused {
-                        filter,
-                        why: reason,
-                    })
+                self.router.update_value(|r| r.refused(&filter));
+                let words = reason.clone().unwrap_or_else(|| {
+                    "the broker does not allow it, or does not support it".into()
                 });
+                self.watch_answer(&filter, FilterState::Refused(words));
+                if self.router.with_value(|r| r.wants(View::Chat, &filter)) {
+                    self.notices.try_update(|n| {
+                        n.set(Notice::SubscribeRefused {
+                            filter,
+                            why: reason,
+                        })
+                    });
+                }
             }
-            LinkEvent::Mqtt(Event::Subscribed { .. }) => {
-                self.notices
-                    .try_maybe_update(|n| (n.clear(NoticeKind::SubscribeRefused), ()));
+            LinkEvent::Mqtt(Event::Subscribed { filter, qos }) => {
+                self.router.update_value(|r| r.granted(&filter));
+                self.watch_answer(&filter, FilterState::Active(qos));
+                if self.router.with_value(|r| r.wants(View::Chat, &filter)) {
+                    self.notices
+                        .try_maybe_update(|n| (n.clear(NoticeKind::SubscribeRefused), ()));
+                }
             }
             LinkEvent::Mqtt(Event::Unsubscribed { .. }) => {}
             LinkEvent::Mqtt(Event::Disconnected(reason)) => {

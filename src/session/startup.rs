@@ -55,19 +55,17 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
             will: session.will(&client_id),
             ..Options::new(client_id.clone())
         };
-        let mut filters: Vec<(String, QoS)> = session.rooms.with_untracked(|r| {
-            r.joined()
-                .iter()
-                .flat_map(super::rooms::room_filters)
+        session.client_id.try_set(Some(client_id.clone()));
+        session.restore_watched(&client_id);
+        let filters: Vec<(String, QoS)> = session.router.with_value(|r| {
+            r.subscriptions()
+                .map(|(f, q)| (f.to_owned(), q))
                 .collect()
         });
-        filters.push((chat::PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce));
-        filters.push((chat::VERIFIED_PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce));
         let filters: Vec<(&str, QoS)> = filters.iter().map(|(f, q)| (f.as_str(), *q)).collect();
         let connection = Connection::open(url, options, &filters, move |event| {
             session.on_link_event(event)
         });
-        session.client_id.try_set(Some(client_id.clone()));
         // The user can send from here on. If the view is already gone, the connection is
         // dropped here, which closes it.
         session

@@ -11,9 +11,11 @@ mod presence;
 mod rooms;
 mod settings;
 mod table;
+mod watch;
 
 use leptos::prelude::*;
 
+use crate::browser::route::{self, PageRoute};
 use crate::config::AppConfig;
 use crate::session::ChatSession;
 
@@ -24,6 +26,7 @@ pub use presence::PresenceList;
 pub use rooms::RoomList;
 pub use settings::{ConnectionPanel, Current};
 pub use table::MessageTable;
+pub use watch::TopicViewer;
 
 /// The whole app for one page.
 #[component]
@@ -40,22 +43,37 @@ pub fn App(config: AppConfig) -> impl IntoView {
         }
     });
     let room_title = move || session.rooms.with(|r| format!("# {}", r.open()));
+    // The route is the location hash: links and the back button change it.
+    let route = RwSignal::new(route::current());
+    if let Some(window) = web_sys::window() {
+        let listener = gloo_events::EventListener::new(&window, "hashchange", move |_| {
+            route.try_set(route::current());
+        });
+        let listener = StoredValue::new_local(Some(listener));
+        on_cleanup(move || drop(listener.try_update_value(Option::take)));
+    }
+    let watching = Signal::derive(move || route.with(PageRoute::is_watch));
+    let chatting = Signal::derive(move || !watching.get());
     view! {
-        <div class="app">
+        <div class="app" data-view=move || if watching.get() { "watch" } else { "chat" }>
             <header class="top">
                 <h1>"MQTT chat"</h1>
                 <ConnectBadge session=session />
                 <ConnectionPanel session=session current=current />
             </header>
-            <RoomList session=session />
-            <main class="room-view">
-                <h2 class="room-title">{room_title}</h2>
+            <RoomList session=session hidden=watching />
+            <TopicViewer session=session route=route hidden=chatting />
+            <main class="room-view" hidden=move || watching.get()>
+                <div class="watch-head">
+                    <h2 class="room-title">{room_title}</h2>
+                    <a id="watch-link" href="#/watch">"Topic viewer"</a>
+                </div>
                 <NoticeList session=session />
                 <MessageTable session=session />
                 <p id="typing" class="typing">{move || session.typing_text.get()}</p>
                 <Composer session=session />
             </main>
-            <PresenceList session=session />
+            <PresenceList session=session hidden=watching />
             <div id="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true">
                 {move || session.announcement.get()}
             </div>

@@ -7,7 +7,12 @@ use crate::browser::wall_clock_ms;
 use crate::session::ChatSession;
 
 #[component]
-pub fn PresenceList(session: ChatSession) -> impl IntoView {
+pub fn PresenceList(
+    session: ChatSession,
+    /// The viewer is shown instead.
+    #[prop(into)]
+    hidden: Signal<bool>,
+) -> impl IntoView {
     let people = Memo::new(move |_| {
         session.presence_tick.track();
         let room = session.rooms.with(|r| r.open().as_str().to_owned());
@@ -18,7 +23,7 @@ pub fn PresenceList(session: ChatSession) -> impl IntoView {
     });
     let online = move || people.with(|(list, _)| list.iter().filter(|p| p.online).count());
     view! {
-        <aside class="people" aria-label="People in this room">
+        <aside class="people" aria-label="People in this room" hidden=move || hidden.get()>
             <h2 class="panel-title">
                 "Here "
                 <span class="count">{move || format!("({} online)", online())}</span>

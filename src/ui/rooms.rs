@@ -9,7 +9,12 @@ use leptos::prelude::*;
 use crate::session::ChatSession;
 
 #[component]
-pub fn RoomList(session: ChatSession) -> impl IntoView {
+pub fn RoomList(
+    session: ChatSession,
+    /// The viewer is shown instead.
+    #[prop(into)]
+    hidden: Signal<bool>,
+) -> impl IntoView {
     let rooms = session.rooms;
     let draft = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
@@ -25,7 +30,7 @@ pub fn RoomList(session: ChatSession) -> impl IntoView {
     };
     let joined = move || rooms.with(|r| r.joined().to_vec());
     view! {
-        <nav class="rooms-panel" aria-label="Rooms">
+        <nav class="rooms-panel" aria-label="Rooms" hidden=move || hidden.get()>
             <h2 class="panel-title">"Rooms"</h2>
             <ul id="rooms">
                 <For each=joined key=|room| room.clone() let:room>

@@ -1,0 +1,211 @@
+//! The topic viewer's side of the session, on the chat's one connection: the filters it
+//! watches go into the shared subscription table ([`mqtt_core::Router`]), which subscribes
+//! a filter once for every view that wants it and unsubscribes it only when none does, so
+//! stopping a watched filter never drops a room's subscription.
+//!
+//! The watched filters belong to the client id, like the broker session that holds their
+//! subscriptions: kept in localStorage under it, so a reload (same id) or a tab that takes
+//! the id over watches what the session still sends.
+
+use chat::{FilterState, WatchError};
+use mqtt_core::{Change, IncomingMessage, QoS};
+use serde::{Deserialize, Serialize};
+
+use leptos::prelude::*;
+
+use super::{notify_soon, ChatSession, View};
+use crate::browser::scope::scoped;
+use crate::browser::wall_clock_ms;
+use crate::browser::web_storage::{self, Area};
+
+const WATCH_KEY: &str = "mqtt-chat.watch";
+
+#[derive(Serialize, Deserialize)]
+struct SavedFilter {
+    filter: String,
+    qos: u8,
+}
+
+fn qos_of(n: u8) -> QoS {
+    if n == 0 {
+        QoS::AtMostOnce
+    } else {
+        QoS::AtLeastOnce
+    }
+}
+
+fn key(client_id: &str) -> String {
+    scoped(&format!("{WATCH_KEY}.{client_id}"))
+}
+
+impl ChatSession {
+    /// Send what a change of the subscription table needs; with no link yet, nothing: the
+    /// link subscribes the whole table when it opens.
+    pub(super) fn apply(&self, change: Change) {
+        self.connection.with_value(|c| {
+            let Some(c) = c else {
+                return;
+            };
+            let result = match &change {
+                Change::None => Ok(()),
+                Change::Subscribe { filter, qos } => c.subscribe(filter, *qos),
+                Change::Unsubscribe { filter } => c.unsubscribe(filter),
+            };
+            if let Err(e) = result {
+                web_sys::console::warn_1(&e.to_string().into());
+            }
+        });
+    }
+
+    /// `view` wants `filter` (a filter of the app's own, known to be valid).
+    pub(super) fn want(&self, view: View, filter: &str, qos: QoS) {
+        if let Some(Ok(change)) = self
+            .router
+            .try_update_value(|r| r.want(view, filter, qos))
+        {
+            self.apply(change);
+        }
+    }
+
+    /// `view` no longer wants `filter`.
+    pub(super) fn unwant(&self, view: View, filter: &str) {
+        if let Some(change) = self.router.try_update_value(|r| r.drop_filter(view, filter)) {
+            self.apply(change);
+        }
+    }
+
+    /// Watch `filter` at `qos`: checked first (nothing is sent for an invalid filter), then
+    /// subscribed, and kept for this tab's client id.
+    pub fn watch_filter(&self, filter: &str, qos: QoS) -> Result<(), WatchError> {
+        self.watch
+            .try_update(|w| w.add_filter(filter, qos))
+            .unwrap_or(Ok(()))?;
+        let change = self
+            .router
+            .try_update_value(|r| r.want(View::Watch, filter, qos));
+        match change {
+            Some(Ok(Change::None)) => {
+                // The chat holds it already: subscribe again anyway, so the broker's answer
+                // (and any retained messages) come for the viewer too.
+                let qos = self.router.with_value(|r| {
+                    r.subscriptions()
+                        .find(|(f, _)| *f == filter)
+                        .map_or(qos, |(_, q)| q)
+                });
+                self.apply(Change::Subscribe {
+                    filter: filter.to_owned(),
+                    qos,
+                });
+            }
+            Some(Ok(change)) => self.apply(change),
+            Some(Err(e)) => return Err(WatchError::Invalid(e)),
+            None => {}
+        }
+        self.save_watched();
+        Ok(())
+    }
+
+    /// Stop watching `filter`. The broker subscription goes only if no room needs it.
+    pub fn unwatch(&self, filter: &str) {
+        let was = self
+            .watch
+            .try_update(|w| w.remove_filter(filter))
+            .unwrap_or(false);
+        if was {
+            self.unwant(View::Watch, filter);
+            self.save_watched();
+        }
+    }
+
+    /// The filters watched, as a link to the viewer shows them.
+    pub fn watched_filters(&self) -> Vec<String> {
+        self.watch.with_untracked(|w| {
+            w.filters()
+                .iter()
+                .map(|f| f.filter.clone())
+                .collect::<Vec<_>>()
+        })
+    }
+
+    pub fn pause_watch(&self, paused: bool) {
+        self.watch.update(|w| {
+            if paused {
+                w.pause()
+            } else {
+                w.resume()
+            }
+        });
+    }
+
+    pub fn clear_watch(&self) {
+        self.watch.update(|w| w.clear());
+    }
+
+    /// A message for the viewer: counted and kept now, shown at most once a frame.
+    pub(super) fn on_watched(&self, message: &IncomingMessage) {
+        let at = wall_clock_ms();
+        self.watch.try_update_untracked(|w| {
+            w.receive(
+                &message.topic,
+                &message.payload,
+                message.qos,
+                message.retain,
+                at,
+            )
+        });
+        let watch = self.watch;
+        notify_soon(self.watch_render, move || watch.notify());
+    }
+
+    /// A message too large to take in, on a watched topic.
+    pub(super) fn on_watched_skipped(&self, topic: &str, size: usize, limit: usize, qos: QoS) {
+        let at = wall_clock_ms();
+        self.watch
+            .try_update_untracked(|w| w.skipped(topic, size, limit, qos, at));
+        let watch = self.watch;
+        notify_soon(self.watch_render, move || watch.notify());
+    }
+
+    /// The broker's answer to a subscription the viewer holds.
+    pub(super) fn watch_answer(&self, filter: &str, state: FilterState) {
+        if self.router.with_value(|r| r.wants(View::Watch, filter)) {
+            self.watch.try_update(|w| w.set_state(filter, state));
+        }
+    }
+
+    /// Once the client id is known, before the link opens (which subscribes the whole
+    /// table at once): watch what this id's session was watching, beside what the page's
+    /// link asked for.
+    pub(super) fn restore_watched(&self, client_id: &str) {
+        let saved: Vec<SavedFilter> =
+            web_storage::get(Area::Local, &key(client_id)).unwrap_or_default();
+        for SavedFilter { filter, qos } in saved {
+            let qos = qos_of(qos);
+            if let Some(Ok(())) = self.watch.try_update(|w| w.add_filter(&filter, qos)) {
+                self.router
+                    .update_value(|r| drop(r.want(View::Watch, &filter, qos)));
+            }
+        }
+        self.save_watched();
+    }
+
+    fn save_watched(&self) {
+        let Some(client_id) = self.client_id.get_untracked() else {
+            return;
+        };
+        let saved: Vec<SavedFilter> = self.watch.with_untracked(|w| {
+            w.filters()
+                .iter()
+                .map(|f| SavedFilter {
+                    filter: f.filter.clone(),
+                    qos: f.qos as u8,
+                })
+                .collect()
+        });
+        if saved.is_empty() {
+            web_storage::remove(Area::Local, &key(&client_id));
+        } else {
+            let _ = web_storage::set(Area::Local, &key(&client_id), &saved);
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! `#watch`: the topic viewer. A form to watch a filter (`#filter`, `#filter-qos`), the
+//! filters watched with the broker's answer (`#filters`), and what arrived on them, either
+//! as a stream (`#stream`, newest last) or as the latest message per topic (`#latest`, one
+//! row per topic, updated in place). Payloads are text, or hex when not UTF-8, cut with
+//! their full size said, and always rendered as text.
+
+use std::sync::Arc;
+
+use chat::watch::size_words;
+use chat::{Body, FilterState, Seen, WatchError};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use mqtt_core::QoS;
+
+use crate::browser::route::{self, PageRoute};
+use crate::browser::{format_time, wall_clock_ms};
+use crate::session::ChatSession;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Stream,
+    Latest,
+}
+
+#[component]
+pub fn TopicViewer(
+    session: ChatSession,
+    route: RwSignal<PageRoute>,
+    #[prop(into)] hidden: Signal<bool>,
+) -> impl IntoView {
+    let watch = session.watch;
+    let mode = RwSignal::new(Mode::Stream);
+    let pretty = RwSignal::new(false);
+    let draft = RwSignal::new(String::new());
+    let qos = RwSignal::new(QoS::AtMostOnce);
+    let error = RwSignal::new(None::<String>);
+
+    // A link to the viewer watches the filters it names (a refused one is said, as if typed).
+    Effect::new(move |_| {
+        let PageRoute::Watch { filters, qos: link_qos } = route.get() else {
+            return;
+        };
+        for filter in filters {
+            let qos = link_qos.unwrap_or(QoS::AtMostOnce);
+            match session.watch_filter(&filter, qos) {
+                Ok(()) | Err(WatchError::Already(_)) => {}
+                Err(e) => error.set(Some(e.to_string())),
+            }
+        }
+    });
+    // The address names what is watched, so it can be shared or bookmarked.
+    Effect::new(move |_| {
+        let filters = watch.with(|w| {
+            w.filters()
+                .iter()
+                .map(|f| f.filter.clone())
+                .collect::<Vec<_>>()
+        });
+        if route.with(PageRoute::is_watch) {
+            route::replace_hash(&route::watch_hash(filters.iter().map(String::as_str)));
+        }
+    });
+
+    let on_watch = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        match session.watch_filter(&draft.get_untracked(), qos.get_untracked()) {
+            Ok(()) => {
+                draft.set(String::new());
+                error.set(None);
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    };
+
+    // The rate is read once a second, so it falls to 0 when nothing comes.
+    let now = RwSignal::new(wall_clock_ms());
+    let tick = set_interval_with_handle(
+        move || {
+            now.try_set(wall_clock_ms());
+        },
+        std::time::Duration::from_secs(1),
+    );
+    on_cleanup(move || {
+        if let Ok(t) = tick {
+            t.clear();
+        }
+    });
+    let rate = move || watch.with(|w| w.rate(now.get().max(wall_clock_ms())));
+    let counted = move || watch.with(|w| w.counted());
+    let while_paused = move || watch.with(|w| w.while_paused());
+    let paused = move || watch.with(|w| w.paused());
+    let count_words = move || {
+        let n = counted();
+        let mut words = format!("{n} message{}", if n == 1 { "" } else { "s" });
+        if paused() {
+            words.push_str(&format!(", {} while paused", while_paused()));
+        }
+        words
+    };
+
+    let filters = move || watch.with(|w| w.filters().to_vec());
+    let stream_rows = move || watch.with(|w| w.stream());
+    let latest_rows = move || watch.with(|w| w.latest());
+
+    view! {
+        <section
+            id="watch"
+            class="watch-view"
+            aria-label="Topic viewer"
+            hidden=move || hidden.get()
+            data-mode=move || if mode.get() == Mode::Stream { "stream" } else { "latest" }
+        >
+            <div class="watch-head">
+                <h2 class="room-title">"Topic viewer"</h2>
+                <a id="chat-link" href="#/">"Back to the chat"</a>
+            </div>
+            <form id="watch-form" class="watch-form" on:submit=on_watch novalidate>
+                <label for="filter">"Topic filter"</label>
+                <input
+                    id="filter"
+                    type="text"
+                    placeholder="matches/# or sensors/+/temperature"
+                    autocomplete="off"
+                    spellcheck="false"
+                    aria-describedby="filter-error"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| {
+                        draft.set(event_target_value(&ev));
+                        error.set(None);
+                    }
+                />
+                <label for="filter-qos">"QoS"</label>
+                <select
+                    id="filter-qos"
+                    on:change=move |ev| {
+                        qos.set(
+                            if event_target_value(&ev) == "1" {
+                                QoS::AtLeastOnce
+                            } else {
+                                QoS::AtMostOnce
+                            },
+                        )
+                    }
+                >
+                    <option value="0" selected>"0"</option>
+                    <option value="1">"1"</option>
+                </select>
+                <button id="subscribe" type="submit">"Watch"</button>
+                <p id="filter-error" class="hint" role="alert">{move || error.get()}</p>
+            </form>
+            <ul id="filters" class="filters" aria-label="Watched filters">
+                <For each=filters key=|f| (f.filter.clone(), state_key(&f.state)) let:f>
+                    <li
+                        data-filter=f.filter.clone()
+                        data-state=state_key(&f.state)
+                        class=format!("filter {}", state_key(&f.state))
+                    >
+                        <code class="filter-name">{f.filter.clone()}</code>
+                        <span class="filter-state">{state_words(&f.state, f.qos)}</span>
+                        <button
+                            class="unwatch"
+                            type="button"
+                            aria-label=format!("Stop watching {}", f.filter)
+                            on:click={
+                                let filter = f.filter.clone();
+                                move |_| session.unwatch(&filter)
+                            }
+                        >
+                            "Stop"
+                        </button>
+                    </li>
+                </For>
+            </ul>
+            <div class="watch-controls" role="toolbar" aria-label="Viewer controls">
+                <button
+                    id="mode-stream"
+                    type="button"
+                    aria-pressed=move || (mode.get() == Mode::Stream).to_string()
+                    on:click=move |_| mode.set(Mode::Stream)
+                >
+                    "Stream"
+                </button>
+                <button
+                    id="mode-latest"
+                    type="button"
+                    aria-pressed=move || (mode.get() == Mode::Latest).to_string()
+                    on:click=move |_| mode.set(Mode::Latest)
+                >
+                    "Latest by topic"
+                </button>
+                <label class="check">
+                    <input
+                        id="pretty-json"
+                        type="checkbox"
+                        prop:checked=move || pretty.get()
+                        on:change=move |ev| pretty.set(event_target_checked(&ev))
+                    />
+                    "Pretty JSON"
+                </label>
+                <button
+                    id="pause"
+                    type="button"
+                    aria-pressed=move || paused().to_string()
+                    on:click=move |_| session.pause_watch(!paused())
+                >
+                    {move || if paused() { "Resume" } else { "Pause" }}
+                </button>
+                <button id="clear" type="button" on:click=move |_| session.clear_watch()>
+                    "Clear"
+                </button>
+                <span id="watch-rate" class="rate" data-rate=rate>
+                    {move || format!("{} msg/s", rate())}
+                </span>
+                <span
+                    id="watch-count"
+                    class="count"
+                    data-counted=counted
+                    data-while-paused=while_paused
+                >
+                    {count_words}
+                </span>
+            </div>
+            <div class="scroller" tabindex="0" role="region" aria-label="Messages on watched topics">
+                <table class="watched">
+                    <thead>
+                        <tr>
+                            <th scope="col">"Topic"</th>
+                            <th scope="col">"Payload"</th>
+                            <th scope="col">"QoS"</th>
+                            <th scope="col">"Retained"</th>
+                            <th scope="col">
+                                {move || if mode.get() == Mode::Latest { "Count" } else { "" }}
+                            </th>
+                            <th scope="col">"Received"</th>
+                        </tr>
+                    </thead>
+                    {move || match mode.get() {
+                        Mode::Stream => {
+                            view! {
+                                <tbody id="stream" data-total=counted>
+                                    <For each=stream_rows key=|s| s.seq let:seen>
+                                        <SeenRow seen=seen count=None pretty=pretty />
+                                    </For>
+                                </tbody>
+                            }
+                                .into_any()
+                        }
+                        Mode::Latest => {
+                            view! {
+                                <tbody
+                                    id="latest"
+                                    data-topics=move || watch.with(|w| w.topics())
+                                    data-evicted=move || watch.with(|w| w.evicted())
+                                >
+                                    <For
+                                        each=latest_rows
+                                        key=|(s, _)| (s.topic.clone(), s.seq)
+                                        let:((seen, count))
+                                    >
+                                        <SeenRow seen=seen count=Some(count) pretty=pretty />
+                                    </For>
+                                </tbody>
+                            }
+                                .into_any()
+                        }
+                    }}
+                </table>
+            </div>
+        </section>
+    }
+}
+
+fn state_key(state: &FilterState) -> &'static str {
+    match state {
+        FilterState::Pending => "pending",
+        FilterState::Active(_) => "active",
+        FilterState::Refused(_) => "refused",
+    }
+}
+
+fn state_words(state: &FilterState, asked: QoS) -> String {
+    match state {
+        FilterState::Pending => "waiting for the broker".into(),
+        FilterState::Active(granted) if *granted as u8 == asked as u8 => {
+            format!("QoS {}", *granted as u8)
+        }
+        FilterState::Active(granted) => format!("QoS {} (granted)", *granted as u8),
+        FilterState::Refused(why) => format!("refused: {why}"),
+    }
+}
+
+/// One message: its cells, the payload always as text.
+#[component]
+fn SeenRow(seen: Arc<Seen>, count: Option<u64>, pretty: RwSignal<bool>) -> impl IntoView {
+    let (body, note) = match &seen.body {
+        Body::Text { text, cut } => (
+            text.clone(),
+            cut.then(|| format!("cut: {} in all", size_words(seen.size))),
+        ),
+        Body::Hex { hex, cut } => (
+            hex.clone(),
+            Some(if *cut {
+                format!("binary, cut: {} in all", size_words(seen.size))
+            } else {
+                format!("binary, {}", size_words(seen.size))
+            }),
+        ),
+        Body::Skipped { limit } => (
+            String::new(),
+            Some(format!(
+                "{}: over this app's {} limit, not shown",
+                size_words(seen.size),
+                size_words(*limit)
+            )),
+        ),
+    };
+    let json = seen.pretty_json();
+    let has_json = json.is_some();
+    let shown = move || match (&json, pretty.get()) {
+        (Some(pretty), true) => pretty.clone(),
+        _ => body.clone(),
+    };
+    view! {
+        <tr
+            data-seq=seen.seq
+            data-format=seen.format()
+            data-retained=seen.retain.to_string()
+            data-topic=count.map(|_| seen.topic.clone())
+            data-count=count
+            class:retained=seen.retain
+        >
+            <td class="topic">{seen.topic.clone()}</td>
+            <td class="payload">
+                <pre class="body" class:json=has_json>{shown}</pre>
+                {note.map(|n| view! { <span class="size">{n}</span> })}
+            </td>
+            <td class="qos">{seen.qos as u8}</td>
+            <td class="retained">{if seen.retain { "retained" } else { "" }}</td>
+            <td class="count">{count}</td>
+            <td class="time">{format_time(seen.at)}</td>
+        </tr>
+    }
+}
