@@ -57,11 +57,9 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         };
         session.client_id.try_set(Some(client_id.clone()));
         session.restore_watched(&client_id);
-        let filters: Vec<(String, QoS)> = session.router.with_value(|r| {
-            r.subscriptions()
-                .map(|(f, q)| (f.to_owned(), q))
-                .collect()
-        });
+        let filters: Vec<(String, QoS)> = session
+            .router
+            .with_value(|r| r.subscriptions().map(|(f, q)| (f.to_owned(), q)).collect());
         let filters: Vec<(&str, QoS)> = filters.iter().map(|(f, q)| (f.as_str(), *q)).collect();
         let connection = Connection::open(url, options, &filters, move |event| {
             session.on_link_event(event)

@@ -59,17 +59,17 @@ impl ChatSession {
 
     /// `view` wants `filter` (a filter of the app's own, known to be valid).
     pub(super) fn want(&self, view: View, filter: &str, qos: QoS) {
-        if let Some(Ok(change)) = self
-            .router
-            .try_update_value(|r| r.want(view, filter, qos))
-        {
+        if let Some(Ok(change)) = self.router.try_update_value(|r| r.want(view, filter, qos)) {
             self.apply(change);
         }
     }
 
     /// `view` no longer wants `filter`.
     pub(super) fn unwant(&self, view: View, filter: &str) {
-        if let Some(change) = self.router.try_update_value(|r| r.drop_filter(view, filter)) {
+        if let Some(change) = self
+            .router
+            .try_update_value(|r| r.drop_filter(view, filter))
+        {
             self.apply(change);
         }
     }
@@ -128,13 +128,8 @@ impl ChatSession {
     }
 
     pub fn pause_watch(&self, paused: bool) {
-        self.watch.update(|w| {
-            if paused {
-                w.pause()
-            } else {
-                w.resume()
-            }
-        });
+        self.watch
+            .update(|w| if paused { w.pause() } else { w.resume() });
     }
 
     pub fn clear_watch(&self) {

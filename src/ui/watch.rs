@@ -37,7 +37,11 @@ pub fn TopicViewer(
 
     // A link to the viewer watches the filters it names (a refused one is said, as if typed).
     Effect::new(move |_| {
-        let PageRoute::Watch { filters, qos: link_qos } = route.get() else {
+        let PageRoute::Watch {
+            filters,
+            qos: link_qos,
+        } = route.get()
+        else {
             return;
         };
         for filter in filters {

@@ -151,7 +151,11 @@ pub fn size_words(bytes: usize) -> String {
     match bytes {
         b if b < KIB => format!("{b} B"),
         b if b < KIB * KIB => format!("{}.{} KiB", b / KIB, (b % KIB) * 10 / KIB),
-        b => format!("{}.{} MiB", b / (KIB * KIB), (b % (KIB * KIB)) * 10 / (KIB * KIB)),
+        b => format!(
+            "{}.{} MiB",
+            b / (KIB * KIB),
+            (b % (KIB * KIB)) * 10 / (KIB * KIB)
+        ),
     }
 }
 

@@ -23,7 +23,10 @@ fn invalid_filters_are_refused_in_words() {
     ] {
         let e = w.add_filter(bad, Q0).unwrap_err();
         assert_eq!(e, WatchError::Invalid(why), "{bad:?}");
-        assert!(e.to_string().starts_with("Not a valid topic filter: "), "{e}");
+        assert!(
+            e.to_string().starts_with("Not a valid topic filter: "),
+            "{e}"
+        );
     }
     assert!(w.filters().is_empty());
     assert!(WatchError::Invalid(FilterError::MultiLevelNotLast)
@@ -107,7 +110,11 @@ fn json_is_pretty_printed_only_when_whole() {
     );
     assert_eq!(rows[1].pretty_json(), None);
     assert_eq!(rows[2].pretty_json(), None);
-    assert_eq!(rows[3].pretty_json(), None, "a cut payload is not JSON any more");
+    assert_eq!(
+        rows[3].pretty_json(),
+        None,
+        "a cut payload is not JSON any more"
+    );
     assert_eq!(rows[3].size, big.len());
 }
 

@@ -30,7 +30,10 @@ fn the_first_view_subscribes_and_the_last_unsubscribes() {
         r.want(Chat, "messages", QoS::AtLeastOnce),
         Ok(sub("messages", QoS::AtLeastOnce))
     );
-    assert_eq!(r.want(Watch, "messages", QoS::AtLeastOnce), Ok(Change::None));
+    assert_eq!(
+        r.want(Watch, "messages", QoS::AtLeastOnce),
+        Ok(Change::None)
+    );
     assert_eq!(r.drop_filter(Watch, "messages"), Change::None);
     assert!(r.wants(Chat, "messages"));
     assert_eq!(r.drop_filter(Chat, "messages"), unsub("messages"));
