@@ -64,9 +64,7 @@ pub fn check_filter(filter: &str) -> Result<(), FilterError> {
 
 /// Whether `topic` is a topic name one may publish to: not empty, no wildcards, no NUL.
 pub fn valid_topic(topic: &str) -> bool {
-    !topic.is_empty()
-        && topic.len() <= MAX_TOPIC_BYTES
-        && !topic.contains(['+', '#', '\0'])
+    !topic.is_empty() && topic.len() <= MAX_TOPIC_BYTES && !topic.contains(['+', '#', '\0'])
 }
 
 /// Whether the topic name `topic` matches `filter` (MQTT-4.7). A filter that starts with a
