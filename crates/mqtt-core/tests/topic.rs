@@ -6,7 +6,7 @@
 //! `MQTT_FUZZ_CASES=1000000 cargo test --release -p mqtt-core --test topic`
 
 use mqtt_core::topic::{
-    check_filter, has_wildcard, matches, valid_topic, FilterError, MAX_TOPIC_BYTES,
+    check_filter, has_wildcard, matches, subscription_id, valid_topic, FilterError, MAX_TOPIC_BYTES,
 };
 use proptest::prelude::*;
 
@@ -223,6 +223,18 @@ fn wildcards_are_found() {
     assert!(!has_wildcard("$SYS"));
 }
 
+/// FNV-1a (32 bit) of the filter's bytes, mod 268,435,455, plus 1: these values must never
+/// change, or a resumed session's queued messages would name the wrong subscriptions.
+#[test]
+fn subscription_ids_are_fixed_values_in_range() {
+    assert_eq!(subscription_id(""), 18_652_622);
+    assert_eq!(subscription_id("a"), 67_905_851);
+    assert_eq!(subscription_id("messages"), 230_850);
+    assert_eq!(subscription_id("rooms/+/messages"), 180_650_448);
+    assert_eq!(subscription_id("chat/presence/#"), 164_857_721);
+    assert_ne!(subscription_id("rooms/a"), subscription_id("rooms/b"));
+}
+
 // ----- fuzzing -----------------------------------------------------------------------------
 
 fn cases() -> u32 {
@@ -308,6 +320,7 @@ proptest! {
         let matched = matches(&filter, &topic);
         prop_assert!(!matched || (ok && valid_topic(&topic)));
         let _ = has_wildcard(&filter);
+        prop_assert!((1..=268_435_455).contains(&subscription_id(&filter)));
         if let Err(e) = check_filter(&filter) {
             prop_assert!(!e.to_string().is_empty());
         }
