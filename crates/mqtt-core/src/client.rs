@@ -13,6 +13,7 @@ use crate::codec::{
 };
 use crate::error::{ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError};
 use crate::time::Instant;
+use crate::topic;
 
 /// A packet identifier, as used by QoS 1 publishes and subscriptions.
 pub type PacketId = u16;
@@ -176,6 +177,19 @@ pub struct IncomingMessage {
     pub qos: QoS,
     pub retain: bool,
     pub dup: bool,
+    /// Which of our subscriptions this copy of the message came through (MQTT 5). A v5
+    /// broker sends one copy per matching subscription when filters overlap (Mosquitto 2
+    /// does), each carrying the Subscription Identifiers of the subscriptions it stands
+    /// for; a 3.1.1 client gets one copy, and no identifiers.
+    ///
+    /// `None`: the PUBLISH carried no Subscription Identifier (always under 3.1.1, and
+    /// under MQTT 5 when the broker takes none, see `ServerLimits`). Otherwise the
+    /// session's current subscriptions, granted yet or not and in the order they were
+    /// made, whose identifier (`topic::subscription_id`) the PUBLISH carries and whose
+    /// filter matches its topic. An identifier that names no such filter, say one from an
+    /// earlier page load's subscription that is no longer ours, counts for nothing, so this
+    /// may be `Some` of an empty list.
+    pub via: Option<Vec<String>>,
 }
 
 /// What happened, for the owner of the session to act on.
@@ -261,6 +275,8 @@ struct Outgoing {
 #[derive(Debug)]
 struct Subscription {
     filter: String,
+    /// `topic::subscription_id(&filter)`, kept to read incoming publishes by.
+    id: usize,
     qos: QoS,
     /// The broker granted it on this session, so a resumed session still has it.
     granted: bool,
@@ -634,6 +650,7 @@ impl Client {
         self.subscriptions.retain(|s| s.filter != filter);
         self.subscriptions.push(Subscription {
             filter: filter.to_owned(),
+            id: topic::subscription_id(filter),
             qos,
             granted: false,
         });
@@ -814,13 +831,16 @@ impl Client {
                 retain,
                 dup,
                 pkid,
+                subscription_ids,
             } => {
+                let via = self.via(&topic, &subscription_ids);
                 let message = IncomingMessage {
                     topic,
                     payload,
                     qos,
                     retain,
                     dup,
+                    via,
                 };
                 self.handle_incoming_publish(now, message, pkid);
             }
@@ -894,6 +914,20 @@ impl Client {
             self.send_subscribe(now, needed);
         }
         self.send_unsent(now);
+    }
+
+    /// `IncomingMessage::via`: our subscriptions among `ids` that match `topic`.
+    fn via(&self, topic: &str, ids: &[usize]) -> Option<Vec<String>> {
+        if ids.is_empty() {
+            return None;
+        }
+        Some(
+            self.subscriptions
+                .iter()
+                .filter(|s| ids.contains(&s.id) && topic::matches(&s.filter, topic))
+                .map(|s| s.filter.clone())
+                .collect(),
+        )
     }
 
     fn handle_incoming_publish(&mut self, now: Instant, message: IncomingMessage, pkid: u16) {
@@ -1051,6 +1085,10 @@ impl Client {
     /// takes none (MQTT 5 Wildcard Subscription Available = 0): sending them would only
     /// bring a refusal, or a DISCONNECT. They stay asked for, and go out with the next
     /// session if its broker allows them.
+    ///
+    /// Under MQTT 5, unless the broker takes no Subscription Identifiers, each filter goes
+    /// in a SUBSCRIBE of its own carrying its identifier (`topic::subscription_id`): a
+    /// SUBSCRIBE has one identifier for all its filters. Otherwise all go in one.
     fn send_subscribe(&mut self, now: Instant, mut filters: Vec<(String, QoS)>) {
         if !self.limits.wildcard_available {
             let (wild, plain): (Vec<_>, Vec<_>) = filters
@@ -1069,12 +1107,29 @@ impl Client {
                 return;
             }
         }
+        if self.options.protocol == Protocol::V5 && self.limits.subscription_ids_available {
+            for filter in filters {
+                let id = topic::subscription_id(&filter.0);
+                self.send_subscribe_packet(now, vec![filter], Some(id));
+            }
+        } else {
+            self.send_subscribe_packet(now, filters, None);
+        }
+    }
+
+    fn send_subscribe_packet(
+        &mut self,
+        now: Instant,
+        filters: Vec<(String, QoS)>,
+        id: Option<usize>,
+    ) {
         let pkid = self.next_pkid();
         self.push_packet(
             now,
             Out::Subscribe {
                 pkid,
                 filters: &filters,
+                id,
             },
         );
         self.pending_subscribes

@@ -1,8 +1,9 @@
 //! A sans-IO MQTT client session over `mqttbytes`: MQTT 3.1.1 by default, MQTT 5 opt-in
 //! (`Options::protocol`), both through the same session logic. The version only shows at the
 //! codec seam (`codec/`), and in what a v5 broker adds: reason codes and reason strings in
-//! words, message and session expiry, will delay, and the limits of its CONNACK
-//! ([`ServerLimits`]), which the session keeps to.
+//! words, message and session expiry, will delay, subscription identifiers (which of our
+//! subscriptions a message came through, [`IncomingMessage::via`]), and the limits of its
+//! CONNACK ([`ServerLimits`]), which the session keeps to.
 //!
 //! The core never opens a socket and never reads the clock. The owner of the transport feeds
 //! in what happened (`handle_*`: the link opened, bytes arrived, a deadline passed, the link

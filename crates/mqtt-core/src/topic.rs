@@ -96,6 +96,28 @@ pub fn has_wildcard(filter: &str) -> bool {
     filter.contains(['+', '#'])
 }
 
+/// The largest MQTT 5 Subscription Identifier, a variable byte integer of at most 4 bytes.
+const MAX_SUBSCRIPTION_ID: u32 = 268_435_455;
+
+/// The MQTT 5 Subscription Identifier this client gives `filter` in SUBSCRIBE: FNV-1a
+/// (32 bit) of the filter's bytes, mapped into the valid range 1..=268,435,455.
+///
+/// It is a function of the filter text alone, never a counter, so it is the same in every
+/// page load and every tab. That matters because a broker keeps a persistent session's
+/// subscriptions, and the identifiers they were made with, across our reconnects: the
+/// messages queued for a resumed session carry identifiers given by an earlier page load,
+/// and this load must read them the same way. Two filters may share an identifier; a
+/// message then names only those of them that match its topic
+/// (`IncomingMessage::via`), which tells them apart unless both match.
+pub fn subscription_id(filter: &str) -> usize {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in filter.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    (hash % MAX_SUBSCRIPTION_ID + 1) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

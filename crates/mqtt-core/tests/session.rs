@@ -288,6 +288,7 @@ fn handshake_stream() -> (Vec<u8>, Vec<Event>) {
             qos,
             retain: false,
             dup: false,
+            via: None,
         })
     };
     let expected = vec![
@@ -570,6 +571,7 @@ fn message(payload: &str, qos: QoS) -> Event {
         qos,
         retain: false,
         dup: false,
+        via: None,
     })
 }
 

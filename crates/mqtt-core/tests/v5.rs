@@ -1,6 +1,7 @@
 //! What MQTT 5 adds, on the virtual clock: CONNECT properties, message expiry, reason codes
-//! and reason strings in words, the broker's limits from CONNACK, server DISCONNECT, and the
-//! gaps of mqttbytes 0.6 (short DISCONNECT, AUTH).
+//! and reason strings in words, the broker's limits from CONNACK, server DISCONNECT,
+//! subscription identifiers (which subscriptions a message came through), and the gaps of
+//! mqttbytes 0.6 (short DISCONNECT, AUTH).
 
 mod common;
 
@@ -8,10 +9,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use common::*;
+use mqtt_core::topic::subscription_id;
 use mqtt_core::{
-    Action, Client, ConnectRefusal, Credentials, DisconnectReason, Event, LastWill, LinkError,
-    LinkState, Options, Protocol, ProtocolError, PublishError, PublishOptions, QoS, Reconnect,
-    ServerLimits,
+    Action, Client, ConnectRefusal, Credentials, DisconnectReason, Event, IncomingMessage,
+    LastWill, LinkError, LinkState, Options, Protocol, ProtocolError, PublishError, PublishOptions,
+    QoS, Reconnect, ServerLimits,
 };
 use mqttbytes::v5;
 
@@ -353,6 +355,7 @@ fn connack_properties_are_kept_as_server_limits() {
             retain_available: true,
             wildcard_available: true,
             server_keep_alive: None,
+            subscription_ids_available: true,
         }
     );
     let c = connected_v5(|p| {
@@ -361,6 +364,7 @@ fn connack_properties_are_kept_as_server_limits() {
         p.retain_available = Some(0);
         p.wildcard_subscription_available = Some(0);
         p.server_keep_alive = Some(20);
+        p.subscription_identifiers_available = Some(0);
     });
     assert_eq!(
         c.server_limits(),
@@ -370,6 +374,7 @@ fn connack_properties_are_kept_as_server_limits() {
             retain_available: false,
             wildcard_available: false,
             server_keep_alive: Some(20),
+            subscription_ids_available: false,
         }
     );
 }
@@ -827,7 +832,14 @@ fn a_refused_suback_code_says_why() {
     c.subscribe(T0, "secret/#", QoS::AtLeastOnce).unwrap();
     c.subscribe(T0, "messages", QoS::AtLeastOnce).unwrap();
     c.handle_open(T0);
-    c.handle_bytes(T0, &connack(V5, false));
+    // Without Subscription Identifiers both filters share one SUBSCRIBE, so one SUBACK
+    // answers both.
+    c.handle_bytes(
+        T0,
+        &connack_v5(v5::ConnectReturnCode::Success, |p| {
+            p.subscription_identifiers_available = Some(0)
+        }),
+    );
     let _ = events(&mut c);
     let filters = match sent(&mut c).as_slice() {
         [_, Sent::Subscribe { filters, .. }] => filters.clone(),
@@ -967,4 +979,292 @@ fn a_disconnect_with_flags_set_is_malformed() {
             ))]
         ));
     }
+}
+
+// ----- Subscription Identifiers ------------------------------------------------------------
+
+/// The SUBSCRIBEs among what the client sent, as mqttbytes v5 reads them.
+fn subscribes(c: &mut Client) -> Vec<v5::Subscribe> {
+    sent_raw(c)
+        .iter()
+        .filter_map(|bytes| match read_v5(bytes) {
+            v5::Packet::Subscribe(s) => Some(s),
+            _ => None,
+        })
+        .collect()
+}
+
+fn paths(s: &v5::Subscribe) -> Vec<&str> {
+    s.filters.iter().map(|f| f.path.as_str()).collect()
+}
+
+fn id_of(s: &v5::Subscribe) -> Option<usize> {
+    s.properties.as_ref().and_then(|p| p.id)
+}
+
+/// A v5 PUBLISH carrying `ids` as its Subscription Identifiers.
+fn publish_via(topic: &str, payload: &str, ids: &[usize]) -> Vec<u8> {
+    let mut p = v5::Publish::new(topic, QoS::AtMostOnce, payload.as_bytes().to_vec());
+    p.properties = Some(v5::PublishProperties {
+        payload_format_indicator: None,
+        message_expiry_interval: None,
+        topic_alias: None,
+        response_topic: None,
+        correlation_data: None,
+        user_properties: Vec::new(),
+        subscription_identifiers: ids.to_vec(),
+        content_type: None,
+    });
+    encode(|b| p.write(b))
+}
+
+/// The `via` of the one message among `events`.
+fn via(events: Vec<Event>) -> Option<Vec<String>> {
+    match events.as_slice() {
+        [Event::Message(IncomingMessage { via, .. })] => via.clone(),
+        other => panic!("expected one message, got {other:?}"),
+    }
+}
+
+fn strings(filters: &[&str]) -> Option<Vec<String>> {
+    Some(filters.iter().map(|f| f.to_string()).collect())
+}
+
+const ALL_ROOMS: &str = "rooms/+/messages";
+const LOBBY: &str = "rooms/lobby/messages";
+
+/// Connected under v5 with "messages", `ALL_ROOMS` and `LOBBY` granted, output drained.
+fn subscribed_to_overlapping_filters() -> Client {
+    let mut c = connected(V5);
+    c.subscribe(at(1.0), ALL_ROOMS, QoS::AtLeastOnce).unwrap();
+    c.subscribe(at(1.0), LOBBY, QoS::AtLeastOnce).unwrap();
+    c.handle_bytes(at(1.0), &suback(V5, 2, &[QoS::AtLeastOnce]));
+    c.handle_bytes(at(1.0), &suback(V5, 3, &[QoS::AtLeastOnce]));
+    let _ = sent_raw(&mut c);
+    assert_eq!(events(&mut c).len(), 2, "both granted");
+    c
+}
+
+#[test]
+fn under_v5_each_filter_goes_in_a_subscribe_of_its_own_carrying_its_identifier() {
+    let mut c = Client::new(options(V5));
+    c.subscribe(T0, ALL_ROOMS, QoS::AtLeastOnce).unwrap();
+    c.subscribe(T0, LOBBY, QoS::AtMostOnce).unwrap();
+    c.handle_open(T0);
+    c.handle_bytes(T0, &connack(V5, false));
+    let subs = subscribes(&mut c);
+    assert_eq!(subs.len(), 2, "one SUBSCRIBE per filter: {subs:?}");
+    assert_eq!((subs[0].pkid, paths(&subs[0])), (1, vec![ALL_ROOMS]));
+    assert_eq!((subs[1].pkid, paths(&subs[1])), (2, vec![LOBBY]));
+    assert_eq!(id_of(&subs[0]), Some(subscription_id(ALL_ROOMS)));
+    assert_eq!(id_of(&subs[1]), Some(subscription_id(LOBBY)));
+    assert_ne!(id_of(&subs[0]), id_of(&subs[1]));
+    // The SUBACKs answer as they did for one SUBSCRIBE: a Subscribed per filter.
+    let _ = events(&mut c);
+    c.handle_bytes(at(0.1), &suback(V5, 2, &[QoS::AtMostOnce]));
+    c.handle_bytes(at(0.1), &suback(V5, 1, &[QoS::AtLeastOnce]));
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Subscribed {
+                filter: LOBBY.into(),
+                qos: QoS::AtMostOnce
+            },
+            Event::Subscribed {
+                filter: ALL_ROOMS.into(),
+                qos: QoS::AtLeastOnce
+            },
+        ]
+    );
+    // One subscribed while connected carries its identifier too, the same every time.
+    c.subscribe(at(1.0), "rooms/#", QoS::AtLeastOnce).unwrap();
+    let subs = subscribes(&mut c);
+    assert_eq!(subs.len(), 1);
+    assert_eq!(paths(&subs[0]), vec!["rooms/#"]);
+    assert_eq!(id_of(&subs[0]), Some(199_197_900));
+    // A refusal of one of them is told as before.
+    let mut ack = v5::SubAck::new(subs[0].pkid, vec![v5::SubscribeReasonCode::NotAuthorized]);
+    ack.properties = Some(v5::SubAckProperties {
+        reason_string: Some("ACL".into()),
+        user_properties: Vec::new(),
+    });
+    c.handle_bytes(at(1.1), &encode(|b| ack.write(b)));
+    assert_eq!(
+        events(&mut c),
+        vec![Event::SubscribeRefused {
+            filter: "rooms/#".into(),
+            reason: Some("not authorized: ACL".into())
+        }]
+    );
+    assert!(c.is_connected());
+}
+
+#[test]
+fn a_resumed_session_subscribes_again_only_what_was_not_granted_each_with_its_identifier() {
+    let mut c = subscribed_to_overlapping_filters();
+    c.subscribe(at(2.0), "rooms/#", QoS::AtLeastOnce).unwrap();
+    c.handle_close("gone");
+    c.handle_open(at(3.0));
+    c.handle_bytes(at(3.0), &connack(V5, true));
+    let subs = subscribes(&mut c);
+    assert_eq!(subs.len(), 1);
+    assert_eq!(paths(&subs[0]), vec!["rooms/#"]);
+    assert_eq!(id_of(&subs[0]), Some(subscription_id("rooms/#")));
+    // A new session: all of them, one SUBSCRIBE each.
+    c.handle_close("gone");
+    c.handle_open(at(4.0));
+    c.handle_bytes(at(4.0), &connack(V5, false));
+    let subs = subscribes(&mut c);
+    let got: Vec<(Vec<&str>, Option<usize>)> = subs.iter().map(|s| (paths(s), id_of(s))).collect();
+    let want: Vec<(Vec<&str>, Option<usize>)> = ["messages", ALL_ROOMS, LOBBY, "rooms/#"]
+        .into_iter()
+        .map(|f| (vec![f], Some(subscription_id(f))))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_broker_without_subscription_identifiers_gets_the_filters_in_one_subscribe_without_one() {
+    let mut c = Client::new(options(V5));
+    c.subscribe(T0, ALL_ROOMS, QoS::AtLeastOnce).unwrap();
+    c.subscribe(T0, LOBBY, QoS::AtLeastOnce).unwrap();
+    c.handle_open(T0);
+    c.handle_bytes(
+        T0,
+        &connack_v5(v5::ConnectReturnCode::Success, |p| {
+            p.subscription_identifiers_available = Some(0)
+        }),
+    );
+    assert!(!c.server_limits().subscription_ids_available);
+    let subs = subscribes(&mut c);
+    assert_eq!(subs.len(), 1, "{subs:?}");
+    assert_eq!((subs[0].pkid, paths(&subs[0])), (1, vec![ALL_ROOMS, LOBBY]));
+    assert_eq!(id_of(&subs[0]), None);
+    let _ = events(&mut c);
+    c.handle_bytes(
+        at(0.1),
+        &suback(V5, 1, &[QoS::AtLeastOnce, QoS::AtLeastOnce]),
+    );
+    assert_eq!(
+        events(&mut c),
+        vec![
+            Event::Subscribed {
+                filter: ALL_ROOMS.into(),
+                qos: QoS::AtLeastOnce
+            },
+            Event::Subscribed {
+                filter: LOBBY.into(),
+                qos: QoS::AtLeastOnce
+            },
+        ]
+    );
+    c.subscribe(at(1.0), "rooms/#", QoS::AtLeastOnce).unwrap();
+    let subs = subscribes(&mut c);
+    assert_eq!(id_of(&subs[0]), None);
+    // Its messages come without identifiers.
+    c.handle_bytes(at(1.0), &publish(V5, LOBBY, "hi", QoS::AtMostOnce, 0));
+    assert_eq!(via(events(&mut c)), None);
+}
+
+#[test]
+fn a_message_names_the_subscriptions_it_came_through() {
+    let mut c = subscribed_to_overlapping_filters();
+    let both = [subscription_id(ALL_ROOMS), subscription_id(LOBBY)];
+    // Mosquitto 2 sends a copy per subscription; a broker may also send one copy with
+    // both identifiers.
+    c.handle_bytes(at(2.0), &publish_via(LOBBY, "hi", &both[..1]));
+    assert_eq!(via(events(&mut c)), strings(&[ALL_ROOMS]));
+    c.handle_bytes(at(2.0), &publish_via(LOBBY, "hi", &both[1..]));
+    assert_eq!(via(events(&mut c)), strings(&[LOBBY]));
+    // In the order the subscriptions were made, whatever the order of the identifiers.
+    c.handle_bytes(at(2.0), &publish_via(LOBBY, "hi", &[both[1], both[0]]));
+    assert_eq!(via(events(&mut c)), strings(&[ALL_ROOMS, LOBBY]));
+    // A subscription not granted yet counts too.
+    c.subscribe(at(3.0), "rooms/#", QoS::AtLeastOnce).unwrap();
+    c.handle_bytes(
+        at(3.0),
+        &publish_via(
+            "rooms/kitchen/messages",
+            "hi",
+            &[subscription_id("rooms/#")],
+        ),
+    );
+    assert_eq!(via(events(&mut c)), strings(&["rooms/#"]));
+}
+
+#[test]
+fn identifiers_of_no_current_subscription_matching_the_topic_are_left_out() {
+    let mut c = subscribed_to_overlapping_filters();
+    let unknown = 4242;
+    for f in ["messages", ALL_ROOMS, LOBBY] {
+        assert_ne!(subscription_id(f), unknown);
+    }
+    // An identifier nobody here gave, say an earlier page load's.
+    c.handle_bytes(at(2.0), &publish_via(LOBBY, "a", &[unknown]));
+    assert_eq!(via(events(&mut c)), Some(vec![]));
+    // Ours, but its filter does not match the topic.
+    c.handle_bytes(
+        at(2.0),
+        &publish_via(LOBBY, "b", &[subscription_id("messages")]),
+    );
+    assert_eq!(via(events(&mut c)), Some(vec![]));
+    c.handle_bytes(
+        at(2.0),
+        &publish_via(
+            "rooms/kitchen/messages",
+            "c",
+            &[unknown, subscription_id(LOBBY), subscription_id(ALL_ROOMS)],
+        ),
+    );
+    assert_eq!(via(events(&mut c)), strings(&[ALL_ROOMS]));
+    // A filter unsubscribed is no longer ours.
+    c.unsubscribe(at(3.0), ALL_ROOMS).unwrap();
+    c.handle_bytes(
+        at(3.0),
+        &publish_via(
+            LOBBY,
+            "d",
+            &[subscription_id(ALL_ROOMS), subscription_id(LOBBY)],
+        ),
+    );
+    assert_eq!(via(events(&mut c)), strings(&[LOBBY]));
+}
+
+#[test]
+fn a_message_without_identifiers_has_no_via() {
+    let mut c = subscribed_to_overlapping_filters();
+    c.handle_bytes(at(2.0), &publish(V5, LOBBY, "hi", QoS::AtLeastOnce, 9));
+    assert_eq!(via(events(&mut c)), None);
+    // Properties without an identifier are the same.
+    c.handle_bytes(at(2.0), &publish_via(LOBBY, "hi", &[]));
+    assert_eq!(via(events(&mut c)), None);
+}
+
+#[test]
+fn under_3_1_1_subscribes_are_grouped_and_messages_have_no_via() {
+    let mut c = Client::new(options(Protocol::V311));
+    c.subscribe(T0, ALL_ROOMS, QoS::AtLeastOnce).unwrap();
+    c.subscribe(T0, LOBBY, QoS::AtLeastOnce).unwrap();
+    c.handle_open(T0);
+    c.handle_bytes(T0, &connack(Protocol::V311, false));
+    assert_eq!(
+        sent(&mut c)[1..],
+        [Sent::Subscribe {
+            pkid: 1,
+            filters: vec![
+                (ALL_ROOMS.into(), QoS::AtLeastOnce),
+                (LOBBY.into(), QoS::AtLeastOnce)
+            ]
+        }]
+    );
+    c.handle_bytes(
+        at(0.1),
+        &suback(Protocol::V311, 1, &[QoS::AtLeastOnce, QoS::AtLeastOnce]),
+    );
+    let _ = events(&mut c);
+    c.handle_bytes(
+        at(1.0),
+        &publish(Protocol::V311, LOBBY, "hi", QoS::AtMostOnce, 0),
+    );
+    assert_eq!(via(events(&mut c)), None);
 }

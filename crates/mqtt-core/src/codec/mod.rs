@@ -44,6 +44,10 @@ pub struct ServerLimits {
     pub wildcard_available: bool,
     /// A keep-alive (seconds) the broker imposes instead of ours.
     pub server_keep_alive: Option<u16>,
+    /// Whether the broker takes Subscription Identifiers in SUBSCRIBE (MQTT 5), so the
+    /// messages it sends say which subscriptions they came through
+    /// (`IncomingMessage::via`). Without them a v5 session subscribes as 3.1.1 does.
+    pub subscription_ids_available: bool,
 }
 
 impl Default for ServerLimits {
@@ -54,6 +58,7 @@ impl Default for ServerLimits {
             retain_available: true,
             wildcard_available: true,
             server_keep_alive: None,
+            subscription_ids_available: true,
         }
     }
 }
@@ -83,6 +88,9 @@ pub(crate) enum Incoming {
         retain: bool,
         dup: bool,
         pkid: u16,
+        /// The v5 Subscription Identifiers it carries: one for each of our subscriptions
+        /// it came through, as the broker counts them. Always empty under 3.1.1.
+        subscription_ids: Vec<usize>,
     },
     /// `refused`: the words of a v5 reason code >= 0x80 (plus reason string).
     PubAck {
@@ -141,6 +149,9 @@ pub(crate) enum Out<'a> {
     Subscribe {
         pkid: u16,
         filters: &'a [(String, QoS)],
+        /// The v5 Subscription Identifier for every filter of the packet; ignored under
+        /// 3.1.1.
+        id: Option<usize>,
     },
     Unsubscribe {
         pkid: u16,

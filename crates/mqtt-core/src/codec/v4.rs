@@ -20,6 +20,7 @@ pub(super) fn decode(frame: &mut BytesMut, limit: usize) -> Result<Incoming, mqt
             retain: p.retain,
             dup: p.dup,
             pkid: p.pkid,
+            subscription_ids: Vec::new(),
         },
         Packet::PubAck(ack) => Incoming::PubAck {
             pkid: ack.pkid,
@@ -105,7 +106,7 @@ pub(super) fn encode(packet: Out<'_>, buf: &mut BytesMut) -> Result<(), mqttbyte
         Out::PubAck(pkid) => {
             PubAck::new(pkid).write(buf)?;
         }
-        Out::Subscribe { pkid, filters } => {
+        Out::Subscribe { pkid, filters, .. } => {
             let mut subscribe = Subscribe::empty_subscribe();
             subscribe.pkid = pkid;
             for (filter, qos) in filters {

@@ -14,7 +14,8 @@
 use bytes::BytesMut;
 use mqttbytes::v5::{
     ConnAck, ConnectProperties, DisconnectReasonCode, Packet, PingReq, PubAck, Publish,
-    PublishProperties, SubAck, Subscribe, SubscribeReasonCode, Unsubscribe, WillProperties,
+    PublishProperties, SubAck, Subscribe, SubscribeProperties, SubscribeReasonCode, Unsubscribe,
+    WillProperties,
 };
 use mqttbytes::QoS;
 
@@ -97,6 +98,7 @@ fn connack(ack: ConnAck) -> Result<Incoming, DecodeError> {
             retain_available: p.retain_available != Some(0),
             wildcard_available: p.wildcard_subscription_available != Some(0),
             server_keep_alive: p.server_keep_alive,
+            subscription_ids_available: p.subscription_identifiers_available != Some(0),
         };
         reason_string = p.reason_string;
     }
@@ -127,6 +129,10 @@ fn publish(p: Publish) -> Result<Incoming, DecodeError> {
         retain: p.retain,
         dup: p.dup,
         pkid: p.pkid,
+        subscription_ids: p
+            .properties
+            .map(|p| p.subscription_identifiers)
+            .unwrap_or_default(),
     })
 }
 
@@ -228,9 +234,13 @@ pub(super) fn encode(packet: Out<'_>, buf: &mut BytesMut) -> Result<(), mqttbyte
         Out::PubAck(pkid) => {
             PubAck::new(pkid).write(buf)?;
         }
-        Out::Subscribe { pkid, filters } => {
+        Out::Subscribe { pkid, filters, id } => {
             let mut subscribe = Subscribe::empty_subscribe();
             subscribe.pkid = pkid;
+            subscribe.properties = id.map(|id| SubscribeProperties {
+                id: Some(id),
+                user_properties: Vec::new(),
+            });
             for (filter, qos) in filters {
                 subscribe.add(filter.clone(), *qos);
             }

@@ -269,5 +269,6 @@ pub fn message(payload: &str, qos: QoS) -> Event {
         qos,
         retain: false,
         dup: false,
+        via: None,
     })
 }
