@@ -147,3 +147,54 @@ async fn a_linked_filter_is_watched_beside_the_chat_and_unwatching_it_keeps_the_
     settle().await;
     assert!(app.all("#filters li").is_empty());
 }
+
+/// Mosquitto sends an MQTT 5 client one copy of a message per matching subscription. With
+/// subscription identifiers, each view takes one: the viewer shows each message once,
+/// however many of its filters (and the chat's) match.
+#[wasm_bindgen_test]
+async fn overlapping_filters_show_each_message_once_under_mqtt_5() {
+    let room = unique_topic("overlap");
+    let app = Mounted::new(mqtt_chat::AppConfig {
+        protocol: chat::MqttVersion::V5,
+        ..config(&room)
+    });
+    app.wait_connected().await;
+    for filter in [format!("{room}/#"), format!("{room}/+"), room.clone()] {
+        app.type_into("#filter", &filter);
+        app.click("#subscribe");
+        let li = format!("#filters li[data-filter=\"{filter}\"]");
+        wait_for("the filter granted", 5000.0, || {
+            let li = app.find(&li)?;
+            (li.get_attribute("data-state").as_deref() == Some("active")).then_some(())
+        })
+        .await;
+    }
+    let outside = outsider(&room).await;
+    outside
+        .publish(
+            &room,
+            r#"{"name":"cli","message":"once","id":"overlap-1"}"#,
+            QoS::AtLeastOnce,
+        )
+        .unwrap();
+    outside
+        .publish(&format!("{room}/sub"), "once too", QoS::AtLeastOnce)
+        .unwrap();
+    wait_for("both messages in the viewer", 5000.0, || {
+        (app.all("#stream tr").len() >= 2).then_some(())
+    })
+    .await;
+    // Give any second copies time to arrive.
+    gloo_timers::future::TimeoutFuture::new(500).await;
+    let counted = app
+        .find("#watch-count")
+        .and_then(|e| e.get_attribute("data-counted"));
+    assert_eq!(counted.as_deref(), Some("2"), "each message counted once");
+    assert_eq!(app.all("#stream tr").len(), 2);
+    assert_eq!(app.total(), "1", "the chat shows its message once");
+    for _ in 0..3 {
+        app.click("#filters li button.unwatch");
+        settle().await;
+    }
+    assert!(app.all("#filters li").is_empty());
+}

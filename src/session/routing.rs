@@ -1,7 +1,8 @@
 //! What the link reports, routed to where it belongs: each incoming topic first through the
 //! subscription table (`mqtt_core::Router`) to the views that subscribed to it, once each;
 //! for the chat, through the domain's router (`chat::route`, exact levels) to its room,
-//! presence, typing or catch-up; for the viewer, into its stream; acknowledgements into the outbox; refusals into the notices.
+//! presence, typing or catch-up; for the viewer, into its stream. Acknowledgements go into
+//! the outbox; refusals into the notices, or onto the viewer's filter.
 
 use chat::{
     decode_payload, ConnectionStatus, FilterState, Notice, NoticeKind, Payload, RoomName, Route,
@@ -57,7 +58,9 @@ impl ChatSession {
                 if self.probe_answered(pkid, true) => {}
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
-                let views = self.router.with_value(|r| r.route(&message.topic, None));
+                let views = self
+                    .router
+                    .with_value(|r| r.route(&message.topic, message.via.as_deref()));
                 if views.contains(&View::Watch) {
                     self.on_watched(&message);
                 }

@@ -1212,7 +1212,7 @@ fn unexpected(packet: &Incoming) -> DisconnectReason {
 /// A topic to publish to (or a will topic): non-empty, fits its two-byte length, no
 /// wildcards.
 fn valid_topic(topic: &str) -> bool {
-    !topic.is_empty() && topic.len() <= usize::from(u16::MAX) && !topic.contains(['+', '#'])
+    crate::topic::valid_topic(topic)
 }
 
 /// QoS 2 is not offered (see `publish`): it becomes QoS 1.
