@@ -62,7 +62,6 @@ pub fn App(config: AppConfig) -> impl IntoView {
                 <ConnectionPanel session=session current=current />
             </header>
             <RoomList session=session hidden=watching />
-            <TopicViewer session=session route=route hidden=chatting />
             <main class="room-view" hidden=move || watching.get()>
                 <div class="watch-head">
                     <h2 class="room-title">{room_title}</h2>
@@ -74,6 +73,7 @@ pub fn App(config: AppConfig) -> impl IntoView {
                 <Composer session=session />
             </main>
             <PresenceList session=session hidden=watching />
+            <TopicViewer session=session route=route hidden=chatting />
             <div id="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true">
                 {move || session.announcement.get()}
             </div>

@@ -273,3 +273,133 @@ async fn axe_finds_nothing_serious_at_desktop_and_phone_size_in_light_and_dark_m
     );
     browser.close().await;
 }
+
+/// The topic viewer (issue 10) passes the same checks: axe at desktop and phone size, light
+/// and dark, and nothing scrolls sideways at 375 px, with a scoreboard of live topics, a
+/// retained one, a binary payload and pretty-printed JSON showing. Its screenshots go to
+/// the README.
+#[tokio::test]
+async fn the_topic_viewer_passes_axe_and_fits_a_phone() {
+    let broker = Broker::start(&[]);
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    mosquitto_pub_to(
+        broker.tcp_port,
+        "matches/3/score",
+        r#"{"home":"Lyon","away":"Nantes","score":[2,1],"minute":67}"#,
+        1,
+        true,
+    );
+    c.goto(&format!(
+        "{base}/?broker={}#/watch?filter=matches/%23&filter=sensors/%2B/temperature",
+        broker.ws_url()
+    ))
+    .await
+    .unwrap();
+    wait_connected(c).await;
+    eventually("both filters granted", 10, || async {
+        let n = c
+            .execute(
+                "return document.querySelectorAll('#filters li[data-state=active]').length",
+                vec![],
+            )
+            .await
+            .ok()?
+            .as_u64()?;
+        (n == 2).then_some(())
+    })
+    .await;
+    for (topic, payload) in [
+        (
+            "matches/1/score",
+            r#"{"home":"Ajax","away":"PSV","score":[1,1],"minute":90}"#,
+        ),
+        (
+            "matches/2/score",
+            r#"{"home":"Benfica","away":"Porto","score":[0,2],"minute":34}"#,
+        ),
+        ("matches/1/events", "Goal! 1-1, header from a corner"),
+        ("sensors/kitchen/temperature", "21.5"),
+        (
+            "matches/1/score",
+            r#"{"home":"Ajax","away":"PSV","score":[2,1],"minute":91}"#,
+        ),
+    ] {
+        mosquitto_pub_to(broker.tcp_port, topic, payload, 0, false);
+    }
+    let binary = broker.dir.join("frame.bin");
+    std::fs::write(
+        &binary,
+        [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff],
+    )
+    .unwrap();
+    let out = std::process::Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &broker.tcp_port.to_string()])
+        .args(["-t", "matches/2/camera", "-f"])
+        .arg(&binary)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    c.find(fantoccini::Locator::Css("#mode-latest"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(fantoccini::Locator::Css("#pretty-json"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("six topics in the scoreboard", 10, || async {
+        let n = c
+            .execute(
+                "return document.querySelectorAll('#latest tr[data-topic]').length",
+                vec![],
+            )
+            .await
+            .ok()?
+            .as_u64()?;
+        (n == 6).then_some(())
+    })
+    .await;
+
+    let mut problems = Vec::new();
+    for (size, width, height) in SIZES {
+        set_window(c, width, height).await;
+        for dark in [false, true] {
+            emulate_dark(c, dark).await;
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            let mode = if dark { "dark" } else { "light" };
+            for v in run_axe(c).await {
+                if v.impact == "serious" || v.impact == "critical" {
+                    problems.push(format!("{size} {mode}: {v}"));
+                }
+            }
+            let (scroll, inner) = {
+                let v = c
+                    .execute(
+                        "return [document.documentElement.scrollWidth, innerWidth]",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+            };
+            if scroll > inner {
+                problems.push(format!(
+                    "{size} {mode}: the viewer scrolls sideways: {scroll} > {inner}"
+                ));
+            }
+            let file = match (size, dark) {
+                ("desktop", false) => "screenshot-viewer.png".to_owned(),
+                _ => format!("screenshot-viewer-{size}-{mode}.png"),
+            };
+            save_screenshot(&file, &c.screenshot().await.unwrap());
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    browser.close().await;
+}
