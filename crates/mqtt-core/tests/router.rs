@@ -145,3 +145,107 @@ fn a_refused_filter_does_not_hide_copies_through_the_others() {
     );
     assert_eq!(r.views_of("#"), vec![Watch]);
 }
+
+mod model {
+    //! The table against a plain model, over random sequences of wants and drops by two
+    //! views over overlapping filters: the broker's subscriptions (the changes applied in
+    //! order) are always exactly the filters some view wants, each at the highest QoS
+    //! wanted, and a message goes to exactly the views with a matching filter.
+
+    use std::collections::BTreeMap;
+
+    use mqtt_core::topic::matches;
+    use mqtt_core::{Change, QoS, Router};
+    use proptest::prelude::*;
+
+    use super::View;
+
+    const FILTERS: [&str; 7] = ["a", "a/#", "a/+", "#", "+/b", "a/b", "$SYS/#"];
+    const TOPICS: [&str; 5] = ["a", "a/b", "b/b", "$SYS/x", "a/b/c"];
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Want(bool, usize, bool),
+        Drop(bool, usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (any::<bool>(), 0..FILTERS.len(), any::<bool>())
+                .prop_map(|(v, f, q)| Op::Want(v, f, q)),
+            (any::<bool>(), 0..FILTERS.len()).prop_map(|(v, f)| Op::Drop(v, f)),
+        ]
+    }
+
+    fn view(chat: bool) -> View {
+        if chat {
+            View::Chat
+        } else {
+            View::Watch
+        }
+    }
+
+    fn cases() -> u32 {
+        std::env::var("MQTT_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        #[test]
+        fn the_broker_holds_exactly_what_the_views_want(ops in proptest::collection::vec(op(), 0..40)) {
+            let mut router = Router::default();
+            // What the views want: (view, filter) -> qos.
+            let mut wanted: BTreeMap<(bool, &str), u8> = BTreeMap::new();
+            // The broker's side, from the changes alone.
+            let mut broker: BTreeMap<String, u8> = BTreeMap::new();
+            for op in ops {
+                let change = match op {
+                    Op::Want(chat, f, q1) => {
+                        let qos = if q1 { QoS::AtLeastOnce } else { QoS::AtMostOnce };
+                        wanted.insert((chat, FILTERS[f]), qos as u8);
+                        router.want(view(chat), FILTERS[f], qos).unwrap()
+                    }
+                    Op::Drop(chat, f) => {
+                        wanted.remove(&(chat, FILTERS[f]));
+                        router.drop_filter(view(chat), FILTERS[f])
+                    }
+                };
+                match change {
+                    Change::None => {}
+                    Change::Subscribe { filter, qos } => {
+                        broker.insert(filter, qos as u8);
+                    }
+                    Change::Unsubscribe { filter } => {
+                        prop_assert!(broker.remove(&filter).is_some(), "unsubscribed {} never subscribed", filter);
+                    }
+                }
+                let mut want: BTreeMap<String, u8> = BTreeMap::new();
+                for ((_, f), q) in &wanted {
+                    let e = want.entry(f.to_string()).or_insert(0);
+                    *e = (*e).max(*q);
+                }
+                prop_assert_eq!(&broker, &want);
+                let table: BTreeMap<String, u8> = router
+                    .subscriptions()
+                    .map(|(f, q)| (f.to_owned(), q as u8))
+                    .collect();
+                prop_assert_eq!(&table, &want);
+                for topic in TOPICS {
+                    let mut expect = Vec::new();
+                    for chat in [true, false] {
+                        if wanted.keys().any(|(c, f)| *c == chat && matches(f, topic)) {
+                            expect.push(view(chat));
+                        }
+                    }
+                    let mut got = router.route(topic, None);
+                    got.sort_by_key(|v| *v == View::Watch);
+                    prop_assert_eq!(got, expect, "topic {}", topic);
+                }
+            }
+        }
+    }
+}
