@@ -30,7 +30,15 @@ impl ChatSession {
                             reason,
                             ConnectRefusal::NotAuthorized | ConnectRefusal::BadUserNameOrPassword
                         );
+                    let wrong_version = self.protocol == chat::MqttVersion::V5
+                        && *reason == ConnectRefusal::UnacceptableProtocolVersion;
                     *detail = self.refusal_words.get_value().or_else(|| {
+                        if wrong_version {
+                            return Some(
+                                "this broker does not take MQTT 5: choose 3.1.1 in the connection panel"
+                                    .into(),
+                            );
+                        }
                         needs_sign_in.then(|| {
                             "sign in with a user name and password in the connection panel".into()
                         })

@@ -343,6 +343,32 @@ fn a_connack_without_its_property_length_is_still_read() {
     );
 }
 
+/// A broker that speaks only 3.1.1 (Aedes) answers our v5 CONNECT with a 3.1.1 CONNACK:
+/// code 1, "unacceptable protocol version". That is a refusal to show, not a malformed
+/// packet to reconnect after.
+#[test]
+fn a_311_refusal_of_a_v5_connect_is_read_as_that_refusal() {
+    for (code, refusal) in [
+        (1, ConnectRefusal::UnacceptableProtocolVersion),
+        (2, ConnectRefusal::IdentifierRejected),
+        (3, ConnectRefusal::ServerUnavailable),
+        (4, ConnectRefusal::BadUserNameOrPassword),
+        (5, ConnectRefusal::NotAuthorized),
+    ] {
+        let mut c = Client::new(options(V5));
+        c.handle_open(T0);
+        c.handle_bytes(at(0.1), &[0x20, 0x02, 0x00, code]);
+        assert_eq!(
+            events(&mut c),
+            vec![Event::Disconnected(DisconnectReason::Refused {
+                refusal,
+                reason_string: None
+            })],
+            "code {code}"
+        );
+    }
+}
+
 #[test]
 fn connack_properties_are_kept_as_server_limits() {
     let c = connected(V5);

@@ -51,6 +51,17 @@ pub(super) fn decode(mut frame: BytesMut, limit: usize) -> Result<Incoming, Deco
             });
         }
         CONNACK_TYPE if remaining == 2 => {
+            // A broker that does not speak MQTT 5 answers in its own version: a 3.1.1
+            // return code of 1 to 5 (Aedes sends 1, "unacceptable protocol version").
+            let code = frame.get(1 + len_len + 1).copied().unwrap_or(0);
+            if let Some(refusal) = v311_refusal(code) {
+                return Ok(Incoming::ConnAck {
+                    session_present: false,
+                    refusal: Some(refusal),
+                    reason_string: None,
+                    limits: ServerLimits::default(),
+                });
+            }
             // Add the property length 0 the broker left out.
             frame[1] = 3;
             frame.extend_from_slice(&[0]);
@@ -77,6 +88,19 @@ pub(super) fn decode(mut frame: BytesMut, limit: usize) -> Result<Incoming, Deco
         Packet::Subscribe(_) => Incoming::Unexpected("SUBSCRIBE"),
         Packet::Unsubscribe(_) => Incoming::Unexpected("UNSUBSCRIBE"),
         Packet::PingReq => Incoming::Unexpected("PINGREQ"),
+    })
+}
+
+/// A 3.1.1 CONNACK return code (1 to 5) in answer to our MQTT 5 CONNECT. None of them is
+/// a v5 reason code (those refusing start at 0x80).
+fn v311_refusal(code: u8) -> Option<ConnectRefusal> {
+    Some(match code {
+        1 => ConnectRefusal::UnacceptableProtocolVersion,
+        2 => ConnectRefusal::IdentifierRejected,
+        3 => ConnectRefusal::ServerUnavailable,
+        4 => ConnectRefusal::BadUserNameOrPassword,
+        5 => ConnectRefusal::NotAuthorized,
+        _ => return None,
     })
 }
 
