@@ -333,7 +333,17 @@ fn SeenRow(seen: Arc<Seen>, count: Option<u64>, pretty: RwSignal<bool>) -> impl 
             data-count=count
             class:retained=seen.retain
         >
-            <td class="topic">{seen.topic.clone()}</td>
+            <td class="topic">
+                {seen.topic.clone()}
+                {(seen.topic_size > seen.topic.len())
+                    .then(|| {
+                        view! {
+                            <span class="size">
+                                {format!("… topic cut: {} in all", size_words(seen.topic_size))}
+                            </span>
+                        }
+                    })}
+            </td>
             <td class="payload">
                 <pre class="body" class:json=has_json>{shown}</pre>
                 {note.map(|n| view! { <span class="size">{n}</span> })}

@@ -17,6 +17,11 @@ use mqtt_core::QoS;
 pub const STREAM_CAPACITY: usize = 500;
 /// Topics kept in the latest-by-topic view (state M).
 pub const LATEST_CAPACITY: usize = 2_000;
+/// Bytes of topic names the latest-by-topic view keeps at most: a topic can be 64 KiB, so
+/// a count alone would not bound its memory. Past it, the least recently updated go.
+pub const LATEST_TOPIC_BYTES: usize = 4 << 20;
+/// Bytes of a topic name shown; a longer one is cut, its full size kept.
+pub const SHOWN_TOPIC_BYTES: usize = 1_024;
 /// Filters one tab watches at most.
 pub const MAX_WATCHED: usize = 32;
 /// Bytes of a text payload shown; the rest is cut, and the full size said.
@@ -69,7 +74,10 @@ pub enum Body {
 pub struct Seen {
     /// Arrival order, from 1: a key for the view.
     pub seq: u64,
+    /// The topic, cut at [`SHOWN_TOPIC_BYTES`] if longer (see `topic_size`).
     pub topic: String,
+    /// The whole topic name, in bytes.
+    pub topic_size: usize,
     pub body: Body,
     /// The whole payload, in bytes.
     pub size: usize,
@@ -167,6 +175,8 @@ struct Latest {
     by_topic: BTreeMap<String, (Arc<Seen>, u64)>,
     /// Topic by the seq of its last message: the oldest first.
     by_age: BTreeMap<u64, String>,
+    /// Bytes of the topic names in `by_topic`.
+    topic_bytes: usize,
 }
 
 /// Messages per second over the last second, in tenths.
@@ -297,9 +307,11 @@ impl Watch {
             self.while_paused += 1;
         }
         self.rate.add(at);
+        let shown_topic = &topic[..floor_char_boundary(topic, topic.len().min(SHOWN_TOPIC_BYTES))];
         let seen = Arc::new(Seen {
             seq: self.seq,
-            topic: topic.to_owned(),
+            topic: shown_topic.to_owned(),
+            topic_size: topic.len(),
             body,
             size,
             qos,
@@ -317,12 +329,18 @@ impl Watch {
                 n + 1
             }
             None => {
-                if latest.by_topic.len() == LATEST_CAPACITY {
-                    if let Some((_, oldest)) = latest.by_age.pop_first() {
-                        latest.by_topic.remove(&oldest);
-                        self.evicted += 1;
-                    }
+                while latest.by_topic.len() >= LATEST_CAPACITY
+                    || (latest.topic_bytes + topic.len() > LATEST_TOPIC_BYTES
+                        && !latest.by_topic.is_empty())
+                {
+                    let Some((_, oldest)) = latest.by_age.pop_first() else {
+                        break;
+                    };
+                    latest.by_topic.remove(&oldest);
+                    latest.topic_bytes -= oldest.len();
+                    self.evicted += 1;
                 }
+                latest.topic_bytes += topic.len();
                 1
             }
         };

@@ -200,3 +200,28 @@ fn the_rate_counts_the_last_second_on_a_virtual_clock() {
     assert_eq!(last.format(), "skipped");
     assert_eq!(last.size, 1 << 20);
 }
+
+#[test]
+fn long_topics_are_cut_for_display_and_bound_the_latest_view_by_bytes() {
+    use chat::watch::{LATEST_TOPIC_BYTES, SHOWN_TOPIC_BYTES};
+    let mut w = Watch::default();
+    let long = |i: usize| format!("{i:04}/{}", "é".repeat(30_000));
+    for i in 0..200 {
+        w.receive(&long(i), b"x", Q0, false, 0.0);
+    }
+    let kept = w.topics();
+    assert!(kept < 200 && kept > 0, "{kept}");
+    assert!(kept * long(0).len() <= LATEST_TOPIC_BYTES);
+    assert_eq!(w.evicted(), (200 - kept) as u64);
+    let rows = w.latest();
+    // The newest are kept.
+    assert!(rows.iter().any(|(s, _)| s.topic.starts_with("0199/")));
+    assert!(!rows.iter().any(|(s, _)| s.topic.starts_with("0000/")));
+    let seen = &w.stream()[0];
+    assert!(seen.topic.len() <= SHOWN_TOPIC_BYTES);
+    assert_eq!(seen.topic_size, long(0).len());
+    // Updating a kept topic evicts nothing.
+    w.receive(&long(199), b"y", Q0, false, 1.0);
+    assert_eq!(w.topics(), kept);
+    assert_eq!(w.evicted(), (200 - kept) as u64);
+}
