@@ -280,15 +280,6 @@ impl Watch {
         }
     }
 
-    /// Every filter waits for the broker again (a new connection subscribes them anew).
-    pub fn all_pending(&mut self) {
-        for f in &mut self.filters {
-            if !matches!(f.state, FilterState::Refused(_)) {
-                f.state = FilterState::Pending;
-            }
-        }
-    }
-
     /// A message arrived on a watched topic.
     pub fn receive(&mut self, topic: &str, payload: &[u8], qos: QoS, retain: bool, at: f64) {
         let body = body_of(payload);
