@@ -46,10 +46,7 @@ fn filters_are_kept_once_with_their_state_and_bounded() {
     w.set_state("matches/#", FilterState::Active(QoS::AtLeastOnce));
     w.add_filter("$SYS/#", Q0).unwrap();
     w.set_state("$SYS/#", FilterState::Refused("not authorized".into()));
-    assert_eq!(
-        w.filters()[0].state,
-        FilterState::Active(QoS::AtLeastOnce)
-    );
+    assert_eq!(w.filters()[0].state, FilterState::Active(QoS::AtLeastOnce));
     assert!(matches!(w.filters()[1].state, FilterState::Refused(_)));
     assert!(w.remove_filter("matches/#"));
     assert!(!w.remove_filter("matches/#"));
