@@ -97,8 +97,7 @@ impl Seen {
         if !trimmed.starts_with(['{', '[']) {
             return None;
         }
-        let value: serde_json::Value = serde_json::from_str(text).ok()?;
-        serde_json::to_string_pretty(&value).ok()
+        pretty_json(text)
     }
 
     /// "text", "hex" or "skipped", for the page's `data-format`.
@@ -109,6 +108,63 @@ impl Seen {
             Body::Skipped { .. } => "skipped",
         }
     }
+}
+
+/// `text` indented two spaces a level, if it is valid JSON. The text itself is re-laid out,
+/// not parsed into a value and printed again: keys keep their order and numbers their
+/// digits, and no `serde_json::Value` is built (checked with `IgnoredAny`, which builds
+/// nothing; a `Value` and its printer would add to every page's download).
+pub fn pretty_json(text: &str) -> Option<String> {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).ok()?;
+    let mut out = String::with_capacity(text.len() * 2);
+    let mut depth = 0usize;
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                out.push('"');
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    out.push(c);
+                    match c {
+                        _ if escaped => escaped = false,
+                        '\\' => escaped = true,
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '{' | '[' => {
+                out.push(c);
+                while chars.next_if(|c| c.is_ascii_whitespace()).is_some() {}
+                if chars.next_if(|n| matches!(n, '}' | ']')).is_some() {
+                    out.push(if c == '{' { '}' } else { ']' });
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(',');
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_ascii_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// Turn a payload into what the page shows.

@@ -46,10 +46,7 @@ fn filters_are_kept_once_with_their_state_and_bounded() {
     w.set_state("matches/#", FilterState::Active(QoS::AtLeastOnce));
     w.add_filter("$SYS/#", Q0).unwrap();
     w.set_state("$SYS/#", FilterState::Refused("not authorized".into()));
-    assert_eq!(
-        w.filters()[0].state,
-        FilterState::Active(QoS::AtLeastOnce)
-    );
+    assert_eq!(w.filters()[0].state, FilterState::Active(QoS::AtLeastOnce));
     assert!(matches!(w.filters()[1].state, FilterState::Refused(_)));
     assert!(w.remove_filter("matches/#"));
     assert!(!w.remove_filter("matches/#"));
@@ -225,4 +222,60 @@ fn long_topics_are_cut_for_display_and_bound_the_latest_view_by_bytes() {
     w.receive(&long(199), b"y", Q0, false, 1.0);
     assert_eq!(w.topics(), kept);
     assert_eq!(w.evicted(), (200 - kept) as u64);
+}
+
+mod pretty {
+    //! The JSON re-layout against serde_json's own pretty printer, on any JSON value
+    //! (serde_json sorts object keys, so its compact text is the input; ours keeps the
+    //! order given).
+
+    use chat::watch::pretty_json;
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            "(\\PC|[\"\\\\{}\\[\\],:\\n\\t ])*".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map("(\\PC|[\"\\\\{}:,])*", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn laid_out_like_serde_json(v in json()) {
+            let compact = serde_json::to_string(&v).unwrap();
+            prop_assert_eq!(pretty_json(&compact), Some(serde_json::to_string_pretty(&v).unwrap()));
+            // Already pretty, or spread out: the same again.
+            let pretty = serde_json::to_string_pretty(&v).unwrap();
+            prop_assert_eq!(pretty_json(&pretty), Some(pretty.clone()));
+        }
+
+        #[test]
+        fn never_panics_and_refuses_what_is_not_json(s in any::<String>()) {
+            let out = pretty_json(&s);
+            if serde_json::from_str::<Value>(&s).is_err() {
+                prop_assert_eq!(out, None);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_keep_their_order_and_numbers_their_digits() {
+        assert_eq!(
+            pretty_json(r#"{ "z": 1.50, "a": [ ], "m": {}, "s": "a\"}b" }"#).as_deref(),
+            Some("{\n  \"z\": 1.50,\n  \"a\": [],\n  \"m\": {},\n  \"s\": \"a\\\"}b\"\n}")
+        );
+    }
 }
