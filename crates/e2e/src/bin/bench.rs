@@ -1602,6 +1602,10 @@ async fn main() {
     report.print();
     if let Ok(path) = std::env::var("MQTT_CHAT_BENCH_OUT") {
         let doc = Value::Object(report.json.clone());
+        // target/ is not there when CARGO_TARGET_DIR puts the build elsewhere.
+        if let Some(dir) = std::path::Path::new(&path).parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
         std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
         println!("\nwrote {path}");
     }
