@@ -103,8 +103,20 @@ pub fn TopicViewer(
     };
 
     let filters = move || watch.with(|w| w.filters().to_vec());
-    let stream_rows = move || watch.with(|w| w.stream());
-    let latest_rows = move || watch.with(|w| w.latest());
+    let streaming = move || mode.get() == Mode::Stream;
+    // Stream rows have no count; latest rows have how many came on their topic.
+    let rows = move || {
+        watch.with(|w| {
+            if streaming() {
+                w.stream()
+                    .into_iter()
+                    .map(|s| (s, None))
+                    .collect::<Vec<_>>()
+            } else {
+                w.latest().into_iter().map(|(s, n)| (s, Some(n))).collect()
+            }
+        })
+    };
 
     view! {
         <section
@@ -238,36 +250,17 @@ pub fn TopicViewer(
                             <th scope="col">"Received"</th>
                         </tr>
                     </thead>
-                    {move || match mode.get() {
-                        Mode::Stream => {
-                            view! {
-                                <tbody id="stream" data-total=counted>
-                                    <For each=stream_rows key=|s| s.seq let:seen>
-                                        <SeenRow seen=seen count=None pretty=pretty />
-                                    </For>
-                                </tbody>
-                            }
-                                .into_any()
-                        }
-                        Mode::Latest => {
-                            view! {
-                                <tbody
-                                    id="latest"
-                                    data-topics=move || watch.with(|w| w.topics())
-                                    data-evicted=move || watch.with(|w| w.evicted())
-                                >
-                                    <For
-                                        each=latest_rows
-                                        key=|(s, _)| (s.topic.clone(), s.seq)
-                                        let:((seen, count))
-                                    >
-                                        <SeenRow seen=seen count=Some(count) pretty=pretty />
-                                    </For>
-                                </tbody>
-                            }
-                                .into_any()
-                        }
-                    }}
+                    // One body for both modes (`#stream` or `#latest`), so one list renders.
+                    <tbody
+                        id=move || if streaming() { "stream" } else { "latest" }
+                        data-total=move || streaming().then(counted)
+                        data-topics=move || (!streaming()).then(|| watch.with(|w| w.topics()))
+                        data-evicted=move || (!streaming()).then(|| watch.with(|w| w.evicted()))
+                    >
+                        <For each=rows key=|(s, count)| (s.seq, count.is_some()) let:((seen, count))>
+                            <SeenRow seen=seen count=count pretty=pretty />
+                        </For>
+                    </tbody>
                 </table>
             </div>
         </section>
