@@ -6,7 +6,10 @@
 //! two windows; bursts of 10,000 and 100,000 messages from a TCP client; time from the broker
 //! being back to `connected`; with rooms and presence (issue 8): switching between 20 rooms
 //! of 1,000 stored messages (`rooms-switch`), 1,000 retained presence statuses at connect
-//! (`presence-connect`), and 10,000 messages spread over 20 rooms (`rooms-burst`).
+//! (`presence-connect`), and 10,000 messages spread over 20 rooms (`rooms-burst`); with the
+//! topic viewer (issue 10): 10,000 messages over 1,000 topics into the latest-by-topic view
+//! (`watch-latest`), and 100 messages a second for a minute into the stream, its frames and
+//! memory (`watch-stream`).
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -73,8 +76,14 @@ fn gzip9(bytes: &[u8]) -> usize {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("gzip");
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    child.wait_with_output().unwrap().stdout.len()
+    // Written from another thread while this one reads: gzip writes as it reads, and a
+    // Wasm's output over the pipe's 64 KiB would block both ends otherwise.
+    let mut stdin = child.stdin.take().unwrap();
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap().stdout.len();
+    writer.join().unwrap().unwrap();
+    out
 }
 
 fn bundle(report: &mut Report) {
@@ -1059,6 +1068,480 @@ async fn rooms_burst(base: &str, broker: &Broker, report: &mut Report) {
     browser.close().await;
 }
 
+// ----- the topic viewer (issue 10) -----
+
+/// A browser of its own whose `performance.memory` is exact (Chromium otherwise rounds it
+/// and refreshes it rarely) and that can collect garbage on demand (`window.gc()`), so a
+/// memory sample is what the page holds, not when V8 last collected.
+async fn measuring_browser() -> Browser {
+    Browser::start_with_args(&[
+        "--enable-precise-memory-info".to_owned(),
+        "--js-flags=--expose-gc".to_owned(),
+    ])
+    .await
+}
+
+/// Open the viewer on `bench/#` (a deep link) with the bench hooks, wait for the grant, and
+/// pick `mode` (`stream` or `latest`).
+async fn open_viewer(c: &Client, base: &str, broker: &Broker, mode: &str) {
+    c.goto(&format!(
+        "{}#/watch?filter=bench/%23",
+        bench_url(base, broker)
+    ))
+    .await
+    .unwrap();
+    wait_connected(c).await;
+    eventually("bench/# granted", 15, || async {
+        js(
+            c,
+            "return document.querySelector('#filters li[data-filter=\"bench/#\"]')?.dataset.state === 'active' || null",
+        )
+        .await
+        .as_bool()
+    })
+    .await;
+    js_args(
+        c,
+        "document.getElementById('mode-' + arguments[0]).click()",
+        vec![json!(mode)],
+    )
+    .await;
+    eventually(&format!("#watch in {mode} mode"), 10, || async {
+        js_args(
+            c,
+            "return (document.getElementById('watch')?.dataset.mode === arguments[0] && !!document.getElementById(arguments[0])) || null",
+            vec![json!(mode)],
+        )
+        .await
+        .as_bool()
+    })
+    .await;
+}
+
+/// Watches the viewer on every animation frame while `start` is set and `stop` is not:
+/// frame gaps (rAF) and long animation frames (LoAF), except those of a forced garbage
+/// collection (`MEMORY_SAMPLE`); when `#watch-count[data-counted]` reached `arguments[0]`
+/// (`done`), and when the row `arguments[1]` (a selector, or null) shows the payload
+/// `arguments[2]` (`rendered`). With a selector, it stops by itself once both are seen.
+/// `arrivedAtDone`: the bench hook's last arrival when all were counted (the last message's
+/// arrival: a status or ping coming in later would move the hook on).
+const WATCH_VIEWER: &str = "
+    const [want, lastRow, lastBody] = [arguments[0], arguments[1], arguments[2]];
+    window.__wv = { start: null, stop: null, first: null, done: null, rendered: null,
+        arrivedAtDone: null, maxFrame: 0, over50: 0, over100: 0, frames: 0, top: [],
+        loaf: null, loafOver50: 0, skip: 0, gcs: [], prev: performance.now() };
+    const b = window.__wv;
+    const running = () => b.start !== null && b.stop === null;
+    const counted = () => parseInt(document.getElementById('watch-count')?.dataset.counted ?? '0', 10) || 0;
+    try {
+        new PerformanceObserver(l => { for (const e of l.getEntries()) {
+            if (b.start === null || e.startTime < b.start || (b.stop !== null && e.startTime > b.stop)) continue;
+            if (b.gcs.some(([g0, g1]) => e.startTime <= g1 && e.startTime + e.duration >= g0)) continue;
+            b.loaf = Math.max(b.loaf ?? 0, e.duration); if (e.duration > 50) b.loafOver50++; } })
+            .observe({ type: 'long-animation-frame' });
+    } catch (e) {}
+    const tick = (t) => {
+        const d = t - b.prev; b.prev = t;
+        if (running()) {
+            if (b.skip > 0) b.skip--;
+            else {
+                b.frames++; b.maxFrame = Math.max(b.maxFrame, d);
+                if (d > 50) b.over50++; if (d > 100) b.over100++;
+                // The five longest gaps, with when they ended (ms after start).
+                b.top.push([d, t - b.start]); b.top.sort((x, y) => y[0] - x[0]); b.top.length = Math.min(b.top.length, 5);
+            }
+            // When this callback runs, not the frame's start (t): a busy frame starts its
+            // callbacks late.
+            const now = performance.now();
+            const n = counted();
+            if (b.first === null && n > 0) b.first = now;
+            if (b.done === null && n >= want) { b.done = now; b.arrivedAtDone = window.__mqttChatLastArrival ?? null; }
+            if (lastRow !== null && b.rendered === null
+                && document.querySelector(lastRow)?.textContent === lastBody) b.rendered = now;
+            if (lastRow !== null && b.done !== null && b.rendered !== null) b.stop = now;
+        }
+        requestAnimationFrame(tick);
+    };
+    requestAnimationFrame((t) => { b.prev = t; requestAnimationFrame(tick); });";
+
+/// Collect garbage, then read the page's memory: JS heap in use, the Wasm memory, DOM nodes,
+/// rows shown, and the viewer's counts and rate. The frames of the collection are left out
+/// of `WATCH_VIEWER`'s figures.
+const MEMORY_SAMPLE: &str = "
+    const b = window.__wv;
+    const g0 = performance.now();
+    if (window.gc) window.gc();
+    const g1 = performance.now();
+    if (b) { b.gcs.push([g0, g1]); b.skip = 2; }
+    const count = document.getElementById('watch-count');
+    return { at: g1, gcMs: g1 - g0,
+        heap: performance.memory ? performance.memory.usedJSHeapSize : null,
+        wasm: window.__mqttChatMemory ? window.__mqttChatMemory.buffer.byteLength : null,
+        nodes: document.getElementsByTagName('*').length,
+        rows: document.querySelectorAll('#stream tr, #latest tr').length,
+        counted: parseInt(count?.dataset.counted ?? '0', 10),
+        rate: parseInt(document.getElementById('watch-rate')?.dataset.rate ?? '0', 10),
+        arrivals: window.__mqttChatArrivals ?? 0 };";
+
+fn mib(v: &Value) -> String {
+    v.as_f64()
+        .map_or("n/a".to_owned(), |b| format!("{:.1} MiB", b / 1048576.0))
+}
+
+fn frames_words(b: &Value) -> String {
+    let f = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
+    format!(
+        "{:.0} ms / {} / {} / {}",
+        f("maxFrame"),
+        f("over50"),
+        f("frames"),
+        // LoAF reports only frames over 50 ms.
+        if b["loaf"].is_null() {
+            "none over 50 ms".to_owned()
+        } else {
+            format!("{:.0} ms", f("loaf"))
+        }
+    )
+}
+
+/// The viewer in latest-by-topic mode on `bench/#`: 10,000 messages over 1,000 topics
+/// (`bench/t/<i % 1000>`, payload `score <i>`) published at once from a TCP client.
+async fn watch_latest(base: &str, broker: &Broker, report: &mut Report) {
+    const N: usize = 10_000;
+    const TOPICS: usize = 1_000;
+    let label = "watch-latest";
+    let browser = measuring_browser().await;
+    let c = &browser.client;
+    open_viewer(c, base, broker, "latest").await;
+    // Topics sort as text: bench/t/999 is the last row, and its last value the last sent.
+    let last_topic = format!("bench/t/{}", TOPICS - 1);
+    let last_body = format!("score {}", N - 1);
+    js_args(
+        c,
+        WATCH_VIEWER,
+        vec![
+            json!(N),
+            json!(format!(
+                "#latest tr[data-topic=\"{last_topic}\"] td.payload .body"
+            )),
+            json!(last_body),
+        ],
+    )
+    .await;
+    let before = js(c, MEMORY_SAMPLE).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    js(c, "window.__wv.start = performance.now()").await;
+    let tcp = broker.tcp_port;
+    let took = tokio::task::spawn_blocking(move || {
+        publish_all(
+            tcp,
+            "bench-watch-latest",
+            (0..N).map(|i| (format!("bench/t/{}", i % TOPICS), format!("score {i}"))),
+            false,
+        )
+    })
+    .await
+    .unwrap();
+    // The broker has taken the last publish (its PINGRESP came back): now, on the wall clock.
+    let taken_wall = now_ms();
+    let started = Instant::now();
+    let mut b = Value::Null;
+    while started.elapsed() < Duration::from_secs(120) {
+        b = js(c, "return window.__wv").await;
+        if !b["stop"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    js(c, "window.__wv.stop ??= performance.now()").await;
+    // Every topic's last value, in one call.
+    let shown = js(
+        c,
+        "return [...document.querySelectorAll('#latest tr[data-topic]')].map(r =>
+            [r.dataset.topic, r.querySelector('td.payload .body')?.textContent ?? '', r.dataset.count])",
+    )
+    .await;
+    let shown = shown.as_array().cloned().unwrap_or_default();
+    let mut right = 0;
+    let mut wrong = Vec::new();
+    for row in &shown {
+        let topic = row[0].as_str().unwrap_or_default();
+        let k: Option<usize> = topic.strip_prefix("bench/t/").and_then(|k| k.parse().ok());
+        let want = k.map(|k| {
+            (
+                format!("score {}", N - TOPICS + k),
+                (N / TOPICS).to_string(),
+            )
+        });
+        let got = (
+            row[1].as_str().unwrap_or_default().to_owned(),
+            row[2].as_str().unwrap_or_default().to_owned(),
+        );
+        if want.as_ref() == Some(&got) {
+            right += 1;
+        } else if wrong.len() < 3 {
+            wrong.push(format!("{topic}: {got:?}"));
+        }
+    }
+    let end = js(c, MEMORY_SAMPLE).await;
+    let marks = js(
+        c,
+        "const l = document.getElementById('latest');
+         return { topics: l?.dataset.topics ?? null, evicted: l?.dataset.evicted ?? null,
+                  timeOrigin: performance.timeOrigin }",
+    )
+    .await;
+    let f = |k: &str| b[k].as_f64().unwrap_or(f64::NAN);
+    let arrived = end["arrivals"].as_f64().unwrap_or(f64::NAN)
+        - before["arrivals"].as_f64().unwrap_or(f64::NAN);
+    report.add(
+        label,
+        "10,000 over 1,000 topics: counted / arrived / published",
+        format!("{} / {arrived} / {N}", end["counted"]),
+        "all",
+    );
+    report.add(
+        label,
+        "rows (data-topics, evicted) / showing their topic's last value and count",
+        format!(
+            "{} ({}, {}) / {right}{}",
+            shown.len(),
+            marks["topics"].as_str().unwrap_or("?"),
+            marks["evicted"].as_str().unwrap_or("?"),
+            if wrong.is_empty() {
+                String::new()
+            } else {
+                format!(" (wrong: {})", wrong.join("; "))
+            }
+        ),
+        "1,000 (1,000, 0) / 1,000",
+    );
+    let origin = marks["timeOrigin"].as_f64().unwrap_or(f64::NAN);
+    report.add(
+        label,
+        "broker took the last publish → last value shown (wall clock)",
+        format!("{:.0} ms", origin + f("rendered") - taken_wall),
+        "≤ 1000 ms",
+    );
+    report.add(
+        label,
+        "last message arrived → last value shown / publish start → all counted",
+        format!(
+            "{:.0} ms / {:.0} ms",
+            f("rendered") - f("arrivedAtDone"),
+            f("done") - f("start")
+        ),
+        "",
+    );
+    report.add(
+        label,
+        "broker took the whole burst from the publisher in",
+        format!("{:.0} ms", took.as_secs_f64() * 1000.0),
+        "",
+    );
+    report.add(
+        label,
+        "longest frame (rAF) / over 50 ms / frames / longest animation frame (LoAF)",
+        frames_words(&b),
+        "no frame over 100 ms",
+    );
+    report.add(
+        label,
+        "after: JS heap / Wasm memory / DOM nodes (before: heap, Wasm)",
+        format!(
+            "{} / {} / {} ({}, {})",
+            mib(&end["heap"]),
+            mib(&end["wasm"]),
+            end["nodes"],
+            mib(&before["heap"]),
+            mib(&before["wasm"])
+        ),
+        "bounded",
+    );
+    report.data(
+        "watch_latest",
+        json!({"frames": b, "before": before, "after": end, "rows": shown.len(), "right": right,
+               "marks": marks, "taken_wall": taken_wall, "took_ms": took.as_secs_f64() * 1000.0}),
+    );
+    browser.close().await;
+}
+
+/// Publish `n` messages at QoS 0 from client `client_id`, `per_sec` a second, each when it is
+/// due (on a schedule from the start, so a late one does not push the rest back). Returns
+/// the longest a message was late.
+fn publish_paced(
+    tcp_port: u16,
+    client_id: &str,
+    n: usize,
+    per_sec: u32,
+    item: impl Fn(usize) -> (String, String),
+) -> Duration {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = bytes::BytesMut::new();
+    let mut connect = mqttbytes::v4::Connect::new(client_id);
+    connect.keep_alive = 60;
+    connect.write(&mut buf).unwrap();
+    stream.write_all(&buf).unwrap();
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack).unwrap();
+    let every = Duration::from_secs(1) / per_sec;
+    let start = Instant::now();
+    let mut late = Duration::ZERO;
+    for i in 0..n {
+        let due = start + every * i as u32;
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        } else {
+            late = late.max(now - due);
+        }
+        let (topic, payload) = item(i);
+        buf.clear();
+        mqttbytes::v4::Publish::new(topic, mqttbytes::QoS::AtMostOnce, payload.into_bytes())
+            .write(&mut buf)
+            .unwrap();
+        stream.write_all(&buf).unwrap();
+    }
+    buf.clear();
+    buf.extend_from_slice(&[0xC0, 0x00]); // PINGREQ: the broker has taken them all
+    stream.write_all(&buf).unwrap();
+    let mut pingresp = [0u8; 2];
+    stream.read_exact(&mut pingresp).unwrap();
+    buf.clear();
+    mqttbytes::v4::Disconnect.write(&mut buf).unwrap();
+    stream.write_all(&buf).unwrap();
+    late
+}
+
+/// The viewer in stream mode on `bench/#`: 100 messages a second for 60 s from a paced TCP
+/// publisher (50 topics, JSON payloads of about 100 bytes). Frames throughout, and memory
+/// every 10 s (after a forced collection), to show that a bounded stream stays flat.
+async fn watch_stream(base: &str, broker: &Broker, report: &mut Report) {
+    const PER_SEC: u32 = 100;
+    const SECS: u64 = 60;
+    const N: usize = PER_SEC as usize * SECS as usize;
+    let label = "watch-stream";
+    let browser = measuring_browser().await;
+    let c = &browser.client;
+    open_viewer(c, base, broker, "stream").await;
+    js_args(c, WATCH_VIEWER, vec![json!(N), Value::Null, Value::Null]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The same page idle for 10 s first: what headless Chromium's frames look like here
+    // with nothing arriving, to read the figures under load against.
+    js(c, "window.__wv.start = performance.now()").await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let idle = js(
+        c,
+        "const b = window.__wv; b.stop = performance.now(); const idle = JSON.parse(JSON.stringify(b));
+         Object.assign(b, { start: null, stop: null, maxFrame: 0, over50: 0, over100: 0, frames: 0,
+             top: [], loaf: null, loafOver50: 0 });
+         return idle;",
+    )
+    .await;
+    let mut samples = vec![js(c, MEMORY_SAMPLE).await];
+    js(c, "window.__wv.start = performance.now()").await;
+    let tcp = broker.tcp_port;
+    let publisher = tokio::task::spawn_blocking(move || {
+        publish_paced(tcp, "bench-watch-stream", N, PER_SEC, |i| {
+            (
+                format!("bench/s/{}", i % 50),
+                format!(
+                    r#"{{"i":{i},"sensor":"s{}","value":{:.2},"unit":"°C","ok":true}}"#,
+                    i % 50,
+                    20.0 + (i % 97) as f64 / 10.0
+                ),
+            )
+        })
+    });
+    let started = Instant::now();
+    for k in 1..=SECS / 10 {
+        let due = Duration::from_secs(10 * k);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        samples.push(js(c, MEMORY_SAMPLE).await);
+    }
+    let late = publisher.await.unwrap();
+    eventually("all counted", 30, || async {
+        js(c, "return window.__wv.done").await.as_f64()
+    })
+    .await;
+    js(c, "window.__wv.stop = performance.now()").await;
+    let b = js(c, "return window.__wv").await;
+    let end = js(c, MEMORY_SAMPLE).await;
+    let (first, mid, last) = (&samples[0], &samples[samples.len() / 2], &end);
+    let at = |s: &Value, k: &str| s[k].clone();
+    report.add(
+        label,
+        "100 msg/s for 60 s: counted / arrived / published (publisher late at most)",
+        format!(
+            "{} / {} / {N} ({:.0} ms)",
+            end["counted"],
+            end["arrivals"].as_f64().unwrap_or(f64::NAN)
+                - samples[0]["arrivals"].as_f64().unwrap_or(f64::NAN),
+            late.as_secs_f64() * 1000.0
+        ),
+        "all",
+    );
+    report.add(
+        label,
+        "longest frame (rAF) / over 50 ms / frames / longest animation frame (LoAF)",
+        frames_words(&b),
+        "longest < 50 ms",
+    );
+    report.add(
+        label,
+        "  the same page idle for 10 s before (baseline)",
+        frames_words(&idle),
+        "",
+    );
+    report.add(
+        label,
+        "JS heap after GC: start / middle (30 s) / end (60 s)",
+        format!(
+            "{} / {} / {}",
+            mib(&at(first, "heap")),
+            mib(&at(mid, "heap")),
+            mib(&at(last, "heap"))
+        ),
+        "flat",
+    );
+    report.add(
+        label,
+        "Wasm memory: start / middle / end",
+        format!(
+            "{} / {} / {}",
+            mib(&at(first, "wasm")),
+            mib(&at(mid, "wasm")),
+            mib(&at(last, "wasm"))
+        ),
+        "flat",
+    );
+    report.add(
+        label,
+        "DOM nodes / rows shown: start / middle / end; rate shown at 30 s",
+        format!(
+            "{}/{} / {}/{} / {}/{}; {} msg/s",
+            first["nodes"],
+            first["rows"],
+            mid["nodes"],
+            mid["rows"],
+            last["nodes"],
+            last["rows"],
+            mid["rate"]
+        ),
+        "rows ≤ 500; rate ≈ 100",
+    );
+    samples.push(end);
+    report.data(
+        "watch_stream",
+        json!({"frames": b, "idle": idle, "samples": samples, "late_ms": late.as_secs_f64() * 1000.0}),
+    );
+    browser.close().await;
+}
+
 #[tokio::main]
 async fn main() {
     let mut report = Report::default();
@@ -1106,6 +1589,14 @@ async fn main() {
     if run("rooms-burst") {
         println!("rooms-burst");
         rooms_burst(&base, &broker, &mut report).await;
+    }
+    if run("watch-latest") {
+        println!("watch-latest");
+        watch_latest(&base, &broker, &mut report).await;
+    }
+    if run("watch-stream") {
+        println!("watch-stream");
+        watch_stream(&base, &broker, &mut report).await;
     }
     browser.close().await;
     report.print();
