@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use chat::watch::size_words;
-use chat::{Body, FilterState, Seen, Watch, WatchError};
+use chat::{Body, FilterState, Seen, WatchError};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use mqtt_core::QoS;
@@ -105,17 +105,15 @@ pub fn TopicViewer(
     let filters = move || watch.with(|w| w.filters().to_vec());
     let streaming = move || mode.get() == Mode::Stream;
     // Stream rows have no count; latest rows have how many came on their topic.
-    // The stream: a row per message. Latest: a row per topic, which stays while its topic
-    // does and updates in place, so a burst over many topics changes text, not rows.
     let rows = move || {
         watch.with(|w| {
             if streaming() {
                 w.stream()
                     .into_iter()
-                    .map(Item::Message)
+                    .map(|s| (s, None))
                     .collect::<Vec<_>>()
             } else {
-                w.latest_topics().into_iter().map(Item::Topic).collect()
+                w.latest().into_iter().map(|(s, n)| (s, Some(n))).collect()
             }
         })
     };
@@ -259,8 +257,8 @@ pub fn TopicViewer(
                         data-topics=move || (!streaming()).then(|| watch.with(|w| w.topics()))
                         data-evicted=move || (!streaming()).then(|| watch.with(|w| w.evicted()))
                     >
-                        <For each=rows key=row_key let:item>
-                            <WatchedRow item=item watch=watch pretty=pretty />
+                        <For each=rows key=|(s, count)| (s.seq, count.is_some()) let:((seen, count))>
+                            <SeenRow seen=seen count=count pretty=pretty />
                         </For>
                     </tbody>
                 </table>
@@ -288,126 +286,65 @@ fn state_words(state: &FilterState, asked: QoS) -> String {
     }
 }
 
-/// A row of the table: one message of the stream, or one topic of the latest view.
-#[derive(Clone)]
-enum Item {
-    Message(Arc<Seen>),
-    Topic(String),
-}
-
-#[derive(Clone, PartialEq, Eq, Hash)]
-enum RowKey {
-    Seq(u64),
-    Topic(String),
-}
-
-fn row_key(item: &Item) -> RowKey {
-    match item {
-        Item::Message(seen) => RowKey::Seq(seen.seq),
-        Item::Topic(topic) => RowKey::Topic(topic.clone()),
-    }
-}
-
-/// What a row shows: a message, and for a topic row how many came on it. Equal when the
-/// same message and count, so a topic row changes only when its topic got a message.
-#[derive(Clone)]
-struct Shown {
-    seen: Arc<Seen>,
-    count: Option<u64>,
-}
-
-impl PartialEq for Shown {
-    fn eq(&self, other: &Self) -> bool {
-        self.seen.seq == other.seen.seq && self.count == other.count
-    }
-}
-
-/// The payload's words beside it: cut, binary, or too large to take in.
-fn payload_note(seen: &Seen) -> Option<String> {
-    match &seen.body {
-        Body::Text { cut, .. } => cut.then(|| format!("cut: {} in all", size_words(seen.size))),
-        Body::Hex { cut: true, .. } => {
-            Some(format!("binary, cut: {} in all", size_words(seen.size)))
-        }
-        Body::Hex { .. } => Some(format!("binary, {}", size_words(seen.size))),
-        Body::Skipped { limit } => Some(format!(
-            "{}: over this app's {} limit, not shown",
-            size_words(seen.size),
-            size_words(*limit)
-        )),
-    }
-}
-
-fn payload_text(seen: &Seen, pretty: bool) -> String {
-    match &seen.body {
-        Body::Text { text, .. } => pretty
-            .then(|| seen.pretty_json())
-            .flatten()
-            .unwrap_or_else(|| text.clone()),
-        Body::Hex { hex, .. } => hex.clone(),
-        Body::Skipped { .. } => String::new(),
-    }
-}
-
-/// One row, its payload always as text. A stream row shows its message for good; a topic
-/// row follows its topic's latest message in place (its cells change, the row stays).
+/// One message: its cells, the payload always as text.
 #[component]
-fn WatchedRow(item: Item, watch: RwSignal<Watch>, pretty: RwSignal<bool>) -> impl IntoView {
-    let shown: Signal<Option<Shown>> = match item {
-        Item::Message(seen) => {
-            let shown = Some(Shown { seen, count: None });
-            Signal::derive(move || shown.clone())
-        }
-        Item::Topic(topic) => Memo::new(move |_| {
-            watch.with(|w| w.latest_of(&topic)).map(|(seen, n)| Shown {
-                seen,
-                count: Some(n),
-            })
-        })
-        .into(),
+fn SeenRow(seen: Arc<Seen>, count: Option<u64>, pretty: RwSignal<bool>) -> impl IntoView {
+    let (body, note) = match &seen.body {
+        Body::Text { text, cut } => (
+            text.clone(),
+            cut.then(|| format!("cut: {} in all", size_words(seen.size))),
+        ),
+        Body::Hex { hex, cut } => (
+            hex.clone(),
+            Some(if *cut {
+                format!("binary, cut: {} in all", size_words(seen.size))
+            } else {
+                format!("binary, {}", size_words(seen.size))
+            }),
+        ),
+        Body::Skipped { limit } => (
+            String::new(),
+            Some(format!(
+                "{}: over this app's {} limit, not shown",
+                size_words(seen.size),
+                size_words(*limit)
+            )),
+        ),
     };
-    let with = move |f: fn(&Shown) -> String| move || shown.with(|s| s.as_ref().map(f));
-    let count = move || shown.with(|s| s.as_ref().and_then(|s| s.count));
-    let retained = move || shown.with(|s| s.as_ref().is_some_and(|s| s.seen.retain));
+    let json = seen.pretty_json();
+    let has_json = json.is_some();
+    let shown = move || match (&json, pretty.get()) {
+        (Some(pretty), true) => pretty.clone(),
+        _ => body.clone(),
+    };
     view! {
         <tr
-            data-seq=with(|s| s.seen.seq.to_string())
-            data-format=with(|s| s.seen.format().to_owned())
-            data-retained=move || retained().to_string()
-            data-topic=move || {
-                shown.with(|s| s.as_ref().filter(|s| s.count.is_some()).map(|s| s.seen.topic.clone()))
-            }
+            data-seq=seen.seq
+            data-format=seen.format()
+            data-retained=seen.retain.to_string()
+            data-topic=count.map(|_| seen.topic.clone())
             data-count=count
-            class:retained=retained
+            class:retained=seen.retain
         >
             <td class="topic">
-                {with(|s| s.seen.topic.clone())}
-                {move || {
-                    shown
-                        .with(|s| {
-                            s.as_ref()
-                                .filter(|s| s.seen.topic_size > s.seen.topic.len())
-                                .map(|s| size_words(s.seen.topic_size))
-                        })
-                        .map(|size| {
-                            view! { <span class="size">{format!("… topic cut: {size} in all")}</span> }
-                        })
-                }}
+                {seen.topic.clone()}
+                {(seen.topic_size > seen.topic.len())
+                    .then(|| {
+                        view! {
+                            <span class="size">
+                                {format!("… topic cut: {} in all", size_words(seen.topic_size))}
+                            </span>
+                        }
+                    })}
             </td>
             <td class="payload">
-                <pre class="body">
-                    {move || shown.with(|s| s.as_ref().map(|s| payload_text(&s.seen, pretty.get())))}
-                </pre>
-                {move || {
-                    shown
-                        .with(|s| s.as_ref().and_then(|s| payload_note(&s.seen)))
-                        .map(|n| view! { <span class="size">{n}</span> })
-                }}
+                <pre class="body" class:json=has_json>{shown}</pre>
+                {note.map(|n| view! { <span class="size">{n}</span> })}
             </td>
-            <td class="qos">{with(|s| (s.seen.qos as u8).to_string())}</td>
-            <td class="retained">{move || if retained() { "retained" } else { "" }}</td>
+            <td class="qos">{seen.qos as u8}</td>
+            <td class="retained">{if seen.retain { "retained" } else { "" }}</td>
             <td class="count">{count}</td>
-            <td class="time">{with(|s| format_time(s.seen.at))}</td>
+            <td class="time">{format_time(seen.at)}</td>
         </tr>
     }
 }

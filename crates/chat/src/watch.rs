@@ -278,7 +278,7 @@ impl Rate {
 #[derive(Clone, Debug, Default)]
 struct Frozen {
     stream: Vec<Arc<Seen>>,
-    latest: BTreeMap<String, (Arc<Seen>, u64)>,
+    latest: Vec<(Arc<Seen>, u64)>,
 }
 
 /// The viewer's whole state.
@@ -405,29 +405,18 @@ impl Watch {
 
     /// Latest-by-topic rows to show, by topic, with how many came on each.
     pub fn latest(&self) -> Vec<(Arc<Seen>, u64)> {
-        self.shown_latest()
+        match &self.frozen {
+            Some(f) => f.latest.clone(),
+            None => self.latest_now(),
+        }
+    }
+
+    fn latest_now(&self) -> Vec<(Arc<Seen>, u64)> {
+        self.latest
+            .by_topic
             .values()
             .map(|(s, n)| (Arc::clone(s), *n))
             .collect()
-    }
-
-    /// The topics of the latest-by-topic view, sorted: a row each, kept while its topic is.
-    pub fn latest_topics(&self) -> Vec<String> {
-        self.shown_latest().keys().cloned().collect()
-    }
-
-    /// The latest message on `topic` and how many came on it, as shown.
-    pub fn latest_of(&self, topic: &str) -> Option<(Arc<Seen>, u64)> {
-        self.shown_latest()
-            .get(topic)
-            .map(|(s, n)| (Arc::clone(s), *n))
-    }
-
-    fn shown_latest(&self) -> &BTreeMap<String, (Arc<Seen>, u64)> {
-        match &self.frozen {
-            Some(f) => &f.latest,
-            None => &self.latest.by_topic,
-        }
     }
 
     /// Messages counted since the last clear, paused or not.
@@ -459,7 +448,7 @@ impl Watch {
         if self.frozen.is_none() {
             self.frozen = Some(Frozen {
                 stream: self.stream.iter().cloned().collect(),
-                latest: self.latest.by_topic.clone(),
+                latest: self.latest_now(),
             });
             self.while_paused = 0;
         }
