@@ -12,6 +12,7 @@ mod rooms;
 mod settings;
 mod table;
 mod watch;
+mod watch_rows;
 
 use leptos::prelude::*;
 

@@ -4,16 +4,13 @@
 //! row per topic, updated in place). Payloads are text, or hex when not UTF-8, cut with
 //! their full size said, and always rendered as text.
 
-use std::sync::Arc;
-
-use chat::watch::size_words;
-use chat::{Body, FilterState, Seen, WatchError};
+use chat::{FilterState, WatchError};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use mqtt_core::QoS;
 
 use crate::browser::route::{self, PageRoute};
-use crate::browser::{format_time, wall_clock_ms};
+use crate::browser::wall_clock_ms;
 use crate::session::ChatSession;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -105,18 +102,18 @@ pub fn TopicViewer(
     let filters = move || watch.with(|w| w.filters().to_vec());
     let streaming = move || mode.get() == Mode::Stream;
     // Stream rows have no count; latest rows have how many came on their topic.
-    let rows = move || {
+    // The rows are drawn by hand (see `watch_rows`), at most once a frame like the rest.
+    let body = NodeRef::<leptos::html::Tbody>::new();
+    let drawn = StoredValue::new_local(super::watch_rows::Drawn::default());
+    Effect::new(move |_| {
+        let (streaming, pretty) = (streaming(), pretty.get());
+        let Some(body) = body.get() else {
+            return;
+        };
         watch.with(|w| {
-            if streaming() {
-                w.stream()
-                    .into_iter()
-                    .map(|s| (s, None))
-                    .collect::<Vec<_>>()
-            } else {
-                w.latest().into_iter().map(|(s, n)| (s, Some(n))).collect()
-            }
-        })
-    };
+            drawn.update_value(|d| super::watch_rows::sync(&body, d, w, streaming, pretty))
+        });
+    });
 
     view! {
         <section
@@ -250,17 +247,14 @@ pub fn TopicViewer(
                             <th scope="col">"Received"</th>
                         </tr>
                     </thead>
-                    // One body for both modes (`#stream` or `#latest`), so one list renders.
+                    // One body for both modes (`#stream` or `#latest`).
                     <tbody
+                        node_ref=body
                         id=move || if streaming() { "stream" } else { "latest" }
                         data-total=move || streaming().then(counted)
                         data-topics=move || (!streaming()).then(|| watch.with(|w| w.topics()))
                         data-evicted=move || (!streaming()).then(|| watch.with(|w| w.evicted()))
-                    >
-                        <For each=rows key=|(s, count)| (s.seq, count.is_some()) let:((seen, count))>
-                            <SeenRow seen=seen count=count pretty=pretty />
-                        </For>
-                    </tbody>
+                    ></tbody>
                 </table>
             </div>
         </section>
@@ -283,68 +277,5 @@ fn state_words(state: &FilterState, asked: QoS) -> String {
         }
         FilterState::Active(granted) => format!("QoS {} (granted)", *granted as u8),
         FilterState::Refused(why) => format!("refused: {why}"),
-    }
-}
-
-/// One message: its cells, the payload always as text.
-#[component]
-fn SeenRow(seen: Arc<Seen>, count: Option<u64>, pretty: RwSignal<bool>) -> impl IntoView {
-    let (body, note) = match &seen.body {
-        Body::Text { text, cut } => (
-            text.clone(),
-            cut.then(|| format!("cut: {} in all", size_words(seen.size))),
-        ),
-        Body::Hex { hex, cut } => (
-            hex.clone(),
-            Some(if *cut {
-                format!("binary, cut: {} in all", size_words(seen.size))
-            } else {
-                format!("binary, {}", size_words(seen.size))
-            }),
-        ),
-        Body::Skipped { limit } => (
-            String::new(),
-            Some(format!(
-                "{}: over this app's {} limit, not shown",
-                size_words(seen.size),
-                size_words(*limit)
-            )),
-        ),
-    };
-    let json = seen.pretty_json();
-    let has_json = json.is_some();
-    let shown = move || match (&json, pretty.get()) {
-        (Some(pretty), true) => pretty.clone(),
-        _ => body.clone(),
-    };
-    view! {
-        <tr
-            data-seq=seen.seq
-            data-format=seen.format()
-            data-retained=seen.retain.to_string()
-            data-topic=count.map(|_| seen.topic.clone())
-            data-count=count
-            class:retained=seen.retain
-        >
-            <td class="topic">
-                {seen.topic.clone()}
-                {(seen.topic_size > seen.topic.len())
-                    .then(|| {
-                        view! {
-                            <span class="size">
-                                {format!("… topic cut: {} in all", size_words(seen.topic_size))}
-                            </span>
-                        }
-                    })}
-            </td>
-            <td class="payload">
-                <pre class="body" class:json=has_json>{shown}</pre>
-                {note.map(|n| view! { <span class="size">{n}</span> })}
-            </td>
-            <td class="qos">{seen.qos as u8}</td>
-            <td class="retained">{if seen.retain { "retained" } else { "" }}</td>
-            <td class="count">{count}</td>
-            <td class="time">{format_time(seen.at)}</td>
-        </tr>
     }
 }

@@ -278,7 +278,7 @@ impl Rate {
 #[derive(Clone, Debug, Default)]
 struct Frozen {
     stream: Vec<Arc<Seen>>,
-    latest: Vec<(Arc<Seen>, u64)>,
+    latest: Vec<(String, Arc<Seen>, u64)>,
 }
 
 /// The viewer's whole state.
@@ -405,17 +405,25 @@ impl Watch {
 
     /// Latest-by-topic rows to show, by topic, with how many came on each.
     pub fn latest(&self) -> Vec<(Arc<Seen>, u64)> {
+        self.latest_keyed()
+            .into_iter()
+            .map(|(_, s, n)| (s, n))
+            .collect()
+    }
+
+    /// The same, each with its whole topic name (a row's key: the shown one may be cut).
+    pub fn latest_keyed(&self) -> Vec<(String, Arc<Seen>, u64)> {
         match &self.frozen {
             Some(f) => f.latest.clone(),
             None => self.latest_now(),
         }
     }
 
-    fn latest_now(&self) -> Vec<(Arc<Seen>, u64)> {
+    fn latest_now(&self) -> Vec<(String, Arc<Seen>, u64)> {
         self.latest
             .by_topic
-            .values()
-            .map(|(s, n)| (Arc::clone(s), *n))
+            .iter()
+            .map(|(t, (s, n))| (t.clone(), Arc::clone(s), *n))
             .collect()
     }
 

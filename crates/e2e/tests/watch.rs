@@ -329,6 +329,13 @@ async fn what_arrives_on_a_filter_shows_as_a_stream_and_by_topic() {
         Some("2")
     );
 
+    // Mark the row elements: updated in place means the same elements, with new text.
+    c.execute(
+        "document.querySelectorAll('#latest tr').forEach(r => { r.dataset.mark = r.dataset.topic; })",
+        vec![],
+    )
+    .await
+    .unwrap();
     s.publish("matches/1/score", "2-0");
     let updated = eventually("matches/1/score updated in place", 10, || async {
         latest(c)
@@ -345,6 +352,18 @@ async fn what_arrives_on_a_filter_shows_as_a_stream_and_by_topic() {
         (rows[1].body.as_str(), rows[1].data_count.as_deref()),
         ("0-0", Some("1")),
         "the other topic is untouched"
+    );
+    let marks = c
+        .execute(
+            "return [...document.querySelectorAll('#latest tr')].map(r => r.dataset.mark || null)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        marks,
+        json!(["matches/1/score", "matches/2/score"]),
+        "the same row elements, updated in place"
     );
     assert_eq!(
         attr(c, "#latest", "data-topics").await.as_deref(),
