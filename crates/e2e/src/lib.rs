@@ -1273,6 +1273,22 @@ impl Drop for Watch {
     }
 }
 
+/// A plain MQTT 3.1.1 client over TCP to the broker on `tcp_port`, connected (CONNACK
+/// read), with Nagle off.
+pub fn mqtt_tcp_client(tcp_port: u16, client_id: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut buf = bytes::BytesMut::new();
+    let mut connect = mqttbytes::v4::Connect::new(client_id);
+    connect.keep_alive = 60;
+    connect.write(&mut buf).unwrap();
+    stream.write_all(&buf).unwrap();
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack).unwrap();
+    stream
+}
+
 /// Publish every (topic, payload) at QoS 0 (retained if `retain`) as one stream of bytes
 /// from client `client_id`, and return once the broker has taken them all (as
 /// the benchmark's `publish_burst`).
@@ -1283,15 +1299,8 @@ pub fn publish_all(
     retain: bool,
 ) -> Duration {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
+    let mut stream = mqtt_tcp_client(tcp_port, client_id);
     let mut buf = bytes::BytesMut::new();
-    let mut connect = mqttbytes::v4::Connect::new(client_id);
-    connect.keep_alive = 60;
-    connect.write(&mut buf).unwrap();
-    stream.write_all(&buf).unwrap();
-    let mut connack = [0u8; 4];
-    stream.read_exact(&mut connack).unwrap();
-    buf.clear();
     for (topic, payload) in items {
         let mut publish =
             mqttbytes::v4::Publish::new(topic, mqttbytes::QoS::AtMostOnce, payload.into_bytes());

@@ -700,20 +700,6 @@ async fn pause_freezes_the_rows_and_keeps_counting() {
     assert_eq!(counted(c).await, (3, 0));
 }
 
-/// The size words of the contract (`1.0 MiB`, `97.6 KiB`, `3 B`).
-fn size_words(bytes: usize) -> String {
-    const KIB: usize = 1024;
-    match bytes {
-        b if b < KIB => format!("{b} B"),
-        b if b < KIB * KIB => format!("{}.{} KiB", b / KIB, (b % KIB) * 10 / KIB),
-        b => format!(
-            "{}.{} MiB",
-            b / (KIB * KIB),
-            (b % (KIB * KIB)) * 10 / (KIB * KIB)
-        ),
-    }
-}
-
 /// Breaks if: a large payload is put into the page whole, cut inside a character, or cut
 /// without saying its full size.
 #[tokio::test]
@@ -740,5 +726,8 @@ async fn a_large_payload_is_cut_with_its_size() {
         "a prefix, cut at a character"
     );
     let size = row.size.expect("a .size note on a cut payload");
-    assert!(size.contains(&size_words(payload.len())), "{size:?}");
+    assert!(
+        size.contains(&chat::watch::size_words(payload.len())),
+        "{size:?}"
+    );
 }

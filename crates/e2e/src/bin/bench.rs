@@ -1377,15 +1377,8 @@ fn publish_paced(
     item: impl Fn(usize) -> (String, String),
 ) -> Duration {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", tcp_port)).unwrap();
-    stream.set_nodelay(true).unwrap();
+    let mut stream = mqtt_tcp_client(tcp_port, client_id);
     let mut buf = bytes::BytesMut::new();
-    let mut connect = mqttbytes::v4::Connect::new(client_id);
-    connect.keep_alive = 60;
-    connect.write(&mut buf).unwrap();
-    stream.write_all(&buf).unwrap();
-    let mut connack = [0u8; 4];
-    stream.read_exact(&mut connack).unwrap();
     let every = Duration::from_secs(1) / per_sec;
     let start = Instant::now();
     let mut late = Duration::ZERO;
