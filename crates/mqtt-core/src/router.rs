@@ -33,6 +33,8 @@ struct Entry<V> {
     wants: Vec<(V, QoS)>,
     /// The broker refused it: it delivers nothing, so it is not any view's first filter.
     refused: bool,
+    /// The broker granted it (SUBACK) since it was last asked for: copies come through it.
+    granted: bool,
 }
 
 impl<V> Entry<V> {
@@ -68,6 +70,7 @@ impl<V: Copy + Eq> Router<V> {
                 filter: filter.to_owned(),
                 wants: vec![(view, qos)],
                 refused: false,
+                granted: false,
             });
             return Ok(Change::Subscribe {
                 filter: filter.to_owned(),
@@ -81,6 +84,7 @@ impl<V: Copy + Eq> Router<V> {
         // Asked again after a refusal: try again.
         if entry.qos() != before || entry.refused {
             entry.refused = false;
+            entry.granted = false;
             return Ok(Change::Subscribe {
                 filter: filter.to_owned(),
                 qos: entry.qos(),
@@ -145,6 +149,7 @@ impl<V: Copy + Eq> Router<V> {
     pub fn granted(&mut self, filter: &str) {
         if let Some(e) = self.entries.iter_mut().find(|e| e.filter == filter) {
             e.refused = false;
+            e.granted = true;
         }
     }
 
@@ -156,8 +161,8 @@ impl<V: Copy + Eq> Router<V> {
     /// The views a message on `topic` goes to, each once. `via`: the filters the broker
     /// says this copy came through (`None`: it did not say, so every matching view takes
     /// it). With `via`, a view takes the copy only if its first matching filter (the least
-    /// in byte order, of those not refused) is among them; the broker sends that filter's
-    /// copy too.
+    /// in byte order, of those granted, or of those not refused while none is granted) is
+    /// among them; the broker sends that filter's copy too.
     pub fn route(&self, topic: &str, via: Option<&[String]>) -> Vec<V> {
         let mut views: Vec<V> = Vec::new();
         for entry in &self.entries {
@@ -168,13 +173,20 @@ impl<V: Copy + Eq> Router<V> {
             }
         }
         views.retain(|view| {
-            let first = self
+            let matching: Vec<&Entry<V>> = self
                 .entries
                 .iter()
                 .filter(|e| !e.refused && e.wants.iter().any(|(v, _)| v == view))
                 .filter(|e| matches(&e.filter, topic))
+                .collect();
+            // A filter still waiting for its SUBACK may deliver nothing yet: while one that
+            // matches is granted, the first of those is the one.
+            let granted = matching
+                .iter()
+                .filter(|e| e.granted)
                 .map(|e| e.filter.as_str())
                 .min();
+            let first = granted.or_else(|| matching.iter().map(|e| e.filter.as_str()).min());
             match (first, via) {
                 (None, _) => false,
                 (Some(_), None) => true,

@@ -249,3 +249,24 @@ mod model {
         }
     }
 }
+
+/// Adding a wider filter that sorts first: until its SUBACK, copies come only through the
+/// filter already granted, and the view takes those; once granted, the wider one's.
+#[test]
+fn a_filter_waiting_for_its_suback_does_not_hide_the_granted_ones() {
+    let mut r = Router::default();
+    r.want(Watch, "a/b", QoS::AtMostOnce).unwrap();
+    r.granted("a/b");
+    r.want(Watch, "a/#", QoS::AtMostOnce).unwrap();
+    let via = |f: &str| vec![f.to_owned()];
+    assert_eq!(r.route("a/b", Some(&via("a/b"))), vec![Watch]);
+    assert!(r.route("a/b", Some(&via("a/#"))).is_empty());
+    r.granted("a/#");
+    assert!(r.route("a/b", Some(&via("a/b"))).is_empty());
+    assert_eq!(r.route("a/b", Some(&via("a/#"))), vec![Watch]);
+    // Nothing granted yet (a new page's queued messages, before any SUBACK): the least.
+    let mut fresh = Router::default();
+    fresh.want(Watch, "a/b", QoS::AtMostOnce).unwrap();
+    fresh.want(Watch, "a/#", QoS::AtMostOnce).unwrap();
+    assert_eq!(fresh.route("a/b", Some(&via("a/#"))), vec![Watch]);
+}
