@@ -176,7 +176,14 @@ impl ChatSession {
             web_storage::get(Area::Local, &key(client_id)).unwrap_or_default();
         for SavedFilter { filter, qos } in saved {
             let qos = qos_of(qos);
-            if let Some(Ok(())) = self.watch.try_update(|w| w.add_filter(&filter, qos)) {
+            let added = self.watch.try_update(|w| match w.add_filter(&filter, qos) {
+                Ok(()) => true,
+                // Already watched from the page's link (a reload on the viewer), which
+                // names no QoS per filter: the QoS this session watched it at stays.
+                Err(WatchError::Already(_)) => qos == QoS::AtLeastOnce && w.set_qos(&filter, qos),
+                Err(_) => false,
+            });
+            if added == Some(true) {
                 self.router
                     .update_value(|r| drop(r.want(View::Watch, &filter, qos)));
             }

@@ -329,6 +329,17 @@ impl Watch {
         self.filters.len() != before
     }
 
+    /// The QoS `filter` is watched at (false if it is not watched).
+    pub fn set_qos(&mut self, filter: &str, qos: QoS) -> bool {
+        match self.filters.iter_mut().find(|f| f.filter == filter) {
+            Some(f) => {
+                f.qos = qos;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// What the broker said about `filter`.
     pub fn set_state(&mut self, filter: &str, state: FilterState) {
         if let Some(f) = self.filters.iter_mut().find(|f| f.filter == filter) {

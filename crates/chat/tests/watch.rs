@@ -48,6 +48,9 @@ fn filters_are_kept_once_with_their_state_and_bounded() {
     w.set_state("$SYS/#", FilterState::Refused("not authorized".into()));
     assert_eq!(w.filters()[0].state, FilterState::Active(QoS::AtLeastOnce));
     assert!(matches!(w.filters()[1].state, FilterState::Refused(_)));
+    assert!(w.set_qos("matches/#", Q0));
+    assert_eq!(w.filters()[0].qos, Q0);
+    assert!(!w.set_qos("not/watched", Q0));
     assert!(w.remove_filter("matches/#"));
     assert!(!w.remove_filter("matches/#"));
     for i in 1..MAX_WATCHED {

@@ -407,6 +407,22 @@ async fn a_deep_link_watches_its_filters_and_a_reload_keeps_them() {
     assert_eq!(watched(c).await, ["matches/#", "cups/+/final"]);
     s.publish("matches/4/score", "after the reload");
     wait_shown(c, "stream", "matches/4/score", "after the reload").await;
+
+    // A reload of the address the viewer wrote (its filters, no QoS): still QoS 1.
+    let hash = c.execute("return location.hash", vec![]).await.unwrap();
+    let hash = hash.as_str().unwrap_or_default().to_owned();
+    assert!(!hash.contains("qos"), "{hash}");
+    c.goto("about:blank").await.unwrap();
+    s.open(&hash).await;
+    wait_active(c, "matches/#").await;
+    let (_, words) = filter_state(c, "matches/#").await.unwrap();
+    assert!(
+        words.contains('1'),
+        "still QoS 1 after a reload at {hash}: {words:?}"
+    );
+    mosquitto_pub_to(s.broker.tcp_port, "matches/5/score", "5-5", 1, false);
+    let row = wait_shown(c, "stream", "matches/5/score", "5-5").await;
+    assert_eq!(row.qos, "1", "subscribed at QoS 1 again");
 }
 
 /// Breaks if: a retained message (sent by the broker on subscribing) is not marked as such,
