@@ -8,6 +8,8 @@
 //! `MQTT_FUZZ_CASES=1000000 cargo test --release -p mqtt-core --test fuzz`
 //! (`PROPTEST_CASES` does not work here: the config below sets the count.)
 
+mod common;
+
 use bytes::{Bytes, BytesMut};
 use mqtt_core::{Client, DisconnectReason, Event, Instant, Options, QoS};
 use mqttbytes::v4::{
@@ -183,10 +185,7 @@ fn oversized_publish(packet: &[u8]) -> bool {
 }
 
 fn cases() -> u32 {
-    std::env::var("MQTT_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000)
+    common::fuzz_cases(2_000)
 }
 
 proptest! {

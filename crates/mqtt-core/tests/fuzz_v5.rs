@@ -8,6 +8,8 @@
 //! CI runs `MQTT_FUZZ_CASES` cases (default 500). For a long run:
 //! `MQTT_FUZZ_CASES=1000000 cargo test --release -p mqtt-core --test fuzz_v5`
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use bytes::BytesMut;
@@ -24,10 +26,7 @@ const LIMIT: usize = 64;
 const RECEIVE_MAX: usize = 2;
 
 fn cases() -> u32 {
-    std::env::var("MQTT_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(500)
+    common::fuzz_cases(500)
 }
 
 fn encode(write: impl FnOnce(&mut BytesMut) -> Result<usize, mqttbytes::Error>) -> Vec<u8> {

@@ -1,6 +1,8 @@
 //! The subscription table shared by the app's views: one broker subscription per filter,
 //! kept while any view wants it, and each message routed once per view.
 
+mod common;
+
 use mqtt_core::{Change, QoS, Router};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,10 +188,7 @@ mod model {
     }
 
     fn cases() -> u32 {
-        std::env::var("MQTT_FUZZ_CASES")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1_000)
+        crate::common::fuzz_cases(1_000)
     }
 
     proptest! {

@@ -5,6 +5,8 @@
 //! CI runs `MQTT_FUZZ_CASES` cases (default 1000). For a long run:
 //! `MQTT_FUZZ_CASES=1000000 cargo test --release -p mqtt-core --test topic`
 
+mod common;
+
 use mqtt_core::topic::{
     check_filter, has_wildcard, matches, subscription_id, valid_topic, FilterError, MAX_TOPIC_BYTES,
 };
@@ -238,10 +240,7 @@ fn subscription_ids_are_fixed_values_in_range() {
 // ----- fuzzing -----------------------------------------------------------------------------
 
 fn cases() -> u32 {
-    std::env::var("MQTT_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000)
+    common::fuzz_cases(1_000)
 }
 
 /// The reference: MQTT §4.7 read level by level, over slices.

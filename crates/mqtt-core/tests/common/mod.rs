@@ -272,3 +272,12 @@ pub fn message(payload: &str, qos: QoS) -> Event {
         via: None,
     })
 }
+
+/// Proptest cases for a fuzz target: `MQTT_FUZZ_CASES` if set (for a long run), else
+/// `default` (what CI runs).
+pub fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("MQTT_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
