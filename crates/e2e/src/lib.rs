@@ -1205,14 +1205,21 @@ pub fn presence_status(person: &str, name: &str, online: bool, ts: f64) -> Strin
 
 /// Texts of the rows of `#messages` marked `catch-up`, in table order.
 pub async fn catch_up_messages(client: &Client) -> Vec<String> {
+    js_strings(
+        client,
+        "return Array.from(document.querySelectorAll('#messages tr.catch-up'))
+            .map(r => r.querySelector('td.message')?.textContent ?? '')",
+        "read catch-up rows",
+    )
+    .await
+}
+
+/// The list of strings `script` returns (`what`: for the panic message).
+pub async fn js_strings(client: &Client, script: &str, what: &str) -> Vec<String> {
     client
-        .execute(
-            "return Array.from(document.querySelectorAll('#messages tr.catch-up'))
-                .map(r => r.querySelector('td.message')?.textContent ?? '')",
-            vec![],
-        )
+        .execute(script, vec![])
         .await
-        .expect("read catch-up rows")
+        .expect(what)
         .as_array()
         .cloned()
         .unwrap_or_default()
@@ -1610,20 +1617,13 @@ pub async fn connect_with(
 
 /// The texts of `#connections li[data-connection]`, in order.
 pub async fn saved_connections(client: &Client) -> Vec<String> {
-    client
-        .execute(
-            "return Array.from(document.querySelectorAll('#connections li[data-connection]'))
-                .map(li => li.textContent.trim())",
-            vec![],
-        )
-        .await
-        .expect("read #connections")
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|v| v.as_str().unwrap_or_default().to_owned())
-        .collect()
+    js_strings(
+        client,
+        "return Array.from(document.querySelectorAll('#connections li[data-connection]'))
+            .map(li => li.textContent.trim())",
+        "read #connections",
+    )
+    .await
 }
 
 /// Click `button.<button>` (`use` or `delete`) of the first saved connection whose text

@@ -147,18 +147,12 @@ async fn filter_state(c: &Client, filter: &str) -> Option<(String, String)> {
 
 /// The `data-filter` of every `#filters li`, in order.
 async fn watched(c: &Client) -> Vec<String> {
-    c.execute(
+    js_strings(
+        c,
         "return [...document.querySelectorAll('#filters li')].map(l => l.dataset.filter)",
-        vec![],
+        "read #filters",
     )
     .await
-    .expect("read #filters")
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
-    .into_iter()
-    .map(|v| v.as_str().unwrap_or_default().to_owned())
-    .collect()
 }
 
 async fn wait_active(c: &Client, filter: &str) {
