@@ -36,6 +36,8 @@ pub fn serve_dist(dir: PathBuf) -> String {
                 "/" => dir.join("index.html"),
                 // The MQTT.js peer page and the MQTT.js bundle (scripts/setup installs it).
                 "/interop/mqttjs.html" => manifest_dir().join("interop/mqttjs.html"),
+                // The page the benchmark compares the app with (issue 11).
+                "/interop/mqttjs-chat.html" => manifest_dir().join("interop/mqttjs-chat.html"),
                 "/interop/mqtt.min.js" => {
                     manifest_dir().join("../../.tools/node_modules/mqtt/dist/mqtt.min.js")
                 }
