@@ -5,6 +5,8 @@
 //! Environment (scripts/test and scripts/bench set it): `MQTT_CHAT_DIST`, and for the shared
 //! broker `MQTT_CHAT_BROKER_TCP_PORT`, `MQTT_CHAT_BROKER_WS_PORT`, `MQTT_CHAT_BROKER_LOG`.
 
+pub mod wasm_size;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
