@@ -6,6 +6,7 @@
 
 mod badge;
 mod composer;
+mod message_rows;
 mod notices;
 mod presence;
 mod rooms;

@@ -3,13 +3,10 @@
 
 use std::sync::Arc;
 
-use std::collections::HashMap;
-
-use chat::{Delivery, Outbox, Refusal, Row, RowKind};
+use chat::Row;
 use leptos::html::Div;
 use leptos::prelude::*;
 
-use crate::browser::format_time;
 use crate::session::{ChatSession, HistoryState};
 
 #[component]
@@ -48,8 +45,29 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
         }
     });
 
-    // Rows are shared, so this snapshot costs a reference count per row.
-    let rows = move || log.with(|l| l.rows().cloned().collect::<Vec<Arc<Row>>>());
+    // The rows are drawn by hand (see `message_rows`), once per change of the log or of
+    // what own rows show (their delivery, a refusal, verified authors).
+    let body = NodeRef::<leptos::html::Tbody>::new();
+    let drawn = StoredValue::new_local(super::message_rows::Rows::default());
+    Effect::new(move |_| {
+        let Some(body) = body.get() else {
+            return;
+        };
+        // Rows are shared, so this snapshot costs a reference count per row.
+        let rows = log.with(|l| l.rows().cloned().collect::<Vec<Arc<Row>>>());
+        let known = session.outbox_known.get();
+        let vouched = session.vouched.get();
+        session.outbox.with(|outbox| {
+            session.refusals.with(|refusals| {
+                let cx = super::message_rows::Context {
+                    outbox: known.then_some(outbox),
+                    refusals,
+                    vouched,
+                };
+                drawn.update_value(|d| super::message_rows::sync(&body, d, &rows, &cx));
+            })
+        })
+    });
     view! {
         // Focusable, so the messages scroll from the keyboard too (arrow keys, Page Up).
         <div
@@ -72,17 +90,8 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                     id="messages"
                     data-total=move || log.with(|l| l.total())
                     data-history=move || session.history.get().as_str()
-                >
-                    <For each=rows key=|row| row.key let:row>
-                        <MessageRow
-                            row=row
-                            outbox=session.outbox
-                            outbox_known=session.outbox_known
-                            refusals=session.refusals
-                            vouched=session.vouched
-                        />
-                    </For>
-                </tbody>
+                    node_ref=body
+                ></tbody>
             </table>
             <Show when=move || log.with(|l| l.total() == 0)>
                 <p class="empty">"No messages yet. Say hello below."</p>
@@ -111,99 +120,5 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                 </button>
             </Show>
         </p>
-    }
-}
-
-#[component]
-fn MessageRow(
-    row: Arc<Row>,
-    outbox: RwSignal<Outbox>,
-    outbox_known: RwSignal<bool>,
-    refusals: RwSignal<HashMap<String, Refusal>>,
-    vouched: RwSignal<bool>,
-) -> impl IntoView {
-    let (name, kind, title) = match &row.kind {
-        RowKind::Chat => (row.name.clone(), "chat", String::new()),
-        RowKind::Raw(reason) => (
-            format!("raw · {reason}"),
-            "raw",
-            format!("This payload is {reason}; it is shown as text."),
-        ),
-        RowKind::Skipped { .. } => (
-            row.name.clone(),
-            "skipped",
-            "Too large to show; it was acknowledged and skipped so the chat goes on.".to_owned(),
-        ),
-    };
-    // Own rows read their state from the outbox: still there means queued or sent, gone
-    // means the broker acknowledged it. Unknown (the stored outbox could not be read): no
-    // state rather than a wrong "delivered". A memo, so an outbox change re-renders only the
-    // rows whose state changed.
-    let own_id = row.own.then(|| row.id.clone()).flatten();
-    // Refused (MQTT 5 PUBACK) or never seen back (3.1.1, signed in): said on the row.
-    let refusal = Memo::new({
-        let id = own_id.clone();
-        move |_| {
-            id.as_ref()
-                .and_then(|id| refusals.with(|r| r.get(id).cloned()))
-        }
-    });
-    let delivery = own_id.map(|id| {
-        let state = Memo::new(move |_| {
-            outbox_known.get().then(|| {
-                outbox
-                    .with(|o| o.delivery(&id))
-                    .unwrap_or(Delivery::Acknowledged)
-            })
-        });
-        move || match refusal.get() {
-            Some(r) => {
-                let class = r.class();
-                Some(
-                    view! { <span class="delivery" data-delivery=class>{r.label()}</span> }
-                        .into_any(),
-                )
-            }
-            None => state.get().map(|d| {
-                let d = d.label();
-                view! { <span class="delivery" data-delivery=d>{d}</span> }.into_any()
-            }),
-        }
-    });
-    // Shown only while the broker is known to pin authors (see `session::vouch`).
-    let verified = {
-        let author = row.verified.clone();
-        move || author.clone().filter(|_| vouched.get())
-    };
-    let row_title = {
-        let verified = verified.clone();
-        move || match verified() {
-            Some(user) => format!("Verified: the broker checked that {user} sent this."),
-            None => title.clone(),
-        }
-    };
-    view! {
-        <tr
-            class=kind
-            class:own=row.own
-            class:catch-up=row.catch_up
-            class:verified={
-                let verified = verified.clone();
-                move || verified().is_some()
-            }
-            class:refused=move || refusal.with(|r| matches!(r, Some(Refusal::Refused(_))))
-            class:unconfirmed=move || refusal.with(|r| matches!(r, Some(Refusal::NotSeenBack)))
-            data-own=row.own.to_string()
-            data-author=verified
-            title=row_title
-        >
-            <td class="name">{name}</td>
-            <td class="message">{row.text.clone()}</td>
-            <td class="time">
-                <time>{format_time(row.received_at)}</time>
-                {row.catch_up.then(|| view! { <span class="caught-up" title="Sent while this tab was away; another tab passed it on.">"caught up"</span> })}
-                {delivery}
-            </td>
-        </tr>
     }
 }

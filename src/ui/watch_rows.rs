@@ -176,12 +176,20 @@ fn cell(doc: &Document, row: &Element, class: &str, text: &str) -> Element {
 }
 
 /// A new `tag` element with `class` and `text` (as text), at the end of `parent`.
-fn append(doc: &Document, parent: &Element, tag: &str, class: &str, text: &str) -> Element {
+pub(super) fn append(
+    doc: &Document,
+    parent: &Element,
+    tag: &str,
+    class: &str,
+    text: &str,
+) -> Element {
     // Our tag names are valid: creating them does not fail.
     let Ok(el) = doc.create_element(tag) else {
         return parent.clone();
     };
-    el.set_class_name(class);
+    if !class.is_empty() {
+        el.set_class_name(class);
+    }
     if !text.is_empty() {
         el.set_text_content(Some(text));
     }

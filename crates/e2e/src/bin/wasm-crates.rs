@@ -19,7 +19,10 @@ fn main() {
     let (before, total_before) = load(first);
     let Some(second) = paths.get(1) else {
         for (name, size) in &before {
-            println!("{size:>9} {:>5.1}%  {name}", 100.0 * *size as f64 / total_before as f64);
+            println!(
+                "{size:>9} {:>5.1}%  {name}",
+                100.0 * *size as f64 / total_before as f64
+            );
         }
         println!("{total_before:>9}         total");
         return;

@@ -1,0 +1,375 @@
+//! The chat's `#messages` rows, drawn by hand like the viewer's (`watch_rows`): each row is a
+//! plain `tr` made once, its text set with `textContent` (never HTML), and kept while its
+//! message is in the log. Only what can change on a row is looked at again: its delivery
+//! state, a refusal, and whether the broker vouches for its author.
+//!
+//! Why not Leptos's keyed list: every row it ever drew leaves a little memory behind (the
+//! list's owner keeps a weak link to each row's owner until the list goes), so a long
+//! session or a burst of 100,000 messages grew the page by about 150 bytes a row for good.
+//! A keyed list with a component per row is also the largest view code in the Wasm.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chat::{Delivery, Outbox, Refusal, Row, RowKind};
+use web_sys::{Document, Element, Node};
+
+use super::watch_rows::append;
+use crate::browser::format_time;
+
+/// What decides a drawn row's changing parts.
+pub struct Context<'a> {
+    /// The outbox, or `None` while the stored one is not known (no state rather than a
+    /// wrong "delivered").
+    pub outbox: Option<&'a Outbox>,
+    pub refusals: &'a HashMap<String, Refusal>,
+    /// The broker pins authors (see `session::vouch`): verified authors are shown.
+    pub vouched: bool,
+}
+
+/// How a row looks where it can change.
+#[derive(Clone, PartialEq, Eq, Default)]
+struct Look {
+    class: String,
+    title: String,
+    author: Option<String>,
+    /// The delivery span's `data-delivery` and its words.
+    delivery: Option<(&'static str, String)>,
+}
+
+struct Drawn {
+    key: u64,
+    row: Element,
+    look: Look,
+    /// The delivery span, once the row has one.
+    delivery: Option<Element>,
+}
+
+/// The rows on the page, in the log's order.
+#[derive(Default)]
+pub struct Rows {
+    drawn: Vec<Drawn>,
+}
+
+/// Make `body` show `rows` (oldest first) as they are now.
+pub fn sync(body: &Element, drawn: &mut Rows, rows: &[Arc<Row>], cx: &Context) {
+    let Some(doc) = body.owner_document() else {
+        return;
+    };
+    // Rows that left the log first, so the rest keep their places and nothing moves.
+    let keep: HashSet<u64> = rows.iter().map(|r| r.key).collect();
+    let mut old: HashMap<u64, Drawn> = HashMap::with_capacity(drawn.drawn.len());
+    for d in drawn.drawn.drain(..) {
+        if keep.contains(&d.key) {
+            old.insert(d.key, d);
+        } else {
+            d.row.remove();
+        }
+    }
+    // Then walk the log in order: a row in its place stays, any other is put there.
+    let mut at: Option<Node> = body.first_child();
+    for row in rows {
+        let look = look_of(row, cx);
+        let d = match old.remove(&row.key) {
+            Some(mut d) => {
+                if d.look != look {
+                    restyle(&doc, &mut d, look);
+                }
+                d
+            }
+            None => {
+                let Some(d) = draw(&doc, row, look) else {
+                    continue;
+                };
+                d
+            }
+        };
+        let node: &Node = &d.row;
+        if at.as_ref() == Some(node) {
+            at = node.next_sibling();
+        } else {
+            let _ = body.insert_before(node, at.as_ref());
+        }
+        drawn.drawn.push(d);
+    }
+}
+
+fn look_of(row: &Row, cx: &Context) -> Look {
+    let refusal = row
+        .id
+        .as_ref()
+        .filter(|_| row.own)
+        .and_then(|id| cx.refusals.get(id));
+    let author = row.verified.clone().filter(|_| cx.vouched);
+    let mut class = match row.kind {
+        RowKind::Chat => "chat",
+        RowKind::Raw(_) => "raw",
+        RowKind::Skipped { .. } => "skipped",
+    }
+    .to_owned();
+    for (on, name) in [
+        (row.own, "own"),
+        (row.catch_up, "catch-up"),
+        (author.is_some(), "verified"),
+    ] {
+        if on {
+            class.push(' ');
+            class.push_str(name);
+        }
+    }
+    if let Some(r) = refusal {
+        class.push(' ');
+        class.push_str(r.class());
+    }
+    let title = match (&author, &row.kind) {
+        (Some(user), _) => format!("Verified: the broker checked that {user} sent this."),
+        (None, RowKind::Raw(reason)) => format!("This payload is {reason}; it is shown as text."),
+        (None, RowKind::Skipped { .. }) => {
+            "Too large to show; it was acknowledged and skipped so the chat goes on.".to_owned()
+        }
+        (None, RowKind::Chat) => String::new(),
+    };
+    // Own rows read their state from the outbox: still there means queued or sent, gone
+    // means the broker acknowledged it.
+    let delivery = match (refusal, row.own.then_some(row.id.as_ref()).flatten()) {
+        (Some(r), _) => Some((r.class(), r.label())),
+        (None, Some(id)) => cx.outbox.map(|o| {
+            let d = o.delivery(id).unwrap_or(Delivery::Acknowledged).label();
+            (d, d.to_owned())
+        }),
+        (None, None) => None,
+    };
+    Look {
+        class,
+        title,
+        author,
+        delivery,
+    }
+}
+
+/// A new row for `row`, not yet on the page.
+fn draw(doc: &Document, row: &Row, look: Look) -> Option<Drawn> {
+    let tr = doc.create_element("tr").ok()?;
+    let _ = tr.set_attribute("data-own", if row.own { "true" } else { "false" });
+    let name = match &row.kind {
+        RowKind::Raw(reason) => format!("raw · {reason}"),
+        _ => row.name.clone(),
+    };
+    append(doc, &tr, "td", "name", &name);
+    append(doc, &tr, "td", "message", &row.text);
+    let time = append(doc, &tr, "td", "time", "");
+    append(doc, &time, "time", "", &format_time(row.received_at));
+    if row.catch_up {
+        let span = append(doc, &time, "span", "caught-up", "caught up");
+        let _ = span.set_attribute(
+            "title",
+            "Sent while this tab was away; another tab passed it on.",
+        );
+    }
+    let mut d = Drawn {
+        key: row.key,
+        row: tr,
+        look: Look::default(),
+        delivery: None,
+    };
+    restyle(doc, &mut d, look);
+    Some(d)
+}
+
+/// Bring a drawn row's changing parts to `look`.
+fn restyle(doc: &Document, d: &mut Drawn, look: Look) {
+    let tr = &d.row;
+    if d.look.class != look.class {
+        tr.set_class_name(&look.class);
+    }
+    if d.look.title != look.title {
+        let _ = match look.title.as_str() {
+            "" => tr.remove_attribute("title"),
+            title => tr.set_attribute("title", title),
+        };
+    }
+    if d.look.author != look.author {
+        let _ = match &look.author {
+            Some(user) => tr.set_attribute("data-author", user),
+            None => tr.remove_attribute("data-author"),
+        };
+    }
+    if d.look.delivery != look.delivery {
+        match (&look.delivery, &d.delivery) {
+            (Some((class, words)), Some(span)) => {
+                let _ = span.set_attribute("data-delivery", class);
+                span.set_text_content(Some(words));
+            }
+            (Some((class, words)), None) => {
+                if let Some(time) = tr.last_element_child() {
+                    let span = append(doc, &time, "span", "delivery", words);
+                    let _ = span.set_attribute("data-delivery", class);
+                    d.delivery = Some(span);
+                }
+            }
+            (None, Some(span)) => {
+                span.remove();
+                d.delivery = None;
+            }
+            (None, None) => {}
+        }
+    }
+    d.look = look;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chat::ChatMessage;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    fn row(key: u64, name: &str, text: &str, own_id: Option<&str>) -> Arc<Row> {
+        Arc::new(Row {
+            key,
+            kind: RowKind::Chat,
+            name: name.into(),
+            text: text.into(),
+            received_at: 0.0,
+            own: own_id.is_some(),
+            id: own_id.map(str::to_owned),
+            catch_up: false,
+            verified: None,
+        })
+    }
+
+    fn body() -> Element {
+        let doc = gloo_utils::document();
+        let body = doc.create_element("tbody").unwrap();
+        doc.body().unwrap().append_child(&body).unwrap();
+        body
+    }
+
+    fn trs(body: &Element) -> Vec<Element> {
+        let list = body.children();
+        (0..list.length()).filter_map(|i| list.item(i)).collect()
+    }
+
+    fn names(body: &Element) -> Vec<String> {
+        trs(body)
+            .iter()
+            .map(|tr| {
+                tr.query_selector("td.name")
+                    .unwrap()
+                    .unwrap()
+                    .text_content()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[wasm_bindgen_test]
+    fn rows_keep_their_elements_and_order_as_the_log_changes() {
+        let body = body();
+        let mut drawn = Rows::default();
+        let none = HashMap::new();
+        let cx = Context {
+            outbox: Some(&Outbox::new()),
+            refusals: &none,
+            vouched: false,
+        };
+        let (a, b, c) = (
+            row(1, "a", "x", None),
+            row(2, "b", "<b>bold</b>", None),
+            row(3, "c", "z", None),
+        );
+        sync(&body, &mut drawn, &[a, b.clone(), c.clone()], &cx);
+        assert_eq!(names(&body), ["a", "b", "c"]);
+        let before = trs(&body);
+        // HTML in a message is text: no element inside the cell.
+        let cell = before[1].query_selector("td.message").unwrap().unwrap();
+        assert_eq!(cell.text_content().unwrap(), "<b>bold</b>");
+        assert_eq!(cell.child_element_count(), 0);
+
+        // The oldest leaves, a new one comes, an older one is merged in between.
+        let (d, m) = (row(4, "d", "w", None), row(5, "m", "merged", None));
+        sync(&body, &mut drawn, &[b, m, c, d], &cx);
+        assert_eq!(names(&body), ["b", "m", "c", "d"]);
+        let after = trs(&body);
+        assert!(after[0].is_same_node(Some(&before[1])), "b was drawn again");
+        assert!(after[2].is_same_node(Some(&before[2])), "c was drawn again");
+    }
+
+    #[wasm_bindgen_test]
+    fn an_own_row_shows_its_delivery_and_a_refusal_in_place() {
+        let body = body();
+        let mut drawn = Rows::default();
+        let mut outbox = Outbox::new();
+        let message = ChatMessage {
+            name: "me".into(),
+            message: "hi".into(),
+            id: Some("m1".into()),
+            from: None,
+            ts: None,
+        };
+        outbox.push(1.0, "messages", message).unwrap();
+        let mine = row(1, "me", "hi", Some("m1"));
+        let mut refusals = HashMap::new();
+        let delivery = |body: &Element| {
+            let span = body
+                .query_selector("tr.own span.delivery")
+                .unwrap()
+                .unwrap();
+            (
+                span.get_attribute("data-delivery").unwrap(),
+                span.text_content().unwrap(),
+                span,
+            )
+        };
+
+        // Unknown outbox: no state rather than a wrong one.
+        let cx = Context {
+            outbox: None,
+            refusals: &refusals,
+            vouched: false,
+        };
+        sync(&body, &mut drawn, std::slice::from_ref(&mine), &cx);
+        assert!(body.query_selector("span.delivery").unwrap().is_none());
+
+        let cx = Context {
+            outbox: Some(&outbox),
+            refusals: &refusals,
+            vouched: false,
+        };
+        sync(&body, &mut drawn, std::slice::from_ref(&mine), &cx);
+        let (state, words, span) = delivery(&body);
+        assert_eq!((state.as_str(), words.as_str()), ("queued", "queued"));
+
+        let empty = Outbox::new();
+        let cx = Context {
+            outbox: Some(&empty),
+            refusals: &refusals,
+            vouched: false,
+        };
+        sync(&body, &mut drawn, std::slice::from_ref(&mine), &cx);
+        let (state, _, same) = delivery(&body);
+        assert_eq!(state, "delivered");
+        assert!(same.is_same_node(Some(&span)));
+
+        refusals.insert("m1".to_owned(), Refusal::Refused("not authorized".into()));
+        let cx = Context {
+            outbox: Some(&empty),
+            refusals: &refusals,
+            vouched: false,
+        };
+        sync(&body, &mut drawn, std::slice::from_ref(&mine), &cx);
+        let (state, words, _) = delivery(&body);
+        assert_eq!(
+            (state.as_str(), words.as_str()),
+            ("refused", "refused: not authorized")
+        );
+        let tr = body
+            .first_element_child()
+            .unwrap()
+            .dyn_into::<web_sys::HtmlElement>()
+            .unwrap();
+        assert_eq!(tr.class_name(), "chat own refused");
+    }
+}
