@@ -11,10 +11,14 @@ use mqtt_core::Instant;
 
 /// Monotonic time for the protocol core (`performance.now()`, which keeps running in
 /// hidden tabs).
+/// The clock is read for every packet: the `Performance` object is looked up once.
 pub fn now() -> Instant {
-    let ms = web_sys::window()
-        .and_then(|w| w.performance())
-        .map(|p| p.now())
+    thread_local! {
+        static PERFORMANCE: Option<web_sys::Performance> =
+            web_sys::window().and_then(|w| w.performance());
+    }
+    let ms = PERFORMANCE
+        .with(|p| p.as_ref().map(web_sys::Performance::now))
         .unwrap_or_else(js_sys::Date::now);
     Instant::from_millis(ms.max(0.0) as u64)
 }

@@ -14,7 +14,7 @@
 
 use mqttbytes::QoS;
 
-use crate::topic::{check_filter, matches, FilterError};
+use crate::topic::{check_filter, matches_checked, FilterError};
 
 /// What the broker subscription of a filter must become after a change of the table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,7 +177,7 @@ impl<V: Copy + Eq> Router<V> {
                 .entries
                 .iter()
                 .filter(|e| !e.refused && e.wants.iter().any(|(v, _)| v == view))
-                .filter(|e| matches(&e.filter, topic))
+                .filter(|e| matches_checked(&e.filter, topic))
                 .collect();
             // A filter still waiting for its SUBACK may deliver nothing yet: while one that
             // matches is granted, the first of those is the one.

@@ -72,7 +72,13 @@ pub fn valid_topic(topic: &str) -> bool {
 /// show `$SYS/...`; `$SYS/#` does. `sport/#` matches `sport` itself (its parent level).
 /// Never panics, on any input; an invalid filter or topic name matches nothing.
 pub fn matches(filter: &str, topic: &str) -> bool {
-    if check_filter(filter).is_err() || !valid_topic(topic) {
+    check_filter(filter).is_ok() && matches_checked(filter, topic)
+}
+
+/// [`matches`] for a filter known to be valid (the router checks each one once, when it is
+/// wanted, not for every message).
+pub(crate) fn matches_checked(filter: &str, topic: &str) -> bool {
+    if !valid_topic(topic) {
         return false;
     }
     if topic.starts_with('$') && filter.starts_with(['+', '#']) {
