@@ -7,9 +7,13 @@
 //! the whole policy is tested natively on a virtual clock.
 //!
 //! The rules:
-//! - a lost link is retried with [`Backoff`] (first within 0.5 s, at most every 30 s);
-//! - a link that stayed up [`STABLE_LINK`] starts the backoff over; one the broker drops
-//!   right after CONNACK (a session takeover, a message it always chokes on) does not;
+//! - a lost link is retried on the [`Backoff`] schedule, by how long the broker has been out
+//!   of reach: every 0.3–0.5 s for the first 10 s, then slower, and from 2 minutes down
+//!   every 30–36 s. Publishing while offline asks for no attempt (the messages wait in the
+//!   core), and an attempt that a wake or the user asked for does not lengthen the next wait;
+//! - a link that stayed up [`STABLE_LINK`] ends the outage; one the broker drops right
+//!   after CONNACK (a session takeover, a message it always chokes on) does not, so a broker
+//!   that keeps accepting and dropping us is tried ever more slowly;
 //! - nothing is tried while the browser says it is offline;
 //! - a wake (the browser is back `online`, the tab became visible) or the user's retry cuts
 //!   a wait short;
@@ -113,7 +117,7 @@ impl Reconnect {
             self.backoff.reset();
         }
         self.state = if online {
-            let until = now + self.backoff.next_delay(random);
+            let until = now + self.backoff.next_delay(now, random);
             State::Backoff { until, reason }
         } else {
             State::Offline { reason }
