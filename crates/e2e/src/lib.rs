@@ -494,7 +494,7 @@ impl Broker {
                 "mosquitto did not start: {}",
                 self.log()
             );
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
