@@ -25,6 +25,15 @@ fn enabled() -> bool {
     ENABLED.with(Cell::get)
 }
 
+/// A step of start-up, for the benchmark's breakdown: `performance.mark(name)`.
+pub fn mark(name: &str) {
+    if enabled() {
+        if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+            let _ = p.mark(name);
+        }
+    }
+}
+
 /// The link is up: `performance.getEntriesByName("mqtt-chat:connected")`.
 pub fn connected() {
     if enabled() {

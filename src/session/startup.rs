@@ -20,6 +20,8 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
     let url = match config.broker_url.clone() {
         Ok(url) => url,
         Err(reason) => {
+            // Nothing will take the socket the page opened early: close it.
+            let _ = crate::browser::early_socket::take("");
             // No link will exist to report a state: this is the status for good.
             session.status.set(chat::ConnectionStatus::Offline {
                 reason: chat::OfflineReason::BadBrokerUrl(reason),
@@ -38,6 +40,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
                 return;
             }
         };
+        crate::bench::mark("mqtt-chat:identity");
         let client_id = me.client_id.clone();
         session.author.set_value(me.author_id.clone());
         session.person.set_value(me.person_id.clone());

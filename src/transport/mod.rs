@@ -390,8 +390,10 @@ async fn connect_once(
     // A new attempt: whatever paused an earlier link is over (the page is back).
     link.paused.set(false);
     let unreachable = || Ended::Lost(LinkError::Unreachable { url: url.into() });
-    // Opened raw, so a clone can be kept for `leave_now`, then wrapped by gloo.
-    let opened = web_sys::WebSocket::new_with_str(url, "mqtt")
+    // Opened raw, so a clone can be kept for `leave_now`, then wrapped by gloo. The first
+    // attempt takes the socket the page opened while the Wasm loaded, if it is to `url`.
+    let opened = crate::browser::early_socket::take(url)
+        .map_or_else(|| web_sys::WebSocket::new_with_str(url, "mqtt"), Ok)
         .map_err(|e| crate::browser::js_error_text(&e))
         .and_then(|raw| {
             let keep = raw.clone();
@@ -429,6 +431,7 @@ async fn connect_once(
         return unreachable();
     }
     *link.socket.borrow_mut() = Some(raw.clone());
+    crate::bench::mark("mqtt-chat:open");
 
     core.borrow_mut().handle_open(now());
     // Why the socket ended, in types; the core only repeats it as words in its event.
