@@ -308,3 +308,59 @@ async fn online_and_becoming_visible_retry_at_once_instead_of_waiting() {
     let document = window.document().unwrap();
     attempt_after(&events, &document, "visibilitychange").await;
 }
+
+/// PINGREQs sent from this page so far (every WebSocket's `send` is watched from the first
+/// call on).
+fn pings_sent() -> u32 {
+    let count = js_sys::Function::new_no_args(
+        "if (window.__pings === undefined) {
+             window.__pings = 0;
+             const send = WebSocket.prototype.send;
+             WebSocket.prototype.send = function (d) {
+                 const b = ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+                     : d instanceof ArrayBuffer ? new Uint8Array(d) : null;
+                 if (b && b.length === 2 && b[0] === 0xC0) window.__pings++;
+                 return send.call(this, d);
+             };
+         }
+         return window.__pings;",
+    );
+    count
+        .call0(&wasm_bindgen::JsValue::NULL)
+        .ok()
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0) as u32
+}
+
+/// The transport keeps one browser timer for the core's deadlines and sets it again only
+/// when a deadline comes sooner (waking early is harmless): a link with a 2 s keep-alive,
+/// idle but for one publish that moves the deadline later, pings every 2 s and stays up.
+#[wasm_bindgen_test]
+async fn an_idle_link_with_a_short_keep_alive_pings_on_time_and_stays_up() {
+    let before = pings_sent();
+    let topic = unique_topic("keepalive");
+    let options = Options {
+        keep_alive: std::time::Duration::from_secs(2),
+        ..Options::new(new_client_id().expect("random id"))
+    };
+    let (conn, events) = open_with(broker(), options, &topic);
+    wait_for("connected", 5000.0, || {
+        has(&events, |e| {
+            matches!(e, LinkEvent::Mqtt(Event::Connected { .. }))
+        })
+    })
+    .await;
+    gloo_timers::future::TimeoutFuture::new(1_000).await;
+    conn.publish(&topic, "moves the deadline", QoS::AtMostOnce)
+        .expect("publish accepted");
+    gloo_timers::future::TimeoutFuture::new(6_000).await;
+    let pings = pings_sent() - before;
+    assert!(pings >= 2, "{pings} PINGREQ in 7 s with a 2 s keep-alive");
+    let lost = events
+        .borrow()
+        .iter()
+        .filter(|e| matches!(e, LinkEvent::Mqtt(Event::Disconnected(_))))
+        .count();
+    assert_eq!(lost, 0, "the link dropped: {:?}", events.borrow());
+    conn.close();
+}

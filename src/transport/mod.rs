@@ -436,6 +436,11 @@ async fn connect_once(
     core.borrow_mut().handle_open(now());
     // Why the socket ended, in types; the core only repeats it as words in its event.
     let mut socket_ended: Option<LinkError> = None;
+    // One browser timer for the core's deadline, set again only when the deadline comes
+    // sooner than it (waking early is harmless: the core checks the time). Set anew on
+    // every turn, a burst set and cleared a timer for each message.
+    let mut timer = Box::pin(sleep(None).fuse());
+    let mut timer_at: Option<Instant> = None;
     loop {
         // Send what the core has ready, then report what happened.
         send_all(core, &raw);
@@ -470,8 +475,12 @@ async fn connect_once(
         }
 
         let deadline = core.borrow().poll_timeout();
-        let timer = sleep(deadline.map(|d| d.saturating_duration_since(now()))).fuse();
-        futures::pin_mut!(timer);
+        if deadline.is_some_and(|d| timer_at.is_none_or(|t| d < t)) {
+            timer
+                .as_mut()
+                .set(sleep(deadline.map(|d| d.saturating_duration_since(now()))).fuse());
+            timer_at = deadline;
+        }
         let mut next_message = ws.next().fuse();
         futures::select_biased! {
             message = next_message => {
@@ -506,7 +515,10 @@ async fn connect_once(
                     core.borrow_mut().disconnect(now());
                 }
             },
-            _ = timer => core.borrow_mut().handle_timeout(now()),
+            _ = timer => {
+                timer_at = None;
+                core.borrow_mut().handle_timeout(now());
+            }
         }
     }
 }
