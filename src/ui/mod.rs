@@ -6,6 +6,7 @@
 
 mod badge;
 mod composer;
+mod keyed;
 mod message_rows;
 mod notices;
 mod presence;

@@ -1,38 +1,53 @@
 //! `#notices`: problems that are not the connection state, one line each, each until its
-//! cause is gone or the user dismisses it.
+//! cause is gone or the user dismisses it. Drawn by hand (see `keyed`).
 
 use chat::Notice;
 use leptos::prelude::*;
 
+use super::keyed::{self, Item, Keyed};
+use super::watch_rows::append;
 use crate::session::ChatSession;
 
 #[component]
 pub fn NoticeList(session: ChatSession) -> impl IntoView {
     let notices = session.notices;
-    let items = move || notices.with(|n| n.iter().cloned().collect::<Vec<Notice>>());
-    view! {
-        <ul id="notices" class="notices" role="alert" aria-live="polite">
-            <For each=items key=|n| (n.kind(), n.to_string()) let:notice>
-                <li class="notice" data-kind=notice.kind().as_str()>
-                    <span>{notice.to_string()}</span>
-                    <button
-                        type="button"
-                        class="dismiss"
-                        title="Dismiss"
-                        aria-label="Dismiss"
-                        on:click={
-                            let kind = notice.kind();
-                            move |_| {
-                                notices.update(|n| {
-                                    n.clear(kind);
-                                })
-                            }
-                        }
-                    >
-                        "×"
-                    </button>
-                </li>
-            </For>
-        </ul>
-    }
+    let list = NodeRef::<leptos::html::Ul>::new();
+    let drawn = StoredValue::new_local(Keyed::default());
+    Effect::new(move |_| {
+        let Some(list) = list.get() else {
+            return;
+        };
+        notices.with(|n| {
+            let shown: Vec<&Notice> = n.iter().collect();
+            let items: Vec<Item> = shown
+                .iter()
+                .map(|n| Item {
+                    key: n.kind().as_str().to_owned(),
+                    look: n.to_string(),
+                })
+                .collect();
+            drawn.update_value(|d| {
+                keyed::sync(&list, d, &items, &|doc, i| {
+                    let kind = shown[i].kind().as_str();
+                    let li = doc.create_element("li").ok()?;
+                    li.set_class_name("notice");
+                    let _ = li.set_attribute("data-kind", kind);
+                    append(doc, &li, "span", "", &items[i].look);
+                    keyed::button(doc, &li, "dismiss", kind, "Dismiss", "×");
+                    Some(li)
+                })
+            });
+        });
+    });
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some((_, kind)) = keyed::clicked(&ev) {
+            notices.update(|n| {
+                let found = n.iter().map(Notice::kind).find(|k| k.as_str() == kind);
+                if let Some(k) = found {
+                    n.clear(k);
+                }
+            });
+        }
+    };
+    view! { <ul id="notices" class="notices" role="alert" aria-live="polite" node_ref=list on:click=on_click></ul> }
 }

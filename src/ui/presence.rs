@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use super::keyed::{self, Item, Keyed};
+
 use crate::browser::wall_clock_ms;
 use crate::session::ChatSession;
 
@@ -22,31 +24,47 @@ pub fn PresenceList(
             .with(|p| (p.people_in(&room, now), p.count_in(&room, now)))
     });
     let online = move || people.with(|(list, _)| list.iter().filter(|p| p.online).count());
+    // Drawn by hand (see `keyed`): the list changes with every status that comes.
+    let list = NodeRef::<leptos::html::Ul>::new();
+    let drawn = StoredValue::new_local(Keyed::default());
+    Effect::new(move |_| {
+        let Some(list) = list.get() else {
+            return;
+        };
+        let vouched = session.vouched.get();
+        people.with(|(shown, _)| {
+            let items: Vec<Item> = shown
+                .iter()
+                .map(|p| Item {
+                    key: p.person.clone(),
+                    look: format!("{}|{}|{}", p.online, p.verified && vouched, p.name),
+                })
+                .collect();
+            drawn.update_value(|d| {
+                keyed::sync(&list, d, &items, &|doc, i| {
+                    let p = &shown[i];
+                    let li = doc.create_element("li").ok()?;
+                    let state = if p.online { "online" } else { "offline" };
+                    let _ = li.set_attribute("data-state", state);
+                    let _ = li.set_attribute("data-person", &p.person);
+                    if p.verified && vouched {
+                        li.set_class_name("verified");
+                        let title = format!("Verified: signed in as {}", p.name);
+                        let _ = li.set_attribute("title", &title);
+                    }
+                    li.set_text_content(Some(&p.name));
+                    Some(li)
+                })
+            });
+        });
+    });
     view! {
         <aside class="people" aria-label="People in this room" hidden=move || hidden.get()>
             <h2 class="panel-title">
                 "Here "
                 <span class="count">{move || format!("({} online)", online())}</span>
             </h2>
-            <ul id="presence">
-                <For
-                    each=move || people.get().0
-                    key=|p| (p.person.clone(), p.name.clone(), p.online, p.verified)
-                    let:person
-                >
-                    <li
-                        data-state=if person.online { "online" } else { "offline" }
-                        data-person=person.person.clone()
-                        class:verified=move || person.verified && session.vouched.get()
-                        title={
-                            let name = person.name.clone();
-                            move || (person.verified && session.vouched.get()).then(|| format!("Verified: signed in as {name}"))
-                        }
-                    >
-                        {person.name.clone()}
-                    </li>
-                </For>
-            </ul>
+            <ul id="presence" node_ref=list></ul>
             {move || {
                 people
                     .with(|(list, count)| {

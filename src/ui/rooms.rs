@@ -5,6 +5,10 @@
 use chat::RoomName;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use web_sys::{Document, Element};
+
+use super::keyed::{self, Item, Keyed};
+use super::watch_rows::append;
 
 use crate::session::ChatSession;
 
@@ -28,15 +32,48 @@ pub fn RoomList(
             Err(e) => error.set(Some(e.to_string())),
         }
     };
-    let joined = move || rooms.with(|r| r.joined().to_vec());
+    // The joined rooms, drawn by hand (see `keyed`).
+    let list = NodeRef::<leptos::html::Ul>::new();
+    let drawn = StoredValue::new_local(Keyed::default());
+    Effect::new(move |_| {
+        let Some(list) = list.get() else {
+            return;
+        };
+        rooms.with(|r| {
+            let joined = r.joined();
+            let items: Vec<Item> = joined
+                .iter()
+                .map(|room| Item {
+                    key: room.as_str().to_owned(),
+                    look: format!("{}|{}", r.open() == room, r.unread(room)),
+                })
+                .collect();
+            drawn.update_value(|d| {
+                keyed::sync(&list, d, &items, &|doc, i| {
+                    let room = &joined[i];
+                    draw_room(doc, room, r.open() == room, r.unread(room))
+                })
+            });
+        });
+    });
+    // Its buttons: open a room, leave one.
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some((class, key)) = keyed::clicked(&ev) else {
+            return;
+        };
+        let Ok(room) = RoomName::parse(&key) else {
+            return;
+        };
+        match class.as_str() {
+            "open-room" => session.show_room(room),
+            "leave-room" => session.leave_room(&room),
+            _ => {}
+        }
+    };
     view! {
         <nav class="rooms-panel" aria-label="Rooms" hidden=move || hidden.get()>
             <h2 class="panel-title">"Rooms"</h2>
-            <ul id="rooms">
-                <For each=joined key=|room| room.clone() let:room>
-                    <RoomItem session=session room=room />
-                </For>
-            </ul>
+            <ul id="rooms" node_ref=list on:click=on_click></ul>
             <form id="join-room" class="join-room" on:submit=on_join novalidate>
                 <label for="room-name" class="visually-hidden">"Room to join"</label>
                 <input
@@ -58,57 +95,24 @@ pub fn RoomList(
     }
 }
 
-#[component]
-fn RoomItem(session: ChatSession, room: RoomName) -> impl IntoView {
-    let rooms = session.rooms;
-    let current = {
-        let room = room.clone();
-        Memo::new(move |_| rooms.with(|r| r.open() == &room))
-    };
-    let unread = {
-        let room = room.clone();
-        Memo::new(move |_| rooms.with(|r| r.unread(&room)))
-    };
-    let name = room.as_str().to_owned();
-    let leave = (!room.is_default()).then(|| {
-        let room = room.clone();
-        let label = format!("Leave {}", room.as_str());
-        view! {
-            <button
-                type="button"
-                class="leave-room"
-                aria-label=label.clone()
-                title=label
-                on:click=move |_| session.leave_room(&room)
-            >
-                "×"
-            </button>
-        }
-    });
-    let open = room.clone();
-    let label = name.clone();
-    view! {
-        <li
-            data-room=name
-            aria-current=move || current.get().then_some("true")
-            class:current=move || current.get()
-        >
-            <button
-                type="button"
-                class="open-room"
-                on:click=move |_| session.show_room(open.clone())
-            >
-                {label}
-            </button>
-            {move || {
-                let n = unread.get();
-                (n > 0)
-                    .then(|| {
-                        let label = format!("{n} unread");
-                        view! { <span class="unread" title=label>{n}</span> }
-                    })
-            }}
-            {leave}
-        </li>
+/// One joined room: its name (a button that opens it), unread count, and a leave button
+/// (not for the default room).
+fn draw_room(doc: &Document, room: &RoomName, current: bool, unread: u32) -> Option<Element> {
+    let name = room.as_str();
+    let li = doc.create_element("li").ok()?;
+    let _ = li.set_attribute("data-room", name);
+    if current {
+        let _ = li.set_attribute("aria-current", "true");
+        li.set_class_name("current");
     }
+    keyed::button(doc, &li, "open-room", name, "", name);
+    if unread > 0 {
+        let span = append(doc, &li, "span", "unread", &unread.to_string());
+        let _ = span.set_attribute("title", &format!("{unread} unread"));
+    }
+    if !room.is_default() {
+        let label = format!("Leave {name}");
+        keyed::button(doc, &li, "leave-room", name, &label, "×");
+    }
+    Some(li)
 }

@@ -194,65 +194,74 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
     }
 }
 
+/// `#connections`: one `li[data-connection]` per saved connection, with a button that
+/// connects (or fills the form when its password is not kept) and one that deletes it.
+/// Drawn by hand (see `keyed`).
 #[component]
 fn SavedList(
     saved: RwSignal<SavedConnections>,
     connect_to: impl Fn(Connection, bool) + Copy + Send + Sync + 'static,
     fill: impl Fn(Connection) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
-    let entries = move || saved.with(|s| s.list().to_vec());
-    view! {
-        <ul id="connections" aria-label="Saved connections">
-            <For each=entries key=|c| (c.key(), c.protocol, c.password.is_some()) let:entry>
-                {
-                    let key = entry.key();
-                    let label = format!(
+    let list = NodeRef::<leptos::html::Ul>::new();
+    let drawn = StoredValue::new_local(super::keyed::Keyed::default());
+    Effect::new(move |_| {
+        let Some(list) = list.get() else {
+            return;
+        };
+        saved.with(|s| {
+            let items: Vec<super::keyed::Item> = s
+                .list()
+                .iter()
+                .map(|c| super::keyed::Item {
+                    key: c.key(),
+                    look: format!(
                         "{} · MQTT {}{}",
-                        entry.key(),
-                        entry.protocol.as_str(),
-                        if entry.password.is_some() { " · password kept" } else { "" }
-                    );
-                    let use_label = format!("Connect to {}", entry.key());
-                    let delete_label = format!("Delete {}", entry.key());
-                    let use_it = entry.clone();
-                    let gone = key.clone();
-                    view! {
-                        <li data-connection=key>
-                            <button
-                                type="button"
-                                class="use"
-                                title=use_label
-                                on:click=move |_| {
-                                    let c = use_it.clone();
-                                    if c.username.is_empty() || c.password.is_some() {
-                                        connect_to(c, true);
-                                    } else {
-                                        fill(c);
-                                    }
-                                }
-                            >
-                                {label}
-                            </button>
-                            <button
-                                type="button"
-                                class="delete"
-                                aria-label=delete_label.clone()
-                                title=delete_label
-                                on:click=move |_| {
-                                    saved.update(|s| {
-                                        s.remove(&gone);
-                                    });
-                                    let _ = config::save_connections(&saved.get_untracked());
-                                }
-                            >
-                                "×"
-                            </button>
-                        </li>
-                    }
-                }
-            </For>
-        </ul>
-    }
+                        c.key(),
+                        c.protocol.as_str(),
+                        if c.password.is_some() {
+                            " · password kept"
+                        } else {
+                            ""
+                        }
+                    ),
+                })
+                .collect();
+            drawn.update_value(|d| {
+                super::keyed::sync(&list, d, &items, &|doc, i| {
+                    let key = &items[i].key;
+                    let li = doc.create_element("li").ok()?;
+                    let _ = li.set_attribute("data-connection", key);
+                    let use_it = super::keyed::button(doc, &li, "use", key, "", &items[i].look);
+                    let _ = use_it.set_attribute("title", &format!("Connect to {key}"));
+                    let delete = format!("Delete {key}");
+                    super::keyed::button(doc, &li, "delete", key, &delete, "×");
+                    Some(li)
+                })
+            });
+        });
+    });
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        let Some((class, key)) = super::keyed::clicked(&ev) else {
+            return;
+        };
+        let Some(c) = saved.with(|s| s.list().iter().find(|c| c.key() == key).cloned()) else {
+            return;
+        };
+        if class == "use" {
+            if c.username.is_empty() || c.password.is_some() {
+                connect_to(c, true);
+            } else {
+                fill(c);
+            }
+        } else if class == "delete" {
+            saved.update(|s| {
+                s.remove(&key);
+            });
+            let _ = config::save_connections(&saved.get_untracked());
+        }
+    };
+    view! { <ul id="connections" aria-label="Saved connections" node_ref=list on:click=on_click></ul> }
 }
 
 /// Export the saved connections as a file (never with passwords), and import a file of

@@ -9,6 +9,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use mqtt_core::QoS;
 
+use super::keyed::{self, Item, Keyed};
+use super::watch_rows::append;
 use crate::browser::route::{self, PageRoute};
 use crate::browser::wall_clock_ms;
 use crate::session::ChatSession;
@@ -99,7 +101,45 @@ pub fn TopicViewer(
         words
     };
 
-    let filters = move || watch.with(|w| w.filters().to_vec());
+    // The watched filters, drawn by hand (see `keyed`).
+    let filter_list = NodeRef::<leptos::html::Ul>::new();
+    let filters_drawn = StoredValue::new_local(Keyed::default());
+    Effect::new(move |_| {
+        let Some(list) = filter_list.get() else {
+            return;
+        };
+        watch.with(|w| {
+            let filters = w.filters();
+            let items: Vec<Item> = filters
+                .iter()
+                .map(|f| Item {
+                    key: f.filter.clone(),
+                    look: state_words(&f.state, f.qos),
+                })
+                .collect();
+            filters_drawn.update_value(|d| {
+                keyed::sync(&list, d, &items, &|doc, i| {
+                    let (f, words) = (&filters[i], &items[i].look);
+                    let state = state_key(&f.state);
+                    let li = doc.create_element("li").ok()?;
+                    let _ = li.set_attribute("data-filter", &f.filter);
+                    let _ = li.set_attribute("data-state", state);
+                    li.set_class_name(&format!("filter {state}"));
+                    append(doc, &li, "code", "filter-name", &f.filter);
+                    append(doc, &li, "span", "filter-state", words);
+                    let label = format!("Stop watching {}", f.filter);
+                    let stop = keyed::button(doc, &li, "unwatch", &f.filter, "", "Stop");
+                    let _ = stop.set_attribute("aria-label", &label);
+                    Some(li)
+                })
+            });
+        });
+    });
+    let on_filter_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some((_, filter)) = keyed::clicked(&ev) {
+            session.unwatch(&filter);
+        }
+    };
     let streaming = move || mode.get() == Mode::Stream;
     // Stream rows have no count; latest rows have how many came on their topic.
     // The rows are drawn by hand (see `watch_rows`), at most once a frame like the rest.
@@ -161,29 +201,13 @@ pub fn TopicViewer(
                 <button id="subscribe" type="submit">"Watch"</button>
                 <p id="filter-error" class="hint" role="alert">{move || error.get()}</p>
             </form>
-            <ul id="filters" class="filters" aria-label="Watched filters">
-                <For each=filters key=|f| (f.filter.clone(), state_key(&f.state)) let:f>
-                    <li
-                        data-filter=f.filter.clone()
-                        data-state=state_key(&f.state)
-                        class=format!("filter {}", state_key(&f.state))
-                    >
-                        <code class="filter-name">{f.filter.clone()}</code>
-                        <span class="filter-state">{state_words(&f.state, f.qos)}</span>
-                        <button
-                            class="unwatch"
-                            type="button"
-                            aria-label=format!("Stop watching {}", f.filter)
-                            on:click={
-                                let filter = f.filter.clone();
-                                move |_| session.unwatch(&filter)
-                            }
-                        >
-                            "Stop"
-                        </button>
-                    </li>
-                </For>
-            </ul>
+            <ul
+                id="filters"
+                class="filters"
+                aria-label="Watched filters"
+                node_ref=filter_list
+                on:click=on_filter_click
+            ></ul>
             <div class="watch-controls" role="toolbar" aria-label="Viewer controls">
                 <button
                     id="mode-stream"
