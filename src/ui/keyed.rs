@@ -7,6 +7,8 @@
 //! were 27 KiB), and every item it ever drew leaves a little memory behind until the list
 //! goes. The one piece of code here serves every list.
 
+use leptos::html::Ul;
+use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement};
 
@@ -95,6 +97,21 @@ pub fn sync(
             }
         }
     }
+}
+
+/// What a list's render gets: call it with the items and how to draw one.
+pub type Sync<'a> = dyn FnMut(&[Item], &dyn Fn(&Document, usize) -> Option<Element>) + 'a;
+
+/// Keep `list` showing what `render` reads: it runs again whenever a signal it read
+/// changes, and hands the items and how to draw one to its argument.
+pub fn keep_drawn(list: NodeRef<Ul>, render: impl Fn(&mut Sync) + 'static) {
+    let drawn = StoredValue::new_local(Keyed::default());
+    Effect::new(move |_| {
+        let Some(el) = list.get() else {
+            return;
+        };
+        render(&mut |items, draw| drawn.update_value(|d| sync(&el, d, items, draw)));
+    });
 }
 
 /// The class of the focused element, if it is inside `el`.

@@ -324,42 +324,30 @@ mod tests {
             )
         };
 
-        // Unknown outbox: no state rather than a wrong one.
-        let cx = Context {
-            outbox: None,
-            refusals: &refusals,
-            vouched: false,
+        let show = |drawn: &mut Rows, outbox: Option<&Outbox>, refusals: &HashMap<_, _>| {
+            let cx = Context {
+                outbox,
+                refusals,
+                vouched: false,
+            };
+            sync(&body, drawn, std::slice::from_ref(&mine), &cx);
         };
-        sync(&body, &mut drawn, std::slice::from_ref(&mine), &cx);
+        // Unknown outbox: no state rather than a wrong one.
+        show(&mut drawn, None, &refusals);
         assert!(body.query_selector("span.delivery").unwrap().is_none());
 
-        let cx = Context {
-            outbox: Some(&outbox),
-            refusals: &refusals,
-            vouched: false,
-        };
-        sync(&body, &mut drawn, std::slice::from_ref(&mine), &cx);
+        show(&mut drawn, Some(&outbox), &refusals);
         let (state, words, span) = delivery(&body);
         assert_eq!((state.as_str(), words.as_str()), ("queued", "queued"));
 
         let empty = Outbox::new();
-        let cx = Context {
-            outbox: Some(&empty),
-            refusals: &refusals,
-            vouched: false,
-        };
-        sync(&body, &mut drawn, std::slice::from_ref(&mine), &cx);
+        show(&mut drawn, Some(&empty), &refusals);
         let (state, _, same) = delivery(&body);
         assert_eq!(state, "delivered");
         assert!(same.is_same_node(Some(&span)));
 
         refusals.insert("m1".to_owned(), Refusal::Refused("not authorized".into()));
-        let cx = Context {
-            outbox: Some(&empty),
-            refusals: &refusals,
-            vouched: false,
-        };
-        sync(&body, &mut drawn, std::slice::from_ref(&mine), &cx);
+        show(&mut drawn, Some(&empty), &refusals);
         let (state, words, _) = delivery(&body);
         assert_eq!(
             (state.as_str(), words.as_str()),

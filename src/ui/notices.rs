@@ -4,7 +4,7 @@
 use chat::Notice;
 use leptos::prelude::*;
 
-use super::keyed::{self, Item, Keyed};
+use super::keyed::{self, Item};
 use super::watch_rows::append;
 use crate::session::ChatSession;
 
@@ -12,11 +12,7 @@ use crate::session::ChatSession;
 pub fn NoticeList(session: ChatSession) -> impl IntoView {
     let notices = session.notices;
     let list = NodeRef::<leptos::html::Ul>::new();
-    let drawn = StoredValue::new_local(Keyed::default());
-    Effect::new(move |_| {
-        let Some(list) = list.get() else {
-            return;
-        };
+    keyed::keep_drawn(list, move |sync| {
         notices.with(|n| {
             let shown: Vec<&Notice> = n.iter().collect();
             let items: Vec<Item> = shown
@@ -26,16 +22,14 @@ pub fn NoticeList(session: ChatSession) -> impl IntoView {
                     look: n.to_string(),
                 })
                 .collect();
-            drawn.update_value(|d| {
-                keyed::sync(&list, d, &items, &|doc, i| {
-                    let kind = shown[i].kind().as_str();
-                    let li = doc.create_element("li").ok()?;
-                    li.set_class_name("notice");
-                    let _ = li.set_attribute("data-kind", kind);
-                    append(doc, &li, "span", "", &items[i].look);
-                    keyed::button(doc, &li, "dismiss", kind, "Dismiss", "×");
-                    Some(li)
-                })
+            sync(&items, &|doc, i| {
+                let kind = shown[i].kind().as_str();
+                let li = doc.create_element("li").ok()?;
+                li.set_class_name("notice");
+                let _ = li.set_attribute("data-kind", kind);
+                append(doc, &li, "span", "", &items[i].look);
+                keyed::button(doc, &li, "dismiss", kind, "Dismiss", "×");
+                Some(li)
             });
         });
     });

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::keyed::{self, Item, Keyed};
+use super::keyed::{self, Item};
 
 use crate::browser::wall_clock_ms;
 use crate::session::ChatSession;
@@ -26,11 +26,7 @@ pub fn PresenceList(
     let online = move || people.with(|(list, _)| list.iter().filter(|p| p.online).count());
     // Drawn by hand (see `keyed`): the list changes with every status that comes.
     let list = NodeRef::<leptos::html::Ul>::new();
-    let drawn = StoredValue::new_local(Keyed::default());
-    Effect::new(move |_| {
-        let Some(list) = list.get() else {
-            return;
-        };
+    keyed::keep_drawn(list, move |sync| {
         let vouched = session.vouched.get();
         people.with(|(shown, _)| {
             let items: Vec<Item> = shown
@@ -40,21 +36,19 @@ pub fn PresenceList(
                     look: format!("{}|{}|{}", p.online, p.verified && vouched, p.name),
                 })
                 .collect();
-            drawn.update_value(|d| {
-                keyed::sync(&list, d, &items, &|doc, i| {
-                    let p = &shown[i];
-                    let li = doc.create_element("li").ok()?;
-                    let state = if p.online { "online" } else { "offline" };
-                    let _ = li.set_attribute("data-state", state);
-                    let _ = li.set_attribute("data-person", &p.person);
-                    if p.verified && vouched {
-                        li.set_class_name("verified");
-                        let title = format!("Verified: signed in as {}", p.name);
-                        let _ = li.set_attribute("title", &title);
-                    }
-                    li.set_text_content(Some(&p.name));
-                    Some(li)
-                })
+            sync(&items, &|doc, i| {
+                let p = &shown[i];
+                let li = doc.create_element("li").ok()?;
+                let state = if p.online { "online" } else { "offline" };
+                let _ = li.set_attribute("data-state", state);
+                let _ = li.set_attribute("data-person", &p.person);
+                if p.verified && vouched {
+                    li.set_class_name("verified");
+                    let title = format!("Verified: signed in as {}", p.name);
+                    let _ = li.set_attribute("title", &title);
+                }
+                li.set_text_content(Some(&p.name));
+                Some(li)
             });
         });
     });

@@ -7,7 +7,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use web_sys::{Document, Element};
 
-use super::keyed::{self, Item, Keyed};
+use super::keyed::{self, Item};
 use super::watch_rows::append;
 
 use crate::session::ChatSession;
@@ -34,11 +34,7 @@ pub fn RoomList(
     };
     // The joined rooms, drawn by hand (see `keyed`).
     let list = NodeRef::<leptos::html::Ul>::new();
-    let drawn = StoredValue::new_local(Keyed::default());
-    Effect::new(move |_| {
-        let Some(list) = list.get() else {
-            return;
-        };
+    keyed::keep_drawn(list, move |sync| {
         rooms.with(|r| {
             let joined = r.joined();
             let items: Vec<Item> = joined
@@ -48,11 +44,9 @@ pub fn RoomList(
                     look: format!("{}|{}", r.open() == room, r.unread(room)),
                 })
                 .collect();
-            drawn.update_value(|d| {
-                keyed::sync(&list, d, &items, &|doc, i| {
-                    let room = &joined[i];
-                    draw_room(doc, room, r.open() == room, r.unread(room))
-                })
+            sync(&items, &|doc, i| {
+                let room = &joined[i];
+                draw_room(doc, room, r.open() == room, r.unread(room))
             });
         });
     });

@@ -204,11 +204,7 @@ fn SavedList(
     fill: impl Fn(Connection) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let list = NodeRef::<leptos::html::Ul>::new();
-    let drawn = StoredValue::new_local(super::keyed::Keyed::default());
-    Effect::new(move |_| {
-        let Some(list) = list.get() else {
-            return;
-        };
+    super::keyed::keep_drawn(list, move |sync| {
         saved.with(|s| {
             let items: Vec<super::keyed::Item> = s
                 .list()
@@ -227,17 +223,15 @@ fn SavedList(
                     ),
                 })
                 .collect();
-            drawn.update_value(|d| {
-                super::keyed::sync(&list, d, &items, &|doc, i| {
-                    let key = &items[i].key;
-                    let li = doc.create_element("li").ok()?;
-                    let _ = li.set_attribute("data-connection", key);
-                    let use_it = super::keyed::button(doc, &li, "use", key, "", &items[i].look);
-                    let _ = use_it.set_attribute("title", &format!("Connect to {key}"));
-                    let delete = format!("Delete {key}");
-                    super::keyed::button(doc, &li, "delete", key, &delete, "×");
-                    Some(li)
-                })
+            sync(&items, &|doc, i| {
+                let key = &items[i].key;
+                let li = doc.create_element("li").ok()?;
+                let _ = li.set_attribute("data-connection", key);
+                let use_it = super::keyed::button(doc, &li, "use", key, "", &items[i].look);
+                let _ = use_it.set_attribute("title", &format!("Connect to {key}"));
+                let delete = format!("Delete {key}");
+                super::keyed::button(doc, &li, "delete", key, &delete, "×");
+                Some(li)
             });
         });
     });

@@ -9,7 +9,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use mqtt_core::QoS;
 
-use super::keyed::{self, Item, Keyed};
+use super::keyed::{self, Item};
 use super::watch_rows::append;
 use crate::browser::route::{self, PageRoute};
 use crate::browser::wall_clock_ms;
@@ -103,11 +103,7 @@ pub fn TopicViewer(
 
     // The watched filters, drawn by hand (see `keyed`).
     let filter_list = NodeRef::<leptos::html::Ul>::new();
-    let filters_drawn = StoredValue::new_local(Keyed::default());
-    Effect::new(move |_| {
-        let Some(list) = filter_list.get() else {
-            return;
-        };
+    keyed::keep_drawn(filter_list, move |sync| {
         watch.with(|w| {
             let filters = w.filters();
             let items: Vec<Item> = filters
@@ -117,21 +113,19 @@ pub fn TopicViewer(
                     look: state_words(&f.state, f.qos),
                 })
                 .collect();
-            filters_drawn.update_value(|d| {
-                keyed::sync(&list, d, &items, &|doc, i| {
-                    let (f, words) = (&filters[i], &items[i].look);
-                    let state = state_key(&f.state);
-                    let li = doc.create_element("li").ok()?;
-                    let _ = li.set_attribute("data-filter", &f.filter);
-                    let _ = li.set_attribute("data-state", state);
-                    li.set_class_name(&format!("filter {state}"));
-                    append(doc, &li, "code", "filter-name", &f.filter);
-                    append(doc, &li, "span", "filter-state", words);
-                    let label = format!("Stop watching {}", f.filter);
-                    let stop = keyed::button(doc, &li, "unwatch", &f.filter, "", "Stop");
-                    let _ = stop.set_attribute("aria-label", &label);
-                    Some(li)
-                })
+            sync(&items, &|doc, i| {
+                let (f, words) = (&filters[i], &items[i].look);
+                let state = state_key(&f.state);
+                let li = doc.create_element("li").ok()?;
+                let _ = li.set_attribute("data-filter", &f.filter);
+                let _ = li.set_attribute("data-state", state);
+                li.set_class_name(&format!("filter {state}"));
+                append(doc, &li, "code", "filter-name", &f.filter);
+                append(doc, &li, "span", "filter-state", words);
+                let label = format!("Stop watching {}", f.filter);
+                let stop = keyed::button(doc, &li, "unwatch", &f.filter, "", "Stop");
+                let _ = stop.set_attribute("aria-label", &label);
+                Some(li)
             });
         });
     });
