@@ -60,6 +60,11 @@ pub fn sync(
             Some(d) if d.look == item.look => d,
             stale => {
                 let Some(el) = draw(&doc, i) else {
+                    // Not drawable (the document refused the element): not left showing
+                    // what it showed before either.
+                    if let Some(stale) = stale {
+                        stale.el.remove();
+                    }
                     continue;
                 };
                 if let Some(stale) = stale {
