@@ -1,7 +1,7 @@
 //! Where the app connects, as whom and what it listens to: the page URL, then what this tab
 //! chose in the connection panel, then the saved connections.
 
-use chat::{check_broker_url, Connection, MqttVersion, RoomName, RoomNameError};
+use chat::{check_broker_list, Connection, MqttVersion, RoomName, RoomNameError};
 pub use chat::{BrokerUrlError, SavedConnections};
 use mqtt_core::Credentials;
 use wasm_bindgen::JsValue;
@@ -35,7 +35,8 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    /// From the current page: `?broker=ws://host:port[/path]`, else `ws://<page host>:9001`;
+    /// From the current page: `?broker=ws://host:port[/path]` (or several, separated by
+    /// commas), else `ws://<page host>:9001`;
     /// `?protocol=`, `?username=`. A `?password=` is removed from the address at once.
     pub fn from_page() -> Self {
         let query = crate::browser::query_string();
@@ -166,12 +167,14 @@ pub fn broker_url(query: &str, page_host: &str) -> Result<String, BrokerUrlError
     }
 }
 
-/// A broker address typed or linked: checked in words (`chat::check_broker_url`), then by
-/// the browser's own URL parser.
+/// A broker address typed or linked, or several separated by commas (tried in turn): each
+/// checked in words (`chat::check_broker_list`), then by the browser's own URL parser.
 pub fn validate_broker_url(raw: &str) -> Result<String, BrokerUrlError> {
-    let checked = check_broker_url(raw, crate::browser::page_is_https())?;
-    web_sys::Url::new(&checked).map_err(|_: JsValue| BrokerUrlError::NotAUrl {
-        address: checked.clone(),
-    })?;
+    let checked = check_broker_list(raw, crate::browser::page_is_https())?;
+    for url in chat::broker_urls(&checked) {
+        web_sys::Url::new(url).map_err(|_: JsValue| BrokerUrlError::NotAUrl {
+            address: url.to_owned(),
+        })?;
+    }
     Ok(checked)
 }

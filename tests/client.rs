@@ -27,7 +27,7 @@ fn open(url: String, topic: &str) -> (Connection, Events) {
 fn open_with(url: String, options: Options, topic: &str) -> (Connection, Events) {
     let events: Events = Rc::default();
     let sink = Rc::clone(&events);
-    let connection = Connection::open(url, options, &[(topic, QoS::AtLeastOnce)], move |e| {
+    let connection = Connection::open(vec![url], options, &[(topic, QoS::AtLeastOnce)], move |e| {
         sink.borrow_mut().push(e)
     });
     (connection, events)
@@ -46,9 +46,12 @@ async fn client_connects_subscribes_publishes_and_receives_its_own_message() {
     })
     .await;
     assert_eq!(
-        events.borrow()[0],
-        LinkEvent::State(LinkState::Connecting),
-        "the first thing reported is connecting"
+        events.borrow()[..2],
+        [
+            LinkEvent::Broker(broker()),
+            LinkEvent::State(LinkState::Connecting)
+        ],
+        "the first things reported are the broker and connecting"
     );
     assert!(has(&events, |e| matches!(
         e,
@@ -178,6 +181,41 @@ async fn an_unreachable_broker_is_retried_with_the_reason() {
     assert!(connecting >= 3, "each retry is a new attempt");
 }
 
+#[wasm_bindgen_test]
+async fn a_dead_broker_in_the_list_hands_over_to_the_next_at_once() {
+    let dead = format!("ws://127.0.0.1:{}", closed_port());
+    let topic = unique_topic("failover");
+    let events: Events = Rc::default();
+    let sink = Rc::clone(&events);
+    let _conn = Connection::open(
+        vec![dead.clone(), broker()],
+        Options::new(new_client_id().expect("random id")),
+        &[(&topic, QoS::AtLeastOnce)],
+        move |e| sink.borrow_mut().push(e),
+    );
+    wait_for("connected through the second broker", 5000.0, || {
+        has(&events, |e| {
+            matches!(e, LinkEvent::Mqtt(Event::Connected { .. }))
+        })
+    })
+    .await;
+    let seen = events.borrow().clone();
+    let until_connected: Vec<&LinkEvent> = seen
+        .iter()
+        .take_while(|e| !matches!(e, LinkEvent::State(LinkState::Connected)))
+        .filter(|e| matches!(e, LinkEvent::State(_) | LinkEvent::Broker(_)))
+        .collect();
+    assert_eq!(
+        until_connected,
+        [
+            &LinkEvent::Broker(dead),
+            &LinkEvent::State(LinkState::Connecting),
+            &LinkEvent::Broker(broker()),
+        ],
+        "the second broker is tried at once, with no wait between"
+    );
+}
+
 /// `?password=` is taken out of the address at once and never used; `?username=` and
 /// `?protocol=` are read.
 #[wasm_bindgen_test]
@@ -249,6 +287,15 @@ fn broker_url_query_overrides_and_is_checked() {
         Err(BrokerUrlError::Tcp { .. })
     ));
     assert_eq!(broker_url("?broker=", "h"), Err(BrokerUrlError::Empty));
+    assert_eq!(
+        broker_url("?broker=ws://127.0.0.1:9011, ws://127.0.0.1:9012", "h"),
+        Ok("ws://127.0.0.1:9011,ws://127.0.0.1:9012".into()),
+        "several brokers, tried in turn"
+    );
+    assert!(matches!(
+        broker_url("?broker=ws://127.0.0.1:9011,http://h", "h"),
+        Err(BrokerUrlError::WebPage { .. })
+    ));
     assert_eq!(
         broker_url("?broker=not%20a%20url", "h"),
         Err(BrokerUrlError::NotAUrl {

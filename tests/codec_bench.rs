@@ -44,7 +44,7 @@ async fn broker_round_trip_in_the_browser() {
     let (a, s) = (Rc::clone(&arrived), Rc::clone(&subscribed));
     let perf2 = perf.clone();
     let conn = Connection::open(
-        url.into(),
+        vec![url.into()],
         Options::new(mqtt_chat::browser::identity::new_client_id().expect("random id")),
         &[("bench/rtt", QoS::AtMostOnce)],
         move |e| match e {
@@ -111,7 +111,7 @@ async fn retry_on_wake_in_the_browser() {
     let events: Rc<RefCell<Vec<LinkEvent>>> = Rc::default();
     let sink = Rc::clone(&events);
     let _conn = Connection::open(
-        format!("ws://127.0.0.1:{port}"),
+        vec![format!("ws://127.0.0.1:{port}")],
         Options::new(mqtt_chat::browser::identity::new_client_id().expect("random id")),
         &[("bench/wake", QoS::AtMostOnce)],
         move |e| sink.borrow_mut().push(e),

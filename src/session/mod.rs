@@ -171,6 +171,10 @@ pub struct ChatSession {
     refusal_words: StoredValue<Option<String>>,
     /// The MQTT version of this tab's connection.
     pub protocol: chat::MqttVersion,
+    /// The broker the link is on or tries next, once the transport says.
+    pub broker: RwSignal<Option<String>>,
+    /// How many broker addresses the connection names (a cluster's nodes, tried in turn).
+    pub brokers: usize,
     /// The rooms not shown, with their messages.
     room_logs: StoredValue<HashMap<RoomName, MessageLog>>,
     /// The last key space handed to a room's log (see `MessageLog::in_key_space`).
@@ -261,6 +265,11 @@ impl ChatSession {
             vouched: RwSignal::new(false),
             vouch: StoredValue::new(Default::default()),
             protocol: config.protocol,
+            broker: RwSignal::new(None),
+            brokers: config
+                .broker_url
+                .as_deref()
+                .map_or(0, |list| chat::broker_urls(list).count()),
             room_logs: StoredValue::new(HashMap::new()),
             key_spaces: StoredValue::new(0),
             history_loads: StoredValue::new_local(HashMap::new()),

@@ -46,6 +46,9 @@ impl ChatSession {
                 }
                 self.status.try_set(status);
             }
+            LinkEvent::Broker(url) => {
+                self.broker.try_set(Some(url));
+            }
             LinkEvent::Mqtt(Event::Disconnected(DisconnectReason::Refused {
                 refusal,
                 reason_string,

@@ -64,7 +64,8 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
             .router
             .with_value(|r| r.subscriptions().map(|(f, q)| (f.to_owned(), q)).collect());
         let filters: Vec<(&str, QoS)> = filters.iter().map(|(f, q)| (f.as_str(), *q)).collect();
-        let connection = Connection::open(url, options, &filters, move |event| {
+        let urls = chat::broker_urls(&url).map(str::to_owned).collect();
+        let connection = Connection::open(urls, options, &filters, move |event| {
             session.on_link_event(event)
         });
         // The user can send from here on. If the view is already gone, the connection is

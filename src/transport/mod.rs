@@ -4,7 +4,9 @@
 //!
 //! When to connect again is decided by the sans-IO [`mqtt_core::Reconnect`] policy; the task
 //! only feeds it what happened (with the time, `navigator.onLine` and a random number) and
-//! does what it says. It reports typed [`LinkState`]s; the words are the domain's.
+//! does what it says. It reports typed [`LinkState`]s; the words are the domain's. Given
+//! several broker addresses, the policy also says which one each attempt goes to
+//! ([`mqtt_core::Failover`]), and the task reports it ([`LinkEvent::Broker`]).
 //!
 //! The core sits in an `Rc<RefCell<_>>` shared by the handle and the task, so `publish`
 //! answers at once (packet id, or why not) and puts the packet on the wire in the same call.
@@ -34,6 +36,8 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum LinkEvent {
     /// Where the link stands; reported when it changes.
     State(LinkState),
+    /// The broker the link is on, or the next attempt goes to; reported when it changes.
+    Broker(String),
     Mqtt(Event),
 }
 
@@ -67,9 +71,10 @@ impl Drop for Connection {
 }
 
 impl Connection {
-    /// Start connecting to `url` and keep `subscriptions` on every session.
+    /// Start connecting to the first of `urls` (at least one; the others are tried in turn
+    /// when it fails) and keep `subscriptions` on every session.
     pub fn open(
-        url: String,
+        urls: Vec<String>,
         options: Options,
         subscriptions: &[(&str, QoS)],
         on_event: impl FnMut(LinkEvent) + 'static,
@@ -90,7 +95,7 @@ impl Connection {
         let socket = Rc::new(RefCell::new(None));
         let paused = Rc::new(Cell::new(false));
         let link = Link {
-            url,
+            urls,
             core: Rc::clone(&core),
             socket: Rc::clone(&socket),
             paused: Rc::clone(&paused),
@@ -241,11 +246,22 @@ fn send_all(core: &RefCell<Client>, ws: &web_sys::WebSocket) {
 /// What the task needs: where to connect, the core, where to publish the open socket, and a
 /// way for browser events to reach the task.
 struct Link {
-    url: String,
+    /// The broker addresses, tried in turn; never empty.
+    urls: Vec<String>,
     core: Rc<RefCell<Client>>,
     socket: Rc<RefCell<Option<web_sys::WebSocket>>>,
     paused: Rc<Cell<bool>>,
     commands: mpsc::UnboundedSender<Command>,
+}
+
+impl Link {
+    /// The address at `index` of the list (the first if out of range).
+    fn url(&self, index: usize) -> &str {
+        self.urls
+            .get(index)
+            .or(self.urls.first())
+            .map_or("", String::as_str)
+    }
 }
 
 /// How one connection attempt ended.
@@ -275,9 +291,14 @@ async fn run(
 ) {
     // Kept for the task's life; dropping them removes the listeners.
     let _wake = wake_listeners(&link.commands);
-    let mut policy = Reconnect::default();
+    let mut policy = Reconnect::default().with_brokers(link.urls.len());
     let mut reported = None;
+    let mut reported_broker = None;
     while let Some(action) = policy.poll_action() {
+        if reported_broker != Some(policy.broker()) {
+            reported_broker = Some(policy.broker());
+            emit(LinkEvent::Broker(link.url(policy.broker()).to_owned()));
+        }
         report(&policy, &mut reported, emit);
         let woke = match action {
             Action::Connect => {
@@ -386,7 +407,7 @@ async fn connect_once(
     commands: &mut mpsc::UnboundedReceiver<Command>,
     emit: &mut dyn FnMut(LinkEvent),
 ) -> Ended {
-    let (url, core) = (link.url.as_str(), &link.core);
+    let (url, core) = (link.url(policy.broker()), &link.core);
     // A new attempt: whatever paused an earlier link is over (the page is back).
     link.paused.set(false);
     let unreachable = || Ended::Lost(LinkError::Unreachable { url: url.into() });

@@ -1,4 +1,7 @@
 //! `#connect-badge`: exactly `connected` while connected, otherwise the state and why.
+//! With several brokers (a cluster's nodes), it also says which one: `connecting to <url>`
+//! while trying one, and `#connect-broker` beside it, `on <url>`, while connected.
+//! `data-broker` always holds the broker the link is on or tries next.
 
 use std::time::Duration;
 
@@ -18,11 +21,23 @@ pub fn ConnectBadge(session: ChatSession) -> impl IntoView {
     {
         on_cleanup(move || tick.clear());
     }
+    let several = session.brokers > 1;
+    let broker = session.broker;
     let label = move || {
         status.with(|s| match s {
             ConnectionStatus::Reconnecting { .. } => s.label(now.get()),
+            ConnectionStatus::Connecting if several => broker
+                .with(|b| b.as_ref().map(|url| format!("connecting to {url}")))
+                .unwrap_or_else(|| s.label(0.0)),
             other => other.label(0.0),
         })
+    };
+    // Beside the badge while connected: which of the brokers serves.
+    let on_broker = move || {
+        (several && status.with(ConnectionStatus::is_connected))
+            .then(|| broker.get())
+            .flatten()
+            .map(|url| view! { <span id="connect-broker" class="broker">"on " {url}</span> })
     };
     let retry_label = move || {
         status.with(|s| match s {
@@ -42,10 +57,12 @@ pub fn ConnectBadge(session: ChatSession) -> impl IntoView {
                 aria-live="polite"
                 data-state=move || status.with(|s| s.state())
                 data-client-id=move || session.client_id.get()
+                data-broker=move || broker.get()
                 title=move || session.client_id.get().map(|id| format!("MQTT client id {id}"))
             >
                 {label}
             </span>
+            {on_broker}
             {move || retry_label().map(|text| view! {
                 <button id="retry" type="button" class="retry" on:click=move |_| session.retry()>
                     {text}

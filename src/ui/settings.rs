@@ -44,7 +44,7 @@ impl Current {
 fn bad_address(e: &chat::BrokerUrlError) -> String {
     use chat::BrokerUrlError as E;
     match e {
-        E::Empty => String::new(),
+        E::Empty | E::TooMany { .. } => String::new(),
         E::NotAUrl { address }
         | E::WebPage { address }
         | E::Tcp { address, .. }
@@ -125,6 +125,7 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
                         autocomplete="url"
                         spellcheck="false"
                         placeholder="wss://broker.example.com:8084/mqtt"
+                        title="One WebSocket address, or several separated by commas (a cluster's nodes, tried in turn)"
                         aria-describedby="settings-error"
                         prop:value=move || url.get()
                         on:input=move |ev| {

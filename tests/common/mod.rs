@@ -165,7 +165,7 @@ pub async fn outsider(topic: &str) -> Connection {
     let ready = Rc::new(RefCell::new(false));
     let flag = Rc::clone(&ready);
     let conn = Connection::open(
-        broker(),
+        vec![broker()],
         Options::new(new_client_id().expect("random id")),
         &[],
         move |e| {

@@ -7,6 +7,8 @@ use thiserror::Error;
 
 /// Saved connections kept at most (the oldest used goes first).
 pub const MAX_SAVED: usize = 20;
+/// Broker addresses one connection may name (the nodes of a cluster, tried in turn).
+pub const MAX_BROKERS: usize = 8;
 
 /// Why a broker address cannot be used, in words that say what to type instead.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
@@ -25,6 +27,32 @@ pub enum BrokerUrlError {
     NoHost { address: String },
     #[error("This page was loaded over https, so the browser blocks the unencrypted ws:// address \"{address}\" (mixed content). Use wss://.")]
     MixedContent { address: String },
+    #[error("{count} broker addresses are too many: name at most {max}, separated by commas.", max = MAX_BROKERS)]
+    TooMany { count: usize },
+}
+
+/// A connection's broker addresses: one, or several separated by commas
+/// (`ws://a:9001,ws://b:9001`), tried in turn when the link is lost. Empty parts are skipped.
+pub fn broker_urls(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|url| !url.is_empty())
+}
+
+/// Checks a list of broker addresses (see [`broker_urls`]) address by address, and returns
+/// it as the app keeps it: trimmed, without repeats, joined by commas. One address is
+/// returned as it was checked by [`check_broker_url`].
+pub fn check_broker_list(raw: &str, page_is_https: bool) -> Result<String, BrokerUrlError> {
+    let mut checked: Vec<String> = Vec::new();
+    for url in broker_urls(raw) {
+        let url = check_broker_url(url, page_is_https)?;
+        if !checked.contains(&url) {
+            checked.push(url);
+        }
+    }
+    match checked.len() {
+        0 => Err(BrokerUrlError::Empty),
+        count if count > MAX_BROKERS => Err(BrokerUrlError::TooMany { count }),
+        _ => Ok(checked.join(",")),
+    }
 }
 
 /// Checks a broker address typed by the user or carried by a link. `page_is_https`: the page
@@ -160,7 +188,9 @@ impl Connection {
 
     /// What everything kept in the browser is filed under (unsent messages, history, client
     /// ids, rooms), so one user's or one broker's never reaches another. `None` for the
-    /// page's default broker without a user: the names every earlier version used.
+    /// page's default broker without a user: the names every earlier version used. Several
+    /// brokers are one place whatever their order (a cluster's nodes share the sessions), so
+    /// a tab that comes back through another node finds its client id and history.
     pub fn scope(&self, default_url: &str) -> Option<String> {
         // `<user>@<url>` with `%`, `@` and `/` in the user name escaped, so the first `@`
         // always ends the user name and no two pairs share a scope.
@@ -169,8 +199,10 @@ impl Connection {
             .replace('%', "%25")
             .replace('@', "%40")
             .replace('/', "%2F");
-        (self.url != default_url || !self.username.is_empty())
-            .then(|| format!("{user}@{}", self.url))
+        let mut brokers: Vec<&str> = broker_urls(&self.url).collect();
+        brokers.sort_unstable();
+        let place = brokers.join(",");
+        (place != default_url || !self.username.is_empty()).then(|| format!("{user}@{place}"))
     }
 }
 
@@ -188,7 +220,7 @@ impl SavedConnections {
             Ok(Value::Array(items)) => items
                 .into_iter()
                 .filter_map(|item| serde_json::from_value::<Connection>(item).ok())
-                .filter(|c| check_broker_url(&c.url, false).is_ok())
+                .filter(|c| check_broker_list(&c.url, false).is_ok())
                 .take(MAX_SAVED)
                 .collect(),
             _ => Vec::new(),
@@ -382,6 +414,35 @@ mod tests {
     }
 
     #[test]
+    fn a_list_of_brokers_is_checked_address_by_address() {
+        assert_eq!(
+            check_broker_list(" ws://a:9011 , ws://b:9012,, ws://a:9011 ,", false),
+            Ok("ws://a:9011,ws://b:9012".into()),
+            "trimmed, empty parts and repeats dropped"
+        );
+        assert_eq!(
+            check_broker_list("ws://localhost:9001", false),
+            Ok("ws://localhost:9001".into())
+        );
+        assert_eq!(
+            broker_urls("ws://a:1, ws://b:2").collect::<Vec<_>>(),
+            ["ws://a:1", "ws://b:2"]
+        );
+        let e = check_broker_list("ws://a:9011,mqtt://b:1883", false).unwrap_err();
+        assert!(
+            e.to_string().contains("Browsers cannot open mqtt://"),
+            "{e}"
+        );
+        assert_eq!(check_broker_list(" , ", false), Err(BrokerUrlError::Empty));
+        let many = (0..9)
+            .map(|i| format!("ws://h:{}", 9000 + i))
+            .collect::<Vec<_>>();
+        let e = check_broker_list(&many.join(","), false).unwrap_err();
+        assert_eq!(e, BrokerUrlError::TooMany { count: 9 });
+        assert!(e.to_string().contains("at most 8"), "{e}");
+    }
+
+    #[test]
     fn bad_addresses_are_told_in_words() {
         let cases: [(&str, bool, &str); 10] = [
             ("", false, "Enter the broker's WebSocket address"),
@@ -491,6 +552,21 @@ mod tests {
         assert_ne!(
             conn(default, "alice", None).scope(default),
             conn(default, "bob", None).scope(default)
+        );
+        // A cluster is one place whatever the order its nodes are named in.
+        assert_eq!(
+            Connection::anonymous("ws://n2:9012,ws://n1:9011").scope(default),
+            Connection::anonymous("ws://n1:9011,ws://n2:9012").scope(default)
+        );
+        assert_eq!(
+            Connection::anonymous("ws://n2:9012,ws://n1:9011")
+                .scope(default)
+                .as_deref(),
+            Some("@ws://n1:9011,ws://n2:9012")
+        );
+        assert_ne!(
+            Connection::anonymous("ws://n1:9011").scope(default),
+            Connection::anonymous("ws://n1:9011,ws://n2:9012").scope(default)
         );
     }
 

@@ -20,8 +20,8 @@ pub mod typing;
 pub mod watch;
 
 pub use connection::{
-    check_broker_url, import_connections, BrokerUrlError, Connection, ImportError, Imported,
-    MqttVersion, SavedConnections,
+    broker_urls, check_broker_list, check_broker_url, import_connections, BrokerUrlError,
+    Connection, ImportError, Imported, MqttVersion, SavedConnections,
 };
 pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_CHARS};
 pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};

@@ -5,7 +5,10 @@
 //! Environment (scripts/test and scripts/bench set it): `MQTT_CHAT_DIST`, and for the shared
 //! broker `MQTT_CHAT_BROKER_TCP_PORT`, `MQTT_CHAT_BROKER_WS_PORT`, `MQTT_CHAT_BROKER_LOG`.
 
+pub mod cluster;
 pub mod wasm_size;
+
+pub use cluster::Cluster;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -286,7 +289,7 @@ pub fn dist() -> PathBuf {
     PathBuf::from(env("MQTT_CHAT_DIST"))
 }
 
-fn manifest_dir() -> PathBuf {
+pub(crate) fn manifest_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
@@ -366,19 +369,70 @@ impl Drop for Deliveries {
 }
 
 /// A Mosquitto of the test's own, from the project's mosquitto.conf on free ports, that the
-/// test can kill and restart on the same ports (tabs keep their broker URL).
+/// test can kill and restart on the same ports (tabs keep their broker URL). Under
+/// `MQTT_CHAT_E2E_BROKER=aedes`, a plain `Broker::start(&[])` is an Aedes node instead, with
+/// a Redis of its own that keeps its sessions across a kill (see [`Broker::is_aedes`]).
 pub struct Broker {
     pub dir: PathBuf,
     pub tcp_port: u16,
     pub ws_port: u16,
     child: Option<Child>,
+    /// The Aedes node's Redis (port and process), when this broker is Aedes.
+    redis: Option<(u16, Child)>,
+}
+
+/// Which broker the suite runs against: `MQTT_CHAT_E2E_BROKER=aedes` (scripts/test's Aedes
+/// lane) or Mosquitto.
+pub fn aedes_suite() -> bool {
+    std::env::var("MQTT_CHAT_E2E_BROKER").is_ok_and(|v| v == "aedes")
 }
 
 impl Broker {
     /// Start from the project's `mosquitto.conf` with `replace` applied: (line prefix, new
-    /// line) pairs.
+    /// line) pairs. In the Aedes suite, with nothing to replace, an Aedes node.
     pub fn start(replace: &[(&str, &str)]) -> Broker {
+        if aedes_suite() && replace.is_empty() {
+            return Broker::aedes();
+        }
         Broker::from_config("mosquitto.conf", replace)
+    }
+
+    /// An Aedes node (crates/e2e/cluster/node.mjs) on free ports, with a Redis of its own.
+    pub fn aedes() -> Broker {
+        let cluster_dir = std::env::temp_dir().join(format!(
+            "mqtt-chat-aedes-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::create_dir_all(&cluster_dir).unwrap();
+        let redis_port = free_port();
+        let redis = Command::new("redis-server")
+            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--logfile")
+            .arg(cluster_dir.join("redis.log"))
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server runs (scripts/setup installs it)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", redis_port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut broker = Broker {
+            dir: cluster_dir,
+            tcp_port: free_port(),
+            ws_port: free_port(),
+            child: None,
+            redis: Some((redis_port, redis)),
+        };
+        broker.restart();
+        broker
+    }
+
+    /// This broker is an Aedes node (no MQTT 5, no Mosquitto log or config).
+    pub fn is_aedes(&self) -> bool {
+        self.redis.is_some()
     }
 
     /// Start from a config file at the project's top level (its listeners on 1883/1884 and
@@ -428,6 +482,7 @@ impl Broker {
             tcp_port,
             ws_port,
             child: None,
+            redis: None,
         }
     }
 
@@ -479,19 +534,34 @@ impl Broker {
             .append(true)
             .open(self.dir.join("mosquitto.log"))
             .unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(self.dir.join("mosquitto.conf"))
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("mosquitto runs");
+        let child = match &self.redis {
+            Some((redis_port, _)) => Command::new("node")
+                .arg(manifest_dir().join("cluster/node.mjs"))
+                .args(["--ws", &self.ws_port.to_string()])
+                .args(["--tcp", &self.tcp_port.to_string()])
+                .args(["--redis", &redis_port.to_string()])
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("node runs"),
+            None => Command::new("mosquitto")
+                .arg("-c")
+                .arg(self.dir.join("mosquitto.conf"))
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("mosquitto runs"),
+        };
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.ws_port)).is_err() {
+        // An Aedes node opens its TCP listener first; Mosquitto's configs may have none.
+        let tcp_too = self.is_aedes();
+        while std::net::TcpStream::connect(("127.0.0.1", self.ws_port)).is_err()
+            || (tcp_too && std::net::TcpStream::connect(("127.0.0.1", self.tcp_port)).is_err())
+        {
             assert!(
                 Instant::now() < deadline,
-                "mosquitto did not start: {}",
+                "the broker did not start: {}",
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(5));
@@ -535,6 +605,10 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         self.kill();
+        if let Some((_, mut redis)) = self.redis.take() {
+            let _ = redis.kill();
+            let _ = redis.wait();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -77,6 +77,18 @@ pub enum ConnectRefusal {
 }
 
 impl ConnectRefusal {
+    /// The refusal is about this broker, not about us: another node of a cluster may take
+    /// the connection (server unavailable or busy, use another server, server moved).
+    pub fn another_broker_may_serve(self) -> bool {
+        matches!(
+            self,
+            ConnectRefusal::ServerUnavailable
+                | ConnectRefusal::ServerBusy
+                | ConnectRefusal::UseAnotherServer
+                | ConnectRefusal::ServerMoved
+        )
+    }
+
     /// The refusal an MQTT 5 CONNACK reason code stands for; `None` below 0x80 (success).
     pub fn from_v5_reason(code: u8) -> Option<ConnectRefusal> {
         use ConnectRefusal as R;

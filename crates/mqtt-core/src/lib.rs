@@ -17,6 +17,7 @@ mod backoff;
 mod client;
 mod codec;
 mod error;
+mod failover;
 mod link;
 mod reconnect;
 pub mod router;
@@ -32,6 +33,7 @@ pub use error::{
     ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError,
     SESSION_TAKEN_OVER,
 };
+pub use failover::{Failover, Next};
 pub use link::{LinkError, LinkState};
 pub use mqttbytes::QoS;
 pub use reconnect::{Action, Reconnect, STABLE_LINK};

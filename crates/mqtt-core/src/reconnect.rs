@@ -21,12 +21,18 @@
 //! - the same after an MQTT 5 broker said another connection took our session over
 //!   (DISCONNECT 0x8E): two tabs with one client id would otherwise take it from each other
 //!   forever; every other server DISCONNECT is a lost link, retried with backoff;
-//! - after the page went away (`pagehide`) the link is paused until a wake or the user.
+//! - after the page went away (`pagehide`) the link is paused until a wake or the user;
+//! - with several brokers ([`Reconnect::with_brokers`]) a lost link or a failed attempt
+//!   moves on to the next broker at once, and only a round in which every broker failed
+//!   waits for the backoff ([`Failover`]). A refusal stays with the broker that refused
+//!   (the other nodes would say the same), unless it says the broker itself cannot serve
+//!   (unavailable, busy, use another server): then the next broker of the round is asked.
 
 use std::time::Duration;
 
 use crate::backoff::Backoff;
 use crate::error::ConnectRefusal;
+use crate::failover::{Failover, Next};
 use crate::link::{LinkError, LinkState};
 use crate::time::Instant;
 
@@ -54,6 +60,7 @@ pub enum Action {
 pub struct Reconnect {
     backoff: Backoff,
     stable_after: Duration,
+    failover: Failover,
     state: State,
 }
 
@@ -89,8 +96,21 @@ impl Reconnect {
         Reconnect {
             backoff,
             stable_after,
+            failover: Failover::default(),
             state: State::Due,
         }
+    }
+
+    /// The same policy over a list of `brokers` addresses (see [`Failover`]).
+    pub fn with_brokers(mut self, brokers: usize) -> Self {
+        self.failover = Failover::new(brokers);
+        self
+    }
+
+    /// The index, in the broker list, of the broker the link is on or the next attempt
+    /// goes to.
+    pub fn broker(&self) -> usize {
+        self.failover.current()
     }
 
     // ----- inputs ---------------------------------------------------------------------------
@@ -115,17 +135,34 @@ impl Reconnect {
             if now.saturating_duration_since(at) >= self.stable_after);
         if stable {
             self.backoff.reset();
+            self.failover.stayed_up();
         }
-        self.state = if online {
-            let until = now + self.backoff.next_delay(now, random);
-            State::Backoff { until, reason }
-        } else {
+        // Asked even when another broker is tried at once: it starts the outage's clock.
+        let delay = self.backoff.next_delay(now, random);
+        let next = self.failover.failed();
+        self.state = if !online {
             State::Offline { reason }
+        } else if next == Next::TryNext {
+            State::Due
+        } else {
+            State::Backoff {
+                until: now + delay,
+                reason,
+            }
         };
     }
 
     /// The broker refused the connection.
     pub fn handle_refused(&mut self, refusal: ConnectRefusal) {
+        // "Unavailable" or "use another server" from one node of a list: ask the next one
+        // of this round now.
+        if refusal.another_broker_may_serve()
+            && self.failover.len() > 1
+            && self.failover.failed() == Next::TryNext
+        {
+            self.state = State::Due;
+            return;
+        }
         // Whatever the user changes before retrying deserves a quick second try.
         self.backoff.reset();
         self.state = State::Refused(refusal);

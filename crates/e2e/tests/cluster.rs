@@ -1,0 +1,181 @@
+//! The app on a real clustered broker (issue 12): two Aedes nodes sharing Redis
+//! (`e2e::Cluster`), real tabs, a node killed with SIGKILL.
+
+use std::time::Duration;
+
+use e2e::*;
+
+const N: usize = 10;
+
+fn texts(prefix: &str) -> Vec<String> {
+    (1..=N).map(|i| format!("{prefix} {i:02}")).collect()
+}
+
+/// The rows starting with `prefix`, once there are at least `n` (waits up to `secs`).
+async fn wait_rows(c: &fantoccini::Client, prefix: &str, n: usize, secs: u64) -> Vec<ShownRow> {
+    eventually(&format!("{n} rows '{prefix} …'"), secs, || async {
+        let rows = messages_with(c, prefix).await;
+        (rows.len() >= n).then_some(rows)
+    })
+    .await
+}
+
+/// All N rows with `prefix`, in order and exactly once (a late duplicate is waited for).
+async fn assert_once_in_order(c: &fantoccini::Client, prefix: &str) {
+    wait_rows(c, prefix, N, 40).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let shown: Vec<String> = messages_with(c, prefix)
+        .await
+        .into_iter()
+        .map(|r| r.message)
+        .collect();
+    assert_eq!(shown, texts(prefix), "each once, in order");
+}
+
+/// `data-broker` of the badge: the broker the tab is on.
+async fn on_broker(c: &fantoccini::Client) -> String {
+    c.execute(
+        "return document.getElementById('connect-badge')?.dataset.broker ?? ''",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+#[tokio::test]
+async fn two_people_on_two_nodes_chat_both_ways_in_a_room_and_see_each_other() {
+    let cluster = Cluster::start(2);
+    let base = serve_dist(dist());
+    let (ann, _) = person(&base, &cluster.ws_url(0), "Ann").await;
+    let (bo, _) = person(&base, &cluster.ws_url(1), "Bo").await;
+    let (a, b) = (&ann.client, &bo.client);
+    assert_eq!(on_broker(a).await, cluster.ws_url(0));
+    assert_eq!(on_broker(b).await, cluster.ws_url(1));
+
+    // The default room, both ways.
+    send(a, "Ann", "node one says hi").await;
+    send(b, "Bo", "node two says hi").await;
+    for c in [a, b] {
+        wait_rows(c, "node one says hi", 1, 15).await;
+        wait_rows(c, "node two says hi", 1, 15).await;
+    }
+    // A room, and who is in it.
+    join_and_open(a, "ops").await;
+    join_and_open(b, "ops").await;
+    wait_person(a, "Bo", "online", 20).await;
+    wait_person(b, "Ann", "online", 20).await;
+    send(b, "Bo", "in ops from node two").await;
+    send(a, "Ann", "in ops from node one").await;
+    for c in [a, b] {
+        wait_rows(c, "in ops from node two", 1, 15).await;
+        wait_rows(c, "in ops from node one", 1, 15).await;
+    }
+    // Ann leaves: Bo sees it through the other node.
+    ann.close().await;
+    eventually("Ann shown away on node two", 20, || async {
+        presence(b)
+            .await
+            .into_iter()
+            .find(|p| p.name == "Ann" && p.state != "online")
+    })
+    .await;
+    bo.close().await;
+}
+
+#[tokio::test]
+async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
+    let mut cluster = Cluster::start(2);
+    let base = serve_dist(dist());
+    let (ann, _) = person(&base, &cluster.urls(&[0, 1]), "Ann").await;
+    let (bo, _) = person(&base, &cluster.ws_url(1), "Bo").await;
+    let (a, b) = (&ann.client, &bo.client);
+    assert_eq!(
+        on_broker(a).await,
+        cluster.ws_url(0),
+        "the first node first"
+    );
+    send(a, "Ann", "before the crash").await;
+    wait_rows(b, "before the crash", 1, 15).await;
+
+    cluster.kill(0);
+    // Sent while the tab moves: queued, then delivered through node two.
+    for text in texts("during the move") {
+        send(a, "Ann", &text).await;
+    }
+    wait_connected(a).await;
+    assert_eq!(
+        on_broker(a).await,
+        cluster.ws_url(1),
+        "failed over to node two"
+    );
+    let broker_note = text_of(a, "connect-broker").await.unwrap_or_default();
+    assert_eq!(broker_note, format!("on {}", cluster.ws_url(1)));
+
+    eventually("Ann's messages delivered", 30, || async {
+        let rows = messages_with(a, "during the move").await;
+        (rows.len() == N
+            && rows
+                .iter()
+                .all(|r| r.own && r.delivery.as_deref() == Some("delivered")))
+        .then_some(())
+    })
+    .await;
+    assert_once_in_order(b, "during the move").await;
+    // And the chat goes on both ways.
+    send(b, "Bo", "welcome to node two").await;
+    wait_rows(a, "welcome to node two", 1, 15).await;
+    ann.close().await;
+    bo.close().await;
+}
+
+#[tokio::test]
+async fn a_closed_tab_reopened_on_the_other_node_gets_what_it_missed_from_the_shared_session() {
+    let cluster = Cluster::start(2);
+    let base = serve_dist(dist());
+    // Bo on node two (his list names it first), with a second, blank tab that keeps his
+    // browser open while the chat tab is closed.
+    let (bo, bo_id) = person(&base, &cluster.urls(&[1, 0]), "Bo").await;
+    let b = &bo.client;
+    assert_eq!(on_broker(b).await, cluster.ws_url(1));
+    let chat_tab = b.window().await.unwrap();
+    let keeper = b.new_window(true).await.unwrap().handle;
+    b.switch_to_window(chat_tab).await.unwrap();
+
+    let (ann, _) = person(&base, &cluster.ws_url(0), "Ann").await;
+    let a = &ann.client;
+    send(a, "Ann", "while Bo is here").await;
+    wait_rows(b, "while Bo is here", 1, 15).await;
+
+    b.close_window().await.unwrap();
+    b.switch_to_window(keeper).await.unwrap();
+    for text in texts("while Bo is away") {
+        send(a, "Ann", &text).await;
+    }
+    eventually("Ann's messages delivered", 20, || async {
+        let rows = messages_with(a, "while Bo is away").await;
+        (rows.len() == N
+            && rows
+                .iter()
+                .all(|r| r.delivery.as_deref() == Some("delivered")))
+        .then_some(())
+    })
+    .await;
+    // Ann goes too: no tab is left to answer a catch-up, so what Bo gets comes from the
+    // session the cluster kept for him.
+    ann.close().await;
+
+    // Bo opens the chat again, this time through node one (his list names it first now).
+    new_tab(b).await;
+    open_app(b, &base, &cluster.urls(&[0, 1]), "").await;
+    let id = wait_connected(b).await;
+    assert_eq!(on_broker(b).await, cluster.ws_url(0), "on the other node");
+    assert_eq!(
+        id, bo_id,
+        "the reopened tab resumes the closed tab's session"
+    );
+    assert_once_in_order(b, "while Bo is away").await;
+    bo.close().await;
+}
