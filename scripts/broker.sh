@@ -36,3 +36,39 @@ stop_broker() {
   [ -n "${BROKER_PID:-}" ] && kill "$BROKER_PID" 2>/dev/null && wait "$BROKER_PID" 2>/dev/null
   BROKER_PID=""
 }
+
+# start_aedes: an Aedes node (crates/e2e/cluster/node.mjs) with a Redis of its own, on free
+# ports: the second broker implementation the chat suite runs against (issue 12). Sets
+# AEDES_DIR, AEDES_TCP_PORT, AEDES_WS_PORT, AEDES_PIDS.
+start_aedes() {
+  AEDES_DIR="$(mktemp -d /tmp/mqtt-chat-aedes.XXXXXX)"
+  AEDES_TCP_PORT="$(free_port)"
+  AEDES_WS_PORT="$(free_port)"
+  local redis_port; redis_port="$(free_port)"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --logfile "$AEDES_DIR/redis.log" &
+  AEDES_PIDS="$!"
+  for _ in $(seq 1 50); do
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  node "$ROOT/crates/e2e/cluster/node.mjs" --ws "$AEDES_WS_PORT" --tcp "$AEDES_TCP_PORT" \
+    --redis "$redis_port" > "$AEDES_DIR/aedes.log" 2>&1 &
+  AEDES_PIDS="$AEDES_PIDS $!"
+  for _ in $(seq 1 50); do
+    if grep -q '^ready' "$AEDES_DIR/aedes.log"; then
+      echo "[broker] Aedes on tcp $AEDES_TCP_PORT, ws $AEDES_WS_PORT (Redis $redis_port)" >&2
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "[broker] Aedes did not start:" >&2
+  cat "$AEDES_DIR/aedes.log" >&2
+  return 1
+}
+
+stop_aedes() {
+  # shellcheck disable=SC2086
+  [ -n "${AEDES_PIDS:-}" ] && kill $AEDES_PIDS 2>/dev/null
+  AEDES_PIDS=""
+}

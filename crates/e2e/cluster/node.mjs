@@ -63,8 +63,19 @@ const broker = await Aedes.createBroker({
 })
 
 // Every message passes through Redis pub/sub, whose output limit drops very large ones
-// silently: refuse what is over 1 MiB, as the shipped mosquitto.conf does.
-const MAX_PACKET = 1024 * 1024
+// silently: refuse WebSocket frames over 256 KiB, as the shipped mosquitto.conf does.
+const MAX_PACKET = 256 * 1024
+
+// Connections logged in Mosquitto's words, so the tests (and a person) read both logs alike.
+broker.on('client', (client) => {
+  const from = client.conn?.remoteAddress ?? client.req?.socket?.remoteAddress ?? 'unknown'
+  const p = client.version === 5 ? 5 : client.version === 3 ? 1 : 2
+  console.log(`New client connected from ${from} as ${client.id} (p${p}, c${client.clean ? 1 : 0}).`)
+})
+broker.on('clientDisconnect', (client) => {
+  // _disconnected: the client sent DISCONNECT (aedes lib/handlers/index.js).
+  console.log(client._disconnected ? `Client ${client.id} disconnected.` : `Client ${client.id} closed its connection.`)
+})
 
 const tcp = net.createServer(broker.handle)
 const web = http.createServer((_, res) => res.writeHead(426).end('MQTT over WebSockets only\n'))

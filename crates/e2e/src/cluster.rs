@@ -93,6 +93,15 @@ impl Cluster {
         }
     }
 
+    /// The processes of the cluster that run: the nodes, then Redis.
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes
+            .iter()
+            .filter_map(|n| n.child.as_ref().map(Child::id))
+            .chain(std::iter::once(self.redis.id()))
+            .collect()
+    }
+
     /// Node `i`'s WebSocket address.
     pub fn ws_url(&self, i: usize) -> String {
         format!("ws://127.0.0.1:{}", self.nodes[i].ws_port)

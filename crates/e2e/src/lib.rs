@@ -6,6 +6,7 @@
 //! broker `MQTT_CHAT_BROKER_TCP_PORT`, `MQTT_CHAT_BROKER_WS_PORT`, `MQTT_CHAT_BROKER_LOG`.
 
 pub mod cluster;
+pub mod load;
 pub mod wasm_size;
 
 pub use cluster::Cluster;
@@ -385,6 +386,15 @@ pub struct Broker {
 /// lane) or Mosquitto.
 pub fn aedes_suite() -> bool {
     std::env::var("MQTT_CHAT_E2E_BROKER").is_ok_and(|v| v == "aedes")
+}
+
+/// In the Aedes suite, a test of something only Mosquitto has (MQTT 5, bridging) says so and
+/// returns true: the caller then returns. It runs in the Mosquitto suite.
+pub fn mosquitto_only(what: &str) -> bool {
+    if aedes_suite() {
+        eprintln!("not in the Aedes suite: {what} (Mosquitto only; run in the Mosquitto suite)");
+    }
+    aedes_suite()
 }
 
 impl Broker {

@@ -83,11 +83,14 @@ async fn sigkill_during_a_chat_loses_nothing() {
     let c = &browser.client;
     let b_ready = SystemTime::now();
 
-    // B's session must be in the broker's last save for a crash to keep it.
-    eventually("an autosave after B subscribed", 15, || async {
-        broker.saved_at().filter(|t| *t > b_ready)
-    })
-    .await;
+    // B's session must be in the broker's last save for a crash to keep it. (Aedes keeps it
+    // in Redis as it goes.)
+    if !broker.is_aedes() {
+        eventually("an autosave after B subscribed", 15, || async {
+            broker.saved_at().filter(|t| *t > b_ready)
+        })
+        .await;
+    }
 
     broker.kill();
     let killed = Instant::now();

@@ -11,7 +11,9 @@
 //! (`presence-connect`), and 10,000 messages spread over 20 rooms (`rooms-burst`); with the
 //! topic viewer (issue 10): 10,000 messages over 1,000 topics into the latest-by-topic view
 //! (`watch-latest`), and 100 messages a second for a minute into the stream, its frames and
-//! memory (`watch-stream`).
+//! memory (`watch-stream`); and apart, minutes long, `load` (issue 12): 1,000 MQTT clients
+//! over TCP in 20 rooms with presence, 200 messages a second for a minute, against the
+//! shipped Mosquitto and a two-node Aedes cluster, two real tabs measuring meanwhile.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -1769,17 +1771,26 @@ async fn watch_stream(base: &str, broker: &Broker, report: &mut Report) {
 #[tokio::main]
 async fn main() {
     let mut report = Report::default();
-    println!("bundle");
-    bundle(&mut report);
-    println!("codec");
-    codec(&mut report);
+    let only_load = std::env::var("MQTT_CHAT_BENCH_ONLY").is_ok_and(|o| o == "load");
+    if !only_load {
+        println!("bundle");
+        bundle(&mut report);
+        println!("codec");
+        codec(&mut report);
+    }
     let mut broker = Broker::start(&[]);
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
-    // MQTT_CHAT_BENCH_ONLY=latency,burst (for instance) runs just those scenarios.
+    // MQTT_CHAT_BENCH_ONLY=latency,burst (for instance) runs just those scenarios; `load`
+    // (issue 12, minutes long) runs only when named.
     let only = std::env::var("MQTT_CHAT_BENCH_ONLY").unwrap_or_default();
-    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o == name);
+    let run =
+        |name: &str| (only.is_empty() && name != "load") || only.split(',').any(|o| o == name);
+    if run("load") {
+        println!("load");
+        load(&base, &mut report).await;
+    }
     if run("connect") {
         println!("time to connected");
         time_to_connected(c, &base, &broker, &mut report).await;
@@ -1833,4 +1844,209 @@ async fn main() {
         std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
         println!("\nwrote {path}");
     }
+}
+
+// ----- issue 12: load -----
+
+/// `MQTT_CHAT_LOAD_CLIENTS` (1,000) MQTT clients over TCP in 20 rooms, with presence,
+/// publishing 200 messages a second in all for `MQTT_CHAT_LOAD_SECS` (60) s: against the
+/// shipped Mosquitto, then against two Aedes nodes sharing Redis (clients spread over both).
+/// Meanwhile two real tabs in room `load-00` (on different nodes of the cluster) measure
+/// tab-to-tab latency. Not in the default run: `scripts/bench load`.
+async fn load(base: &str, report: &mut Report) {
+    let number = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let clients = number("MQTT_CHAT_LOAD_CLIENTS", 1_000) as usize;
+    let secs = number("MQTT_CHAT_LOAD_SECS", 60);
+    let plan = |ports: Vec<u16>, run: &str| e2e::load::Plan {
+        clients,
+        rooms: 20,
+        rate: 200.0,
+        duration: Duration::from_secs(secs),
+        ports,
+        run: run.to_owned(),
+    };
+    {
+        let broker = Broker::from_config("mosquitto.conf", &[]);
+        let pids = vec![broker.pid().expect("mosquitto runs")];
+        let ws = broker.ws_url();
+        load_on(
+            base,
+            "Mosquitto",
+            plan(vec![broker.tcp_port], "m"),
+            (&ws, &ws),
+            &pids,
+            report,
+        )
+        .await;
+    }
+    {
+        let cluster = Cluster::start(2);
+        let pids = cluster.pids();
+        let (a, b) = (cluster.ws_url(0), cluster.ws_url(1));
+        let ports = cluster.nodes.iter().map(|n| n.tcp_port).collect();
+        load_on(
+            base,
+            "Aedes ×2 + Redis",
+            plan(ports, "c"),
+            (&a, &b),
+            &pids,
+            report,
+        )
+        .await;
+    }
+}
+
+async fn load_on(
+    base: &str,
+    setup: &str,
+    plan: e2e::load::Plan,
+    (ws_a, ws_b): (&str, &str),
+    pids: &[u32],
+    report: &mut Report,
+) {
+    let scenario = "load";
+    let browser = measuring_browser().await;
+    let c = &browser.client;
+    let room = e2e::load::room_name(0);
+    c.goto(&format!("{base}/?bench&broker={ws_a}&room={room}"))
+        .await
+        .unwrap();
+    let a = c.window().await.unwrap();
+    wait_connected(c).await;
+    js(c, "const n = document.getElementById('name'); n.value = 'bench'; n.dispatchEvent(new Event('input', { bubbles: true }));").await;
+    let b = c.new_window(false).await.unwrap().handle;
+    c.switch_to_window(b.clone()).await.unwrap();
+    c.goto(&format!("{base}/?bench&broker={ws_b}&room={room}"))
+        .await
+        .unwrap();
+    wait_connected(c).await;
+    js(c, OBSERVE_ROWS).await;
+
+    let usage = || {
+        pids.iter()
+            .filter_map(|p| e2e::load::proc_usage(*p))
+            .fold((0.0, 0u64), |(cpu, rss), (c, r)| (cpu + c, rss + r))
+    };
+    let (go, sending) = tokio::sync::oneshot::channel();
+    let duration = plan.duration;
+    let clients = plan.clients;
+    let started = Instant::now();
+    let load = tokio::spawn(e2e::load::run(plan, go));
+    let _ = sending.await;
+    let (cpu0, _) = usage();
+    let phase = Instant::now();
+    // Probes from A to B while the load runs, and the brokers' memory each second.
+    let mut peak_rss = 0u64;
+    let mut last_sample = Instant::now() - Duration::from_secs(1);
+    let mut latencies = Vec::new();
+    let mut i = 0;
+    while phase.elapsed() + Duration::from_secs(3) < duration {
+        if last_sample.elapsed() >= Duration::from_secs(1) {
+            peak_rss = peak_rss.max(usage().1);
+            last_sample = Instant::now();
+        }
+        let text = format!("load probe {i}");
+        i += 1;
+        c.switch_to_window(a.clone()).await.unwrap();
+        let clicked = js_args(c, CLICK_PUBLISH, vec![json!(text)]).await[0]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        c.switch_to_window(b.clone()).await.unwrap();
+        let seen = eventually("the probe in tab B", 20, || async {
+            js_args(
+                c,
+                "return window.__seen[arguments[0]] ?? null",
+                vec![json!(text)],
+            )
+            .await
+            .as_f64()
+        })
+        .await;
+        if i > 5 {
+            latencies.push(seen - clicked);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (cpu1, rss1) = usage();
+    let wall = phase.elapsed().as_secs_f64();
+    peak_rss = peak_rss.max(rss1);
+    let outcome = load.await.expect("the load run");
+    let _ = started;
+    let latencies = sorted(latencies);
+    let label = |what: &str| format!("{setup}: {what}");
+    report.add(
+        scenario,
+        &label(&format!(
+            "{} clients connected, with presence, in",
+            outcome.clients_up
+        )),
+        format!(
+            "{:.2} s (of {clients})",
+            outcome.all_connected.as_secs_f64()
+        ),
+        "",
+    );
+    report.add(
+        scenario,
+        &label("messages sent / deliveries owed / delivered"),
+        format!(
+            "{} / {} / {}",
+            outcome.sent, outcome.expected, outcome.delivered
+        ),
+        "",
+    );
+    report.add(
+        scenario,
+        &label("deliveries lost / duplicated"),
+        format!("{} / {}", outcome.lost(), outcome.duplicates),
+        "0 lost",
+    );
+    report.add(
+        scenario,
+        &label(&format!(
+            "tab to tab under load, p50 / p99 ({} runs)",
+            latencies.len()
+        )),
+        p50_p99(&latencies),
+        "",
+    );
+    report.add(
+        scenario,
+        &label("broker CPU while sending (one core = 100 %)"),
+        format!("{:.0} %", (cpu1 - cpu0) / wall * 100.0),
+        "",
+    );
+    report.add(
+        scenario,
+        &label("broker memory (RSS), peak"),
+        format!("{:.1} MiB", peak_rss as f64 / (1024.0 * 1024.0)),
+        "",
+    );
+    for e in &outcome.errors {
+        println!("  load error: {e}");
+    }
+    report.data(
+        &format!(
+            "load_{}",
+            if setup.starts_with("Mosq") {
+                "mosquitto"
+            } else {
+                "cluster"
+            }
+        ),
+        json!({
+            "clients": clients, "up": outcome.clients_up,
+            "connected_s": outcome.all_connected.as_secs_f64(),
+            "sent": outcome.sent, "expected": outcome.expected, "delivered": outcome.delivered,
+            "lost": outcome.lost(), "duplicates": outcome.duplicates,
+            "latency_ms": latencies, "cpu_percent": (cpu1 - cpu0) / wall * 100.0,
+            "peak_rss_bytes": peak_rss,
+        }),
+    );
+    browser.close().await;
 }
