@@ -339,3 +339,20 @@ async fn the_table_follows_new_rows_at_the_bottom_and_stays_put_when_scrolled_up
     assert_eq!(scroller.scroll_top(), 0, "stayed where the user scrolled");
     style.remove();
 }
+
+/// Several brokers, the first one dead: the badge says which one it tries, then which one
+/// serves (`#connect-broker`, `data-broker`), and still reads exactly `connected`.
+#[wasm_bindgen_test]
+async fn with_several_brokers_the_badge_names_the_one_in_use() {
+    let dead = format!("ws://127.0.0.1:{}", closed_port());
+    let list = format!("{dead},{}", common::broker());
+    let app = Mounted::new(AppConfig::new(Ok(list)));
+    let badge = app.find("#connect-badge").expect("#connect-badge");
+    app.wait_connected().await;
+    assert_eq!(badge.get_attribute("data-broker"), Some(common::broker()));
+    assert_eq!(
+        app.text("#connect-broker"),
+        format!("on {}", common::broker())
+    );
+    assert_eq!(app.text("#connect-badge"), "connected");
+}

@@ -49,6 +49,14 @@ async fn bad_addresses_are_explained_and_the_page_stays() {
         ("http://127.0.0.1:9001", "is a web page address"),
         ("ws://:9001", "has no host"),
         ("127.0.0.1:9001", "is not a URL"),
+        (
+            "ws://127.0.0.1:9011, mqtt://127.0.0.1:1883",
+            "Browsers cannot open mqtt://",
+        ),
+        (
+            "ws://h:1,ws://h:2,ws://h:3,ws://h:4,ws://h:5,ws://h:6,ws://h:7,ws://h:8,ws://h:9",
+            "name at most 8",
+        ),
     ] {
         app.type_into("#broker-url", typed);
         app.click("#connect");

@@ -32,12 +32,14 @@ pub fn ConnectBadge(session: ChatSession) -> impl IntoView {
             other => other.label(0.0),
         })
     };
-    // Beside the badge while connected: which of the brokers serves.
+    // Beside the badge while connected: which of the brokers serves (empty otherwise).
     let on_broker = move || {
-        (several && status.with(ConnectionStatus::is_connected))
-            .then(|| broker.get())
-            .flatten()
-            .map(|url| view! { <span id="connect-broker" class="broker">"on " {url}</span> })
+        if several && status.with(ConnectionStatus::is_connected) {
+            broker.with(|b| b.as_ref().map(|url| format!("on {url}")))
+        } else {
+            None
+        }
+        .unwrap_or_default()
     };
     let retry_label = move || {
         status.with(|s| match s {
@@ -62,7 +64,7 @@ pub fn ConnectBadge(session: ChatSession) -> impl IntoView {
             >
                 {label}
             </span>
-            {on_broker}
+            <span id="connect-broker" class="broker">{on_broker}</span>
             {move || retry_label().map(|text| view! {
                 <button id="retry" type="button" class="retry" on:click=move |_| session.retry()>
                     {text}

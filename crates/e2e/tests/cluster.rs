@@ -101,7 +101,11 @@ async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
     wait_rows(b, "before the crash", 1, 15).await;
 
     cluster.kill(0);
-    // Sent while the tab moves: queued, then delivered through node two.
+    // Sent while the tab moves: queued, then delivered through node two. And Bo sends
+    // meanwhile: Ann's session, kept by the cluster, brings his messages to her.
+    for text in texts("to Ann on the move") {
+        send(b, "Bo", &text).await;
+    }
     for text in texts("during the move") {
         send(a, "Ann", &text).await;
     }
@@ -124,6 +128,7 @@ async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
     })
     .await;
     assert_once_in_order(b, "during the move").await;
+    assert_once_in_order(a, "to Ann on the move").await;
     // And the chat goes on both ways.
     send(b, "Bo", "welcome to node two").await;
     wait_rows(a, "welcome to node two", 1, 15).await;
