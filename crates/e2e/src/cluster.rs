@@ -33,16 +33,7 @@ impl Cluster {
             free_port()
         ));
         std::fs::create_dir_all(&dir).unwrap();
-        let redis_port = free_port();
-        let redis = Command::new("redis-server")
-            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--logfile")
-            .arg(dir.join("redis.log"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (scripts/setup installs it)");
-        wait_accepting(redis_port, "redis-server");
+        let (redis_port, redis) = start_redis(&dir);
         let mut cluster = Cluster {
             dir,
             redis_port,
@@ -135,6 +126,22 @@ impl Drop for Cluster {
         let _ = self.redis.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// A Redis on a free loopback port that keeps nothing on disk (its log in `dir`), accepting
+/// before this returns.
+pub(crate) fn start_redis(dir: &std::path::Path) -> (u16, Child) {
+    let port = free_port();
+    let redis = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--logfile")
+        .arg(dir.join("redis.log"))
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server runs (scripts/setup installs it)");
+    wait_accepting(port, "redis-server");
+    (port, redis)
 }
 
 fn wait_accepting(port: u16, what: &str) {

@@ -415,20 +415,7 @@ impl Broker {
             free_port()
         ));
         std::fs::create_dir_all(&cluster_dir).unwrap();
-        let redis_port = free_port();
-        let redis = Command::new("redis-server")
-            .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--logfile")
-            .arg(cluster_dir.join("redis.log"))
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server runs (scripts/setup installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", redis_port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let (redis_port, redis) = cluster::start_redis(&cluster_dir);
         let mut broker = Broker {
             dir: cluster_dir,
             tcp_port: free_port(),
@@ -629,6 +616,37 @@ pub async fn open_app(client: &Client, base: &str, broker: &str, extra_query: &s
         .goto(&format!("{base}/?broker={broker}{extra_query}"))
         .await
         .expect("open the app");
+}
+
+/// Waits until exactly `n` own rows start with `prefix` and every one reads `delivered`.
+pub async fn wait_own_delivered(client: &Client, prefix: &str, n: usize, secs: u64) {
+    eventually(
+        &format!("{n} own '{prefix}' rows delivered"),
+        secs,
+        || async {
+            let rows = messages_with(client, prefix).await;
+            (rows.len() == n
+                && rows
+                    .iter()
+                    .all(|r| r.own && r.delivery.as_deref() == Some("delivered")))
+            .then_some(())
+        },
+    )
+    .await;
+}
+
+/// `data-broker` of the badge: the broker the tab is on or tries next.
+pub async fn badge_broker(client: &Client) -> String {
+    client
+        .execute(
+            "return document.getElementById('connect-badge')?.dataset.broker ?? ''",
+            vec![],
+        )
+        .await
+        .expect("read data-broker")
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Messages shown whose text starts with `prefix`, in table order.

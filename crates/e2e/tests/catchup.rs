@@ -42,15 +42,7 @@ async fn assert_all_once_in_order(c: &Client, prefix: &str, secs: u64, what: &st
 }
 
 async fn assert_delivered(c: &Client, prefix: &str) {
-    eventually(&format!("own '{prefix}' rows delivered"), 30, || async {
-        let rows = messages_with(c, prefix).await;
-        (rows.len() == N
-            && rows
-                .iter()
-                .all(|r| r.own && r.delivery.as_deref() == Some("delivered")))
-        .then_some(())
-    })
-    .await;
+    wait_own_delivered(c, prefix, N, 30).await;
 }
 
 #[tokio::test]

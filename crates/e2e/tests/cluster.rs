@@ -32,19 +32,6 @@ async fn assert_once_in_order(c: &fantoccini::Client, prefix: &str) {
     assert_eq!(shown, texts(prefix), "each once, in order");
 }
 
-/// `data-broker` of the badge: the broker the tab is on.
-async fn on_broker(c: &fantoccini::Client) -> String {
-    c.execute(
-        "return document.getElementById('connect-badge')?.dataset.broker ?? ''",
-        vec![],
-    )
-    .await
-    .unwrap()
-    .as_str()
-    .unwrap_or_default()
-    .to_owned()
-}
-
 #[tokio::test]
 async fn two_people_on_two_nodes_chat_both_ways_in_a_room_and_see_each_other() {
     let cluster = Cluster::start(2);
@@ -52,8 +39,8 @@ async fn two_people_on_two_nodes_chat_both_ways_in_a_room_and_see_each_other() {
     let (ann, _) = person(&base, &cluster.ws_url(0), "Ann").await;
     let (bo, _) = person(&base, &cluster.ws_url(1), "Bo").await;
     let (a, b) = (&ann.client, &bo.client);
-    assert_eq!(on_broker(a).await, cluster.ws_url(0));
-    assert_eq!(on_broker(b).await, cluster.ws_url(1));
+    assert_eq!(badge_broker(a).await, cluster.ws_url(0));
+    assert_eq!(badge_broker(b).await, cluster.ws_url(1));
 
     // The default room, both ways.
     send(a, "Ann", "node one says hi").await;
@@ -93,7 +80,7 @@ async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
     let (bo, _) = person(&base, &cluster.ws_url(1), "Bo").await;
     let (a, b) = (&ann.client, &bo.client);
     assert_eq!(
-        on_broker(a).await,
+        badge_broker(a).await,
         cluster.ws_url(0),
         "the first node first"
     );
@@ -111,22 +98,14 @@ async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
     }
     wait_connected(a).await;
     assert_eq!(
-        on_broker(a).await,
+        badge_broker(a).await,
         cluster.ws_url(1),
         "failed over to node two"
     );
     let broker_note = text_of(a, "connect-broker").await.unwrap_or_default();
     assert_eq!(broker_note, format!("on {}", cluster.ws_url(1)));
 
-    eventually("Ann's messages delivered", 30, || async {
-        let rows = messages_with(a, "during the move").await;
-        (rows.len() == N
-            && rows
-                .iter()
-                .all(|r| r.own && r.delivery.as_deref() == Some("delivered")))
-        .then_some(())
-    })
-    .await;
+    wait_own_delivered(a, "during the move", N, 30).await;
     assert_once_in_order(b, "during the move").await;
     assert_once_in_order(a, "to Ann on the move").await;
     // And the chat goes on both ways.
@@ -144,7 +123,7 @@ async fn a_closed_tab_reopened_on_the_other_node_gets_what_it_missed_from_the_sh
     // browser open while the chat tab is closed.
     let (bo, bo_id) = person(&base, &cluster.urls(&[1, 0]), "Bo").await;
     let b = &bo.client;
-    assert_eq!(on_broker(b).await, cluster.ws_url(1));
+    assert_eq!(badge_broker(b).await, cluster.ws_url(1));
     let chat_tab = b.window().await.unwrap();
     let keeper = b.new_window(true).await.unwrap().handle;
     b.switch_to_window(chat_tab).await.unwrap();
@@ -159,15 +138,7 @@ async fn a_closed_tab_reopened_on_the_other_node_gets_what_it_missed_from_the_sh
     for text in texts("while Bo is away") {
         send(a, "Ann", &text).await;
     }
-    eventually("Ann's messages delivered", 20, || async {
-        let rows = messages_with(a, "while Bo is away").await;
-        (rows.len() == N
-            && rows
-                .iter()
-                .all(|r| r.delivery.as_deref() == Some("delivered")))
-        .then_some(())
-    })
-    .await;
+    wait_own_delivered(a, "while Bo is away", N, 20).await;
     // Ann goes too: no tab is left to answer a catch-up, so what Bo gets comes from the
     // session the cluster kept for him.
     ann.close().await;
@@ -176,7 +147,11 @@ async fn a_closed_tab_reopened_on_the_other_node_gets_what_it_missed_from_the_sh
     new_tab(b).await;
     open_app(b, &base, &cluster.urls(&[0, 1]), "").await;
     let id = wait_connected(b).await;
-    assert_eq!(on_broker(b).await, cluster.ws_url(0), "on the other node");
+    assert_eq!(
+        badge_broker(b).await,
+        cluster.ws_url(0),
+        "on the other node"
+    );
     assert_eq!(
         id, bo_id,
         "the reopened tab resumes the closed tab's session"

@@ -49,15 +49,7 @@ async fn assert_all_once_in_order(c: &fantoccini::Client, prefix: &str) {
 }
 
 async fn assert_all_delivered(c: &fantoccini::Client, prefix: &str) {
-    eventually(&format!("own '{prefix}' rows delivered"), 40, || async {
-        let rows = messages_with(c, prefix).await;
-        (rows.len() == N
-            && rows
-                .iter()
-                .all(|r| r.own && r.delivery.as_deref() == Some("delivered")))
-        .then_some(())
-    })
-    .await;
+    wait_own_delivered(c, prefix, N, 40).await;
 }
 
 /// A browser with the app open on `broker` in tab A and tab B (current), both connected.

@@ -1,6 +1,8 @@
 //! The reconnect policy over several brokers (a cluster's nodes, bridged brokers), on a
 //! virtual clock: which broker each attempt goes to, and when.
 
+mod common;
+
 use std::time::Duration;
 
 use mqtt_core::{Action, ConnectRefusal, Instant, LinkError, LinkState, Reconnect};
@@ -125,13 +127,7 @@ fn offline_waits_for_the_network_whatever_the_list() {
 
 /// Every broker of a list of `n` down for `minutes`: when each attempt went to which broker.
 fn attempts_while_all_down(n: usize, minutes: u64, seed: u64) -> Vec<(Duration, usize)> {
-    let mut rng = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
-    let mut random = move || {
-        rng = rng
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (rng >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut random = common::jitter(seed);
     let mut p = Reconnect::default().with_brokers(n);
     let start = Instant::from_millis(5_000);
     let mut now = start;

@@ -1,5 +1,7 @@
 //! The reconnect policy on a virtual clock: no socket, no timer, no browser.
 
+mod common;
+
 use std::time::Duration;
 
 use mqtt_core::{Action, ConnectRefusal, Instant, LinkError, LinkState, Reconnect};
@@ -234,13 +236,7 @@ fn a_paused_link_waits_for_the_page_to_come_back() {
 /// A broker that stays down, with randomness from a small deterministic generator: the
 /// times of the attempts over `minutes`.
 fn attempts_while_down(seed: u64, minutes: u64, wake_every: Option<Duration>) -> Vec<Duration> {
-    let mut rng = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
-    let mut random = move || {
-        rng = rng
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (rng >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut random = common::jitter(seed);
     let mut policy = Reconnect::default();
     let start = Instant::from_millis(5_000);
     let mut now = start;

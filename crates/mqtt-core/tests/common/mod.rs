@@ -281,3 +281,15 @@ pub fn fuzz_cases(default: u32) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// A small deterministic generator of numbers in `[0, 1)`: the jitter of the reconnect
+/// policy's tests, the same for the same seed.
+pub fn jitter(seed: u64) -> impl FnMut() -> f64 {
+    let mut rng = seed.wrapping_mul(6_364_136_223_846_793_005) | 1;
+    move || {
+        rng = rng
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
