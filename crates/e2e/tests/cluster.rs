@@ -52,8 +52,8 @@ async fn two_people_on_two_nodes_chat_both_ways_in_a_room_and_see_each_other() {
     // A room, and who is in it.
     join_and_open(a, "ops").await;
     join_and_open(b, "ops").await;
-    wait_person(a, "Bo", "online", 20).await;
-    wait_person(b, "Ann", "online", 20).await;
+    wait_person(a, "Bo", "online", 30).await;
+    wait_person(b, "Ann", "online", 30).await;
     send(b, "Bo", "in ops from node two").await;
     send(a, "Ann", "in ops from node one").await;
     for c in [a, b] {
@@ -111,6 +111,10 @@ async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
     // And the chat goes on both ways.
     send(b, "Bo", "welcome to node two").await;
     wait_rows(a, "welcome to node two", 1, 15).await;
+    // Ann stays in the chat: once the dead node's wills have fired (its heartbeat is stale
+    // after 3 s, checked every 4 s), Bo still sees her online.
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    wait_person(b, "Ann", "online", 1).await;
     ann.close().await;
     bo.close().await;
 }
