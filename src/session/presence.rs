@@ -24,6 +24,8 @@ const NAME_SETTLE: Duration = Duration::from_millis(400);
 pub(super) struct PresenceState {
     /// When our online status was last published.
     last_published: Option<f64>,
+    /// When our status was last said again because the topic said we were gone.
+    last_restored: Option<f64>,
     /// A name change waits to be published.
     name_pending: bool,
     /// When the view must look again because a grace period ends.
@@ -158,6 +160,7 @@ impl ChatSession {
     /// A status (or its clearing) from some tab.
     pub(super) fn on_presence(&self, tab: &str, message: &IncomingMessage) {
         let now = wall_clock_ms();
+        self.restore_own_status(tab, &message.payload, now);
         let changed = self
             .presence
             .try_update_untracked(|p| p.update(tab, &message.payload, now))
@@ -166,6 +169,42 @@ impl ChatSession {
             let presence = self.presence;
             notify_soon(self.presence_render, move || presence.notify());
             self.schedule_grace_check();
+        }
+    }
+
+    /// Our own status topic says we are gone while this tab is connected: a will fired late
+    /// (a crashed cluster node publishes the wills of its clients seconds later, even of
+    /// those that moved to another node), or someone else wrote it. Say we are here again,
+    /// at most once every 5 s, so a peer that keeps writing it cannot make us loop.
+    fn restore_own_status(&self, tab: &str, payload: &[u8], now: f64) {
+        let Some(id) = self.client_id.try_get_untracked().flatten() else {
+            return;
+        };
+        if tab != id {
+            return;
+        }
+        let says_online = serde_json::from_slice::<serde_json::Value>(payload)
+            .ok()
+            .and_then(|v| v.get("online").and_then(serde_json::Value::as_bool))
+            == Some(true);
+        let connected = self
+            .connection
+            .with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()));
+        if says_online || !connected {
+            return;
+        }
+        let allowed = self
+            .presence_state
+            .try_update_value(|p| {
+                let recent = p.last_restored.is_some_and(|at| now - at < 5_000.0);
+                if !recent {
+                    p.last_restored = Some(now);
+                }
+                !recent
+            })
+            .unwrap_or(false);
+        if allowed {
+            self.publish_status();
         }
     }
 

@@ -30,6 +30,9 @@ use crate::browser::now;
 
 /// How long the browser may take to open the WebSocket before we give up on this attempt.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// The same with other brokers to try: a node that drops packets (a host that is down)
+/// must not hold the tab for long while another one is up.
+const OPEN_TIMEOUT_WITH_OTHERS: Duration = Duration::from_secs(3);
 
 /// What the transport reports.
 #[derive(Clone, Debug, PartialEq)]
@@ -307,9 +310,11 @@ async fn run(
                 link.socket.borrow_mut().take();
                 match ended {
                     // `leave_now` closed it: the page went away, and may come back.
-                    Ended::Closed if link.paused.get() => policy.handle_paused(),
+                    Ended::Closed if link.paused.get() => policy.handle_paused(now()),
                     Ended::Closed => break,
-                    Ended::Refused(refusal) => policy.handle_refused(refusal),
+                    Ended::Refused(refusal) => {
+                        policy.handle_refused(now(), refusal, js_sys::Math::random())
+                    }
                     Ended::Lost(reason) => {
                         policy.handle_lost(now(), reason, browser_online(), js_sys::Math::random())
                     }
@@ -435,7 +440,12 @@ async fn connect_once(
     // Wait until the socket is open or has failed (gloo wakes the sink on either).
     {
         let ready = futures::future::poll_fn(|cx| ws.poll_ready_unpin(cx)).fuse();
-        let timeout = TimeoutFuture::new(OPEN_TIMEOUT.as_millis() as u32).fuse();
+        let limit = if link.urls.len() > 1 {
+            OPEN_TIMEOUT_WITH_OTHERS
+        } else {
+            OPEN_TIMEOUT
+        };
+        let timeout = TimeoutFuture::new(limit.as_millis() as u32).fuse();
         futures::pin_mut!(ready, timeout);
         loop {
             futures::select_biased! {

@@ -42,17 +42,22 @@ pub fn broker_urls(list: &str) -> impl Iterator<Item = &str> {
 /// returned as it was checked by [`check_broker_url`].
 pub fn check_broker_list(raw: &str, page_is_https: bool) -> Result<String, BrokerUrlError> {
     let mut checked: Vec<String> = Vec::new();
+    let count = broker_urls(raw).count();
+    if count > MAX_BROKERS {
+        // Said before checking anything: a link with a million addresses would otherwise
+        // freeze the page comparing them.
+        return Err(BrokerUrlError::TooMany { count });
+    }
     for url in broker_urls(raw) {
         let url = check_broker_url(url, page_is_https)?;
         if !checked.contains(&url) {
             checked.push(url);
         }
     }
-    match checked.len() {
-        0 => Err(BrokerUrlError::Empty),
-        count if count > MAX_BROKERS => Err(BrokerUrlError::TooMany { count }),
-        _ => Ok(checked.join(",")),
+    if checked.is_empty() {
+        return Err(BrokerUrlError::Empty);
     }
+    Ok(checked.join(","))
 }
 
 /// Checks a broker address typed by the user or carried by a link. `page_is_https`: the page

@@ -307,6 +307,17 @@ impl Presence {
         // be older than the status it replaces: it changes only the state, not the name,
         // the rooms or the time the tab was last heard of.
         if let Some(old) = self.tabs.get(tab) {
+            // A tab says where it is in order, each status newer than the last; an older
+            // (still fresh) one arriving after a newer one was reordered on the way (a
+            // clustered broker may do that) and is out of date. A stale one still counts:
+            // it tells the tab is gone (see the sweep).
+            if status.online
+                && status.ts < old.status.ts
+                && fresh(status.ts, now)
+                && status.person == old.status.person
+            {
+                return false;
+            }
             if !status.online && status.ts < old.status.ts && status.person == old.status.person {
                 status.name = old.status.name.clone();
                 status.rooms = old.status.rooms.clone();

@@ -814,3 +814,33 @@ fn refresh_is_due_when_never_published_or_a_day_ago() {
         "the clock went back"
     );
 }
+
+#[test]
+fn an_older_status_arriving_after_a_newer_one_is_out_of_date() {
+    // A clustered broker handed Bo's two statuses over in the wrong order: joined "ops"
+    // (newer) first, then the one from before he joined.
+    let mut p = Presence::default();
+    let now = 1_000_000.0;
+    p.update(
+        "tab-b",
+        &status("bo", "Bo", &["messages", "ops"], true, now - 10.0),
+        now,
+    );
+    p.update(
+        "tab-b",
+        &status("bo", "Bo", &["messages"], true, now - 20.0),
+        now,
+    );
+    assert_eq!(
+        shown(&p, "ops", now),
+        [("bo".to_owned(), "Bo".to_owned(), true)],
+        "still in ops"
+    );
+    // A newer one still counts.
+    p.update(
+        "tab-b",
+        &status("bo", "Bo", &["messages"], true, now - 5.0),
+        now,
+    );
+    assert!(shown(&p, "ops", now).is_empty(), "left ops");
+}

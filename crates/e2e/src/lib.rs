@@ -1230,17 +1230,17 @@ pub async fn presence(client: &Client) -> Vec<ShownPerson> {
 
 /// Whether `#presence` lists `name` with `data-state` `state` (waits up to `secs`).
 pub async fn wait_person(client: &Client, name: &str, state: &str, secs: u64) -> ShownPerson {
-    eventually(
-        &format!("#presence to list {name:?} as {state}"),
-        secs,
-        || async {
-            presence(client)
-                .await
-                .into_iter()
-                .find(|p| p.name == name && p.state == state)
-        },
-    )
-    .await
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let listed = presence(client).await;
+        if let Some(p) = listed.iter().find(|p| p.name == name && p.state == state) {
+            return p.clone();
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {secs} s waiting for #presence to list {name:?} as {state}; it lists {listed:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
 }
 
 /// Clear `#name`, type `name` and leave the field with Tab, as a user would (the app

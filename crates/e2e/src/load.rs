@@ -21,7 +21,9 @@ pub struct Plan {
     /// Messages per second, all clients together.
     pub rate: f64,
     pub duration: Duration,
-    /// The brokers' TCP ports; client `i` connects to `ports[i % ports.len()]`.
+    /// The brokers' TCP ports; each room's clients are spread over all of them (client `i`
+    /// of room `i % rooms` connects to `ports[(i / rooms) % ports.len()]`), so messages
+    /// cross between nodes.
     pub ports: Vec<u16>,
     /// Tells this run's client ids and messages from any other's.
     pub run: String,
@@ -142,7 +144,7 @@ async fn client(
     up: tokio::sync::mpsc::UnboundedSender<()>,
     mut go: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<()> {
-    let port = plan.ports[i % plan.ports.len()];
+    let port = plan.ports[(i / plan.rooms) % plan.ports.len()];
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
     stream.set_nodelay(true)?;
     let id = format!("load-{}-{i}", plan.run);
@@ -254,6 +256,12 @@ async fn client(
     clear.write(&mut out).map_err(io)?;
     v4::Disconnect.write(&mut out).map_err(io)?;
     stream.write_all(&out).await?;
+    // Close our side and read until the broker closes its own: dropping a socket with
+    // unread data resets it, and the broker would take that for a crash (and the will).
+    stream.shutdown().await?;
+    let mut sink = [0u8; 4096];
+    let drain = async { while stream.read(&mut sink).await.unwrap_or(0) > 0 {} };
+    let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
     Ok(())
 }
 

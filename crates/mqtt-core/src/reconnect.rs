@@ -26,12 +26,13 @@
 //!   moves on to the next broker at once, and only a round in which every broker failed
 //!   waits for the backoff ([`Failover`]). A refusal stays with the broker that refused
 //!   (the other nodes would say the same), unless it says the broker itself cannot serve
-//!   (unavailable, busy, use another server): then the next broker of the round is asked.
+//!   (unavailable, busy, use another server, moved): that is handled as a lost link, the
+//!   next broker now or the backoff, never a stop.
 
 use std::time::Duration;
 
 use crate::backoff::Backoff;
-use crate::error::ConnectRefusal;
+use crate::error::{ConnectRefusal, DisconnectReason};
 use crate::failover::{Failover, Next};
 use crate::link::{LinkError, LinkState};
 use crate::time::Instant;
@@ -126,16 +127,11 @@ impl Reconnect {
     /// network now; `random` in `[0, 1)` spreads the retries of many tabs. A session taken
     /// over (`DisconnectReason::is_session_taken_over`) waits for the user, like a refusal.
     pub fn handle_lost(&mut self, now: Instant, reason: LinkError, online: bool, random: f64) {
+        self.attempt_ended(now);
         if matches!(&reason, LinkError::Mqtt(r) if r.is_session_taken_over()) {
             self.backoff.reset();
             self.state = State::TakenOver;
             return;
-        }
-        let stable = matches!(self.state, State::Attempting { connected_at: Some(at) }
-            if now.saturating_duration_since(at) >= self.stable_after);
-        if stable {
-            self.backoff.reset();
-            self.failover.stayed_up();
         }
         // Asked even when another broker is tried at once: it starts the outage's clock.
         let delay = self.backoff.next_delay(now, random);
@@ -152,25 +148,39 @@ impl Reconnect {
         };
     }
 
-    /// The broker refused the connection.
-    pub fn handle_refused(&mut self, refusal: ConnectRefusal) {
-        // "Unavailable" or "use another server" from one node of a list: ask the next one
-        // of this round now.
-        if refusal.another_broker_may_serve()
-            && self.failover.len() > 1
-            && self.failover.failed() == Next::TryNext
-        {
-            self.state = State::Due;
+    /// The broker refused the connection at `now` (`random` as for [`Reconnect::handle_lost`]).
+    pub fn handle_refused(&mut self, now: Instant, refusal: ConnectRefusal, random: f64) {
+        // "Unavailable", "busy" or "use another server" from one node of a list is about
+        // that node: go on as after a lost link (the next node now, or the backoff).
+        if refusal.another_broker_may_serve() && self.failover.len() > 1 {
+            let reason = LinkError::Mqtt(DisconnectReason::Refused {
+                refusal,
+                reason_string: None,
+            });
+            self.handle_lost(now, reason, true, random);
             return;
         }
+        self.attempt_ended(now);
         // Whatever the user changes before retrying deserves a quick second try.
         self.backoff.reset();
         self.state = State::Refused(refusal);
     }
 
-    /// The link was closed because the page went away; it may come back.
-    pub fn handle_paused(&mut self) {
+    /// The link was closed at `now` because the page went away; it may come back.
+    pub fn handle_paused(&mut self, now: Instant) {
+        self.attempt_ended(now);
         self.state = State::Paused;
+    }
+
+    /// The attempt under way ended at `now`, however: a link that stayed up ends the outage
+    /// and the failover round (the next loss starts both afresh).
+    fn attempt_ended(&mut self, now: Instant) {
+        let stable = matches!(self.state, State::Attempting { connected_at: Some(at) }
+            if now.saturating_duration_since(at) >= self.stable_after);
+        if stable {
+            self.backoff.reset();
+            self.failover.stayed_up();
+        }
     }
 
     /// Time passed: a backoff wait that is over makes an attempt due.

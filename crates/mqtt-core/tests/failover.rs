@@ -82,7 +82,11 @@ fn a_node_lost_after_serving_well_fails_over_at_once_to_the_other() {
 fn a_refusal_stays_with_the_broker_that_refused() {
     let mut p = two();
     assert_eq!(p.poll_action(), Some(Action::Connect));
-    p.handle_refused(ConnectRefusal::BadUserNameOrPassword);
+    p.handle_refused(
+        Instant::from_millis(0),
+        ConnectRefusal::BadUserNameOrPassword,
+        0.5,
+    );
     assert_eq!(p.poll_action(), Some(Action::WaitForUser));
     assert_eq!(
         p.broker(),
@@ -95,23 +99,71 @@ fn a_refusal_stays_with_the_broker_that_refused() {
 }
 
 #[test]
-fn a_node_that_says_it_cannot_serve_hands_over_to_the_next() {
+fn a_node_that_says_it_cannot_serve_hands_over_to_the_next_and_a_round_of_them_backs_off() {
     let mut p = two();
+    let now = Instant::from_millis(1_000);
     assert_eq!(p.poll_action(), Some(Action::Connect));
-    p.handle_refused(ConnectRefusal::ServerUnavailable);
+    p.handle_refused(now, ConnectRefusal::ServerUnavailable, 0.5);
     assert_eq!(p.poll_action(), Some(Action::Connect));
     assert_eq!(p.broker(), 1);
-    p.handle_refused(ConnectRefusal::UseAnotherServer);
-    assert_eq!(
-        p.poll_action(),
-        Some(Action::WaitForUser),
-        "every node said so: wait for the user, never loop"
+    p.handle_refused(now, ConnectRefusal::UseAnotherServer, 0.5);
+    assert!(
+        matches!(p.poll_action(), Some(Action::WaitUntil(_))),
+        "every node said so: the backoff, then again; never a stop, never a loop"
     );
-    // One broker alone keeps today's rule.
+    assert!(matches!(p.link_state(now), LinkState::Retrying { .. }));
+    // One broker alone keeps the rule of a refusal: the user decides.
     let mut one = Reconnect::default();
     assert_eq!(one.poll_action(), Some(Action::Connect));
-    one.handle_refused(ConnectRefusal::ServerUnavailable);
+    one.handle_refused(now, ConnectRefusal::ServerUnavailable, 0.5);
     assert_eq!(one.poll_action(), Some(Action::WaitForUser));
+}
+
+#[test]
+fn a_lost_node_then_a_busy_one_backs_off_and_tries_the_first_again() {
+    let mut p = two();
+    let mut now = Instant::from_millis(1_000);
+    assert_eq!(p.poll_action(), Some(Action::Connect));
+    p.handle_connected(now);
+    now += Duration::from_secs(60);
+    p.handle_lost(now, lost(), true, 0.5);
+    assert_eq!(p.poll_action(), Some(Action::Connect));
+    p.handle_refused(now, ConnectRefusal::ServerBusy, 0.5);
+    let Some(Action::WaitUntil(at)) = p.poll_action() else {
+        panic!("a backoff, not a stop for the user");
+    };
+    assert_eq!(p.broker(), 0, "the first node again after the wait");
+    p.handle_timeout(at);
+    assert_eq!(p.poll_action(), Some(Action::Connect));
+}
+
+#[test]
+fn a_link_that_stayed_up_until_the_page_went_away_starts_a_new_round() {
+    // Node 1 was down at start-up, node 2 served for an hour, then the page was hidden
+    // away (pagehide) and came back: the next loss tries node 1 at once, from a fresh
+    // outage clock.
+    let mut p = two();
+    let mut now = Instant::from_millis(1_000);
+    assert_eq!(p.poll_action(), Some(Action::Connect));
+    p.handle_lost(now, lost(), true, 0.5);
+    assert_eq!(p.poll_action(), Some(Action::Connect));
+    assert_eq!(p.broker(), 1);
+    p.handle_connected(now);
+    now += Duration::from_secs(3600);
+    p.handle_paused(now);
+    p.handle_wake();
+    assert_eq!(p.poll_action(), Some(Action::Connect));
+    p.handle_lost(now, lost(), true, 0.5);
+    assert_eq!(p.poll_action(), Some(Action::Connect), "node 1 at once");
+    assert_eq!(p.broker(), 0);
+    p.handle_lost(now, lost(), true, 0.5);
+    let Some(Action::WaitUntil(at)) = p.poll_action() else {
+        panic!("a round over waits");
+    };
+    assert!(
+        at.saturating_duration_since(now) <= Duration::from_millis(500),
+        "a new outage: the first delay, not the hour-old one"
+    );
 }
 
 #[test]

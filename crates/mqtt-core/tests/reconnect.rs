@@ -159,7 +159,7 @@ fn nothing_is_tried_while_offline_and_coming_back_online_connects_at_once() {
 fn after_a_refusal_nothing_is_retried_until_the_user_asks() {
     let mut h = Harness::attempting();
     h.policy
-        .handle_refused(ConnectRefusal::BadUserNameOrPassword);
+        .handle_refused(h.now, ConnectRefusal::BadUserNameOrPassword, 0.5);
     assert_eq!(h.policy.poll_action(), Some(Action::WaitForUser));
     assert_eq!(h.policy.poll_timeout(), None);
     assert_eq!(
@@ -181,7 +181,8 @@ fn after_a_refusal_nothing_is_retried_until_the_user_asks() {
 fn a_refusal_starts_the_backoff_over_for_the_users_retry() {
     let mut h = Harness::attempting();
     h.fail_for(Duration::from_secs(30));
-    h.policy.handle_refused(ConnectRefusal::NotAuthorized);
+    h.policy
+        .handle_refused(h.now, ConnectRefusal::NotAuthorized, 0.5);
     h.policy.handle_user_retry();
     assert_eq!(h.policy.poll_action(), Some(Action::Connect));
     assert!(h.lose() <= Duration::from_millis(500));
@@ -215,7 +216,7 @@ fn the_users_retry_cuts_a_backoff_wait_short() {
 fn a_paused_link_waits_for_the_page_to_come_back() {
     let mut h = Harness::attempting();
     h.policy.handle_connected(h.now);
-    h.policy.handle_paused(); // pagehide closed the link
+    h.policy.handle_paused(h.now); // pagehide closed the link
     assert_eq!(h.policy.poll_action(), Some(Action::Paused));
     assert_eq!(h.policy.link_state(h.now), LinkState::Paused);
     assert_eq!(h.policy.poll_timeout(), None);
@@ -228,7 +229,7 @@ fn a_paused_link_waits_for_the_page_to_come_back() {
     h.policy.handle_wake(); // visible again
     assert_eq!(h.policy.poll_action(), Some(Action::Connect));
 
-    h.policy.handle_paused();
+    h.policy.handle_paused(h.now);
     h.policy.handle_user_retry(); // pageshow from the back/forward cache
     assert_eq!(h.policy.poll_action(), Some(Action::Connect));
 }
