@@ -18,6 +18,14 @@ fn two() -> Reconnect {
     Reconnect::default().with_brokers(2)
 }
 
+/// The attempt under way connects, serves for `for_` and is lost: returns the new time.
+fn serve_then_lose(p: &mut Reconnect, now: Instant, for_: Duration) -> Instant {
+    p.handle_connected(now);
+    let now = now + for_;
+    p.handle_lost(now, lost(), true, 0.5);
+    now
+}
+
 #[test]
 fn one_broker_behaves_as_before() {
     let mut p = Reconnect::default();
@@ -61,16 +69,13 @@ fn a_node_lost_after_serving_well_fails_over_at_once_to_the_other() {
     let mut p = two();
     let mut now = Instant::from_millis(1_000);
     assert_eq!(p.poll_action(), Some(Action::Connect));
-    p.handle_connected(now);
-    now += Duration::from_secs(60);
-    p.handle_lost(now, lost(), true, 0.5);
+    now = serve_then_lose(&mut p, now, Duration::from_secs(60));
     assert_eq!(p.poll_action(), Some(Action::Connect));
     assert_eq!(p.broker(), 1);
     p.handle_connected(now);
     assert_eq!(p.link_state(now), LinkState::Connected);
     // Node 2 serves for a minute and goes too: node 1 is tried at once, then node 2 waits.
-    now += Duration::from_secs(60);
-    p.handle_lost(now, lost(), true, 0.5);
+    now = serve_then_lose(&mut p, now, Duration::from_secs(60));
     assert_eq!(p.poll_action(), Some(Action::Connect));
     assert_eq!(p.broker(), 0);
     p.handle_lost(now, lost(), true, 0.5);
@@ -122,11 +127,8 @@ fn a_node_that_says_it_cannot_serve_hands_over_to_the_next_and_a_round_of_them_b
 #[test]
 fn a_lost_node_then_a_busy_one_backs_off_and_tries_the_first_again() {
     let mut p = two();
-    let mut now = Instant::from_millis(1_000);
     assert_eq!(p.poll_action(), Some(Action::Connect));
-    p.handle_connected(now);
-    now += Duration::from_secs(60);
-    p.handle_lost(now, lost(), true, 0.5);
+    let now = serve_then_lose(&mut p, Instant::from_millis(1_000), Duration::from_secs(60));
     assert_eq!(p.poll_action(), Some(Action::Connect));
     p.handle_refused(now, ConnectRefusal::ServerBusy, 0.5);
     let Some(Action::WaitUntil(at)) = p.poll_action() else {
