@@ -2,9 +2,13 @@
 
 mod common;
 
-use common::{closed_port, config, outsider, settle, unique_topic, wait_for, Mounted};
+use common::{
+    closed_port, config, outsider, quiet_for, unique_topic, wait_for, wait_until, Mounted,
+};
 use mqtt_chat::AppConfig;
 use mqtt_core::QoS;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 use web_sys::Element;
 
@@ -33,9 +37,28 @@ async fn app_shows_connected_and_renders_a_message_published_from_outside() {
         (!app.all("#messages tr").is_empty()).then_some(())
     })
     .await;
-    settle().await;
+    // A marker after the repeats, from the same client: once it shows, every repeat has
+    // reached the app.
+    outside
+        .publish(
+            &topic,
+            r#"{"name":"cli","message":"marker","id":"xss-marker"}"#,
+            QoS::AtMostOnce,
+        )
+        .unwrap();
+    wait_for("the marker after the repeats", 5000.0, || {
+        app.all("#messages tr td.message")
+            .into_iter()
+            .find(|td| td.text_content().as_deref() == Some("marker"))
+    })
+    .await;
     let rows = app.all("#messages tr");
-    assert_eq!(rows.len(), 1, "repeats with the same id show once");
+    let shown = rows
+        .iter()
+        .filter(|r| r.text_content().unwrap_or_default().contains(xss))
+        .count();
+    assert_eq!(shown, 1, "repeats with the same id show once");
+    assert_eq!(rows.len(), 2, "the row and the marker");
     assert_eq!(
         app.text("#messages tr td.name"),
         xss,
@@ -73,8 +96,7 @@ async fn payloads_that_are_not_chat_json_show_as_marked_raw_rows() {
         (app.total() != "0").then_some(())
     })
     .await;
-    settle().await;
-    assert_eq!(app.total(), "1", "the repeated probe shows once");
+    // Counted after the raw rows, published after every probe by the same client.
     let before = 1;
     for payload in [
         b"just some text".to_vec(),
@@ -88,7 +110,11 @@ async fn payloads_that_are_not_chat_json_show_as_marked_raw_rows() {
         (app.all("#messages tr.raw").len() == 4).then_some(())
     })
     .await;
-    assert_eq!(app.total(), (before + 4).to_string());
+    assert_eq!(
+        app.total(),
+        (before + 4).to_string(),
+        "the repeated probe shows once, and the four raw rows"
+    );
     let raw = app.all("#messages tr.raw");
     assert_eq!(
         raw[0]
@@ -168,7 +194,6 @@ async fn sending_shows_an_own_row_that_gets_delivered_and_clears_the_box() {
             .find(|r| r.text_content().unwrap_or_default().contains("marker"))
     })
     .await;
-    settle().await;
     assert_eq!(
         app.all("#messages tr.own").len(),
         1,
@@ -214,32 +239,37 @@ async fn bad_input_is_refused_with_a_hint_and_nothing_typed_is_lost() {
     app.type_into("#name", "");
     app.type_into("#message", "hello");
     app.click("#publish");
-    settle().await;
+    wait_until(5000.0, || app.text("#hint") == "Enter your name first.").await;
     assert_eq!(app.text("#hint"), "Enter your name first.");
     assert_eq!(app.textarea_value(), "hello");
 
     app.type_into("#name", "Cy");
     app.type_into("#message", "   ");
     app.click("#publish");
-    settle().await;
+    wait_until(5000.0, || app.text("#hint") == "Type a message first.").await;
     assert_eq!(app.text("#hint"), "Type a message first.");
 
     let long = "x".repeat(chat::MAX_MESSAGE_BYTES + 1);
     app.type_into("#message", &long);
-    settle().await;
-    assert!(app.find(".size.over").is_some(), "the size counter warns");
+    wait_for("the size counter's warning", 5000.0, || {
+        app.find(".size.over")
+    })
+    .await;
     app.click("#publish");
-    settle().await;
-    assert!(app
-        .text("#hint")
-        .starts_with("Message too long: 4097 bytes, the limit is 4096."));
+    wait_until(5000.0, || app.text("#hint").starts_with("Message too long")).await;
+    assert!(
+        app.text("#hint")
+            .starts_with("Message too long: 4097 bytes, the limit is 4096."),
+        "{:?}",
+        app.text("#hint")
+    );
     assert_eq!(
         app.textarea_value(),
         long,
         "an oversized message is kept, not truncated"
     );
 
-    gloo_timers::future::TimeoutFuture::new(200).await;
+    quiet_for(200, "a row for any of the refused messages").await;
     assert!(app.all("#messages tr").is_empty(), "nothing was sent");
 }
 
@@ -272,15 +302,19 @@ async fn a_bad_broker_url_is_explained_on_the_badge() {
         "?broker=http://x:1",
         "h",
     )));
-    settle().await;
+    // The panel holds the address as given, to be corrected.
+    let url = || {
+        app.find("#broker-url")
+            .map(|e| wasm_bindgen::JsCast::unchecked_into::<web_sys::HtmlInputElement>(e).value())
+    };
+    wait_until(5000.0, || {
+        app.badge().1 == "offline" && url().as_deref() == Some("http://x:1")
+    })
+    .await;
     let (text, state) = app.badge();
     assert_eq!(state, "offline");
     assert!(text.contains("use ws:// or wss://"), "{text}");
-    // The panel holds the address as given, to be corrected.
-    let url = app
-        .find("#broker-url")
-        .map(|e| wasm_bindgen::JsCast::unchecked_into::<web_sys::HtmlInputElement>(e).value());
-    assert_eq!(url.as_deref(), Some("http://x:1"));
+    assert_eq!(url().as_deref(), Some("http://x:1"));
 }
 
 #[wasm_bindgen_test]
@@ -308,9 +342,10 @@ async fn the_table_follows_new_rows_at_the_bottom_and_stays_put_when_scrolled_up
     .await;
     publish(1, 80);
     wait_for("80 rows", 5000.0, || (app.total() == "80").then_some(())).await;
-    settle().await;
     let scroller = app.find(".scroller").unwrap();
     let gap = |el: &Element| el.scroll_height() - el.scroll_top() - el.client_height();
+    // Following is a macrotask after the render.
+    wait_until(5000.0, || gap(&scroller) <= 2).await;
     assert!(
         scroller.scroll_height() > scroller.client_height() * 2,
         "the table overflows"
@@ -326,16 +361,24 @@ async fn the_table_follows_new_rows_at_the_bottom_and_stays_put_when_scrolled_up
     );
 
     // The user scrolls up to read; new rows must not pull the view away.
+    // Chromium fires scroll asynchronously after scrollTop changes. A listener added after
+    // the app's runs after it: once it has seen the event, so has the app.
+    let scrolled = std::rc::Rc::new(std::cell::Cell::new(false));
+    let seen = std::rc::Rc::clone(&scrolled);
+    let on_scroll = Closure::<dyn FnMut()>::new(move || seen.set(true));
+    scroller
+        .add_event_listener_with_callback("scroll", on_scroll.as_ref().unchecked_ref())
+        .unwrap();
     scroller.set_scroll_top(0);
-    wait_for("the scroll event", 2000.0, || {
-        // Chromium fires scroll asynchronously after scrollTop changes.
-        (scroller.scroll_top() == 0).then_some(())
-    })
-    .await;
-    settle().await;
+    wait_for("the scroll event", 2000.0, || scrolled.get().then_some(())).await;
+    scroller
+        .remove_event_listener_with_callback("scroll", on_scroll.as_ref().unchecked_ref())
+        .unwrap();
+    assert_eq!(scroller.scroll_top(), 0);
     publish(80, 90);
     wait_for("90 rows", 5000.0, || (app.total() == "90").then_some(())).await;
-    settle().await;
+    // Following would be a macrotask after the render.
+    quiet_for(100, "the view following the new rows").await;
     assert_eq!(scroller.scroll_top(), 0, "stayed where the user scrolled");
     style.remove();
 }
@@ -355,4 +398,54 @@ async fn with_several_brokers_the_badge_names_the_one_in_use() {
         format!("on {}", common::broker())
     );
     assert_eq!(app.text("#connect-badge"), "connected");
+}
+
+/// A view asked for catch-up answers it after a short random delay. Removed before that,
+/// its timer finds the session gone and does nothing: a panic there would kill the page.
+#[wasm_bindgen_test]
+async fn a_view_removed_before_its_catch_up_answer_is_due_runs_nothing_then() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static PANICKED: AtomicBool = AtomicBool::new(false);
+
+    let topic = unique_topic("gone");
+    let app = Mounted::new(config(&topic));
+    app.wait_connected().await;
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        PANICKED.store(true, Ordering::SeqCst);
+        previous(info);
+    }));
+    let out = outsider(&topic).await;
+    let request = chat::catchup::Request {
+        id: format!("gone-{}", mqtt_chat::browser::random_hex(4).unwrap()),
+        since: None,
+        limit: 10,
+    };
+    out.publish(
+        &format!("chat/catchup/{topic}"),
+        request.to_json(),
+        QoS::AtLeastOnce,
+    )
+    .unwrap();
+    // Published after the request on the same connection: once it shows, the request is in.
+    let marker = chat::ChatMessage {
+        name: "Bo".into(),
+        message: "after the request".into(),
+        id: Some(format!("{}-m", request.id)),
+        from: None,
+        ts: None,
+    };
+    out.publish(&topic, marker.to_json(), QoS::AtLeastOnce)
+        .unwrap();
+    wait_for("the message after the request", 5000.0, || {
+        (app.total() == "1").then_some(())
+    })
+    .await;
+    drop(app);
+    // Past the longest delay (200 + 1000 ms).
+    quiet_for(1_500, "the answer's timer fires on a disposed session").await;
+    assert!(
+        !PANICKED.load(Ordering::SeqCst),
+        "the timer ran on the disposed session"
+    );
 }

@@ -5,7 +5,7 @@ mod common;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use common::{broker, closed_port, unique_topic, wait_for};
+use common::{broker, closed_port, quiet_for, unique_topic, wait_for};
 use mqtt_chat::browser::identity::new_client_id;
 use mqtt_chat::config::{broker_url, BrokerUrlError};
 use mqtt_chat::transport::{Connection, LinkEvent};
@@ -397,10 +397,11 @@ async fn an_idle_link_with_a_short_keep_alive_pings_on_time_and_stays_up() {
         })
     })
     .await;
-    gloo_timers::future::TimeoutFuture::new(1_000).await;
+    quiet_for(1_000, "an idle second on the link before the publish").await;
     conn.publish(&topic, "moves the deadline", QoS::AtMostOnce)
         .expect("publish accepted");
-    gloo_timers::future::TimeoutFuture::new(6_000).await;
+    // The window the pings are counted in, and in which the link must not drop.
+    quiet_for(6_000, "the idle link dropping").await;
     let pings = pings_sent() - before;
     assert!(pings >= 2, "{pings} PINGREQ in 7 s with a 2 s keep-alive");
     let lost = events

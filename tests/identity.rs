@@ -104,3 +104,50 @@ async fn two_tabs_asking_at_the_same_moment_never_take_the_same_id() {
     let (a, b) = (a.expect("one id"), b.expect("another id"));
     assert_ne!(a.0, b.0);
 }
+
+/// An id pushed out of the reuse pool is never used again: the keys kept for it (its author
+/// id, the topic viewer's filters) go with it; those of the ids kept stay.
+#[wasm_bindgen_test]
+async fn the_keys_of_an_id_pushed_out_of_the_pool_are_removed() {
+    let window = web_sys::window().unwrap();
+    let (local, session) = (
+        window.local_storage().unwrap().unwrap(),
+        window.session_storage().unwrap().unwrap(),
+    );
+    let pool = ids(&format!("gone-{}", nonce()), KNOWN_MAX);
+    for id in &pool {
+        hold_lock(id);
+    }
+    let (out, kept) = (&pool[KNOWN_MAX - 1], &pool[0]);
+    for id in [out, kept] {
+        local
+            .set_item(
+                &format!("mqtt-chat.watch.{id}"),
+                r#"[{"filter":"a/#","qos":0}]"#,
+            )
+            .unwrap();
+        local
+            .set_item(&format!("mqtt-chat.author.{id}"), "\"abc\"")
+            .unwrap();
+    }
+    local
+        .set_item(
+            "mqtt-chat.client-ids",
+            &serde_json::to_string(&pool).unwrap(),
+        )
+        .unwrap();
+    session.remove_item("mqtt-chat.client-id").unwrap();
+
+    let me = identity::tab_identity().await.expect("an identity");
+    assert_eq!(me.forgotten, vec![out.clone()]);
+    for key in identity::per_id_keys(out, None) {
+        assert_eq!(local.get_item(&key).unwrap(), None, "{key} left behind");
+    }
+    for key in identity::per_id_keys(kept, None) {
+        assert!(
+            local.get_item(&key).unwrap().is_some(),
+            "{key} of a kept id"
+        );
+        local.remove_item(&key).unwrap();
+    }
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{config, outsider, settle, unique_topic, wait_for, Mounted};
+use common::{config, outsider, unique_topic, wait_for, wait_until, Mounted};
 use mqtt_core::QoS;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -35,13 +35,23 @@ async fn a_message_for_another_room_counts_as_unread_there_and_shows_when_it_is_
     let other_name = other.strip_prefix("messages/").unwrap().to_owned();
     app.type_into("#room-name", &other_name);
     app.click("#join-room-button");
-    settle().await;
     // Joining opens the room; go back to the first one.
+    wait_for("the joined room open", 5000.0, || {
+        app.find(&format!(
+            "#rooms li[data-room=\"{other_name}\"][aria-current=\"true\"]"
+        ))
+    })
+    .await;
     let open_name = open.strip_prefix("messages/").unwrap();
     app.click(&format!(
         "#rooms li[data-room=\"{open_name}\"] button.open-room"
     ));
-    settle().await;
+    wait_for("the first room open again", 5000.0, || {
+        app.find(&format!(
+            "#rooms li[data-room=\"{open_name}\"][aria-current=\"true\"]"
+        ))
+    })
+    .await;
 
     let outside = outsider(&other).await;
     wait_for("the other room's unread count", 5000.0, || {
@@ -64,7 +74,7 @@ async fn a_message_for_another_room_counts_as_unread_there_and_shows_when_it_is_
     app.click(&format!(
         "#rooms li[data-room=\"{other_name}\"] button.open-room"
     ));
-    settle().await;
+    wait_until(5000.0, || !messages(&app).is_empty()).await;
     assert_eq!(messages(&app), vec!["for the other room"]);
     assert_eq!(unread(&app, &other_name), 0);
     let current = app.all("#rooms li[aria-current=\"true\"]");
@@ -78,7 +88,14 @@ async fn a_message_for_another_room_counts_as_unread_there_and_shows_when_it_is_
     app.click(&format!(
         "#rooms li[data-room=\"{other_name}\"] button.leave-room"
     ));
-    settle().await;
+    wait_until(5000.0, || {
+        app.find(&format!("#rooms li[data-room=\"{other_name}\"]"))
+            .is_none()
+            && app
+                .find("#rooms li[data-room=\"messages\"][aria-current=\"true\"]")
+                .is_some()
+    })
+    .await;
     assert!(app
         .find(&format!("#rooms li[data-room=\"{other_name}\"]"))
         .is_none());
@@ -94,7 +111,7 @@ async fn a_refused_room_name_is_explained_and_kept() {
     let before = app.all("#rooms li").len();
     app.type_into("#room-name", "$SYS");
     app.click("#join-room-button");
-    settle().await;
+    wait_until(5000.0, || !app.text("#room-error").is_empty()).await;
     assert!(
         app.text("#room-error").contains('$'),
         "the reason in words: {:?}",

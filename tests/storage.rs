@@ -8,7 +8,9 @@ mod common;
 use std::collections::HashSet;
 
 use chat::{ChatMessage, Recorder};
-use common::{closed_port, config, outsider, settle, unique_topic, wait_for, Mounted};
+use common::{
+    closed_port, config, outsider, quiet_for, unique_topic, wait_for, wait_for_async, Mounted,
+};
 use mqtt_chat::persist::outbox::Unsent;
 use mqtt_chat::persist::writer::{Op, Writer};
 use mqtt_chat::persist::{history, outbox, Db};
@@ -34,11 +36,22 @@ fn messages(app: &Mounted) -> Vec<String> {
         .collect()
 }
 
+/// Send `text` from the form, and wait until its own row shows.
 async fn send(app: &Mounted, text: &str) {
     app.type_into("#name", "Ada");
     app.type_into("#message", text);
     app.click("#publish");
-    settle().await;
+    wait_for(&format!("the own row {text:?}"), 5000.0, || {
+        app.all("#messages tr.own td.message")
+            .into_iter()
+            .find(|td| td.text_content().as_deref() == Some(text))
+    })
+    .await;
+}
+
+/// How many messages of `topic` the history store holds.
+async fn stored(db: &Db, topic: &str) -> usize {
+    history::load(db, topic).await.unwrap().messages.len()
 }
 
 /// Until `n` own rows read `delivered`.
@@ -160,8 +173,11 @@ async fn a_remounted_view_shows_the_stored_conversation_with_no_broker_at_all() 
             (app.total() == "4").then_some(())
         })
         .await;
-        // Give the writer's batch time to land.
-        gloo_timers::future::TimeoutFuture::new(400).await;
+        let db = Db::open().await.unwrap();
+        wait_for_async("the writer's batches in storage", 5000.0, || async {
+            (stored(&db, &topic).await == 4).then_some(())
+        })
+        .await;
     }
     // No broker this time: what shows comes from storage alone.
     let app = Mounted::new(offline(&topic));
@@ -207,7 +223,11 @@ async fn duplicates_are_kept_once_and_texts_without_ids_each_time() {
             out.publish(&topic, p, QoS::AtLeastOnce).unwrap();
         }
         wait_for("five rows", 5000.0, || (app.total() == "5").then_some(())).await;
-        gloo_timers::future::TimeoutFuture::new(400).await;
+        let db = Db::open().await.unwrap();
+        wait_for_async("the writer's batches in storage", 5000.0, || async {
+            (stored(&db, &topic).await >= 5).then_some(())
+        })
+        .await;
     }
     let app = Mounted::new(offline(&topic));
     wait_for("the stored rows", 5000.0, || {
@@ -257,8 +277,14 @@ async fn two_views_writing_at_once_keep_one_record_per_message() {
     }
     delivered(&a, 10).await;
     delivered(&b, 10).await;
-    gloo_timers::future::TimeoutFuture::new(500).await;
     let db = Db::open().await.unwrap();
+    wait_for_async("every message in storage", 5000.0, || async {
+        (stored(&db, &topic).await >= 41).then_some(())
+    })
+    .await;
+    // Both views write every message, each in its own batches: the later one's must not
+    // add a second record of any.
+    quiet_for(500, "a view's later batch storing a message again").await;
     let stored = history::load(&db, &topic).await.unwrap();
     assert_eq!(stored.skipped, 0);
     // Keys are unique by construction; what matters is that no message is kept under two
@@ -486,13 +512,17 @@ async fn unsent_messages_of_an_id_no_tab_will_use_are_adopted_and_delivered() {
     app.wait_connected().await;
     delivered(&app, 1).await;
     assert_eq!(messages(&app), ["left behind"]);
-    gloo_timers::future::TimeoutFuture::new(300).await;
-    assert!(outbox::load(&db, &gone).await.unwrap().unsent.is_empty());
     let me = client_id(&app);
-    assert!(
-        outbox::load(&db, &me).await.unwrap().unsent.is_empty(),
-        "delivered: gone from storage"
-    );
+    wait_for_async(
+        "the delivered message gone from storage",
+        5000.0,
+        || async {
+            (outbox::load(&db, &gone).await.unwrap().unsent.is_empty()
+                && outbox::load(&db, &me).await.unwrap().unsent.is_empty())
+            .then_some(())
+        },
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -510,12 +540,16 @@ async fn an_unsent_message_that_cannot_be_queued_stays_stored_with_a_notice() {
         notice
             .text_content()
             .unwrap_or_default()
-            .contains("1 unsent message from before could not be sent"),
+            .contains("1 unsent message could not be sent"),
         "{:?}",
         notice.text_content()
     );
     let me = client_id(&app);
-    gloo_timers::future::TimeoutFuture::new(300).await;
+    quiet_for(
+        300,
+        "the message that could not be queued dropped from storage",
+    )
+    .await;
     let stored = outbox::load(&db, &me).await.unwrap().unsent;
     assert_eq!(stored.len(), 1, "still stored");
     // Leave nothing behind for the views the other tests mount in this page.
@@ -576,13 +610,16 @@ async fn a_live_views_unsent_messages_are_left_to_it() {
     .await;
     let db = Db::open().await.unwrap();
     let a_id = client_id(&a);
-    gloo_timers::future::TimeoutFuture::new(200).await;
+    wait_for_async("A's unsent message in storage", 5000.0, || async {
+        (!outbox::load(&db, &a_id).await.unwrap().unsent.is_empty()).then_some(())
+    })
+    .await;
     assert_eq!(outbox::load(&db, &a_id).await.unwrap().unsent.len(), 1);
 
     // B starts while A is open: A's lock is held, so A's message stays A's.
     let b = Mounted::new(config(&topic));
     b.wait_connected().await;
-    gloo_timers::future::TimeoutFuture::new(500).await;
+    quiet_for(500, "B adopting A's unsent message").await;
     let b_id = client_id(&b);
     assert!(
         outbox::load(&db, &b_id).await.unwrap().unsent.is_empty(),
@@ -597,4 +634,156 @@ async fn a_live_views_unsent_messages_are_left_to_it() {
         1,
         "A's unsent message is still A's"
     );
+}
+
+/// Open `name` (a database no one opened yet) as version 1, create the app's stores in the
+/// upgrade and put one unsent message of `owner` there, then keep the upgrade busy for
+/// `ms`: every other open of the database waits behind it, as on a slow disk.
+fn hold_storage_open(
+    name: &str,
+    owner: &str,
+    topic: &str,
+    payload: &str,
+    ms: f64,
+) -> js_sys::Promise {
+    let hold = js_sys::Function::new_with_args(
+        "name, owner, topic, payload, ms",
+        r#"return new Promise((resolve, reject) => {
+            const until = Date.now() + ms;
+            const open = indexedDB.open(name, 1);
+            open.onupgradeneeded = () => {
+                const db = open.result;
+                const history = db.createObjectStore("history");
+                history.createIndex("by-topic", ["t", "s"]);
+                history.createIndex("by-age", "s");
+                const outbox = db.createObjectStore("outbox");
+                outbox.put({o: owner, s: 5000, t: topic, p: payload}, [owner, 5000]);
+                const spin = () => {
+                    outbox.get([owner, 5000]).onsuccess = () => {
+                        if (Date.now() < until) spin();
+                    };
+                };
+                spin();
+            };
+            open.onsuccess = () => { open.result.close(); resolve(); };
+            open.onerror = () => reject(open.error);
+        })"#,
+    );
+    let args = js_sys::Array::of5(
+        &JsValue::from_str(name),
+        &JsValue::from_str(owner),
+        &JsValue::from_str(topic),
+        &JsValue::from_str(payload),
+        &JsValue::from_f64(ms),
+    );
+    hold.apply(&JsValue::NULL, &args)
+        .expect("the holding script")
+        .unchecked_into()
+}
+
+/// Messages typed while storage is still opening wait for the unsent ones from before:
+/// those go first on the wire and in the rows, then the new ones, in the order typed.
+#[wasm_bindgen_test]
+async fn messages_sent_while_storage_opens_go_out_after_the_unsent_ones_from_before() {
+    use mqtt_chat::transport::{Connection, LinkEvent};
+    use mqtt_core::{Event, Options};
+
+    let topic = unique_topic("order");
+    let nonce = mqtt_chat::browser::random_hex(4).unwrap();
+    // A scope of its own: a database that does not exist yet, so its opening can be held.
+    let scope = format!("order-{nonce}");
+    let gone = format!("chat-gone{nonce}");
+    let before = ChatMessage {
+        name: "Ada".into(),
+        message: "from before the reload".into(),
+        id: Some(format!("before-{nonce}")),
+        from: Some("someone".into()),
+        ts: Some(5.0),
+    };
+    let payload = String::from_utf8(before.to_json()).unwrap();
+    let held = hold_storage_open(
+        &format!("{}@{scope}", mqtt_chat::persist::DB_NAME),
+        &gone,
+        &topic,
+        &payload,
+        1_500.0,
+    );
+
+    // What reaches the broker, in order.
+    let wire = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let seen = wire.clone();
+    let subscribed = std::rc::Rc::new(std::cell::Cell::new(false));
+    let listening = subscribed.clone();
+    let listener = Connection::open(
+        vec![common::broker()],
+        Options::new(mqtt_chat::browser::identity::new_client_id().unwrap()),
+        &[(topic.as_str(), QoS::AtLeastOnce)],
+        move |e| match e {
+            LinkEvent::Mqtt(Event::Message(m)) => {
+                if let chat::Payload::Chat(c) = chat::decode_payload(&m.payload) {
+                    seen.borrow_mut().push(c.message);
+                }
+            }
+            LinkEvent::Mqtt(Event::Subscribed { .. }) => listening.set(true),
+            _ => {}
+        },
+    );
+    wait_for("the listener's SUBACK", 5000.0, || {
+        subscribed.get().then_some(())
+    })
+    .await;
+
+    let app = Mounted::new(AppConfig {
+        scope: Some(scope),
+        ..config(&topic)
+    });
+    app.wait_connected().await;
+    send(&app, "typed while storage opened").await;
+    send(&app, "typed next").await;
+    assert_eq!(
+        app.all("#messages tr.own [data-delivery=queued]").len(),
+        2,
+        "shown at once, waiting"
+    );
+    wasm_bindgen_futures::JsFuture::from(held).await.unwrap();
+    delivered(&app, 3).await;
+    let order = [
+        "from before the reload",
+        "typed while storage opened",
+        "typed next",
+    ];
+    assert_eq!(messages(&app), order, "rows");
+    wait_for("three on the wire", 5000.0, || {
+        (wire.borrow().len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(*wire.borrow(), order, "wire");
+    drop(listener);
+    drop(app);
+    // The next tests file under the default names again.
+    mqtt_chat::browser::scope::set(None);
+}
+
+/// While IndexedDB is late the writes wait in a bounded queue: past the bound the oldest
+/// history goes, and the writer says how many, for the notice.
+#[wasm_bindgen_test]
+async fn a_late_storage_costs_old_history_past_the_bound_and_says_so() {
+    let dropped = std::rc::Rc::new(std::cell::Cell::new(0));
+    let count = dropped.clone();
+    let writer = Writer::new(move |outcome| count.set(count.get() + outcome.dropped));
+    let mut rec = Recorder::default();
+    let n = chat::write_queue::QUEUE_MAX_WRITES + 1;
+    // One topic each: nothing eviction would drop anyway.
+    for i in 0..n {
+        let topic = format!("messages/bound-{i}");
+        let payload = chat_json("Bo", "hello", Some(&format!("b-{i}")));
+        writer.push(Op::History(rec.record(&topic, &payload, None, i as f64)));
+    }
+    wait_for("the report", 2000.0, || (dropped.get() > 0).then_some(())).await;
+    assert_eq!(
+        dropped.get(),
+        n - chat::write_queue::QUEUE_MAX_WRITES / 4 * 3,
+        "down to three quarters, every drop counted"
+    );
+    writer.attach(None);
 }

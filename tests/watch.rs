@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{config, outsider, settle, unique_topic, wait_for, Mounted};
+use common::{config, outsider, unique_topic, wait_for, wait_until, Mounted};
 use mqtt_chat::browser::route::{parse, watch_hash, PageRoute};
 use mqtt_core::QoS;
 use wasm_bindgen::{JsCast, JsValue};
@@ -121,7 +121,7 @@ async fn a_linked_filter_is_watched_beside_the_chat_and_unwatching_it_keeps_the_
         .unwrap()
         .unchecked_into::<web_sys::HtmlElement>()
         .click();
-    settle().await;
+    wait_until(5000.0, || app.find(&room_watched).is_none()).await;
     assert!(app.find(&room_watched).is_none());
     outside
         .publish(&room, chat("chat-only-2"), QoS::AtLeastOnce)
@@ -130,13 +130,32 @@ async fn a_linked_filter_is_watched_beside_the_chat_and_unwatching_it_keeps_the_
         (app.total() == "2").then_some(())
     })
     .await;
-    settle().await;
-    assert_eq!(app.all("#stream tr").len(), 2, "no longer in the viewer");
+    // A marker on the filter still watched, after it from the same client: once the viewer
+    // shows the marker, it has had the chat message too.
+    outside
+        .publish(&format!("{prefix}/marker"), "a marker", QoS::AtLeastOnce)
+        .unwrap();
+    wait_for("the marker in the viewer", 5000.0, || {
+        app.all("#stream tr")
+            .into_iter()
+            .find(|r| r.text_content().unwrap_or_default().contains("a marker"))
+    })
+    .await;
+    let stream: Vec<String> = app
+        .all("#stream tr")
+        .iter()
+        .map(|r| r.text_content().unwrap_or_default())
+        .collect();
+    assert!(
+        !stream.iter().any(|r| r.contains("chat-only-2")),
+        "no longer in the viewer: {stream:?}"
+    );
+    assert_eq!(stream.len(), 3, "the two before and the marker: {stream:?}");
 
     // An invalid filter is refused in words, and nothing is added.
     app.type_into("#filter", "a/#/b");
     app.click("#subscribe");
-    settle().await;
+    wait_until(5000.0, || !app.text("#filter-error").is_empty()).await;
     assert!(app
         .text("#filter-error")
         .contains("Not a valid topic filter"));
@@ -144,7 +163,7 @@ async fn a_linked_filter_is_watched_beside_the_chat_and_unwatching_it_keeps_the_
 
     // Leave nothing watched for the tests after this one (the list is kept per client id).
     app.click("#filters li button.unwatch");
-    settle().await;
+    wait_until(5000.0, || app.all("#filters li").is_empty()).await;
     assert!(app.all("#filters li").is_empty());
 }
 
@@ -184,17 +203,31 @@ async fn overlapping_filters_show_each_message_once_under_mqtt_5() {
         (app.all("#stream tr").len() >= 2).then_some(())
     })
     .await;
-    // Give any second copies time to arrive.
-    gloo_timers::future::TimeoutFuture::new(500).await;
+    // Any second copies come before a marker published after both by the same client (the
+    // broker sends a message's copies together). The marker's topic matches one filter only
+    // (`{room}/#`), so it comes once.
+    outside
+        .publish(&format!("{room}/a/b"), "marker", QoS::AtLeastOnce)
+        .unwrap();
+    wait_for("the marker in the viewer", 5000.0, || {
+        app.all("#stream tr")
+            .into_iter()
+            .find(|r| r.text_content().unwrap_or_default().contains("marker"))
+    })
+    .await;
     let counted = app
         .find("#watch-count")
         .and_then(|e| e.get_attribute("data-counted"));
-    assert_eq!(counted.as_deref(), Some("2"), "each message counted once");
-    assert_eq!(app.all("#stream tr").len(), 2);
+    assert_eq!(
+        counted.as_deref(),
+        Some("3"),
+        "each message counted once (the two and the marker)"
+    );
+    assert_eq!(app.all("#stream tr").len(), 3);
     assert_eq!(app.total(), "1", "the chat shows its message once");
-    for _ in 0..3 {
+    for left in (0..3).rev() {
         app.click("#filters li button.unwatch");
-        settle().await;
+        wait_until(5000.0, || app.all("#filters li").len() == left).await;
     }
     assert!(app.all("#filters li").is_empty());
 }

@@ -24,6 +24,8 @@ use wasm_bindgen::JsCast;
 const TAB_KEY: &str = "mqtt-chat.client-id";
 const KNOWN_KEY: &str = "mqtt-chat.client-ids";
 const PERSON_KEY: &str = "mqtt-chat.person";
+/// localStorage, per client id: the topic viewer's filters (`session::watch`), scoped.
+const WATCH_KEY: &str = "mqtt-chat.watch";
 /// Ids remembered for reuse; each one may have a broker session holding messages.
 pub const KNOWN_MAX: usize = 8;
 
@@ -129,8 +131,10 @@ pub async fn tab_identity() -> Result<TabIdentity, NoRandomness> {
     // Storage that is full or blocked only costs the reuse; the id is still unique.
     let _ = storage::set(Area::Session, &scoped(TAB_KEY), &id);
     let _ = storage::set(Area::Local, &scoped(KNOWN_KEY), &known);
+    // No tab will use these ids again: what was kept for each goes with them. (Their
+    // unsent messages are the caller's to adopt, see `forgotten`.)
     for id in &forgotten {
-        storage::remove(Area::Local, &author_key(id));
+        forget_id(id);
     }
     let key = author_key(&id);
     let author_id = match storage::get::<String>(Area::Local, &key) {
@@ -209,6 +213,46 @@ fn answer_for_life(live: Option<Live>) {
 
 fn author_key(client_id: &str) -> String {
     format!("mqtt-chat.author.{client_id}")
+}
+
+/// The topic viewer's filters kept for a client id, in this tab's scope.
+pub fn watch_key(client_id: &str) -> String {
+    scoped(&format!("{WATCH_KEY}.{client_id}"))
+}
+
+/// Every localStorage key kept for one client id, in `scope` (see `scope::scoped_in`):
+/// its author id and the viewer's filters. (Its unsent messages are not here: a copy left
+/// at `pagehide`, `mqtt-chat.outbox.<id>`, is moved into IndexedDB by the next start.)
+pub fn per_id_keys(client_id: &str, scope: Option<&str>) -> [String; 2] {
+    [
+        author_key(client_id),
+        super::scope::scoped_in(&format!("{WATCH_KEY}.{client_id}"), scope),
+    ]
+}
+
+/// Remove what is kept for a client id no tab will use again.
+fn forget_id(client_id: &str) {
+    let scope = super::scope::current();
+    for key in per_id_keys(client_id, scope.as_deref()) {
+        storage::remove(Area::Local, &key);
+    }
+}
+
+/// The reuse pool of another scope (a saved connection's), to count or delete its data.
+pub fn known_ids_in(scope: Option<&str>) -> Vec<String> {
+    storage::get::<Vec<String>>(Area::Local, &super::scope::scoped_in(KNOWN_KEY, scope))
+        .unwrap_or_default()
+}
+
+/// The keys this module keeps for a scope (not per id): the reuse pool and the person in
+/// localStorage, the tab's id in sessionStorage.
+pub fn scope_keys(scope: Option<&str>) -> [(Area, String); 3] {
+    use super::scope::scoped_in;
+    [
+        (Area::Local, scoped_in(KNOWN_KEY, scope)),
+        (Area::Local, scoped_in(PERSON_KEY, scope)),
+        (Area::Session, scoped_in(TAB_KEY, scope)),
+    ]
 }
 
 /// The reuse pool with `id` first, and the ids that fell off its end.

@@ -5,6 +5,13 @@
 
 use std::cell::RefCell;
 
+use super::web_storage::Area;
+
+/// localStorage, scoped: the joined rooms (`session::rooms`).
+pub const ROOMS_KEY: &str = "mqtt-chat.rooms";
+/// sessionStorage, scoped: the room this tab shows.
+pub const OPEN_ROOM_KEY: &str = "mqtt-chat.open-room";
+
 thread_local! {
     static SCOPE: RefCell<Option<String>> = const { RefCell::new(None) };
 }
@@ -16,8 +23,29 @@ pub fn set(scope: Option<String>) {
 
 /// `base`, or `base@<scope>` when a scope is set: a storage key or database name.
 pub fn scoped(base: &str) -> String {
-    SCOPE.with(|s| match &*s.borrow() {
+    SCOPE.with(|s| scoped_in(base, s.borrow().as_deref()))
+}
+
+/// `base` filed under a given scope (another connection's): `base@<scope>`, or `base`.
+pub fn scoped_in(base: &str, scope: Option<&str>) -> String {
+    match scope {
         None => base.to_owned(),
         Some(scope) => format!("{base}@{scope}"),
-    })
+    }
+}
+
+/// The scope this tab files under.
+pub fn current() -> Option<String> {
+    SCOPE.with(|s| s.borrow().clone())
+}
+
+/// The Web Storage keys a scope keeps that are not per client id: the rooms, and the
+/// identity's (`identity::scope_keys`). Per id: `identity::per_id_keys`.
+pub fn scope_keys(scope: Option<&str>) -> Vec<(Area, String)> {
+    let mut keys = vec![
+        (Area::Local, scoped_in(ROOMS_KEY, scope)),
+        (Area::Session, scoped_in(OPEN_ROOM_KEY, scope)),
+    ];
+    keys.extend(super::identity::scope_keys(scope));
+    keys
 }

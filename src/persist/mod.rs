@@ -14,6 +14,7 @@
 //! about 8 KiB gzip). Its two quirks are handled here: a failed request surfaces as the DOM
 //! exception, and an aborted transaction (quota) comes back as `Ok(Aborted)`.
 
+pub mod forget;
 pub mod history;
 pub mod outbox;
 pub mod prefs;
@@ -73,39 +74,12 @@ impl Db {
     /// Open (or create) the database. Fails when this browser context has no IndexedDB or
     /// blocks it (some private modes, storage disabled, sandboxed frames).
     pub async fn open() -> Result<Db, StoreError> {
-        // `indexedDB` itself may be missing, or throw on access.
-        let has_idb = web_sys::window()
-            .map(|w| js_sys::Reflect::get(&w, &JsValue::from_str("indexedDB")))
-            .and_then(Result::ok)
-            .is_some_and(|v| !v.is_undefined() && !v.is_null());
-        if !has_idb {
-            return Err(StoreError::Unavailable("IndexedDB is not available".into()));
-        }
-        let factory = Factory::new().map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let mut request = factory
-            .open(&crate::browser::scope::scoped(DB_NAME), Some(DB_VERSION))
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        request.on_upgrade_needed(|event| {
-            // Version 1. A later version adds a step here, from `old_version()` up. If a step
-            // fails, the upgrade is aborted: the open fails (storage unavailable this time)
-            // and the next load tries again, instead of committing a version without stores.
-            let created = event.database().map(|db| create_v1(&db));
-            if !matches!(created, Ok(Ok(()))) {
-                let raw: web_sys::IdbVersionChangeEvent = event.into();
-                let upgrade = raw
-                    .target()
-                    .and_then(|t| t.dyn_into::<web_sys::IdbRequest>().ok())
-                    .and_then(|r| r.transaction());
-                if let Some(tx) = upgrade {
-                    let _ = tx.abort();
-                }
-            }
-        });
-        let mut db = request.await.map_err(|e| match StoreError::from_idb(e) {
-            StoreError::Failed(why) => StoreError::Unavailable(why),
-            other => other,
-        })?;
-        // Another tab upgrading the schema must not be blocked by this one.
+        let name = crate::browser::scope::scoped(DB_NAME);
+        let mut db = open_database(&name, true)
+            .await?
+            .ok_or_else(|| StoreError::Unavailable("IndexedDB did not open".into()))?;
+        // Another tab upgrading the schema (or deleting the database) must not be blocked
+        // by this one.
         db.on_version_change(|event| {
             if let Ok(db) = event.database() {
                 db.close();
@@ -122,6 +96,55 @@ impl Db {
         self.inner
             .transaction(stores, mode)
             .map_err(StoreError::from_idb)
+    }
+}
+
+/// Open the database `name`. With `create`, as this version, created (with its stores) if
+/// missing. Without, only if it exists: `Ok(None)` if not (its creation is undone), for
+/// looking at another scope's database without leaving one behind.
+pub(crate) async fn open_database(
+    name: &str,
+    create: bool,
+) -> Result<Option<Database>, StoreError> {
+    // `indexedDB` itself may be missing, or throw on access.
+    let has_idb = web_sys::window()
+        .map(|w| js_sys::Reflect::get(&w, &JsValue::from_str("indexedDB")))
+        .and_then(Result::ok)
+        .is_some_and(|v| !v.is_undefined() && !v.is_null());
+    if !has_idb {
+        return Err(StoreError::Unavailable("IndexedDB is not available".into()));
+    }
+    let factory = Factory::new().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let mut request = factory
+        .open(name, create.then_some(DB_VERSION))
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let upgraded = Rc::new(std::cell::Cell::new(false));
+    let flag = upgraded.clone();
+    request.on_upgrade_needed(move |event| {
+        flag.set(true);
+        // Version 1. A later version adds a step here, from `old_version()` up. If a step
+        // fails, the upgrade is aborted: the open fails (storage unavailable this time)
+        // and the next load tries again, instead of committing a version without stores.
+        // Not creating: aborting undoes the creation of a database that did not exist.
+        let created = create && matches!(event.database().map(|db| create_v1(&db)), Ok(Ok(())));
+        if !created {
+            let raw: web_sys::IdbVersionChangeEvent = event.into();
+            let upgrade = raw
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::IdbRequest>().ok())
+                .and_then(|r| r.transaction());
+            if let Some(tx) = upgrade {
+                let _ = tx.abort();
+            }
+        }
+    });
+    match request.await {
+        Ok(db) => Ok(Some(db)),
+        Err(_) if !create && upgraded.get() => Ok(None),
+        Err(e) => Err(match StoreError::from_idb(e) {
+            StoreError::Failed(why) => StoreError::Unavailable(why),
+            other => other,
+        }),
     }
 }
 

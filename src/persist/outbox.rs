@@ -9,13 +9,8 @@ use wasm_bindgen::JsValue;
 use super::{field, finish, prefix_range, req, set_field, Db, StoreError, OUTBOX};
 use crate::browser::web_storage::{self, Area};
 
-/// One unsent message as stored.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Unsent {
-    pub seq: f64,
-    pub topic: String,
-    pub message: ChatMessage,
-}
+/// One unsent message as stored (the domain's, `chat::Unsent`).
+pub use chat::Unsent;
 
 /// What a load found: the owner's unsent messages in send order, and how many records could
 /// not be read (they stay stored, untouched).
@@ -40,36 +35,55 @@ pub async fn load(db: &Db, owner: &str) -> Result<Loaded, StoreError> {
 }
 
 /// Move every unsent message of `from` (client ids no open tab uses) to `to`, in one
-/// transaction: the same records, in the same order, under the live owner. A key `to`
-/// already has is never overwritten: the moved record's sequence number is nudged past it.
+/// transaction: the same records, under the live owner, in send order. Every record of `to`
+/// is numbered again with them (`chat::renumber`: 1, 2, 3, … merged by the old numbers), so
+/// no key is ever overwritten, whatever the old keys were, without a search for free ones.
 /// Returns how many moved.
 pub async fn adopt(db: &Db, from: &[String], to: &str) -> Result<usize, StoreError> {
+    let from: Vec<&str> = from
+        .iter()
+        .map(String::as_str)
+        .filter(|o| *o != to)
+        .collect();
     if from.is_empty() {
         return Ok(0);
     }
     let tx = db.transaction(&[OUTBOX], TransactionMode::ReadWrite)?;
     let store = req(tx.object_store(OUTBOX))?;
-    let taken = req(req(store.get_all_keys(Some(prefix_range(to)?.into()), None))?.await)?;
-    let mut taken: Vec<f64> = taken.iter().filter_map(key_seq).collect();
-    let mut moved = 0;
-    for owner in from.iter().filter(|o| *o != to) {
+    let mut runs = Vec::new();
+    let mut values = Vec::new();
+    let mut ranges = Vec::new();
+    for owner in std::iter::once(to).chain(from) {
         let range = prefix_range(owner)?;
         // Both in key order, so they pair up; the key holds the sequence number even when
         // the value is unreadable (those move too: they are the user's, whatever shape).
         let keys = req(req(store.get_all_keys(Some(range.clone().into()), None))?.await)?;
-        let values = req(req(store.get_all(Some(range.clone().into()), None))?.await)?;
-        for (key, value) in keys.iter().zip(values.iter()) {
-            let mut seq = key_seq(key).unwrap_or(0.0);
-            while taken.contains(&seq) {
-                seq += 0.25;
-            }
-            taken.push(seq);
-            let _ = js_sys::Reflect::set(value, &JsValue::from_str("o"), &JsValue::from_str(to));
-            let _ = js_sys::Reflect::set(value, &JsValue::from_str("s"), &JsValue::from_f64(seq));
-            req(store.put(value, Some(&self::key(to, seq))))?;
-            moved += 1;
-        }
+        let found = req(req(store.get_all(Some(range.clone().into()), None))?.await)?;
+        let n = keys.len().min(found.len());
+        runs.push(
+            keys[..n]
+                .iter()
+                .map(|k| key_seq(k).unwrap_or(0.0))
+                .collect(),
+        );
+        values.extend(found.into_iter().take(n));
+        ranges.push(range);
+    }
+    let moved = values.len() - runs.first().map_or(0, Vec::len);
+    if moved == 0 {
+        return Ok(0);
+    }
+    // Everything out first, then back in under the new keys: in one transaction, in order.
+    for range in ranges {
         req(store.delete(range))?;
+    }
+    for (value, seq) in values
+        .iter()
+        .zip(chat::renumber(&runs).into_iter().flatten())
+    {
+        let _ = js_sys::Reflect::set(value, &JsValue::from_str("o"), &JsValue::from_str(to));
+        let _ = js_sys::Reflect::set(value, &JsValue::from_str("s"), &JsValue::from_f64(seq));
+        req(store.put(value, Some(&self::key(to, seq))))?;
     }
     finish(tx, &store).await?;
     Ok(moved)
@@ -109,6 +123,11 @@ pub(crate) fn encode(owner: &str, unsent: &Unsent) -> JsValue {
     let payload = String::from_utf8(unsent.message.to_json()).unwrap_or_default();
     set_field(&o, "p", &JsValue::from_str(&payload));
     o.into()
+}
+
+/// The message id of a stored record, if it reads.
+pub(crate) fn message_id(value: &JsValue) -> Option<String> {
+    decode(value).and_then(|u| u.message.id)
 }
 
 fn decode(value: &JsValue) -> Option<Unsent> {

@@ -13,16 +13,21 @@
 //! batches). Unsent messages are still written, each time.
 //!
 //! In a burst the batches grow (a batch waits longer once the last one was big), and of
-//! each topic only the newest [`HISTORY_PER_TOPIC`] queued messages are written: the rest
-//! would be evicted at once.
+//! each topic only the newest [`chat::HISTORY_PER_TOPIC`] queued messages are written: the
+//! rest would be evicted at once.
+//!
+//! The queue is bounded ([`chat::write_queue`]: 5,000 writes, 8 MiB), for the time
+//! IndexedDB is late (it is waited for, however long) or slow: past the bound the oldest
+//! queued history is dropped, and counted for a notice; unsent messages never are.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use std::time::Duration;
 
 use chat::history::{excess, quota_eviction};
-use chat::{StoredMessage, HISTORY_PER_TOPIC};
+use chat::write_queue::{Class, Queued, WriteQueue, WRITE_OVERHEAD};
+use chat::StoredMessage;
 use idb::TransactionMode;
 
 use super::outbox::Unsent;
@@ -62,12 +67,48 @@ impl Op {
     }
 }
 
+impl Queued for Op {
+    fn class(&self) -> Class<'_> {
+        match self {
+            Op::History(m) => Class::History { topic: &m.topic },
+            Op::ClearHistory => Class::ClearHistory,
+            Op::OutboxPut { owner, unsent } => Class::Outbox {
+                owner,
+                seq: unsent.seq,
+                delete: false,
+            },
+            Op::OutboxDelete { owner, seq } => Class::Outbox {
+                owner,
+                seq: *seq,
+                delete: true,
+            },
+        }
+    }
+
+    fn weight(&self) -> usize {
+        WRITE_OVERHEAD
+            + match self {
+                Op::History(m) => m.payload.len() + m.topic.len() + m.uid.len(),
+                Op::OutboxPut { owner, unsent } => {
+                    owner.len()
+                        + unsent.topic.len()
+                        + unsent.message.name.len()
+                        + unsent.message.message.len()
+                }
+                Op::OutboxDelete { owner, .. } => owner.len(),
+                Op::ClearHistory => 0,
+            }
+    }
+}
+
 /// How a batch went, for the notices.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// `Some(Ok)` if the batch had history records and they were written.
     pub history: Option<Result<(), StoreError>>,
     pub outbox: Option<Result<(), StoreError>>,
+    /// Received messages dropped from the queue, unwritten, to keep it within its bound.
+    pub dropped: usize,
 }
 
 type Report = Rc<dyn Fn(Outcome)>;
@@ -76,7 +117,9 @@ struct State {
     db: Option<Db>,
     /// No database, and none coming: writes are dropped (the caller told the user).
     disabled: bool,
-    queue: Vec<Op>,
+    queue: WriteQueue<Op>,
+    /// History dropped from the full queue and not reported yet.
+    dropped: usize,
     flushing: bool,
     /// A flush is scheduled: `Some(true)` one that runs at once.
     scheduled: Option<bool>,
@@ -100,7 +143,8 @@ impl Writer {
             state: Rc::new(RefCell::new(State {
                 db: None,
                 disabled: false,
-                queue: Vec::new(),
+                queue: WriteQueue::default(),
+                dropped: 0,
                 flushing: false,
                 scheduled: None,
                 history_full: false,
@@ -124,17 +168,23 @@ impl Writer {
     }
 
     /// Queue a change. Outbox changes are written at once; history waits for its batch.
+    /// Past the queue's bound the oldest queued history is dropped (see the top), and said.
     pub fn push(&self, op: Op) {
         let urgent = !matches!(op, Op::History(_));
-        {
+        let first_drop = {
             let mut s = self.state.borrow_mut();
             if s.disabled {
                 return;
             }
-            if matches!(op, Op::ClearHistory) {
-                s.queue.retain(|o| !matches!(o, Op::History(_)));
-            }
-            s.queue.push(op);
+            let dropped = s.queue.push(op);
+            let first = dropped > 0 && s.dropped == 0;
+            s.dropped += dropped;
+            first
+        };
+        if first_drop {
+            // Told after this task: the caller may be changing what the report changes.
+            let writer = self.clone();
+            leptos::prelude::set_timeout(move || writer.report_dropped(), Duration::ZERO);
         }
         let delay = if urgent {
             Duration::ZERO
@@ -144,6 +194,17 @@ impl Writer {
             BATCH_DELAY
         };
         self.flush_soon(delay);
+    }
+
+    fn report_dropped(&self) {
+        let dropped = std::mem::take(&mut self.state.borrow_mut().dropped);
+        if dropped > 0 {
+            (self.report)(Outcome {
+                history: None,
+                outbox: None,
+                dropped,
+            });
+        }
     }
 
     /// Start writing what is queued now (the page is going away), even while a batch is
@@ -182,14 +243,13 @@ impl Writer {
             }
             let Some(db) = s.db.clone() else { return };
             s.flushing = true;
-            coalesce(&mut s.queue);
-            let cut = MAX_BATCH.min(s.queue.len());
-            let rest = s.queue.split_off(cut);
+            s.queue.coalesce();
+            let mut batch = s.queue.take(MAX_BATCH);
             if s.history_full {
-                s.queue.retain(|o| !matches!(o, Op::History(_)));
+                batch.retain(Op::is_outbox);
             }
-            s.last_batch = s.queue.len();
-            (db, std::mem::replace(&mut s.queue, rest), s.history_full)
+            s.last_batch = batch.len();
+            (db, batch, s.history_full)
         };
         let (outcome, unwritten, full) = write_with_eviction(&db, ops, history_full).await;
         let more = {
@@ -198,10 +258,8 @@ impl Writer {
             s.history_full |= full;
             // Unsent messages that could not be written wait for the next batch (the next
             // change triggers it): the notice stays until they are in.
-            let later = std::mem::take(&mut s.queue);
-            let more = !later.is_empty();
-            s.queue = unwritten;
-            s.queue.extend(later);
+            let more = !s.queue.is_empty();
+            s.queue.put_back(unwritten);
             more
         };
         (self.report)(outcome);
@@ -209,29 +267,6 @@ impl Writer {
             self.flush_soon(Duration::ZERO);
         }
     }
-}
-
-/// While IndexedDB is behind (a burst), history piles up in the queue. Of each topic only
-/// the newest [`HISTORY_PER_TOPIC`] can survive eviction, so older ones are not written at
-/// all: the queue, and the work, stay bounded however long the burst.
-fn coalesce(queue: &mut Vec<Op>) {
-    let mut newer: HashMap<&str, usize> = HashMap::new();
-    let mut keep = vec![true; queue.len()];
-    for (i, op) in queue.iter().enumerate().rev() {
-        if let Op::History(m) = op {
-            let n = newer.entry(m.topic.as_str()).or_default();
-            keep[i] = *n < HISTORY_PER_TOPIC;
-            *n += 1;
-        }
-    }
-    if keep.iter().all(|k| *k) {
-        return;
-    }
-    let mut i = 0;
-    queue.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
 }
 
 /// Write a batch; when storage is full, give up old history and try again. What still
@@ -250,6 +285,7 @@ async fn write_with_eviction(
     let all = |r: Result<(), StoreError>| Outcome {
         history: has_history.then(|| r.clone()),
         outbox: has_outbox.then_some(r),
+        dropped: 0,
     };
     let mut first = StoreError::Full;
     let mut full = history_full;
@@ -281,6 +317,7 @@ async fn write_with_eviction(
     let outcome = Outcome {
         history: has_history.then_some(Err(first)),
         outbox,
+        dropped: 0,
     };
     (outcome, again, full)
 }

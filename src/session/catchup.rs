@@ -34,9 +34,13 @@ impl ChatSession {
     /// stored already does not come back as new. Not connected (or storage not open yet):
     /// asked once it is.
     pub(super) fn ask_catch_up(&self, room: &RoomName) {
-        let ready = self.is_connected() && self.store.with_value(|s| s.storage_known);
+        let ready = self.is_connected()
+            && self
+                .store
+                .try_with_value(|s| s.storage_known)
+                .unwrap_or_default();
         if !ready {
-            self.unasked.update_value(|u| {
+            self.unasked.try_update_value(|u| {
                 if !u.contains(room) {
                     u.push(room.clone());
                 }
@@ -55,7 +59,12 @@ impl ChatSession {
 
     /// The rooms waiting to ask, now that the link and storage are both up.
     pub(super) fn ask_unasked(&self) {
-        if !(self.is_connected() && self.store.with_value(|s| s.storage_known)) {
+        if !(self.is_connected()
+            && self
+                .store
+                .try_with_value(|s| s.storage_known)
+                .unwrap_or_default())
+        {
             return;
         }
         let unasked = self
@@ -63,7 +72,11 @@ impl ChatSession {
             .try_update_value(std::mem::take)
             .unwrap_or_default();
         for room in unasked {
-            if self.rooms.with_untracked(|r| r.is_joined(&room)) {
+            if self
+                .rooms
+                .try_with_untracked(|r| r.is_joined(&room))
+                .unwrap_or_default()
+            {
                 self.ask_catch_up(&room);
             }
         }
@@ -104,7 +117,12 @@ impl ChatSession {
 
     /// A request or an answer in `room`.
     pub(super) fn on_catch_up(&self, room: RoomName, message: &IncomingMessage) {
-        if message.retain || !self.rooms.with_untracked(|r| r.is_joined(&room)) {
+        if message.retain
+            || !self
+                .rooms
+                .try_with_untracked(|r| r.is_joined(&room))
+                .unwrap_or_default()
+        {
             return;
         }
         let Ok(packet) = catchup::decode(&message.payload) else {
@@ -115,12 +133,15 @@ impl ChatSession {
             Packet::Request(request) => {
                 let own = self
                     .catch_up
-                    .with_value(|c| c.requests.is_open(&request.id));
-                if !own {
+                    .try_with_value(|c| c.requests.is_open(&request.id));
+                if own == Some(false) {
                     let random = js_sys::Math::random();
-                    self.catch_up
-                        .update_value(|c| c.responder.on_request(&room, request, now, random));
-                    self.schedule_answers();
+                    let taken = self
+                        .catch_up
+                        .try_update_value(|c| c.responder.on_request(&room, request, now, random));
+                    if taken.is_some() {
+                        self.schedule_answers();
+                    }
                 }
             }
             Packet::Answer(answer) => {
@@ -140,9 +161,9 @@ impl ChatSession {
 
     /// Answered messages into the room's log, marked, each once; the new ones are kept.
     fn merge_catch_up(&self, room: &RoomName, entries: Vec<Entry>) {
-        let author = self.author.get_value();
+        let author = self.author.try_get_value().unwrap_or_default();
         let topic = room.chat_topic();
-        let visible = self.visible.get_untracked();
+        let visible = self.visible.try_get_untracked().unwrap_or_default();
         for entry in entries {
             let payload = entry.payload.into_bytes();
             let decoded = decode_payload(&payload);
@@ -186,9 +207,10 @@ impl ChatSession {
         .unwrap_or(false)
     }
 
-    /// Answer the requests whose delay is over, then wait for the next.
+    /// Answer the requests whose delay is over, then wait for the next. Nothing runs once
+    /// the session is gone (its values disposed): no answer, no next wake-up.
     fn schedule_answers(&self) {
-        let Some(at) = self.catch_up.with_value(|c| c.responder.poll_timeout()) else {
+        let Some(Some(at)) = self.catch_up.try_with_value(|c| c.responder.poll_timeout()) else {
             return;
         };
         if !self
@@ -200,13 +222,14 @@ impl ChatSession {
         }
         let session = *self;
         at_time(at, move || {
-            let due = session
-                .catch_up
-                .try_update_value(|c| {
-                    c.wake.fired();
-                    c.responder.due(wall_clock_ms())
-                })
-                .unwrap_or_default();
+            let Some(due) = session.catch_up.try_update_value(|c| {
+                c.wake.fired();
+                c.responder.due(wall_clock_ms())
+            }) else {
+                // The session was disposed while waiting: nothing to answer, nothing to
+                // schedule.
+                return;
+            };
             for d in due {
                 leptos::task::spawn_local(async move { session.answer(d).await });
             }

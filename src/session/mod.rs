@@ -27,7 +27,7 @@ mod typing;
 mod vouch;
 mod watch;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chat::{
     ChatMessage, ConnectionStatus, Draft, MessageLog, Notice, NoticeKind, Notices, Outbox,
@@ -160,13 +160,17 @@ pub struct ChatSession {
     user: StoredValue<Option<String>>,
     /// Own messages the broker did not deliver, by message id (see `chat::Refusal`).
     pub refusals: RwSignal<HashMap<String, Refusal>>,
-    /// Own messages queued and not yet seen back from the broker (by id); under MQTT 3.1.1
-    /// while signed in, one still here 5 s after its PUBACK reads "not seen back".
-    awaiting_echo: StoredValue<HashSet<String>>,
+    /// The one owner of those marks (`chat::Receipts`): refusals, and under MQTT 3.1.1 while
+    /// signed in, own messages not seen back 5 s after their PUBACK. `refusals` mirrors it.
+    receipts: StoredValue<chat::Receipts>,
+    /// The browser timer for `receipts`' next deadline, and that deadline.
+    receipts_timer: StoredValue<Option<(f64, gloo_timers::callback::Timeout)>, LocalStorage>,
     /// The broker lets only a user write their `.../from/<user>` topics (checked on each
     /// connect, see `vouch`): only then are rows and people shown verified.
     pub vouched: RwSignal<bool>,
-    vouch: StoredValue<vouch::VouchState>,
+    /// What the authorship check knows, in words for the connection panel.
+    pub verdict: RwSignal<chat::Verdict>,
+    authorship: StoredValue<chat::AuthorshipCheck>,
     /// What the broker said with its last refusal (MQTT 5 reason string).
     refusal_words: StoredValue<Option<String>>,
     /// The MQTT version of this tab's connection.
@@ -215,16 +219,19 @@ impl ChatSession {
         crate::browser::scope::set(config.scope.clone());
         let (rooms, room_error) = rooms::initial(&config);
         if config.password_in_link {
-            notices.update(|n| n.set(Notice::PasswordInLink));
+            notices.try_update(|n| n.set(Notice::PasswordInLink));
         }
         if let Some(e) = room_error {
-            notices.update(|n| n.set(Notice::RoomRefused { why: e.to_string() }));
+            notices.try_update(|n| n.set(Notice::RoomRefused { why: e.to_string() }));
         }
         let rooms_joined: Vec<RoomName> = rooms.joined().to_vec();
+        let authorship =
+            chat::AuthorshipCheck::new(config.protocol, config.verified_user().is_some());
         let session = ChatSession {
             status: RwSignal::new(ConnectionStatus::Connecting),
             log: RwSignal::new(MessageLog::new(VIEW_CAPACITY)),
-            outbox: RwSignal::new(Outbox::new()),
+            // Until startup has read the stored outbox, what is sent waits behind it.
+            outbox: RwSignal::new(Outbox::awaiting_restore()),
             outbox_known: RwSignal::new(true),
             notices,
             history: RwSignal::new(HistoryState::Loading),
@@ -260,10 +267,14 @@ impl ChatSession {
             person: StoredValue::new(String::new()),
             user: StoredValue::new(config.verified_user()),
             refusals: RwSignal::new(HashMap::new()),
-            awaiting_echo: StoredValue::new(HashSet::new()),
+            receipts: StoredValue::new(chat::Receipts::new(
+                config.protocol == chat::MqttVersion::V311 && config.verified_user().is_some(),
+            )),
+            receipts_timer: StoredValue::new_local(None),
             refusal_words: StoredValue::new(None),
             vouched: RwSignal::new(false),
-            vouch: StoredValue::new(Default::default()),
+            verdict: RwSignal::new(authorship.verdict().clone()),
+            authorship: StoredValue::new(authorship),
             protocol: config.protocol,
             broker: RwSignal::new(None),
             brokers: config
@@ -283,23 +294,24 @@ impl ChatSession {
             watch_render: StoredValue::new(RenderThrottle::default()),
             router: StoredValue::new(chat_router(&rooms_joined)),
         };
-        // What this broker answered last time (scoped, so read after the scope is set).
-        if config.verified_user().is_some() && vouch::remembered() {
-            session.vouched.set(true);
-            session.presence.update(|p| p.set_vouched(true));
-        }
+        // Nothing is verified until this connection's own check answers (scoped, so after
+        // the scope is set).
+        vouch::forget_old_answers();
         // A room from the link is joined: remembered, and asked about once connected.
         let saved = rooms::saved_rooms();
-        let new: Vec<RoomName> = session.rooms.with_untracked(|r| {
-            r.joined()
-                .iter()
-                .filter(|room| !room.is_default() && !saved.contains(room))
-                .cloned()
-                .collect()
-        });
+        let new: Vec<RoomName> = session
+            .rooms
+            .try_with_untracked(|r| {
+                r.joined()
+                    .iter()
+                    .filter(|room| !room.is_default() && !saved.contains(room))
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         if !new.is_empty() {
             session.save_rooms();
-            session.unasked.set_value(new);
+            session.unasked.try_set_value(new);
         }
         startup::start(session, config);
         on_cleanup(move || session.close());
@@ -310,12 +322,16 @@ impl ChatSession {
     /// anonymous tab is on a broker that, for all it knows, lets anyone write any topic
     /// (the shipped `mosquitto.conf` does), so it marks nothing verified.
     pub(super) fn vouched<'a>(&self, author: Option<&'a str>) -> Option<&'a str> {
-        author.filter(|_| self.user.with_value(Option::is_some))
+        author.filter(|_| {
+            self.user
+                .try_with_value(Option::is_some)
+                .unwrap_or_default()
+        })
     }
 
     /// The signed-in user whose name the broker vouches for, if any.
     pub fn signed_in_as(&self) -> Option<String> {
-        self.user.get_value()
+        self.user.try_get_value().unwrap_or_default()
     }
 
     /// Send a validated draft. It shows at once as the user's own row; its delivery state
@@ -325,7 +341,10 @@ impl ChatSession {
         match ready {
             None => return Err(SendError::Closed),
             Some(false) => {
-                let why = self.status.with_untracked(|s| s.label(wall_clock_ms()));
+                let why = self
+                    .status
+                    .try_with_untracked(|s| s.label(wall_clock_ms()))
+                    .unwrap_or_default();
                 return Err(SendError::NotReady(why));
             }
             Some(true) => {}
@@ -335,18 +354,19 @@ impl ChatSession {
             name: draft.name,
             message: draft.message,
             id: Some(crate::browser::random_hex(12)?),
-            from: Some(self.author.get_value()),
+            from: Some(self.author.try_get_value().unwrap_or_default()),
             ts: Some(now),
         };
         let seq = self
             .store
             .try_update_value(|s| s.recorder.next_seq(now))
             .ok_or(SendError::Closed)?;
-        let user = self.user.get_value();
+        let user = self.user.try_get_value().unwrap_or_default();
         let topic = self
             .rooms
-            .with_untracked(|r| chat::chat_topic_for(r.open(), user.as_deref()));
-        self.typing_sender.update_value(|t| t.sent());
+            .try_with_untracked(|r| chat::chat_topic_for(r.open(), user.as_deref()))
+            .unwrap_or_default();
+        self.typing_sender.try_update_value(|t| t.sent());
         self.queue(
             Unsent {
                 seq,
@@ -360,41 +380,67 @@ impl ChatSession {
     /// Put a message in the outbox, publish it, and show it as the user's own row. A `fresh`
     /// message is also written to storage (outbox and history); one from storage (sent
     /// before a reload) is there already, and stays there if it cannot be published.
-    fn queue(&self, unsent: Unsent, fresh: bool) -> Result<(), SendError> {
+    fn queue(&self, mut unsent: Unsent, fresh: bool) -> Result<(), SendError> {
         let id = unsent.message.id.clone().unwrap_or_default();
         let at = unsent.message.ts.unwrap_or(unsent.seq / 1000.0);
         // A stored message is in the outbox already (restored before the history was shown,
         // so its row never reads "delivered" for a moment).
-        let restored = !fresh && self.outbox.with_untracked(|o| o.contains(&id));
+        let restored = !fresh
+            && self
+                .outbox
+                .try_with_untracked(|o| o.contains(&id))
+                .unwrap_or_default();
         if !restored {
-            self.outbox
-                .try_update(|o| o.push(unsent.seq, &unsent.topic, unsent.message.clone()))
+            // A new one goes after every message in the outbox: its number may be moved up.
+            unsent.seq = self
+                .outbox
+                .try_update(|o| {
+                    if fresh {
+                        o.push_new(unsent.seq, &unsent.topic, unsent.message.clone())
+                    } else {
+                        o.push(unsent.seq, &unsent.topic, unsent.message.clone())
+                            .map(|()| unsent.seq)
+                    }
+                })
                 .ok_or(SendError::Closed)??;
         }
+        // Sent while the stored outbox is still being read: held behind those messages
+        // (shown as queued), then stored and published after them (`startup`).
+        let held = fresh
+            && self
+                .outbox
+                .try_with_untracked(Outbox::is_restoring)
+                .unwrap_or_default();
         // Its copy may come back before its PUBACK: watch for it from now (see `expect_echo`).
-        self.awaiting_echo.update_value(|w| {
-            w.insert(id.clone());
-        });
+        let _ = self.receipts.try_update_value(|r| r.handle_sent(&id));
         // Queued for storage before it goes on the wire (the write follows within a task),
         // and deleted only after the broker's acknowledgement.
-        if fresh {
-            let owner = self.client_id.get_untracked().unwrap_or_default();
+        if fresh && !held {
+            let owner = self
+                .client_id
+                .try_get_untracked()
+                .unwrap_or_default()
+                .unwrap_or_default();
             let put = Op::OutboxPut {
                 owner,
                 unsent: unsent.clone(),
             };
             self.store.try_with_value(|s| s.writer.push(put));
         }
-        let published = self
-            .connection
-            .try_with_value(|c| {
-                c.as_ref()
-                    .map(|c| c.publish(&unsent.topic, unsent.message.to_json(), QoS::AtLeastOnce))
-            })
-            .flatten();
+        let published = if held {
+            Some(Ok(None))
+        } else {
+            self.connection
+                .try_with_value(|c| {
+                    c.as_ref().map(|c| {
+                        c.publish(&unsent.topic, unsent.message.to_json(), QoS::AtLeastOnce)
+                    })
+                })
+                .flatten()
+        };
         let error = match published {
             Some(Ok(Some(pkid))) => {
-                self.outbox.update(|o| o.published(&id, pkid));
+                self.outbox.try_update(|o| o.published(&id, pkid));
                 None
             }
             Some(Ok(None)) => None,
@@ -407,10 +453,14 @@ impl ChatSession {
         if let Some(error) = error {
             if fresh {
                 // Nothing was sent: take it back out (the text stays in the box).
-                self.outbox.update(|o| {
+                self.outbox.try_update(|o| {
                     o.remove(&id);
                 });
-                let owner = self.client_id.get_untracked().unwrap_or_default();
+                let owner = self
+                    .client_id
+                    .try_get_untracked()
+                    .unwrap_or_default()
+                    .unwrap_or_default();
                 let seq = unsent.seq;
                 self.store.try_update_value(|s| {
                     s.writer.push(Op::OutboxDelete { owner, seq });
@@ -488,13 +538,16 @@ impl ChatSession {
     pub fn clear_history(&self) {
         self.store
             .try_with_value(|s| s.writer.push(Op::ClearHistory));
-        let waiting: Vec<(String, ChatMessage)> = self.outbox.with_untracked(|o| {
-            o.entries()
-                .map(|p| (p.topic.clone(), p.message.clone()))
-                .collect()
-        });
+        let waiting: Vec<(String, ChatMessage)> = self
+            .outbox
+            .try_with_untracked(|o| {
+                o.entries()
+                    .map(|p| (p.topic.clone(), p.message.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
         self.room_logs
-            .update_value(|logs| logs.values_mut().for_each(MessageLog::clear));
+            .try_update_value(|logs| logs.values_mut().for_each(MessageLog::clear));
         self.update_log(MessageLog::clear);
         for (topic, m) in &waiting {
             self.show_own(topic, m, m.ts.unwrap_or_else(wall_clock_ms));
@@ -590,6 +643,10 @@ fn report(notices: RwSignal<Notices>, outcome: Outcome) {
                 changed = true;
             }
             None => {}
+        }
+        if outcome.dropped > 0 {
+            n.add_dropped(outcome.dropped);
+            changed = true;
         }
         (changed, ())
     });

@@ -40,20 +40,26 @@ pub(super) struct PresenceState {
 impl ChatSession {
     /// This tab's status, online or not.
     fn status(&self, online: bool) -> Status {
-        let name = self.name.with_untracked(|n| n.trim().to_owned());
+        let name = self
+            .name
+            .try_with_untracked(|n| n.trim().to_owned())
+            .unwrap_or_default();
         Status {
-            person: self.person.get_value(),
+            person: self.person.try_get_value().unwrap_or_default(),
             name: if name.is_empty() {
                 "anonymous".to_owned()
             } else {
                 name
             },
-            rooms: self.rooms.with_untracked(|r| {
-                r.joined()
-                    .iter()
-                    .map(|room| room.as_str().to_owned())
-                    .collect()
-            }),
+            rooms: self
+                .rooms
+                .try_with_untracked(|r| {
+                    r.joined()
+                        .iter()
+                        .map(|room| room.as_str().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default(),
             online,
             ts: wall_clock_ms(),
             lost: false,
@@ -62,7 +68,10 @@ impl ChatSession {
 
     /// Where this tab's status goes: `chat/presence/<id>`, or `.../from/<user>` signed in.
     fn own_presence_topic(&self, client_id: &str) -> String {
-        presence_topic(client_id, self.user.get_value().as_deref())
+        presence_topic(
+            client_id,
+            self.user.try_get_value().unwrap_or_default().as_deref(),
+        )
     }
 
     /// The will set in CONNECT: offline, retained, from the moment the broker loses us.
@@ -75,7 +84,10 @@ impl ChatSession {
             topic: self.own_presence_topic(client_id),
             payload: status.to_json().into(),
             qos: QoS::AtLeastOnce,
-            retain: !self.presence_state.with_value(|p| p.no_retain),
+            retain: !self
+                .presence_state
+                .try_with_value(|p| p.no_retain)
+                .unwrap_or_default(),
             delay: super::WILL_DELAY,
         })
     }
@@ -95,12 +107,14 @@ impl ChatSession {
             return;
         }
         let will = self.will(&id);
-        self.connection.with_value(|c| {
-            if let Some(c) = c {
-                let _ = c.set_will(will);
-                c.retry();
-            }
-        });
+        self.connection
+            .try_with_value(|c| {
+                if let Some(c) = c {
+                    let _ = c.set_will(will);
+                    c.retry();
+                }
+            })
+            .unwrap_or_default();
     }
 
     /// Our offline status, said on a clean leave.
@@ -116,21 +130,23 @@ impl ChatSession {
         };
         let status = self.status(true);
         let will = self.will(&id);
-        self.connection.with_value(|c| {
-            if let Some(c) = c {
-                let _ = c.set_will(will);
-                if c.is_connected() {
-                    let _ = c.publish_retained(
-                        &self.own_presence_topic(&id),
-                        status.to_json(),
-                        QoS::AtLeastOnce,
-                    );
+        self.connection
+            .try_with_value(|c| {
+                if let Some(c) = c {
+                    let _ = c.set_will(will);
+                    if c.is_connected() {
+                        let _ = c.publish_retained(
+                            &self.own_presence_topic(&id),
+                            status.to_json(),
+                            QoS::AtLeastOnce,
+                        );
+                    }
                 }
-            }
-        });
+            })
+            .unwrap_or_default();
         let now = status.ts;
         self.presence_state
-            .update_value(|p| p.last_published = Some(now));
+            .try_update_value(|p| p.last_published = Some(now));
     }
 
     /// The user edits their name: others see it 400 ms after the edit began (one publish
@@ -189,7 +205,8 @@ impl ChatSession {
             == Some(true);
         let connected = self
             .connection
-            .with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()));
+            .try_with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()))
+            .unwrap_or_default();
         if says_online || !connected {
             return;
         }
@@ -210,7 +227,11 @@ impl ChatSession {
 
     /// Look again when the next grace period ends (someone left and did not come back).
     fn schedule_grace_check(&self) {
-        let Some(at) = self.presence.with_untracked(|p| p.poll_timeout()) else {
+        let Some(at) = self
+            .presence
+            .try_with_untracked(|p| p.poll_timeout())
+            .unwrap_or_default()
+        else {
             return;
         };
         if !self
@@ -232,7 +253,7 @@ impl ChatSession {
                 session
                     .presence
                     .try_update_untracked(|p| p.expire(wall_clock_ms()));
-                session.presence_tick.update(|t| *t = t.wrapping_add(1));
+                session.presence_tick.try_update(|t| *t = t.wrapping_add(1));
                 session.schedule_grace_check();
             }
         });
@@ -265,15 +286,17 @@ impl ChatSession {
         else {
             return;
         };
-        self.connection.with_value(|c| {
-            if let Some(c) = c {
-                for tab in stale {
-                    // `tab` is the topic after the prefix, `.../from/<user>` included.
-                    let topic = presence_topic(&tab, None);
-                    let _ = c.publish_retained(&topic, Vec::new(), QoS::AtLeastOnce);
+        self.connection
+            .try_with_value(|c| {
+                if let Some(c) = c {
+                    for tab in stale {
+                        // `tab` is the topic after the prefix, `.../from/<user>` included.
+                        let topic = presence_topic(&tab, None);
+                        let _ = c.publish_retained(&topic, Vec::new(), QoS::AtLeastOnce);
+                    }
                 }
-            }
-        });
+            })
+            .unwrap_or_default();
     }
 
     fn schedule_refresh(&self) {

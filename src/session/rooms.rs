@@ -14,10 +14,10 @@ use crate::browser::web_storage::{self, Area};
 use crate::config::AppConfig;
 use crate::persist::history;
 
-/// Joined rooms, per browser (every tab follows: see `lifecycle`).
-pub(super) const ROOMS_KEY: &str = "mqtt-chat.rooms";
 /// The room this tab shows, so a reload shows it again.
-const OPEN_KEY: &str = "mqtt-chat.open-room";
+use crate::browser::scope::OPEN_ROOM_KEY as OPEN_KEY;
+/// Joined rooms, per browser (every tab follows: see `lifecycle`).
+pub(super) use crate::browser::scope::ROOMS_KEY;
 
 /// A room's stored history being merged into its log; awaited by whoever needs it in
 /// first (showing the room, asking peers for what came since).
@@ -96,7 +96,10 @@ impl ChatSession {
 
     /// Show a joined room.
     pub fn show_room(&self, room: RoomName) {
-        let before = self.rooms.with_untracked(|r| r.open().clone());
+        let before = self
+            .rooms
+            .try_with_untracked(|r| r.open().clone())
+            .unwrap_or_default();
         if !matches!(
             self.rooms.try_update(|r| r.show(room.clone())),
             Some(Ok(()))
@@ -115,20 +118,24 @@ impl ChatSession {
                 .log
                 .try_update(|log| std::mem::replace(log, incoming))
                 .unwrap_or_else(|| self.new_room_log());
-            self.room_logs.update_value(|logs| {
+            self.room_logs.try_update_value(|logs| {
                 logs.insert(before, outgoing);
             });
             // Typing is said to the open room: start afresh in the new one.
-            self.typing_sender.set_value(chat::TypingSender::default());
+            self.typing_sender
+                .try_set_value(chat::TypingSender::default());
             self.refresh_typing();
-            self.presence_tick.update(|t| *t = t.wrapping_add(1));
+            self.presence_tick.try_update(|t| *t = t.wrapping_add(1));
         }
         self.ensure_history(&room);
     }
 
     /// Leave a room: no more of its messages, and it is forgotten by every tab.
     pub fn leave_room(&self, room: &RoomName) {
-        let open_before = self.rooms.with_untracked(|r| r.open().clone());
+        let open_before = self
+            .rooms
+            .try_with_untracked(|r| r.open().clone())
+            .unwrap_or_default();
         if self.rooms.try_update(|r| r.leave(room)) != Some(true) {
             return;
         }
@@ -147,10 +154,10 @@ impl ChatSession {
             .try_update_value(|logs| logs.remove(&default))
             .flatten()
             .unwrap_or_else(|| self.new_room_log());
-        self.log.update(|log| *log = incoming);
+        self.log.try_update(|log| *log = incoming);
         let _ = web_storage::set(Area::Session, &scoped(OPEN_KEY), &default.as_str());
         self.refresh_typing();
-        self.presence_tick.update(|t| *t = t.wrapping_add(1));
+        self.presence_tick.try_update(|t| *t = t.wrapping_add(1));
         self.ensure_history(&default);
     }
 
@@ -168,31 +175,37 @@ impl ChatSession {
         for (filter, _) in room_filters(room) {
             self.unwant(super::View::Chat, &filter);
         }
-        self.room_logs.update_value(|logs| {
+        self.room_logs.try_update_value(|logs| {
             logs.remove(room);
         });
-        self.history_loads.update_value(|l| {
+        self.history_loads.try_update_value(|l| {
             l.remove(room);
         });
-        self.typing.update_value(|t| t.forget(room));
+        self.typing.try_update_value(|t| t.forget(room));
         self.publish_status();
     }
 
     pub(super) fn save_rooms(&self) {
-        let names: Vec<String> = self.rooms.with_untracked(|r| {
-            r.joined()
-                .iter()
-                .filter(|room| !room.is_default())
-                .map(|room| room.as_str().to_owned())
-                .collect()
-        });
+        let names: Vec<String> = self
+            .rooms
+            .try_with_untracked(|r| {
+                r.joined()
+                    .iter()
+                    .filter(|room| !room.is_default())
+                    .map(|room| room.as_str().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
         let _ = web_storage::set(Area::Local, &scoped(ROOMS_KEY), &names);
     }
 
     /// Another tab changed the joined rooms: follow, so every tab of this browser agrees.
     pub(super) fn follow_saved_rooms(&self) {
         let saved = saved_rooms();
-        let joined: Vec<RoomName> = self.rooms.with_untracked(|r| r.joined().to_vec());
+        let joined: Vec<RoomName> = self
+            .rooms
+            .try_with_untracked(|r| r.joined().to_vec())
+            .unwrap_or_default();
         for room in &saved {
             if !joined.contains(room)
                 && self.rooms.try_update(|r| r.join(room.clone())) == Some(Ok(true))
@@ -213,7 +226,10 @@ impl ChatSession {
         room: &RoomName,
         change: impl FnOnce(&mut MessageLog) -> R,
     ) -> Option<R> {
-        let open = self.rooms.with_untracked(|r| r.open() == room);
+        let open = self
+            .rooms
+            .try_with_untracked(|r| r.open() == room)
+            .unwrap_or_default();
         if open {
             self.update_log(change)
         } else {
@@ -244,7 +260,11 @@ impl ChatSession {
         room: &RoomName,
         read: impl FnOnce(&MessageLog) -> R,
     ) -> Option<R> {
-        if self.rooms.with_untracked(|r| r.open() == room) {
+        if self
+            .rooms
+            .try_with_untracked(|r| r.open() == room)
+            .unwrap_or_default()
+        {
             self.log.try_with_untracked(read)
         } else {
             self.room_logs
@@ -257,29 +277,67 @@ impl ChatSession {
     pub(super) fn show_own(&self, topic: &str, message: &ChatMessage, at: f64) {
         let room = match chat::route(topic) {
             Some(chat::Route::Chat { room, author }) => (room, author),
-            _ => (self.rooms.with_untracked(|r| r.open().clone()), None),
+            _ => (
+                self.rooms
+                    .try_with_untracked(|r| r.open().clone())
+                    .unwrap_or_default(),
+                None,
+            ),
         };
         let (room, author) = room;
         self.with_room_log(&room, |log| log.push_own(message, at, author.as_deref()));
     }
 
+    /// [`ChatSession::show_own`] for an unsent message from before a reload: ahead of the
+    /// rows of `later` (messages sent while it was being read back), as on the wire.
+    pub(super) fn show_own_before(
+        &self,
+        topic: &str,
+        message: &ChatMessage,
+        at: f64,
+        later: &std::collections::HashSet<String>,
+    ) {
+        let (room, author) = match chat::route(topic) {
+            Some(chat::Route::Chat { room, author }) => (room, author),
+            _ => (
+                self.rooms
+                    .try_with_untracked(|r| r.open().clone())
+                    .unwrap_or_default(),
+                None,
+            ),
+        };
+        self.with_room_log(&room, |log| {
+            log.push_own_before(message, at, author.as_deref(), |row| {
+                row.id.as_ref().is_some_and(|id| later.contains(id))
+            })
+        });
+    }
+
     /// Merge what this browser kept of `room` into its log (once), and say where the open
     /// room's history stands.
     pub(super) fn ensure_history(&self, room: &RoomName) {
-        let is_open = self.rooms.with_untracked(|r| r.open() == room);
+        let is_open = self
+            .rooms
+            .try_with_untracked(|r| r.open() == room)
+            .unwrap_or_default();
         let Some(load) = self.history_of(room) else {
             // Before storage is open the state stays "loading"; startup settles it.
-            if is_open && self.store.with_value(|s| s.storage_known) {
-                self.history.set(HistoryState::Off);
+            if is_open
+                && self
+                    .store
+                    .try_with_value(|s| s.storage_known)
+                    .unwrap_or_default()
+            {
+                self.history.try_set(HistoryState::Off);
             }
             return;
         };
         if is_open {
             if load.peek().is_some() {
-                self.history.set(HistoryState::Ready);
+                self.history.try_set(HistoryState::Ready);
                 return;
             }
-            self.history.set(HistoryState::Loading);
+            self.history.try_set(HistoryState::Loading);
         }
         let session = *self;
         let room = room.clone();
@@ -311,7 +369,7 @@ impl ChatSession {
         let load = async move {
             match history::load(&db, &target.chat_topic()).await {
                 Ok(loaded) => {
-                    let author = session.author.get_value();
+                    let author = session.author.try_get_value().unwrap_or_default();
                     let refused: Vec<(String, chat::Refusal)> = loaded
                         .messages
                         .iter()
@@ -321,7 +379,10 @@ impl ChatSession {
                         })
                         .collect();
                     if !refused.is_empty() {
-                        session.refusals.try_update(|r| r.extend(refused));
+                        let _ = session
+                            .receipts
+                            .try_update_value(|r| r.restore_marks(refused));
+                        session.mirror_receipts();
                     }
                     let items: Vec<(Vec<u8>, f64, Option<String>)> = loaded
                         .messages

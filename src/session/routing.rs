@@ -4,6 +4,7 @@
 //! presence, typing or catch-up; for the viewer, into its stream. Acknowledgements go into
 //! the outbox; refusals into the notices, or onto the viewer's filter.
 
+use chat::receipts::Change;
 use chat::{
     decode_payload, ConnectionStatus, FilterState, Notice, NoticeKind, Payload, RoomName, Route,
 };
@@ -24,7 +25,10 @@ impl ChatSession {
                 let mut status = ConnectionStatus::from_link(&state, wall_clock_ms());
                 // The broker's own words come with the refusal, just before this state.
                 if let ConnectionStatus::Refused { detail, reason } = &mut status {
-                    let anonymous = self.user.with_value(Option::is_none);
+                    let anonymous = self
+                        .user
+                        .try_with_value(Option::is_none)
+                        .unwrap_or_default();
                     let needs_sign_in = anonymous
                         && matches!(
                             reason,
@@ -32,7 +36,7 @@ impl ChatSession {
                         );
                     let wrong_version = self.protocol == chat::MqttVersion::V5
                         && *reason == ConnectRefusal::UnacceptableProtocolVersion;
-                    *detail = self.refusal_words.get_value().or_else(|| {
+                    *detail = self.refusal_words.try_get_value().unwrap_or_default().or_else(|| {
                         if wrong_version {
                             return Some(
                                 "this broker does not take MQTT 5: choose 3.1.1 in the connection panel"
@@ -53,7 +57,7 @@ impl ChatSession {
                 refusal,
                 reason_string,
             })) => {
-                self.refusal_words.set_value(reason_string);
+                self.refusal_words.try_set_value(reason_string);
                 self.outbox.try_update(|o| o.link_lost());
                 if refusal == ConnectRefusal::RetainNotSupported {
                     self.will_without_retain();
@@ -64,14 +68,18 @@ impl ChatSession {
                 self.on_connected(session_present);
             }
             LinkEvent::Mqtt(Event::Message(message)) if self.probe_came_back(&message.topic) => {}
-            LinkEvent::Mqtt(Event::Acknowledged { pkid }) if self.probe_answered(pkid, false) => {}
-            LinkEvent::Mqtt(Event::PublishRefused { pkid, .. })
-                if self.probe_answered(pkid, true) => {}
+            LinkEvent::Mqtt(Event::Acknowledged { pkid }) if self.probe_answered(pkid, None) => {}
+            LinkEvent::Mqtt(Event::PublishRefused {
+                pkid,
+                code: Some(code),
+                ..
+            }) if self.probe_answered(pkid, Some(code)) => {}
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
                 let views = self
                     .router
-                    .with_value(|r| r.route(&message.topic, message.via.as_deref()));
+                    .try_with_value(|r| r.route(&message.topic, message.via.as_deref()))
+                    .unwrap_or_default();
                 if views.contains(&View::Watch) {
                     self.on_watched(&message);
                 }
@@ -94,7 +102,10 @@ impl ChatSession {
                 topic,
                 qos,
             }) => {
-                let views = self.router.with_value(|r| r.route(&topic, None));
+                let views = self
+                    .router
+                    .try_with_value(|r| r.route(&topic, None))
+                    .unwrap_or_default();
                 if views.contains(&View::Watch) {
                     self.on_watched_skipped(&topic, size, limit, qos);
                 }
@@ -102,7 +113,11 @@ impl ChatSession {
                     return;
                 }
                 if let Some(Route::Chat { room, .. }) = chat::route(&topic) {
-                    if self.rooms.with_untracked(|r| r.is_joined(&room)) {
+                    if self
+                        .rooms
+                        .try_with_untracked(|r| r.is_joined(&room))
+                        .unwrap_or_default()
+                    {
                         let at = wall_clock_ms();
                         self.with_room_log(&room, |log| log.push_skipped(size, limit, at));
                     }
@@ -113,16 +128,20 @@ impl ChatSession {
                 self.outbox.try_update(|o| o.sent(pkid, now));
             }
             LinkEvent::Mqtt(Event::Acknowledged { pkid }) => self.on_acknowledged(pkid),
-            LinkEvent::Mqtt(Event::PublishRefused { pkid, reason }) => {
+            LinkEvent::Mqtt(Event::PublishRefused { pkid, reason, .. }) => {
                 self.on_publish_refused(pkid, reason)
             }
             LinkEvent::Mqtt(Event::SubscribeRefused { filter, reason }) => {
-                self.router.update_value(|r| r.refused(&filter));
+                self.router.try_update_value(|r| r.refused(&filter));
                 let words = reason.clone().unwrap_or_else(|| {
                     "the broker does not allow it, or does not support it".into()
                 });
                 self.watch_answer(&filter, FilterState::Refused(words));
-                if self.router.with_value(|r| r.wants(View::Chat, &filter)) {
+                if self
+                    .router
+                    .try_with_value(|r| r.wants(View::Chat, &filter))
+                    .unwrap_or_default()
+                {
                     self.notices.try_update(|n| {
                         n.set(Notice::SubscribeRefused {
                             filter,
@@ -132,9 +151,13 @@ impl ChatSession {
                 }
             }
             LinkEvent::Mqtt(Event::Subscribed { filter, qos }) => {
-                self.router.update_value(|r| r.granted(&filter));
+                self.router.try_update_value(|r| r.granted(&filter));
                 self.watch_answer(&filter, FilterState::Active(qos));
-                if self.router.with_value(|r| r.wants(View::Chat, &filter)) {
+                if self
+                    .router
+                    .try_with_value(|r| r.wants(View::Chat, &filter))
+                    .unwrap_or_default()
+                {
                     self.notices
                         .try_maybe_update(|n| (n.clear(NoticeKind::SubscribeRefused), ()));
                 }
@@ -152,8 +175,10 @@ impl ChatSession {
                     for pending in given_up {
                         self.closed_on(pending);
                     }
-                    self.probe_link_lost();
                 }
+                // Any end of the link, ours too (pagehide, takeover): a check under way is
+                // not known.
+                self.probe_link_lost();
             }
             LinkEvent::Mqtt(Event::Warning(w)) => {
                 if let ProtocolError::RetainUnavailable = w {
@@ -174,8 +199,11 @@ impl ChatSession {
         self.publish_status();
         self.probe_authorship();
         if !session_present {
-            let joined: Vec<RoomName> = self.rooms.with_untracked(|r| r.joined().to_vec());
-            self.unasked.update_value(|u| {
+            let joined: Vec<RoomName> = self
+                .rooms
+                .try_with_untracked(|r| r.joined().to_vec())
+                .unwrap_or_default();
+            self.unasked.try_update_value(|u| {
                 u.retain(|room| !joined.contains(room));
                 u.extend(joined);
             });
@@ -194,7 +222,11 @@ impl ChatSession {
         if let Some(id) = &id {
             self.seen_back(id, &message, ts);
         }
-        if !self.rooms.with_untracked(|r| r.is_joined(&room)) {
+        if !self
+            .rooms
+            .try_with_untracked(|r| r.is_joined(&room))
+            .unwrap_or_default()
+        {
             // A subscription the broker kept from before the room was left.
             return;
         }
@@ -202,7 +234,7 @@ impl ChatSession {
         if let Some(name) = &name {
             self.typing_stopped(&room, name);
         }
-        let own = self.author.get_value();
+        let own = self.author.try_get_value().unwrap_or_default();
         let shown = self
             .with_room_log(&room, |log| {
                 log.receive_decoded(payload, at, &own, self.vouched(author))
@@ -224,9 +256,13 @@ impl ChatSession {
             }
         });
         if !own {
-            let visible = self.visible.get_untracked();
+            let visible = self.visible.try_get_untracked().unwrap_or_default();
             self.update_rooms(|r| r.arrived(&room, visible));
-            if self.rooms.with_untracked(|r| r.open() == &room) {
+            if self
+                .rooms
+                .try_with_untracked(|r| r.open() == &room)
+                .unwrap_or_default()
+            {
                 self.announce_message(&name, &text);
             }
         }
@@ -238,77 +274,101 @@ impl ChatSession {
         let Some(Some(done)) = self.outbox.try_update(|o| o.refuse(pkid)) else {
             return;
         };
-        self.awaiting_echo.update_value(|w| {
-            w.remove(done.id());
-        });
-        let owner = self.client_id.get_untracked().unwrap_or_default();
+        let owner = self
+            .client_id
+            .try_get_untracked()
+            .unwrap_or_default()
+            .unwrap_or_default();
         self.store.try_update_value(|s| {
             s.writer.push(Op::OutboxDelete {
                 owner,
                 seq: done.seq,
             })
         });
-        self.refused(&done, chat::Refusal::Refused(reason));
+        self.refused(done, chat::Refusal::Refused(reason));
     }
 
     /// The broker closed the link each time `pending` went out (see
     /// `chat::MAX_CLOSED_SENDS`): it is not sent again, and its row says why.
     fn closed_on(&self, pending: chat::Pending) {
         if let Some(pkid) = pending.pkid {
-            self.connection.with_value(|c| {
+            let _ = self.connection.try_with_value(|c| {
                 if let Some(c) = c {
                     c.abandon(pkid);
                 }
             });
         }
-        let owner = self.client_id.get_untracked().unwrap_or_default();
+        let owner = self
+            .client_id
+            .try_get_untracked()
+            .unwrap_or_default()
+            .unwrap_or_default();
         self.store.try_update_value(|s| {
             s.writer.push(Op::OutboxDelete {
                 owner,
                 seq: pending.seq,
             })
         });
-        self.awaiting_echo.update_value(|w| {
-            w.remove(pending.id());
-        });
         let why = format!(
             "the broker closed the connection on it {} times",
             chat::MAX_CLOSED_SENDS
         );
-        self.refused(&pending, chat::Refusal::Refused(why));
+        self.refused(pending, chat::Refusal::Refused(why));
     }
 
-    /// Say on the row of `pending` that it was not delivered, and keep that in the history
-    /// (the record is written again under its key, with the refusal).
-    fn refused(&self, pending: &chat::Pending, refusal: chat::Refusal) {
-        let id = pending.id().to_owned();
-        let payload = pending.message.to_json();
-        let at = pending.message.ts.unwrap_or_else(wall_clock_ms);
-        self.store.try_update_value(|s| {
-            if s.keep_history {
-                let mut record =
-                    super::rooms::filed(s.recorder.record(&pending.topic, &payload, Some(&id), at));
-                record.refusal = Some(refusal.clone());
-                s.writer.push(Op::History(record));
+    fn refused(&self, pending: chat::Pending, refusal: chat::Refusal) {
+        if let Some(change) = self
+            .receipts
+            .try_update_value(|r| r.handle_refused(pending, refusal))
+        {
+            self.receipt_changed(change);
+        }
+    }
+
+    /// A mark on an own message came or went: into the history (the record is written again
+    /// under its key, with or without the mark) and the rows.
+    fn receipt_changed(&self, change: Change) {
+        match change {
+            Change::Marked { pending, refusal } => {
+                let id = pending.id().to_owned();
+                let payload = pending.message.to_json();
+                let at = pending.message.ts.unwrap_or_else(wall_clock_ms);
+                self.store.try_update_value(|s| {
+                    if s.keep_history {
+                        let mut record = super::rooms::filed(s.recorder.record(
+                            &pending.topic,
+                            &payload,
+                            Some(&id),
+                            at,
+                        ));
+                        record.refusal = Some(refusal);
+                        s.writer.push(Op::History(record));
+                    }
+                });
             }
-        });
-        self.refusals.try_update(|r| r.insert(id, refusal));
+            Change::Unmarked { .. } => {}
+        }
+        self.mirror_receipts();
+    }
+
+    /// `refusals`, which rows read, from `receipts`, their one owner.
+    pub(super) fn mirror_receipts(&self) {
+        if let Some(marks) = self.receipts.try_with_value(|r| r.marks().clone()) {
+            self.refusals.try_set(marks);
+        }
     }
 
     /// A message with this id came back from the broker: if it is one of ours, it was
     /// delivered, even if it came too late and was marked "not seen back" (then the mark
     /// goes, in the history too).
     fn seen_back(&self, id: &str, message: &IncomingMessage, ts: Option<f64>) {
-        self.awaiting_echo.update_value(|w| {
-            w.remove(id);
-        });
-        let late = self
-            .refusals
-            .with_untracked(|r| matches!(r.get(id), Some(chat::Refusal::NotSeenBack)));
-        if !late {
+        let unmarked = self
+            .receipts
+            .try_update_value(|r| r.handle_echo(id))
+            .flatten();
+        if unmarked.is_none() {
             return;
         }
-        self.refusals.try_update(|r| r.remove(id));
         let at = ts.unwrap_or_else(wall_clock_ms);
         self.store.try_update_value(|s| {
             if s.keep_history {
@@ -321,48 +381,55 @@ impl ChatSession {
                 s.writer.push(Op::History(record));
             }
         });
+        self.mirror_receipts();
     }
 
-    /// MQTT 3.1.1 acknowledges a publish its ACL denies and drops it, so a signed-in tab
-    /// (where ACLs apply) waits for its own message to come back: one that does not within
-    /// `chat::ECHO_WAIT_MS` is marked "not seen back" on its row.
-    fn expect_echo(&self, pending: chat::Pending) {
-        let id = pending.id().to_owned();
-        let watch = self.protocol == chat::MqttVersion::V311 && self.user.get_value().is_some();
-        let back_already = !self.awaiting_echo.with_value(|w| w.contains(&id));
-        if !watch || back_already {
-            // Back before its PUBACK (or nothing to watch): nothing to wait for.
-            self.awaiting_echo.update_value(|w| {
-                w.remove(&id);
-            });
+    /// `receipts`' next deadline on one browser timer, set again only when it comes sooner.
+    fn arm_receipts_timer(&self) {
+        let Some(Some(at)) = self.receipts.try_with_value(|r| r.poll_timeout()) else {
+            return;
+        };
+        let armed = self
+            .receipts_timer
+            .try_with_value(|t| t.as_ref().map(|(when, _)| *when))
+            .flatten();
+        if armed.is_some_and(|when| when <= at) {
             return;
         }
         let session = *self;
-        set_timeout(
-            move || {
-                let missing = session
-                    .awaiting_echo
-                    .try_update_value(|w| w.remove(&id))
-                    .unwrap_or(false);
-                if missing {
-                    session.refused(&pending, chat::Refusal::NotSeenBack);
-                }
-            },
-            std::time::Duration::from_millis(u64::from(chat::ECHO_WAIT_MS)),
-        );
+        let wait = (at - wall_clock_ms()).max(0.0) as u32 + 1;
+        let timer = gloo_timers::callback::Timeout::new(wait, move || {
+            let _ = session.receipts_timer.try_update_value(|t| t.take());
+            let changes = session
+                .receipts
+                .try_update_value(|r| r.handle_timeout(wall_clock_ms()))
+                .unwrap_or_default();
+            for change in changes {
+                session.receipt_changed(change);
+            }
+            session.arm_receipts_timer();
+        });
+        let _ = self
+            .receipts_timer
+            .try_update_value(|t| *t = Some((at, timer)));
     }
 
     fn on_acknowledged(&self, pkid: u16) {
         let Some(Some(done)) = self.outbox.try_update(|o| o.acknowledge(pkid)) else {
             return;
         };
-        self.expect_echo(done.clone());
-        let owner = self.client_id.get_untracked().unwrap_or_default();
-        self.store.try_update_value(|s| {
-            s.writer.push(Op::OutboxDelete {
-                owner,
-                seq: done.seq,
-            })
-        });
+        let seq = done.seq;
+        let now = wall_clock_ms();
+        let _ = self
+            .receipts
+            .try_update_value(|r| r.handle_acknowledged(now, done));
+        self.arm_receipts_timer();
+        let owner = self
+            .client_id
+            .try_get_untracked()
+            .unwrap_or_default()
+            .unwrap_or_default();
+        self.store
+            .try_update_value(|s| s.writer.push(Op::OutboxDelete { owner, seq }));
     }
 }

@@ -1,8 +1,11 @@
 //! Getting going: who this tab is, the connection (started first: the broker needs nothing
 //! from storage), then what storage kept: the conversation, shown at once, and the messages
-//! not yet delivered, sent again in order.
+//! not yet delivered, sent again in order. Messages sent while storage opens wait behind
+//! those (`chat::Outbox::restore`): in the outbox, on the wire and in the rows.
 
-use chat::{Notice, NoticeKind, OutboxError};
+use std::collections::HashSet;
+
+use chat::{Notice, NoticeKind, Outbox, OutboxError, Restoration};
 use mqtt_core::{Options, Protocol, QoS};
 
 use leptos::prelude::*;
@@ -23,10 +26,10 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
             // Nothing will take the socket the page opened early: close it.
             let _ = crate::browser::early_socket::take("");
             // No link will exist to report a state: this is the status for good.
-            session.status.set(chat::ConnectionStatus::Offline {
+            session.status.try_set(chat::ConnectionStatus::Offline {
                 reason: chat::OfflineReason::BadBrokerUrl(reason),
             });
-            session.history.set(HistoryState::Off);
+            session.history.try_set(HistoryState::Off);
             return;
         }
     };
@@ -42,8 +45,8 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         };
         crate::bench::mark("mqtt-chat:identity");
         let client_id = me.client_id.clone();
-        session.author.set_value(me.author_id.clone());
-        session.person.set_value(me.person_id.clone());
+        session.author.try_set_value(me.author_id.clone());
+        session.person.try_set_value(me.person_id.clone());
         let options = Options {
             clean_session: false,
             protocol: match config.protocol {
@@ -62,7 +65,8 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         session.restore_watched(&client_id);
         let filters: Vec<(String, QoS)> = session
             .router
-            .with_value(|r| r.subscriptions().map(|(f, q)| (f.to_owned(), q)).collect());
+            .try_with_value(|r| r.subscriptions().map(|(f, q)| (f.to_owned(), q)).collect())
+            .unwrap_or_default();
         let filters: Vec<(&str, QoS)> = filters.iter().map(|(f, q)| (f.as_str(), *q)).collect();
         let urls = chat::broker_urls(&url).map(str::to_owned).collect();
         let connection = Connection::open(urls, options, &filters, move |event| {
@@ -80,25 +84,87 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
             Some(db) => restore_outbox(session, db, &client_id, &me.forgotten).await,
             None => Vec::new(),
         };
-        session.outbox.try_update(|o| {
-            for u in &unsent {
-                let _ = o.push(u.seq, &u.topic, u.message.clone());
-            }
-        });
+        // Into the outbox before the history is shown, ahead of what was sent meanwhile.
+        // (Gone with the view meanwhile: nothing left to do.)
+        let Some(restored) = session.outbox.try_update(|o| o.restore(unsent)) else {
+            return;
+        };
         session.store.try_update_value(|s| {
             s.db = db.clone();
             s.storage_known = true;
             s.writer.attach(db.clone());
         });
-        let open = session.rooms.with_untracked(|r| r.open().clone());
+        let open = session
+            .rooms
+            .try_with_untracked(|r| r.open().clone())
+            .unwrap_or_default();
         session.ensure_history(&open);
         // Rooms the link asked about before storage was open ask now.
         session.ask_unasked();
 
         let listeners = super::lifecycle::listeners(session);
         session.listeners.try_update_value(|l| l.extend(listeners));
-        requeue(session, unsent);
+        send_restored(session, restored);
     });
+}
+
+/// The stored messages are in the outbox, ahead of those sent while they were read: store
+/// those now (under their final numbers), show the stored ones' rows ahead of theirs, and
+/// publish all of them, in that order.
+fn send_restored(session: ChatSession, restored: Restoration) {
+    let owner = session
+        .client_id
+        .try_get_untracked()
+        .flatten()
+        .unwrap_or_default();
+    session.store.try_with_value(|s| {
+        for u in &restored.held {
+            s.writer.push(Op::OutboxPut {
+                owner: owner.clone(),
+                unsent: u.clone(),
+            });
+        }
+    });
+    let later: HashSet<String> = restored
+        .held
+        .iter()
+        .filter_map(|u| u.message.id.clone())
+        .collect();
+    let stored = restored
+        .publish
+        .iter()
+        .filter(|u| !u.message.id.as_ref().is_some_and(|id| later.contains(id)));
+    for u in stored {
+        let at = u.message.ts.unwrap_or(u.seq / 1000.0);
+        session.show_own_before(&u.topic, &u.message, at, &later);
+    }
+    requeue(session, restored.publish, restored.refused);
+}
+
+/// Storage has not answered for a while: stop holding what was sent meanwhile. It is
+/// queued for storage (written once storage answers) and published now; stored messages
+/// that come later go after it.
+fn release_held(session: ChatSession) {
+    let Some(held) = session.outbox.try_update(Outbox::release) else {
+        return;
+    };
+    if held.is_empty() {
+        return;
+    }
+    let owner = session
+        .client_id
+        .try_get_untracked()
+        .flatten()
+        .unwrap_or_default();
+    session.store.try_with_value(|s| {
+        for u in &held {
+            s.writer.push(Op::OutboxPut {
+                owner: owner.clone(),
+                unsent: u.clone(),
+            });
+        }
+    });
+    requeue(session, held, Vec::new());
 }
 
 /// IndexedDB, or why not. The chat never waits for it (the connection is up already), but
@@ -119,6 +185,7 @@ async fn open_storage(session: ChatSession) -> Option<Db> {
             say(&crate::persist::StoreError::Unavailable(
                 "IndexedDB has not answered yet".into(),
             ));
+            release_held(session);
             let late = open.await;
             if late.is_ok() {
                 session
@@ -231,11 +298,15 @@ fn skipped(session: ChatSession, count: usize) {
     }
 }
 
-/// Publish again, in order, what was not delivered before the reload. One that cannot be
-/// queued stays stored, and the user is told.
-fn requeue(session: ChatSession, unsent: Vec<Unsent>) {
-    let mut failed = 0;
-    let mut why = String::new();
+/// Publish, in order, what waited: what was not delivered before the reload, and what was
+/// sent while it was read. One that cannot be queued (`refused` could not even join the
+/// outbox) stays stored, and the user is told.
+fn requeue(session: ChatSession, unsent: Vec<Unsent>, refused: Vec<(Unsent, OutboxError)>) {
+    let mut failed = refused.len();
+    let mut why = refused
+        .last()
+        .map(|(_, e)| e.to_string())
+        .unwrap_or_default();
     for u in unsent {
         match session.queue(u, false) {
             Ok(()) | Err(SendError::Outbox(OutboxError::Duplicate)) => {}

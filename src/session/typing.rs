@@ -40,7 +40,11 @@ impl ChatSession {
     }
 
     fn schedule_trailing(&self) {
-        let Some(at) = self.typing_sender.with_value(|t| t.poll_timeout()) else {
+        let Some(at) = self
+            .typing_sender
+            .try_with_value(|t| t.poll_timeout())
+            .unwrap_or_default()
+        else {
             return;
         };
         if !self
@@ -71,9 +75,12 @@ impl ChatSession {
     }
 
     fn publish_typing(&self, expires_in: f64) {
-        let name = self.name.with_untracked(|n| n.trim().to_owned());
+        let name = self
+            .name
+            .try_with_untracked(|n| n.trim().to_owned())
+            .unwrap_or_default();
         let signal = TypingSignal {
-            person: self.person.get_value(),
+            person: self.person.try_get_value().unwrap_or_default(),
             name: if name.is_empty() {
                 "Someone".to_owned()
             } else {
@@ -81,31 +88,42 @@ impl ChatSession {
             },
             expires_in,
         };
-        let topic = self.rooms.with_untracked(|r| r.open().typing_topic());
-        self.connection.with_value(|c| {
-            if let Some(c) = c {
-                // MQTT 5: the broker drops the signal once it has expired, so a stale
-                // "is typing" is never delivered late (a queued session, a slow link).
-                let options = mqtt_core::PublishOptions {
-                    retain: false,
-                    message_expiry: Some(Duration::from_millis(expires_in.max(0.0) as u64)),
-                };
-                let _ = c.publish_with_options(&topic, signal.to_json(), QoS::AtMostOnce, options);
-            }
-        });
+        let topic = self
+            .rooms
+            .try_with_untracked(|r| r.open().typing_topic())
+            .unwrap_or_default();
+        self.connection
+            .try_with_value(|c| {
+                if let Some(c) = c {
+                    // MQTT 5: the broker drops the signal once it has expired, so a stale
+                    // "is typing" is never delivered late (a queued session, a slow link).
+                    let options = mqtt_core::PublishOptions {
+                        retain: false,
+                        message_expiry: Some(Duration::from_millis(expires_in.max(0.0) as u64)),
+                    };
+                    let _ =
+                        c.publish_with_options(&topic, signal.to_json(), QoS::AtMostOnce, options);
+                }
+            })
+            .unwrap_or_default();
     }
 
     /// Someone's typing signal for `room`. Retained ones are ignored: typing is only live.
     pub(super) fn on_typing(&self, room: RoomName, message: &IncomingMessage) {
-        if message.retain || !self.rooms.with_untracked(|r| r.is_joined(&room)) {
+        if message.retain
+            || !self
+                .rooms
+                .try_with_untracked(|r| r.is_joined(&room))
+                .unwrap_or_default()
+        {
             return;
         }
         let Ok(signal) = decode_typing(&message.payload) else {
             return;
         };
-        let me = self.person.get_value();
+        let me = self.person.try_get_value().unwrap_or_default();
         let now = wall_clock_ms();
-        self.typing.update_value(|t| {
+        self.typing.try_update_value(|t| {
             t.rooms.entry(room).or_default().signal(signal, &me, now);
         });
         self.refresh_typing();
@@ -131,7 +149,10 @@ impl ChatSession {
     /// The open room's typing line, now; and a look again when the next one expires.
     pub(super) fn refresh_typing(&self) {
         let now = wall_clock_ms();
-        let open = self.rooms.with_untracked(|r| r.open().clone());
+        let open = self
+            .rooms
+            .try_with_untracked(|r| r.open().clone())
+            .unwrap_or_default();
         let (text, next) = self
             .typing
             .try_update_value(|t| {
@@ -144,7 +165,11 @@ impl ChatSession {
                 }
             })
             .unwrap_or_default();
-        if self.typing_text.with_untracked(|t| *t != text) {
+        if self
+            .typing_text
+            .try_with_untracked(|t| *t != text)
+            .unwrap_or_default()
+        {
             self.typing_text.try_set(text);
         }
         let Some(at) = next else {

@@ -14,11 +14,8 @@ use serde::{Deserialize, Serialize};
 use leptos::prelude::*;
 
 use super::{notify_soon, ChatSession, View};
-use crate::browser::scope::scoped;
 use crate::browser::wall_clock_ms;
 use crate::browser::web_storage::{self, Area};
-
-const WATCH_KEY: &str = "mqtt-chat.watch";
 
 #[derive(Serialize, Deserialize)]
 struct SavedFilter {
@@ -35,26 +32,28 @@ fn qos_of(n: u8) -> QoS {
 }
 
 fn key(client_id: &str) -> String {
-    scoped(&format!("{WATCH_KEY}.{client_id}"))
+    crate::browser::identity::watch_key(client_id)
 }
 
 impl ChatSession {
     /// Send what a change of the subscription table needs; with no link yet, nothing: the
     /// link subscribes the whole table when it opens.
     pub(super) fn apply(&self, change: Change) {
-        self.connection.with_value(|c| {
-            let Some(c) = c else {
-                return;
-            };
-            let result = match &change {
-                Change::None => Ok(()),
-                Change::Subscribe { filter, qos } => c.subscribe(filter, *qos),
-                Change::Unsubscribe { filter } => c.unsubscribe(filter),
-            };
-            if let Err(e) = result {
-                web_sys::console::warn_1(&e.to_string().into());
-            }
-        });
+        self.connection
+            .try_with_value(|c| {
+                let Some(c) = c else {
+                    return;
+                };
+                let result = match &change {
+                    Change::None => Ok(()),
+                    Change::Subscribe { filter, qos } => c.subscribe(filter, *qos),
+                    Change::Unsubscribe { filter } => c.unsubscribe(filter),
+                };
+                if let Err(e) = result {
+                    web_sys::console::warn_1(&e.to_string().into());
+                }
+            })
+            .unwrap_or_default();
     }
 
     /// `view` wants `filter` (a filter of the app's own, known to be valid).
@@ -87,11 +86,14 @@ impl ChatSession {
             Some(Ok(Change::None)) => {
                 // The chat holds it already: subscribe again anyway, so the broker's answer
                 // (and any retained messages) come for the viewer too.
-                let qos = self.router.with_value(|r| {
-                    r.subscriptions()
-                        .find(|(f, _)| *f == filter)
-                        .map_or(qos, |(_, q)| q)
-                });
+                let qos = self
+                    .router
+                    .try_with_value(|r| {
+                        r.subscriptions()
+                            .find(|(f, _)| *f == filter)
+                            .map_or(qos, |(_, q)| q)
+                    })
+                    .unwrap_or(qos);
                 self.apply(Change::Subscribe {
                     filter: filter.to_owned(),
                     qos,
@@ -119,21 +121,23 @@ impl ChatSession {
 
     /// The filters watched, as a link to the viewer shows them.
     pub fn watched_filters(&self) -> Vec<String> {
-        self.watch.with_untracked(|w| {
-            w.filters()
-                .iter()
-                .map(|f| f.filter.clone())
-                .collect::<Vec<_>>()
-        })
+        self.watch
+            .try_with_untracked(|w| {
+                w.filters()
+                    .iter()
+                    .map(|f| f.filter.clone())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
     }
 
     pub fn pause_watch(&self, paused: bool) {
         self.watch
-            .update(|w| if paused { w.pause() } else { w.resume() });
+            .try_update(|w| if paused { w.pause() } else { w.resume() });
     }
 
     pub fn clear_watch(&self) {
-        self.watch.update(|w| w.clear());
+        self.watch.try_update(|w| w.clear());
     }
 
     /// A message for the viewer: counted and kept now, shown at most once a frame.
@@ -163,7 +167,11 @@ impl ChatSession {
 
     /// The broker's answer to a subscription the viewer holds.
     pub(super) fn watch_answer(&self, filter: &str, state: FilterState) {
-        if self.router.with_value(|r| r.wants(View::Watch, filter)) {
+        if self
+            .router
+            .try_with_value(|r| r.wants(View::Watch, filter))
+            .unwrap_or_default()
+        {
             self.watch.try_update(|w| w.set_state(filter, state));
         }
     }
@@ -185,25 +193,28 @@ impl ChatSession {
             });
             if added == Some(true) {
                 self.router
-                    .update_value(|r| drop(r.want(View::Watch, &filter, qos)));
+                    .try_update_value(|r| drop(r.want(View::Watch, &filter, qos)));
             }
         }
         self.save_watched();
     }
 
     fn save_watched(&self) {
-        let Some(client_id) = self.client_id.get_untracked() else {
+        let Some(client_id) = self.client_id.try_get_untracked().unwrap_or_default() else {
             return;
         };
-        let saved: Vec<SavedFilter> = self.watch.with_untracked(|w| {
-            w.filters()
-                .iter()
-                .map(|f| SavedFilter {
-                    filter: f.filter.clone(),
-                    qos: f.qos as u8,
-                })
-                .collect()
-        });
+        let saved: Vec<SavedFilter> = self
+            .watch
+            .try_with_untracked(|w| {
+                w.filters()
+                    .iter()
+                    .map(|f| SavedFilter {
+                        filter: f.filter.clone(),
+                        qos: f.qos as u8,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         if saved.is_empty() {
             web_storage::remove(Area::Local, &key(&client_id));
         } else {

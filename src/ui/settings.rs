@@ -67,6 +67,8 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
     }));
     let error = RwSignal::new(None::<String>);
     let folded = web_storage::get::<bool>(Area::Local, FOLDED_KEY).unwrap_or(false);
+    // The connection just deleted, whose stored data the panel offers to delete too.
+    let deleted = RwSignal::new(None::<Offer>);
 
     let connect_to = move |connection: Connection, keep_password: bool| match connect(
         connection,
@@ -182,8 +184,16 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
                 <p id="settings-error" class="hint" role="alert">{move || error.get()}</p>
             </form>
             <p class="client-id">"Client id: " <code id="client-id">{client_id}</code></p>
+            // What the authorship check knows (`chat::authorship`), in words.
+            <p
+                id="authorship"
+                class="client-id"
+                data-state=move || session.verdict.with(|v| v.as_str())
+            >
+                {move || session.verdict.with(|v| v.words())}
+            </p>
             <ImportExport saved=saved />
-            <SavedList saved=saved connect_to=connect_to fill=move |c: Connection| {
+            <SavedList saved=saved connect_to=connect_to deleted=deleted fill=move |c: Connection| {
                 url.set(c.url);
                 protocol.set(c.protocol);
                 username.set(c.username);
@@ -191,6 +201,7 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
                 remember.set(false);
                 error.set(Some("Enter the password to connect.".into()));
             } />
+            <DeleteData deleted=deleted />
         </details>
     }
 }
@@ -201,6 +212,8 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
 #[component]
 fn SavedList(
     saved: RwSignal<SavedConnections>,
+    /// Told which connection was deleted, to offer deleting its data too.
+    deleted: RwSignal<Option<Offer>>,
     connect_to: impl Fn(Connection, bool) + Copy + Send + Sync + 'static,
     fill: impl Fn(Connection) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
@@ -254,9 +267,142 @@ fn SavedList(
                 s.remove(&key);
             });
             let _ = config::save_connections(&saved.get_untracked());
+            deleted.set(Some(Offer::new(&c)));
         }
     };
     view! { <ul id="connections" aria-label="Saved connections" node_ref=list on:click=on_click></ul> }
+}
+
+/// A deleted connection whose stored data may be deleted too, and where that stands.
+#[derive(Clone, Debug, PartialEq)]
+struct Offer {
+    /// As listed (`user@broker`).
+    key: String,
+    /// What its data is filed under (`browser::scope`).
+    scope: Option<String>,
+    step: Step,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    /// Asked: delete its data too?
+    Ask,
+    /// It holds unsent messages: delete them too, naming how many?
+    Unsent(usize),
+    Working,
+    /// How it went, in words.
+    Said(String),
+}
+
+impl Offer {
+    fn new(c: &Connection) -> Offer {
+        let scope = c.scope(&config::default_broker_url());
+        let step = if scope == crate::browser::scope::current() {
+            Step::Said(
+                "Its stored history and unsent messages stay: this tab is connected with it."
+                    .into(),
+            )
+        } else {
+            Step::Ask
+        };
+        Offer {
+            key: c.key(),
+            scope,
+            step,
+        }
+    }
+}
+
+/// `#delete-offer`: after a saved connection is deleted, offer to delete what this browser
+/// keeps for it too (its IndexedDB database, its keys in Web Storage). Unsent messages are
+/// counted first: with any, a second button names how many, and nothing is deleted
+/// without it. One element whose `data-step` shows the buttons of its step (style.css; a
+/// view per step, or a reactive attribute per button, would cost KiBs of Wasm).
+#[component]
+fn DeleteData(deleted: RwSignal<Option<Offer>>) -> impl IntoView {
+    let delete = move |agreed: usize| {
+        let Some(offer) = deleted.get_untracked() else {
+            return;
+        };
+        deleted.update(|d| d.iter_mut().for_each(|o| o.step = Step::Working));
+        leptos::task::spawn_local(async move {
+            use crate::persist::forget::{forget, ForgetError};
+            let next = match forget(offer.scope.as_deref(), agreed).await {
+                Ok(()) => Step::Said(format!("Deleted what this browser kept for {}.", offer.key)),
+                Err(ForgetError::Unsent(n)) => Step::Unsent(n),
+                Err(e) => Step::Said(format!("Its stored data was not deleted: {e}.")),
+            };
+            // The panel may be gone, or showing another deleted connection by now.
+            deleted.try_update(|d| {
+                if let Some(o) = d.as_mut().filter(|o| o.key == offer.key) {
+                    o.step = next;
+                }
+            });
+        });
+    };
+    let step = move || deleted.with(|d| d.as_ref().map(|o| o.step.clone()));
+    let unsent = move || match step() {
+        Some(Step::Unsent(n)) => n,
+        _ => 0,
+    };
+    view! {
+        <div
+            id="delete-offer"
+            class="delete-offer"
+            role="group"
+            aria-label="Stored data of the deleted connection"
+            hidden=move || deleted.with(Option::is_none)
+            data-step=move || step().map_or("", |s| s.name())
+        >
+            <p id="delete-offer-text" role="status">
+                {move || deleted.with(|d| d.as_ref().map(Offer::words))}
+            </p>
+            <button id="delete-data" type="button" on:click=move |_| delete(0)>
+                "Also delete its stored history"
+            </button>
+            <button id="delete-data-unsent" type="button" on:click=move |_| delete(unsent())>
+                {move || format!("Delete {} too", messages(unsent()))}
+            </button>
+            <button id="delete-data-keep" type="button" on:click=move |_| deleted.set(None)>
+                {move || if matches!(step(), Some(Step::Said(_))) { "OK" } else { "Keep it" }}
+            </button>
+        </div>
+    }
+}
+
+/// "1 unsent message", "2 unsent messages".
+fn messages(n: usize) -> String {
+    format!("{n} unsent message{}", if n == 1 { "" } else { "s" })
+}
+
+impl Step {
+    fn name(&self) -> &'static str {
+        match self {
+            Step::Ask => "ask",
+            Step::Unsent(_) => "unsent",
+            Step::Working => "working",
+            Step::Said(_) => "said",
+        }
+    }
+}
+
+impl Offer {
+    /// What the offer says at its step.
+    fn words(&self) -> String {
+        let key = &self.key;
+        match &self.step {
+            Step::Ask => {
+                format!("Deleted {key}. This browser still keeps its history and settings.")
+            }
+            Step::Unsent(n) => format!(
+                "{key} still has {} that never reached the broker. Deleting its data deletes {} too.",
+                messages(*n),
+                if *n == 1 { "it" } else { "them" }
+            ),
+            Step::Working => format!("Deleting what this browser kept for {key}…"),
+            Step::Said(words) => words.clone(),
+        }
+    }
 }
 
 /// Export the saved connections as a file (never with passwords), and import a file of

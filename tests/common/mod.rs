@@ -142,9 +142,53 @@ impl Drop for Mounted {
     }
 }
 
-/// Let the view catch up: Leptos renders signal changes after the current task.
+/// Let the view catch up: Leptos renders signal changes after the current task. A race
+/// when waiting for something to happen (a render, a write): wait for that with `wait_for`
+/// (or `wait_until`, `wait_for_async`) instead; an absence window is `quiet_for`.
 pub async fn settle() {
     gloo_timers::future::TimeoutFuture::new(50).await;
+}
+
+/// An absence check: `ms` in which something must NOT happen (a duplicate row, a send, a
+/// jump of the view), to be checked by the caller afterwards. Not a way to wait for
+/// something to happen: that is `wait_for` on the condition itself. Call it once the trigger
+/// of what could happen has been seen.
+pub async fn quiet_for(ms: u32, why: &str) {
+    let _ = why; // For the reader: what must not happen in the window.
+    TimeoutFuture::new(ms).await;
+}
+
+/// Poll `check` every 20 ms until it holds, for at most `timeout_ms`; whether it did. For
+/// a caller that then asserts with more to say than `wait_for`'s panic.
+pub async fn wait_until(timeout_ms: f64, mut check: impl FnMut() -> bool) -> bool {
+    let start = js_sys::Date::now();
+    loop {
+        if check() {
+            return true;
+        }
+        if js_sys::Date::now() - start > timeout_ms {
+            return false;
+        }
+        TimeoutFuture::new(20).await;
+    }
+}
+
+/// `wait_for` with an async `check` (an IndexedDB read, say).
+pub async fn wait_for_async<T, F, Fut>(what: &str, timeout_ms: f64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = js_sys::Date::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if js_sys::Date::now() - start > timeout_ms {
+            panic!("timed out after {timeout_ms} ms waiting for {what}");
+        }
+        TimeoutFuture::new(20).await;
+    }
 }
 
 /// The app showing the room whose topic is `topic` (from [`unique_topic`]). The rooms

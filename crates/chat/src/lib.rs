@@ -3,6 +3,7 @@
 //!
 //! Everything here is plain data with plain methods, tested natively.
 
+pub mod authorship;
 pub mod catchup;
 pub mod connection;
 mod draft;
@@ -12,13 +13,16 @@ mod message;
 mod notice;
 mod outbox;
 pub mod presence;
+pub mod receipts;
 mod room;
 mod rooms;
 mod status;
 pub mod topics;
 pub mod typing;
 pub mod watch;
+pub mod write_queue;
 
+pub use authorship::{AuthorshipCheck, Verdict};
 pub use connection::{
     broker_urls, check_broker_list, check_broker_url, import_connections, BrokerUrlError,
     Connection, ImportError, Imported, MqttVersion, SavedConnections,
@@ -29,10 +33,11 @@ pub use log::{MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, RawReason};
 pub use notice::{Notice, NoticeKind, Notices};
 pub use outbox::{
-    Delivery, Outbox, OutboxError, Pending, Refusal, CLOSED_ON_SEND_MS, ECHO_WAIT_MS,
-    MAX_CLOSED_SENDS, OUTBOX_CAPACITY,
+    is_safe_seq, renumber, Delivery, Outbox, OutboxError, Pending, Refusal, Restoration, Unsent,
+    CLOSED_ON_SEND_MS, ECHO_WAIT_MS, MAX_CLOSED_SENDS, MAX_SEQ, OUTBOX_CAPACITY,
 };
-pub use presence::{decode_status, Person, Presence, PresenceRefresh, Status};
+pub use presence::{decode_status, Listing, Person, Presence, PresenceRefresh, Status};
+pub use receipts::Receipts;
 pub use room::{
     RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,
 };

@@ -107,13 +107,26 @@ impl MessageLog {
         at: f64,
         author: Option<&str>,
     ) -> Option<u64> {
+        self.push_own_before(message, at, author, |_| false)
+    }
+
+    /// [`MessageLog::push_own`], placed before the first row `before` picks (at the end if
+    /// none): an unsent message from before a reload goes ahead of those sent since, as it
+    /// goes ahead of them on the wire.
+    pub fn push_own_before(
+        &mut self,
+        message: &ChatMessage,
+        at: f64,
+        author: Option<&str>,
+        before: impl Fn(&Row) -> bool,
+    ) -> Option<u64> {
         if let Some(id) = &message.id {
             if self.seen.contains(id) {
                 return None;
             }
             self.remember(id);
         }
-        Some(self.push(Row {
+        let row = Row {
             key: 0,
             kind: RowKind::Chat,
             name: shown(&message.name),
@@ -123,7 +136,18 @@ impl MessageLog {
             id: message.id.clone(),
             catch_up: false,
             verified: vouched(author, &message.name),
-        }))
+        };
+        match self.rows.iter().position(|r| before(r)) {
+            None => Some(self.push(row)),
+            Some(i) => {
+                let key = self.next_key;
+                self.rows.insert(i, Arc::new(Row { key, ..row }));
+                self.next_key += 1;
+                self.total += 1;
+                self.trim();
+                Some(key)
+            }
+        }
     }
 
     /// A message too large to take in was skipped: say so in its place.
@@ -281,13 +305,17 @@ impl MessageLog {
         self.next_key += 1;
         self.total += 1;
         self.rows.push_back(Arc::new(row));
+        self.trim();
+        self.next_key - 1
+    }
+
+    fn trim(&mut self) {
         if self.rows.len() > self.capacity {
             // Trim a quarter at once: a keyed view then only appends on most changes,
             // instead of shifting every row each time one falls off the front.
             let keep = self.capacity - self.capacity / 4;
             self.rows.drain(..self.rows.len() - keep.max(1));
         }
-        self.next_key - 1
     }
 
     fn remember(&mut self, id: &str) {
@@ -390,6 +418,40 @@ mod tests {
         assert!(row.own);
         assert_eq!(row.id.as_deref(), Some("x"));
         assert_eq!(log.total(), 1);
+    }
+
+    #[test]
+    fn an_unsent_message_from_before_a_reload_shows_before_those_sent_since() {
+        let mut log = MessageLog::new(100);
+        let own = |id: &str| ChatMessage {
+            name: "me".into(),
+            message: id.into(),
+            id: Some(id.into()),
+            from: Some("tab-1".into()),
+            ts: None,
+        };
+        log.receive(&chat("you", "earlier", Some("e"), None), 0.0, "tab-1");
+        log.push_own(&own("new-1"), 10.0, None);
+        log.receive(&chat("you", "between", Some("b"), None), 11.0, "tab-1");
+        log.push_own(&own("new-2"), 12.0, None);
+        let new = |r: &Row| r.id.as_deref().is_some_and(|id| id.starts_with("new"));
+        let key = log.push_own_before(&own("old-1"), 1.0, None, new);
+        log.push_own_before(&own("old-2"), 2.0, None, new);
+        assert_eq!(
+            texts(&log),
+            ["earlier", "old-1", "old-2", "new-1", "between", "new-2"]
+        );
+        assert_eq!(log.total(), 6);
+        let keys: HashSet<u64> = log.rows().map(|r| r.key).collect();
+        assert_eq!(keys.len(), 6, "keys stay unique");
+        assert_eq!(log.rows().nth(1).map(|r| r.key), key);
+        assert!(
+            log.push_own_before(&own("old-1"), 1.0, None, new).is_none(),
+            "shown once"
+        );
+        // Nothing to go before: at the end, as push_own.
+        log.push_own_before(&own("old-3"), 3.0, None, |_| false);
+        assert_eq!(texts(&log).last().map(String::as_str), Some("old-3"));
     }
 
     #[test]

@@ -13,9 +13,13 @@ pub enum Notice {
     RecordsSkipped { count: usize },
     /// Received messages could not be written to the history.
     HistoryNotSaved { why: String },
+    /// Storage fell so far behind that this many received messages were not kept for a
+    /// reload (the write queue is bounded; unsent messages are never among them).
+    HistoryDropped { count: usize },
     /// Unsent messages could not be written: they survive only while this tab is open.
     OutboxNotSaved { why: String },
-    /// Unsent messages from before could not be queued; they stay stored.
+    /// Unsent messages (from before a reload, or sent while storage opened) could not be
+    /// queued; they stay stored.
     UnsentNotQueued { count: usize, why: String },
     /// The broker refused a subscription (MQTT 5 says why).
     SubscribeRefused { filter: String, why: Option<String> },
@@ -33,6 +37,7 @@ pub enum NoticeKind {
     HistoryOff,
     RecordsSkipped,
     HistoryNotSaved,
+    HistoryDropped,
     OutboxNotSaved,
     UnsentNotQueued,
     SubscribeRefused,
@@ -48,6 +53,7 @@ impl NoticeKind {
             NoticeKind::HistoryOff => "history-off",
             NoticeKind::RecordsSkipped => "records-skipped",
             NoticeKind::HistoryNotSaved => "history-not-saved",
+            NoticeKind::HistoryDropped => "history-dropped",
             NoticeKind::OutboxNotSaved => "outbox-not-saved",
             NoticeKind::UnsentNotQueued => "unsent-not-queued",
             NoticeKind::SubscribeRefused => "subscribe-refused",
@@ -64,6 +70,7 @@ impl Notice {
             Notice::HistoryOff { .. } => NoticeKind::HistoryOff,
             Notice::RecordsSkipped { .. } => NoticeKind::RecordsSkipped,
             Notice::HistoryNotSaved { .. } => NoticeKind::HistoryNotSaved,
+            Notice::HistoryDropped { .. } => NoticeKind::HistoryDropped,
             Notice::OutboxNotSaved { .. } => NoticeKind::OutboxNotSaved,
             Notice::UnsentNotQueued { .. } => NoticeKind::UnsentNotQueued,
             Notice::SubscribeRefused { .. } => NoticeKind::SubscribeRefused,
@@ -90,13 +97,18 @@ impl fmt::Display for Notice {
             Notice::HistoryNotSaved { why } => {
                 write!(f, "New messages are not being kept for a reload ({why}).")
             }
+            Notice::HistoryDropped { count } => write!(
+                f,
+                "{count} received message{} not kept for a reload: browser storage fell behind. Unsent messages are all kept.",
+                if *count == 1 { " was" } else { "s were" }
+            ),
             Notice::OutboxNotSaved { why } => write!(
                 f,
                 "Unsent messages could not be saved for a reload ({why}). They are kept while this tab stays open."
             ),
             Notice::UnsentNotQueued { count, why } => write!(
                 f,
-                "{count} unsent message{} from before could not be sent: {why}. {} kept.",
+                "{count} unsent message{} could not be sent: {why}. {} kept.",
                 if *count == 1 { "" } else { "s" },
                 if *count == 1 { "It is" } else { "They are" }
             ),
@@ -141,6 +153,17 @@ impl Notices {
             _ => None,
         });
         self.set(Notice::RecordsSkipped {
+            count: before.unwrap_or(0) + count,
+        });
+    }
+
+    /// `count` more received messages were not kept: added to the ones already reported.
+    pub fn add_dropped(&mut self, count: usize) {
+        let before = self.items.iter().find_map(|n| match n {
+            Notice::HistoryDropped { count } => Some(*count),
+            _ => None,
+        });
+        self.set(Notice::HistoryDropped {
             count: before.unwrap_or(0) + count,
         });
     }
@@ -205,5 +228,27 @@ mod tests {
         );
         assert!(!n.clear(NoticeKind::OutboxNotSaved));
         assert_eq!(n.iter().count(), 1);
+    }
+
+    #[test]
+    fn dropped_history_adds_up_in_words() {
+        let mut n = Notices::default();
+        n.add_dropped(1);
+        assert_eq!(
+            n.iter().next().map(ToString::to_string).as_deref(),
+            Some("1 received message was not kept for a reload: browser storage fell behind. Unsent messages are all kept.")
+        );
+        n.add_dropped(1249);
+        assert!(n
+            .iter()
+            .next()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+            .starts_with("1250 received messages were not kept"));
+        assert_eq!(n.iter().count(), 1);
+        assert_eq!(
+            n.iter().next().map(Notice::kind),
+            Some(NoticeKind::HistoryDropped)
+        );
     }
 }

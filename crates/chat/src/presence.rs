@@ -33,6 +33,9 @@ pub const GRACE_MS: f64 = 3_500.0;
 pub const MAX_SHOWN: usize = 200;
 /// How often an online tab republishes its status (with a new `ts`).
 pub const REFRESH_MS: f64 = 24.0 * 3600.0 * 1000.0;
+/// How long an offline person is still listed (collapsed under "N offline", see
+/// [`Presence::listing`]) after they were last seen: 24 hours.
+pub const OFFLINE_LISTED_MS: f64 = 24.0 * 3600.0 * 1000.0;
 /// The name shown for a status without one.
 pub const ANONYMOUS: &str = "anonymous";
 
@@ -188,6 +191,29 @@ pub struct Person {
     /// The broker vouches for the name: the newest status came on a `.../from/<user>` topic
     /// and its name is that user.
     pub verified: bool,
+}
+
+/// Who `#presence` lists in a room: see [`Presence::listing`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Listing {
+    /// Online (or within the grace after their last tab closed).
+    pub online: Vec<Person>,
+    /// Offline, last seen within a day, and each with a name nobody listed before has.
+    pub offline: Vec<Person>,
+    /// How many are online, listed or not (the lists are cut at [`MAX_SHOWN`]).
+    pub online_count: usize,
+    /// How many offline people are to be listed, listed or not.
+    pub offline_count: usize,
+    /// When the listing changes with no new status: the next moment an offline person
+    /// listed has been gone a day.
+    pub changes_at: Option<f64>,
+}
+
+impl Listing {
+    /// How many the lists leave out because of [`MAX_SHOWN`].
+    pub fn more(&self) -> usize {
+        self.online_count + self.offline_count - self.online.len() - self.offline.len()
+    }
 }
 
 /// Whether an online tab should republish its status: never published, or at least
@@ -446,7 +472,8 @@ impl Presence {
         self.tabs.len()
     }
 
-    fn everyone_in(&self, room: &str, now: f64) -> Vec<Person> {
+    /// Everyone whose fresh tabs list `room`, each with when they were last seen.
+    fn everyone_in(&self, room: &str, now: f64) -> Vec<(Person, f64)> {
         let Some(tabs) = self.rooms.get(room) else {
             return Vec::new();
         };
@@ -465,8 +492,9 @@ impl Presence {
 
     /// One person from their fresh tabs, if the newest of them lists `room` (an older tab's
     /// status may list a room the person has left since): online if any tab is (or within
-    /// the grace), named by the newest.
-    fn person(&self, id: &str, room: &str, now: f64) -> Option<Person> {
+    /// the grace), named by the newest; and when they were last seen, the `ts` of that
+    /// newest status.
+    fn person(&self, id: &str, room: &str, now: f64) -> Option<(Person, f64)> {
         let state = self.people.get(id)?;
         let mut newest: Option<&Tab> = None;
         let mut online = false;
@@ -488,12 +516,13 @@ impl Presence {
         let in_grace = state
             .offline_since
             .is_some_and(|since| now - since < GRACE_MS);
-        Some(Person {
+        let person = Person {
             person: id.to_owned(),
             name: newest.status.name.clone(),
             online: online || in_grace,
             verified: newest.author.as_deref() == Some(newest.status.name.as_str()),
-        })
+        };
+        Some((person, newest.status.ts))
     }
 
     /// The people whose fresh tabs list `room`, one entry per person: online first, then by
@@ -502,7 +531,7 @@ impl Presence {
         let mut people: Vec<(bool, String, Person)> = self
             .everyone_in(room, now)
             .into_iter()
-            .map(|p| (!p.online, p.name.to_lowercase(), p))
+            .map(|(p, _)| (!p.online, p.name.to_lowercase(), p))
             .collect();
         people.sort_unstable_by(|a, b| (a.0, &a.1, &a.2.person).cmp(&(b.0, &b.1, &b.2.person)));
         people.truncate(MAX_SHOWN);
@@ -512,6 +541,57 @@ impl Presence {
     /// How many people [`Presence::people_in`] would list without its limit.
     pub fn count_in(&self, room: &str, now: f64) -> usize {
         self.everyone_in(room, now).len()
+    }
+
+    /// What `#presence` lists in `room` at `now`: who is online, and apart from them, to be
+    /// shown collapsed under "N offline", the offline people last seen at most
+    /// [`OFFLINE_LISTED_MS`] (24 h) before `now`. Nobody seen longer ago is listed, though
+    /// their statuses are kept (up to 7 days, [`MAX_AGE_MS`]).
+    ///
+    /// "Last seen" is the `ts` of the person's newest status: the moment a tab said goodbye,
+    /// or, for a tab that was lost (its last will), the last status it sent, which an online
+    /// tab renews daily ([`REFRESH_MS`]).
+    ///
+    /// A name is listed once at most among the offline, and not at all if someone online
+    /// has it: people with one name (exactly, case and all) are most likely one human, back
+    /// from another browser or profile (a new person id each time). An offline person is
+    /// not listed if someone online, or offline but seen later (or, seen at the same time,
+    /// with a smaller person id), has their name. Online people with equal names are all
+    /// listed.
+    ///
+    /// Each list is by name ignoring case, then the name itself, then the one seen last
+    /// first, then person id; the online list is cut first, and both together hold at most
+    /// [`MAX_SHOWN`]. The counts are before that cut.
+    pub fn listing(&self, room: &str, now: f64) -> Listing {
+        let mut all: Vec<(bool, String, Person, f64)> = self
+            .everyone_in(room, now)
+            .into_iter()
+            .filter(|(p, seen)| p.online || now - seen <= OFFLINE_LISTED_MS)
+            .map(|(p, seen)| (!p.online, p.name.to_lowercase(), p, seen))
+            .collect();
+        // Online first; then by name ignoring case, then the name itself; of equal names
+        // the one seen last first; then by person id.
+        fn order(x: &(bool, String, Person, f64)) -> (bool, &str, &str, Ms, &str) {
+            (x.0, &x.1, &x.2.name, Ms(-x.3), &x.2.person)
+        }
+        all.sort_unstable_by(|a, b| order(a).cmp(&order(b)));
+        let mut names = HashSet::new();
+        let mut listing = Listing::default();
+        for (offline, _, person, seen) in all {
+            let first = names.insert(person.name.clone());
+            if !offline {
+                listing.online.push(person);
+            } else if first {
+                let leaves = seen + OFFLINE_LISTED_MS;
+                listing.changes_at = Some(listing.changes_at.map_or(leaves, |at| at.min(leaves)));
+                listing.offline.push(person);
+            }
+        }
+        listing.online_count = listing.online.len();
+        listing.offline_count = listing.offline.len();
+        listing.online.truncate(MAX_SHOWN);
+        listing.offline.truncate(MAX_SHOWN - listing.online.len());
+        listing
     }
 
     /// The tabs whose status is stale at `now` (older than 7 days, or over 1 day in the

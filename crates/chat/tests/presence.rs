@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use chat::presence::{
-    decode_status, BadStatus, Person, Presence, PresenceRefresh, Status, GRACE_MS, MAX_AGE_MS,
-    MAX_SHOWN, MAX_STATUS_BYTES, MAX_TABS, REFRESH_MS,
+    decode_status, BadStatus, Listing, Person, Presence, PresenceRefresh, Status, GRACE_MS,
+    MAX_AGE_MS, MAX_SHOWN, MAX_STATUS_BYTES, MAX_TABS, OFFLINE_LISTED_MS, REFRESH_MS,
 };
 
 /// A virtual "now": some day in 2025.
@@ -43,6 +43,19 @@ fn state_of(p: &Presence, person: &str, now: f64) -> Option<bool> {
         .into_iter()
         .find(|x| x.person == person)
         .map(|x| x.online)
+}
+
+/// (online names, offline names) as `#presence` lists them.
+fn listed(p: &Presence, now: f64) -> (Vec<String>, Vec<String>) {
+    let Listing {
+        online, offline, ..
+    } = p.listing(ROOM, now);
+    let names = |l: Vec<Person>| l.into_iter().map(|x| x.name).collect();
+    (names(online), names(offline))
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
 }
 
 // ---- decoding ----
@@ -843,4 +856,159 @@ fn an_older_status_arriving_after_a_newer_one_is_out_of_date() {
         now,
     );
     assert!(shown(&p, "ops", now).is_empty(), "left ops");
+}
+
+// ---- what #presence lists: online, then "N offline" for a day ----
+
+#[test]
+fn offline_people_are_counted_not_listed_first() {
+    let mut p = Presence::new();
+    p.update("1", &status("p1", "Cy", &[ROOM], false, T0 - 60_000.0), T0);
+    p.update("2", &status("p2", "bo", &[ROOM], true, T0), T0);
+    p.update("3", &status("p3", "Ann", &[ROOM], true, T0), T0);
+    p.update("4", &status("p4", "al", &[ROOM], false, T0 - 1.0), T0);
+    let listing = p.listing(ROOM, T0);
+    assert_eq!(
+        listed(&p, T0),
+        (strings(&["Ann", "bo"]), strings(&["al", "Cy"]))
+    );
+    assert!(listing.online.iter().all(|x| x.online));
+    assert!(listing.offline.iter().all(|x| !x.online));
+    assert_eq!((listing.online_count, listing.offline_count), (2, 2));
+    assert_eq!(listing.more(), 0);
+    // The listing changes by itself when the first of them has been gone a day.
+    assert_eq!(listing.changes_at, Some(T0 - 60_000.0 + OFFLINE_LISTED_MS));
+}
+
+#[test]
+fn offline_for_more_than_a_day_is_not_listed() {
+    let mut p = Presence::new();
+    p.update("on", &status("p1", "Ann", &[ROOM], true, T0), T0);
+    let left = T0 + 1_000.0;
+    p.update("off", &status("p2", "Bo", &[ROOM], false, left), left);
+    let day_later = left + OFFLINE_LISTED_MS;
+    assert_eq!(p.listing(ROOM, day_later).changes_at, Some(day_later));
+    assert_eq!(listed(&p, day_later), (strings(&["Ann"]), strings(&["Bo"])));
+    let after = day_later + 1.0;
+    assert_eq!(listed(&p, after), (strings(&["Ann"]), vec![]));
+    assert_eq!(p.listing(ROOM, after).offline_count, 0);
+    assert_eq!(p.listing(ROOM, after).changes_at, None);
+    // Still known (statuses are kept for 7 days), just not listed.
+    assert_eq!(state_of(&p, "p2", after), Some(false));
+    // Online people are listed however old their status (it is renewed daily).
+    assert_eq!(listed(&p, T0 + MAX_AGE_MS).0, strings(&["Ann"]));
+}
+
+#[test]
+fn a_lost_tab_was_last_seen_at_its_last_status() {
+    // Its will was written at connect; the status it renewed later is when it was last seen.
+    let mut p = Presence::new();
+    p.update("tab", &status("p1", "Ann", &[ROOM], true, T0), T0);
+    let renewed = T0 + 10.0 * 3600.0 * 1000.0;
+    p.update("tab", &status("p1", "Ann", &[ROOM], true, renewed), renewed);
+    let crash = renewed + 3600.0 * 1000.0;
+    p.update("tab", &status("p1", "Ann", &[ROOM], false, T0), crash);
+    let gone = crash + GRACE_MS;
+    assert_eq!(listed(&p, gone), (vec![], strings(&["Ann"])));
+    assert_eq!(
+        p.listing(ROOM, gone).changes_at,
+        Some(renewed + OFFLINE_LISTED_MS)
+    );
+    assert_eq!(
+        listed(&p, renewed + OFFLINE_LISTED_MS + 1.0),
+        (vec![], vec![])
+    );
+}
+
+#[test]
+fn within_the_grace_a_leaving_person_is_listed_online_then_offline() {
+    let mut p = Presence::new();
+    p.update("tab", &status("p1", "Ann", &[ROOM], true, T0), T0);
+    let closed = T0 + 1_000.0;
+    p.update("tab", &status("p1", "Ann", &[ROOM], false, closed), closed);
+    assert_eq!(
+        listed(&p, closed + GRACE_MS - 1.0),
+        (strings(&["Ann"]), vec![])
+    );
+    assert_eq!(listed(&p, closed + GRACE_MS), (vec![], strings(&["Ann"])));
+}
+
+#[test]
+fn an_offline_person_named_as_someone_online_is_not_listed_again() {
+    // Issue 20: two short visits listed "Ann, Bob, Ann (offline), anonymous (offline),
+    // Bob (offline)". The second visit came from new profiles (new person ids).
+    let mut p = Presence::new();
+    let first = T0 - 3600.0 * 1000.0;
+    for (tab, person, name) in [
+        ("a1", "p1", "Ann"),
+        ("b1", "p2", "Bob"),
+        ("x", "p5", "anonymous"),
+    ] {
+        p.update(tab, &status(person, name, &[ROOM], false, first), T0);
+    }
+    p.update("a2", &status("p3", "Ann", &[ROOM], true, T0), T0);
+    p.update("b2", &status("p4", "Bob", &[ROOM], true, T0), T0);
+    assert_eq!(
+        listed(&p, T0),
+        (strings(&["Ann", "Bob"]), strings(&["anonymous"]))
+    );
+    assert_eq!(p.listing(ROOM, T0).offline_count, 1);
+    // The name must be the same exactly: "ann" offline is listed.
+    p.update("c", &status("p6", "ann", &[ROOM], false, first), T0);
+    assert_eq!(listed(&p, T0).1, strings(&["ann", "anonymous"]));
+    // Two people online with one name are both listed.
+    p.update("a3", &status("p7", "Ann", &[ROOM], true, T0), T0);
+    assert_eq!(listed(&p, T0).0, strings(&["Ann", "Ann", "Bob"]));
+    // When both Anns are offline again, the one seen last is listed for the name.
+    p.update(
+        "a3",
+        &status("p7", "Ann", &[ROOM], false, T0 + 1.0),
+        T0 + 1.0,
+    );
+    p.update("a2", &status("p3", "Ann", &[ROOM], false, T0), T0 + 1.0);
+    let later = T0 + 1.0 + GRACE_MS;
+    assert_eq!(
+        listed(&p, later),
+        (strings(&["Bob"]), strings(&["Ann", "ann", "anonymous"]))
+    );
+    let ann = p.listing(ROOM, later).offline[0].person.clone();
+    assert_eq!(ann, "p7", "the Ann seen last");
+}
+
+#[test]
+fn several_offline_with_one_name_are_listed_once() {
+    let mut p = Presence::new();
+    for (tab, person, seen) in [("1", "p1", T0 - 2_000.0), ("2", "p2", T0 - 1_000.0)] {
+        p.update(tab, &status(person, "Bob", &[ROOM], false, seen), T0);
+        p.update(
+            &format!("x{tab}"),
+            &status(&format!("x{person}"), "anonymous", &[ROOM], false, seen),
+            T0,
+        );
+    }
+    let listing = p.listing(ROOM, T0);
+    let people: Vec<(&str, &str)> = listing
+        .offline
+        .iter()
+        .map(|x| (x.name.as_str(), x.person.as_str()))
+        .collect();
+    assert_eq!(people, vec![("anonymous", "xp2"), ("Bob", "p2")]);
+    assert_eq!(listing.offline_count, 2);
+    // The one kept leaves the list a day after it was seen; the older one is gone by then.
+    assert_eq!(listing.changes_at, Some(T0 - 1_000.0 + OFFLINE_LISTED_MS));
+}
+
+#[test]
+fn the_listing_holds_at_most_200_online_first_and_counts_all() {
+    let mut p = Presence::new();
+    for i in 0..300 {
+        let id = format!("p{i:03}");
+        p.update(&id, &status(&id, &id, &[ROOM], i % 3 == 0, T0), T0);
+    }
+    let listing = p.listing(ROOM, T0);
+    assert_eq!((listing.online_count, listing.offline_count), (100, 200));
+    assert_eq!(listing.online.len(), 100);
+    assert_eq!(listing.offline.len(), MAX_SHOWN - 100);
+    assert_eq!(listing.more(), 100);
+    assert_eq!(listing.offline[0].name, "p001");
 }

@@ -249,6 +249,64 @@ where
     }
 }
 
+/// An absence check: `d` in which something must NOT happen (a reconnect, a duplicate row,
+/// a will, a second copy), to be checked by the caller afterwards. Not a way to wait for
+/// something to happen: that is `eventually` on the condition itself. Call it only once the
+/// trigger of what could happen has been seen (the tab connected, the row shown, the
+/// refusal on the badge), so that the window covers the time it would take.
+pub async fn quiet_for(d: Duration, why: &str) {
+    let _ = why; // For the reader: what must not happen in the window.
+    tokio::time::sleep(d).await;
+}
+
+/// A scenario's own timing: keep a state the test sets up (a broker down, a link idle) for
+/// `d`, so that the test covers it lasting that long. Neither a wait for something to
+/// happen nor an absence check.
+pub async fn hold_for(d: Duration, why: &str) {
+    let _ = why; // For the reader: what is held, and why for that long.
+    tokio::time::sleep(d).await;
+}
+
+/// Wait (bounded) until the current tab has drawn two more frames (`requestAnimationFrame`
+/// twice): a style or layout change made before is on screen, for a screenshot or a
+/// measurement. The tab must be visible (a hidden tab draws no frames).
+pub async fn next_frame(client: &Client) {
+    client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+            vec![],
+        )
+        .await
+        .expect("wait for a frame");
+}
+
+/// Wait (bounded) until no page holds the Web Lock `mqtt-chat:<id>` (the one a tab keeps
+/// for its client id while it lives): a closed tab's id is then free for the next tab. Asks
+/// from a page of the app's origin: it opens `{base}/not-the-app` in the current tab.
+pub async fn wait_lock_released(client: &Client, base: &str, id: &str, secs: u64) {
+    client
+        .goto(&format!("{base}/not-the-app"))
+        .await
+        .expect("open a page of the app's origin");
+    let name = format!("mqtt-chat:{id}");
+    eventually(&format!("the Web Lock {name} released"), secs, || async {
+        let held = client
+            .execute_async(
+                "const [name, done] = arguments;
+                 navigator.locks.query()
+                     .then(s => done(s.held.some(l => l.name === name)))
+                     .catch(e => done(String(e)));",
+                vec![json!(name)],
+            )
+            .await
+            .expect("query the Web Locks");
+        assert!(held.is_boolean(), "navigator.locks.query(): {held}");
+        (held == json!(false)).then_some(())
+    })
+    .await;
+}
+
 pub async fn wait_connected(client: &Client) -> String {
     eventually("the badge to read connected", 15, || async {
         let (text, state, id) = badge(client).await;
@@ -1001,8 +1059,8 @@ pub async fn set_window(client: &Client, width: u32, height: u32) -> (u64, u64) 
             .await
             .expect("set the window size");
     }
-    // Let a layout and a frame happen.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A layout and a frame with the new size.
+    next_frame(client).await;
     inner().await
 }
 
@@ -1342,16 +1400,34 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Returns after a short pause for the subscription to be in place.
+    /// Returns once the subscription is in place (the broker's SUBACK is in).
     pub async fn start(port: u16, topics: &[&str]) -> Watch {
         Watch::start_as(port, None, topics).await
     }
 
     /// Like `start`, signed in as `user` (name, password) when given.
+    ///
+    /// `mosquitto_sub -d` prints its packets (`Client <id> received SUBACK`, then
+    /// `Subscribed (mid: 1): …`) among the messages; `stdbuf -oL` makes it write them as they
+    /// come (piped, its stdout is otherwise block-buffered). Those lines are not messages:
+    /// they mark the subscription in place and are left out of `lines`.
     pub async fn start_as(port: u16, user: Option<(&str, &str)>, topics: &[&str]) -> Watch {
         use std::io::BufRead;
-        let mut cmd = Command::new("mosquitto_sub");
-        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-v"]);
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static WATCHES: AtomicUsize = AtomicUsize::new(0);
+        let id = format!(
+            "e2e-watch-{}-{}",
+            std::process::id(),
+            WATCHES.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut cmd = Command::new("stdbuf");
+        cmd.args(["-oL", "mosquitto_sub", "-d", "-i", &id]).args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-v",
+        ]);
         if let Some((name, password)) = user {
             cmd.args(["-u", name, "-P", password]);
         }
@@ -1361,16 +1437,40 @@ impl Watch {
         let mut child = cmd
             .stdout(Stdio::piped())
             .spawn()
-            .expect("mosquitto_sub runs");
+            .expect("stdbuf and mosquitto_sub run");
         let out = child.stdout.take().unwrap();
         let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = std::sync::Arc::clone(&lines);
+        let packets = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (sink, packet_sink) = (
+            std::sync::Arc::clone(&lines),
+            std::sync::Arc::clone(&packets),
+        );
+        let own = format!("Client {id} ");
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
+                if line.starts_with(&own) || line.starts_with("Subscribed (mid: ") {
+                    packet_sink.lock().unwrap().push(line);
+                } else {
+                    sink.lock().unwrap().push(line);
+                }
             }
         });
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        let subscribed = || {
+            packets
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.starts_with("Subscribed (mid: "))
+        };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while !subscribed() {
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto_sub on {topics:?} got no SUBACK in 15 s: {:?}",
+                packets.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         Watch { child, lines }
     }
 
@@ -1941,7 +2041,25 @@ pub fn connect_lines(log: &str, id: &str) -> Vec<String> {
         .collect()
 }
 
-/// How many connections (TCP accepts) the log shows on `port`.
+/// How many connections (TCP accepts) the log shows on `port`. Not for a websockets
+/// listener: Mosquitto 2.0 logs no "New connection from … on port …" line for those (see
+/// `connection_attempts`).
 pub fn connections_on_port(log: &str, port: u16) -> usize {
     log.matches(&format!("on port {port}.")).count()
+}
+
+/// How many connections a Mosquitto log shows the broker refusing at CONNECT. It names a
+/// refused client `<unknown>` when the connection ends: "Client <unknown> closed its
+/// connection." when the client hangs up on the refusal (as a tab does, over websockets),
+/// "Client <unknown> disconnected, not authorised." when the broker does.
+pub fn refused_connections(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("Client <unknown> "))
+        .count()
+}
+
+/// Every connection attempt a Mosquitto log shows reaching CONNECT, on any listener:
+/// accepted ("New client connected from …") or refused (`refused_connections`).
+pub fn connection_attempts(log: &str) -> usize {
+    log.matches("New client connected from ").count() + refused_connections(log)
 }

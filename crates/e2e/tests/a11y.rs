@@ -18,8 +18,8 @@ fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
-/// Someone else is typing in the default room, for the next 5 s (best effort: it makes
-/// `#typing` show while axe runs).
+/// Someone else is typing in the default room, for the next 5 s (the caller waits for
+/// `#typing` to show it, so that axe sees it).
 fn someone_types(broker: &Broker) {
     let event = json!({ "person": "e2e-bo", "name": "Bo", "expires_in": 5000 });
     mosquitto_pub_to(
@@ -115,7 +115,14 @@ async fn axe_finds_nothing_serious_at_desktop_and_phone_size_in_light_and_dark_m
         for dark in [false, true] {
             emulate_dark(c, dark).await;
             someone_types(&broker);
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            eventually("#typing to show Bo typing", 10, || async {
+                typing_text(c)
+                    .await
+                    .filter(|t| t.contains("Bo"))
+                    .map(|_| ())
+            })
+            .await;
+            next_frame(c).await;
             let mode = if dark { "dark" } else { "light" };
             let violations = run_axe(c).await;
             report.push_str(&format!(
@@ -371,7 +378,8 @@ async fn the_topic_viewer_passes_axe_and_fits_a_phone() {
         set_window(c, width, height).await;
         for dark in [false, true] {
             emulate_dark(c, dark).await;
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            // The new colours on screen, for the screenshot (axe reads computed styles).
+            next_frame(c).await;
             let mode = if dark { "dark" } else { "light" };
             for v in run_axe(c).await {
                 if v.impact == "serious" || v.impact == "critical" {

@@ -35,7 +35,11 @@ async fn assert_all_once_in_order(c: &Client, prefix: &str, secs: u64, what: &st
         (got.len() >= N).then_some(got)
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    quiet_for(
+        Duration::from_millis(1500),
+        "a late duplicate of a row already shown",
+    )
+    .await;
     let again = texts_with(c, prefix).await;
     assert_eq!(got, want, "{what}: in order");
     assert_eq!(again, want, "{what}: each once");
@@ -118,7 +122,11 @@ async fn outage_run(run: usize) {
             .all(|r| r.own && r.delivery.as_deref() == Some("queued")),
         "run {run}: queued while offline: {queued:?}"
     );
-    tokio::time::sleep(Duration::from_secs(3).saturating_sub(killed.elapsed())).await;
+    hold_for(
+        Duration::from_secs(3).saturating_sub(killed.elapsed()),
+        "an outage of 3 s at least: the tabs retry against a closed port meanwhile",
+    )
+    .await;
     // Same ports, persistence still off: the broker has no session of A's or B's.
     broker.restart();
 
@@ -227,7 +235,11 @@ async fn answers_to_requests_not_made_are_ignored_and_hostile_ones_bounded() {
         (!texts_with(a, "sentinel").await.is_empty()).then_some(())
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    quiet_for(
+        Duration::from_secs(2),
+        "a row made from an answer to a request Ann did not make",
+    )
+    .await;
 
     let shown = rows(a).await;
     assert!(
@@ -305,7 +317,24 @@ async fn a_real_answer_with_thousands_of_entries_is_bounded() {
         (n > 0).then_some(n)
     })
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // A sentinel on the chat topic, after every chunk: once it shows, all 13 have reached
+    // the tab.
+    publish_to(
+        port,
+        "messages",
+        r#"{"name":"cli","message":"sentinel"}"#,
+        1,
+        false,
+    );
+    eventually("the sentinel", 10, || async {
+        (!texts_with(a, "sentinel").await.is_empty()).then_some(())
+    })
+    .await;
+    quiet_for(
+        Duration::from_secs(3),
+        "more than 200 entries of the one answer shown",
+    )
+    .await;
     let shown = texts_with(a, "many ").await.len().max(shown);
     println!("{shown} of 5,000 entries of one answer shown");
     assert!(

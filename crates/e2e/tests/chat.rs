@@ -2,7 +2,7 @@
 //! Mosquitto started by scripts/test. Run with `--test-threads=1` (they share the broker's
 //! `messages` topic).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use e2e::*;
@@ -24,14 +24,10 @@ async fn two_tabs_chat_and_html_stays_text() {
     let id_a = wait_connected(c).await;
     assert_ne!(id_a, id_b, "each tab has its own client id");
 
-    // The app's messages are plain JSON on `messages`, readable by mosquitto_sub.
-    let sub = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &env("MQTT_CHAT_BROKER_TCP_PORT")])
-        .args(["-t", "messages", "-C", "1", "-W", "20"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("mosquitto_sub runs");
-    tokio::time::sleep(Duration::from_millis(300)).await; // let it subscribe
+    // The app's messages are plain JSON on `messages`, readable by mosquitto_sub (returns
+    // once it is subscribed).
+    let tcp_port: u16 = env("MQTT_CHAT_BROKER_TCP_PORT").parse().expect("a port");
+    let sub = Deliveries::start(tcp_port).await;
 
     send(c, "Ada", "Hello from tab A").await;
     let own = eventually("A's own row, delivered", 10, || async {
@@ -48,11 +44,13 @@ async fn two_tabs_chat_and_html_stays_text() {
         Some("")
     );
 
-    let out = tokio::task::spawn_blocking(move || sub.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
-    let line = String::from_utf8_lossy(&out.stdout);
+    let line = eventually("tab A's message in mosquitto_sub", 20, || async {
+        sub.lines()
+            .into_iter()
+            .find_map(|l| l.strip_prefix("messages ").map(str::to_owned))
+    })
+    .await;
+    drop(sub);
     let json: serde_json::Value =
         serde_json::from_str(line.trim()).expect("mosquitto_sub got JSON");
     assert_eq!(json["name"], "Ada");
@@ -121,7 +119,7 @@ async fn two_tabs_chat_and_html_stays_text() {
         )
         .await
         .unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        next_frame(c).await;
         save_screenshot(file, &c.screenshot().await.unwrap());
     }
     browser.close().await;
@@ -180,7 +178,11 @@ async fn a_tab_opened_with_a_copy_of_session_storage_gets_its_own_id_and_neither
     // has connected exactly once in all.
     let log = || std::fs::read_to_string(env("MQTT_CHAT_BROKER_LOG")).unwrap_or_default();
     let before = (connects(&log(), &first), connects(&log(), &second));
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    quiet_for(
+        Duration::from_secs(10),
+        "either tab connecting again (a takeover loop)",
+    )
+    .await;
     let after = (connects(&log(), &first), connects(&log(), &second));
     assert_eq!(
         after,

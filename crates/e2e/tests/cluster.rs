@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use e2e::*;
+use serde_json::{json, Value};
 
 const N: usize = 10;
 
@@ -20,10 +21,59 @@ async fn wait_rows(c: &fantoccini::Client, prefix: &str, n: usize, secs: u64) ->
     .await
 }
 
+/// The JSON status of a `mosquitto_sub -v` line on `topic` (Null for any other line).
+fn status_of(line: &str, topic: &str) -> Value {
+    line.strip_prefix(topic)
+        .and_then(|rest| rest.strip_prefix(' '))
+        .and_then(|payload| serde_json::from_str(payload).ok())
+        .unwrap_or_default()
+}
+
+/// Publish probes on `topic` through node one until every tab in `tabs` shows one: their
+/// subscriptions are in place.
+async fn subscribed_to_room(cluster: &Cluster, tabs: &[&fantoccini::Client], topic: &str) {
+    let mut n = 0;
+    eventually(&format!("every tab subscribed to {topic}"), 30, || {
+        n += 1;
+        let probe = format!("subscription probe {n}");
+        async move {
+            mosquitto_pub_to(
+                cluster.nodes[0].tcp_port,
+                topic,
+                &chat_json("cli", &probe),
+                1,
+                false,
+            );
+            for tab in tabs {
+                if !shows_soon(tab, "subscription probe").await {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+}
+
+/// Whether `c` shows a row starting with `prefix` now, or within 200 ms.
+async fn shows_soon(c: &fantoccini::Client, prefix: &str) -> bool {
+    for _ in 0..8 {
+        if !messages_with(c, prefix).await.is_empty() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    false
+}
+
 /// All N rows with `prefix`, in order and exactly once (a late duplicate is waited for).
 async fn assert_once_in_order(c: &fantoccini::Client, prefix: &str) {
     wait_rows(c, prefix, N, 40).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    quiet_for(
+        Duration::from_millis(700),
+        "a late duplicate of a row already shown",
+    )
+    .await;
     let shown: Vec<String> = messages_with(c, prefix)
         .await
         .into_iter()
@@ -57,7 +107,9 @@ async fn two_people_on_two_nodes_chat_both_ways_in_a_room_and_see_each_other() {
     // broker".)
     join_and_open(a, "ops").await;
     join_and_open(b, "ops").await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Both tabs' subscriptions to the room are in place once a probe published on node one
+    // shows in both (each tries until it does).
+    subscribed_to_room(&cluster, &[a, b], "messages/ops").await;
     send(b, "Bo", "in ops from node two").await;
     send(a, "Ann", "in ops from node one").await;
     for c in [a, b] {
@@ -80,7 +132,7 @@ async fn two_people_on_two_nodes_chat_both_ways_in_a_room_and_see_each_other() {
 async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
     let mut cluster = Cluster::start(2);
     let base = serve_dist(dist());
-    let (ann, _) = person(&base, &cluster.urls(&[0, 1]), "Ann").await;
+    let (ann, id_a) = person(&base, &cluster.urls(&[0, 1]), "Ann").await;
     let (bo, _) = person(&base, &cluster.ws_url(1), "Bo").await;
     let (a, b) = (&ann.client, &bo.client);
     assert_eq!(
@@ -88,6 +140,9 @@ async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
         cluster.ws_url(0),
         "the first node first"
     );
+    // Ann's statuses, and the will the cluster publishes for her once node one is dead.
+    let ann_topic = format!("chat/presence/{id_a}");
+    let statuses = Watch::start(cluster.nodes[1].tcp_port, &[&ann_topic]).await;
     send(a, "Ann", "before the crash").await;
     wait_rows(b, "before the crash", 1, 15).await;
 
@@ -116,9 +171,22 @@ async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
     send(b, "Bo", "welcome to node two").await;
     wait_rows(a, "welcome to node two", 1, 15).await;
     // Ann stays in the chat: once the dead node's wills have fired (its heartbeat is stale
-    // after 3 s, checked every 4 s), Bo still sees her online.
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    wait_person(b, "Ann", "online", 1).await;
+    // after 3 s, checked every 4 s) and her tab has answered hers, Bo still sees her online.
+    let will_at = eventually("the dead node's will for Ann", 30, || async {
+        statuses
+            .lines()
+            .iter()
+            .position(|l| status_of(l, &ann_topic)["lost"] == json!(true))
+    })
+    .await;
+    eventually("Ann's tab answering her will", 15, || async {
+        statuses.lines()[will_at + 1..]
+            .iter()
+            .any(|l| status_of(l, &ann_topic)["online"] == json!(true))
+            .then_some(())
+    })
+    .await;
+    wait_person(b, "Ann", "online", 10).await;
     // And so does someone who comes in only now, from the retained status alone: the dead
     // node's late will for Ann was answered by her tab saying it is here.
     let (cy, _) = person(&base, &cluster.ws_url(1), "Cy").await;

@@ -76,13 +76,24 @@ async fn a_reload_keeps_the_conversation_and_the_draft_and_merges_what_was_misse
         "the same client id and session"
     );
     wait_rows(c, "missed", 5).await;
-    tokio::time::sleep(Duration::from_millis(500)).await; // room for a late duplicate
-    let all: Vec<String> = rows(c).await.into_iter().map(|r| r.message).collect();
-    let want: Vec<String> = (1..=5)
+    quiet_for(
+        Duration::from_millis(500),
+        "a late duplicate of a row already shown",
+    )
+    .await;
+    let mut all: Vec<String> = rows(c).await.into_iter().map(|r| r.message).collect();
+    let mut want: Vec<String> = (1..=5)
         .map(|i| format!("before {i}"))
         .chain(["mine".to_owned()])
         .chain((1..=5).map(|i| format!("missed {i}")))
         .collect();
+    if aedes_suite() {
+        // Aedes 1.2 may hand a resumed session's queued messages back out of order (seen
+        // here: "missed 5" first, under the suite's load; README, "Beyond one broker"), as
+        // MQTT forbids. Against it: the history first, then what was missed, each once.
+        all[6..].sort();
+        want[6..].sort();
+    }
     assert_eq!(
         all, want,
         "history, then the broker's catch-up, each once, in order"

@@ -4,7 +4,6 @@
 //! runs a Mosquitto of its own and counts what the broker saw.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
 use e2e::*;
@@ -56,15 +55,16 @@ fn connects(log: &str) -> BTreeMap<String, usize> {
     seen
 }
 
-/// The broker's own count from `$SYS/broker/clients/<name>` (retained, so read at once).
-fn sys_count(broker: &Broker, name: &str) -> u64 {
-    let out = Command::new("mosquitto_sub")
-        .args(["-h", "127.0.0.1", "-p", &broker.tcp_port.to_string()])
-        .args(["-t", &format!("$SYS/broker/clients/{name}")])
-        .args(["-C", "1", "-W", "5"])
-        .output()
-        .expect("mosquitto_sub runs");
-    let text = String::from_utf8_lossy(&out.stdout);
+/// The broker's own count `$SYS/broker/clients/<name>` as `sys` last received it (Mosquitto
+/// publishes it retained, and again when it changes).
+fn sys_count(sys: &Watch, name: &str) -> u64 {
+    let topic = format!("$SYS/broker/clients/{name} ");
+    let lines = sys.lines();
+    let text = lines
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix(&topic))
+        .unwrap_or_else(|| panic!("no $SYS/broker/clients/{name} in {lines:?}"));
     text.trim()
         .parse()
         .unwrap_or_else(|_| panic!("$SYS/broker/clients/{name}: {text:?}"))
@@ -88,10 +88,28 @@ async fn twenty_reloads_without_web_locks_leave_the_broker_one_session() {
     }
     assert_no_web_locks(c).await;
 
-    // Let the $SYS tree catch up with the last reload.
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    let total = sys_count(&broker, "total");
-    let disconnected = sys_count(&broker, "disconnected");
+    // The $SYS tree as of two of its updates (every second) after the last reload: the
+    // retained values, then two `uptime` ticks, with any change of the counts before them.
+    let sys = Watch::start(
+        broker.tcp_port,
+        &[
+            "$SYS/broker/uptime",
+            "$SYS/broker/clients/total",
+            "$SYS/broker/clients/disconnected",
+        ],
+    )
+    .await;
+    eventually("two $SYS updates after the last reload", 15, || async {
+        let ticks = sys
+            .lines()
+            .iter()
+            .filter(|l| l.starts_with("$SYS/broker/uptime "))
+            .count();
+        (ticks >= 3).then_some(())
+    })
+    .await;
+    let total = sys_count(&sys, "total");
+    let disconnected = sys_count(&sys, "disconnected");
     let seen = connects(&broker.log());
     println!("after {RELOADS} reloads: $SYS clients total {total}, disconnected {disconnected}; connects per id {seen:?}");
     assert!(
@@ -109,7 +127,7 @@ async fn twenty_reloads_without_web_locks_leave_the_broker_one_session() {
         disconnected, 0,
         "no abandoned session keeps queueing messages"
     );
-    // The tab, and at most the reader itself if $SYS ticked while it subscribed.
+    // The tab, and the watch reading $SYS.
     assert!(total <= 2, "the broker holds {total} sessions");
     browser.close().await;
 }
@@ -156,7 +174,11 @@ async fn without_web_locks_a_tab_with_a_copy_of_session_storage_gets_its_own_id_
     assert_ne!(id_a, id_b, "the copy made an id of its own");
 
     // Two tabs with one id would kick each other off in a loop. Watch both for a while.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    quiet_for(
+        Duration::from_secs(5),
+        "either tab taking over the other's connection",
+    )
+    .await;
     for (tab, id) in [(tab_a, &id_a), (tab_b, &id_b)] {
         c.switch_to_window(tab).await.unwrap();
         assert_eq!(

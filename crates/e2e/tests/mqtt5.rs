@@ -55,6 +55,8 @@ async fn messages_sent_while_a_v5_tab_was_closed_arrive_when_it_reopens() {
     })
     .await;
 
+    // At QoS 1 mosquitto_pub returns once the broker has acknowledged each message, which
+    // it does after queueing it for the closed tab's session.
     for i in 1..=3 {
         mosquitto_pub_to(
             broker.tcp_port,
@@ -64,7 +66,8 @@ async fn messages_sent_while_a_v5_tab_was_closed_arrive_when_it_reopens() {
             false,
         );
     }
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The closed tab's id is free for the next tab once its Web Lock is released.
+    wait_lock_released(c, &base, &id, 10).await;
 
     open_app(c, &base, &broker.ws_url(), "&protocol=5").await;
     let id_again = wait_connected(c).await;
@@ -122,7 +125,11 @@ async fn a_reload_keeps_the_will_and_a_crash_publishes_it_after_the_delay() {
 
     c.refresh().await.expect("reload");
     wait_connected(c).await;
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    quiet_for(
+        Duration::from_secs(8),
+        "the will after a reload (its delay is 5 s)",
+    )
+    .await;
     assert!(
         wills(&watch).is_empty(),
         "a reload published the will: {:?}",
@@ -150,7 +157,11 @@ async fn a_reload_keeps_the_will_and_a_crash_publishes_it_after_the_delay() {
     })
     .await;
     wait_connected(c).await;
-    tokio::time::sleep(Duration::from_secs(8)).await;
+    quiet_for(
+        Duration::from_secs(8),
+        "the will after a link cut (its delay is 5 s)",
+    )
+    .await;
     assert!(
         wills(&watch).is_empty(),
         "a link cut without DISCONNECT published the will despite the delay: {:?}",

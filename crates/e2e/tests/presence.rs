@@ -2,8 +2,10 @@
 //! so two people are two WebDriver sessions. Each test runs a Mosquitto of its own, so the
 //! retained statuses of one test never show in another.
 //!
-//! DOM contract (design): `ul#presence` lists the people in the open room, one `li` each,
-//! `data-state` `online` or `offline`, `data-person` the person id, the name as text.
+//! DOM contract (design): `#presence` lists the people in the open room, one `li` each,
+//! `data-state` `online` or `offline`, `data-person` the person id, the name as text: those
+//! online in `ul.online`, then the offline ones seen in the last day in the `ul` of
+//! `details.offline`, closed at first, its `summary` reading "N offline" (hidden when none).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -131,7 +133,11 @@ async fn a_reload_never_shows_offline() {
     let (_base, ann, _, bo, _) = ann_and_bo(&broker).await;
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = sample(&bo.client, "Ann", Arc::clone(&stop));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    quiet_for(
+        Duration::from_millis(500),
+        "Ann shown other than online before the reload (sampled)",
+    )
+    .await;
     let started = Instant::now();
     ann.client.refresh().await.expect("Ann reloads");
     wait_connected(&ann.client).await;
@@ -139,7 +145,11 @@ async fn a_reload_never_shows_offline() {
         "Ann connected again {} ms after the reload began",
         started.elapsed().as_millis()
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    quiet_for(
+        Duration::from_secs(3),
+        "Ann shown offline after the reload (sampled)",
+    )
+    .await;
     stop.store(true, Ordering::SeqCst);
     let samples = sampler.await.unwrap();
     println!("{} samples of Ann in Bo's #presence", samples.len());
@@ -158,11 +168,25 @@ async fn closing_a_tab_keeps_the_person_online_closing_the_last_shows_offline_wi
 
     // One of Ann's two tabs closes: Ann stays online for Bo.
     a.switch_to_window(second).await.unwrap();
+    let second_id = badge(a).await.2;
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = sample(&bo.client, "Ann", Arc::clone(&stop));
     a.close_window().await.expect("close Ann's second tab");
     a.switch_to_window(first).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    let gone = [
+        format!("Client {second_id} disconnected"),
+        format!("Client {second_id} closed its connection"),
+    ];
+    eventually("the broker to see Ann's second tab go", 10, || async {
+        let log = broker.log();
+        gone.iter().any(|g| log.contains(g)).then_some(())
+    })
+    .await;
+    quiet_for(
+        Duration::from_secs(6),
+        "Ann shown offline with one of her tabs still open (sampled)",
+    )
+    .await;
     stop.store(true, Ordering::SeqCst);
     let samples = sampler.await.unwrap();
     assert_always_online(&samples, "Ann", 60, "after one of Ann's two tabs closed");
@@ -231,7 +255,11 @@ async fn a_name_change_shows_without_a_reconnect() {
         "the old name is gone: {people:?}"
     );
     assert_eq!(people.len(), 2, "still two people: {people:?}");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    quiet_for(
+        Duration::from_millis(500),
+        "Ann's tab reconnecting after the rename",
+    )
+    .await;
     assert_eq!(
         connects(&broker.log(), &id_a),
         connects_before,
@@ -348,7 +376,11 @@ async fn stale_malformed_and_html_statuses_are_ignored_or_shown_as_text() {
         false,
     );
     wait_person(c, "<img src=x onerror=alert(1)>", "online", 10).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    quiet_for(
+        Duration::from_secs(2),
+        "an element, an alert, a listed stale status or a reconnect, from the statuses",
+    )
+    .await;
 
     let elements: Value = c
         .execute(
@@ -397,5 +429,152 @@ async fn stale_malformed_and_html_statuses_are_ignored_or_shown_as_text() {
         retained_on(port, "chat/presence/x2"),
         "a fresh status is not cleared"
     );
+    bo.close().await;
+}
+
+/// What `#presence` shows, in its two groups.
+#[derive(Debug)]
+struct Groups {
+    online: Vec<String>,
+    offline: Vec<String>,
+    /// The text of the summary; empty when `details.offline` is hidden.
+    summary: String,
+    open: bool,
+    /// How many offline people have boxes on the page (none while it is closed).
+    offline_visible: usize,
+    heading: String,
+}
+
+async fn groups(c: &Client) -> Groups {
+    let v = c
+        .execute(
+            "const names = sel => Array.from(document.querySelectorAll(sel))
+                 .map(li => li.textContent.trim());
+             const d = document.querySelector('#presence > details.offline');
+             return {
+                 online: names('#presence > ul.online > li[data-state=online]'),
+                 offline: names('#presence > details.offline > ul > li[data-state=offline]'),
+                 summary: d && !d.hidden ? d.querySelector('summary').textContent.trim() : '',
+                 open: !!d && d.open,
+                 offline_visible: Array.from(document.querySelectorAll('#presence details li'))
+                     .filter(li => li.checkVisibility()).length,
+                 heading: document.querySelector('.people .count').textContent,
+             };",
+            vec![],
+        )
+        .await
+        .expect("read #presence");
+    let names = |k: &str| -> Vec<String> {
+        let list = v[k].as_array().cloned().unwrap_or_default();
+        list.iter()
+            .map(|n| n.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let text = |k: &str| v[k].as_str().unwrap_or_default().to_owned();
+    Groups {
+        online: names("online"),
+        offline: names("offline"),
+        summary: text("summary"),
+        open: v["open"].as_bool().unwrap_or_default(),
+        offline_visible: v["offline_visible"].as_u64().unwrap_or_default() as usize,
+        heading: text("heading"),
+    }
+}
+
+/// Waits until `#presence` shows `online` and `offline` (names, in order); returns it.
+async fn wait_groups(c: &Client, online: &[&str], offline: &[&str], secs: u64) -> Groups {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let g = groups(c).await;
+        if g.online == online && g.offline == offline {
+            return g;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for online {online:?}, offline {offline:?}: {g:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_closed_person_is_collapsed_under_n_offline_for_a_day_and_not_again_when_back() {
+    let broker = Broker::start(&[]);
+    let port = broker.tcp_port;
+    let hour = 3600.0 * 1000.0;
+    let _cleanup = ClearRetained {
+        port,
+        topics: ["olga", "rita", "tess"]
+            .map(|n| format!("chat/presence/{n}"))
+            .to_vec(),
+    };
+    // Olga left 25 hours ago: kept on the broker (up to 7 days) but not listed.
+    let olga = presence_status("p-olga", "Olga", false, now_ms() - 25.0 * hour);
+    publish_to(port, "chat/presence/olga", &olga, 1, true);
+    let (base, ann, _, bo, _) = ann_and_bo(&broker).await;
+    let c = &bo.client;
+    let both = groups(c).await;
+    assert_eq!(both.online, ["Ann", "Bo"], "{both:?}");
+    assert_eq!(both.heading, "(2 online)");
+    assert_eq!(both.summary, "", "nobody offline to list: {both:?}");
+
+    // Ann's browser closes: Bo lists her under "1 offline", collapsed, not among the online.
+    ann.close().await;
+    let left = wait_groups(c, &["Bo"], &["Ann"], 15).await;
+    assert_eq!(left.summary, "1 offline", "{left:?}");
+    assert_eq!(left.heading, "(1 online)");
+    assert!(!left.open, "closed by default: {left:?}");
+    assert_eq!(left.offline_visible, 0, "nobody offline shows while closed");
+    let people = presence(c).await;
+    assert!(
+        !people.iter().any(|p| p.name == "Olga"),
+        "a person gone 25 hours is not listed: {people:?}"
+    );
+    let ann_li = people.iter().find(|p| p.name == "Ann").expect("Ann listed");
+    assert_eq!(ann_li.state, "offline");
+
+    // Someone who left an hour ago is listed too.
+    let rita = presence_status("p-rita", "Rita", false, now_ms() - hour);
+    publish_to(port, "chat/presence/rita", &rita, 1, true);
+    let two = wait_groups(c, &["Bo"], &["Ann", "Rita"], 10).await;
+    assert_eq!(two.summary, "2 offline");
+
+    // The keyboard opens it: the summary takes the focus, Enter opens.
+    c.execute(
+        "document.querySelector('#presence summary').focus()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let focused = c.active_element().await.unwrap();
+    assert_eq!(focused.tag_name().await.unwrap(), "summary");
+    focused.send_keys("\u{E007}").await.expect("press Enter");
+    eventually("the offline people shown", 5, || async {
+        let g = groups(c).await;
+        (g.open && g.offline_visible == 2).then_some(())
+    })
+    .await;
+    let serious: Vec<String> = run_axe(c)
+        .await
+        .into_iter()
+        .filter(|v| v.impact == "serious" || v.impact == "critical")
+        .map(|v| v.to_string())
+        .collect();
+    assert!(serious.is_empty(), "axe-core, the group open: {serious:#?}");
+
+    // Ann comes back from another browser (a new person id): listed online, and her
+    // offline entry is not listed again.
+    let (ann2, _) = person(&base, &broker.ws_url(), "Ann").await;
+    let back = wait_groups(c, &["Ann", "Bo"], &["Rita"], 15).await;
+    assert_eq!(back.summary, "1 offline");
+    assert_eq!(back.heading, "(2 online)");
+
+    // Tess was seen a day ago less 8 s: listed, then gone when her day is over, with no
+    // other status coming.
+    let tess = presence_status("p-tess", "Tess", false, now_ms() - 24.0 * hour + 8_000.0);
+    publish_to(port, "chat/presence/tess", &tess, 1, true);
+    wait_groups(c, &["Ann", "Bo"], &["Rita", "Tess"], 7).await;
+    wait_groups(c, &["Ann", "Bo"], &["Rita"], 20).await;
+    ann2.close().await;
     bo.close().await;
 }

@@ -3,8 +3,6 @@
 //! remembered, a closed tab's session keeps its rooms' subscriptions, and a hidden tab's title
 //! carries the unread count. Each test runs a Mosquitto of its own.
 
-use std::time::Duration;
-
 use e2e::*;
 use fantoccini::{Client, Locator};
 
@@ -373,6 +371,8 @@ async fn a_closed_tabs_session_keeps_its_rooms_and_delivers_what_it_missed() {
     })
     .await;
 
+    // At QoS 1 mosquitto_pub returns once the broker has acknowledged the message, which it
+    // does after queueing it for the closed tab's session.
     mosquitto_pub_to(
         broker.tcp_port,
         "messages/dev",
@@ -380,7 +380,8 @@ async fn a_closed_tabs_session_keeps_its_rooms_and_delivers_what_it_missed() {
         1,
         false,
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The closed tab's id is free for the next tab once its Web Lock is released.
+    wait_lock_released(c, &base, &id, 10).await;
 
     // A tab opened later takes the closed tab's client id, and its session's subscription to
     // messages/dev kept the message.

@@ -1,29 +1,40 @@
 //! README command 1 for real: `scripts/serve` (Mosquitto + `trunk serve`) on free ports, a
 //! real tab on the URL it prints, and 30 s of Mosquitto autosaves during which the page must
 //! not reload (trunk once watched the broker's database and live-reloaded every tab).
+//! And stopping it is clean (issue 20): SIGTERM to its pid, Ctrl-C (SIGINT to its process
+//! group) and SIGHUP each stop trunk, the broker and all they started within a few seconds,
+//! and a trunk that exits by itself takes the broker with it.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use e2e::*;
 use fantoccini::Locator;
 
-/// `scripts/serve` in its own process group; the whole group ends on drop (also on panic).
+/// `scripts/serve` in its own process group; the whole group ends on drop (also on panic),
+/// and so does anything else it started that is still alive (`marked`).
 struct Serve {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
     rx: mpsc::Receiver<String>,
+    state_dir: Option<String>,
 }
 
 impl Serve {
     fn start(envs: &[(&str, String)]) -> Serve {
+        Serve::start_with(&[], envs)
+    }
+
+    /// With `args` after `scripts/serve` (they go to trunk).
+    fn start_with(args: &[&str], envs: &[(&str, String)]) -> Serve {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/serve");
         let mut cmd = Command::new("bash");
         cmd.arg(script)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -46,7 +57,16 @@ impl Serve {
                 }
             });
         }
-        Serve { child, lines, rx }
+        let state_dir = envs
+            .iter()
+            .find(|(k, _)| *k == "MQTT_CHAT_STATE_DIR")
+            .map(|(_, v)| v.clone());
+        Serve {
+            child,
+            lines,
+            rx,
+            state_dir,
+        }
     }
 
     /// Everything scripts/serve (and trunk, and setup) printed so far.
@@ -81,7 +101,10 @@ impl Serve {
 impl Drop for Serve {
     fn drop(&mut self) {
         let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -89,10 +112,227 @@ impl Drop for Serve {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        // Whatever is left of the group (trunk's cargo, the broker) goes too.
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        // Whatever is left of the group (trunk's cargo, the broker) goes too, and so does
+        // anything it started outside the group.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.wait();
+        if let Some(dir) = &self.state_dir {
+            for (pid, _) in marked(dir) {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+        }
     }
+}
+
+/// Live processes (zombies aside: PID 1 here may never reap orphans) that scripts/serve
+/// started with state dir `dir`: all of them inherit `MQTT_CHAT_STATE_DIR=dir`, and the
+/// broker's command line names its config in `dir`. Pid and command line of each.
+fn marked(dir: &str) -> Vec<(u32, String)> {
+    let in_env = format!("MQTT_CHAT_STATE_DIR={dir}\0");
+    let in_cmd = format!("{dir}/");
+    let has =
+        |bytes: &[u8], needle: &str| bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let proc_dir = entry.path();
+        let stat = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        let state = stat
+            .rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next());
+        if matches!(state, None | Some('Z')) {
+            continue;
+        }
+        let cmdline = std::fs::read(proc_dir.join("cmdline")).unwrap_or_default();
+        let environ = std::fs::read(proc_dir.join("environ")).unwrap_or_default();
+        if has(&environ, &in_env) || has(&cmdline, &in_cmd) {
+            let shown = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            found.push((pid, shown.trim().to_owned()));
+        }
+    }
+    found
+}
+
+/// Whether anything accepts TCP connections on `port` (127.0.0.1, or any address `ss` lists).
+fn listening(port: u16) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok() {
+        return true;
+    }
+    let out = Command::new("ss")
+        .args(["-Hltn"])
+        .output()
+        .expect("ss runs (iproute2)");
+    let suffix = format!(":{port}");
+    String::from_utf8_lossy(&out.stdout).lines().any(|l| {
+        l.split_whitespace()
+            .nth(3)
+            .is_some_and(|local| local.ends_with(&suffix))
+    })
+}
+
+/// Free ports and a state dir of their own for one scripts/serve.
+struct Setup {
+    state: PathBuf,
+    ports: [u16; 3],
+}
+
+impl Setup {
+    fn new() -> Setup {
+        Setup {
+            state: std::env::temp_dir().join(format!("mqtt-chat-serve-{}", free_port())),
+            ports: [free_port(), free_port(), free_port()],
+        }
+    }
+
+    fn dir(&self) -> String {
+        self.state.display().to_string()
+    }
+
+    fn envs(&self) -> Vec<(&'static str, String)> {
+        let [http, ws, tcp] = self.ports;
+        vec![
+            ("MQTT_CHAT_HTTP_PORT", http.to_string()),
+            ("MQTT_CHAT_WS_PORT", ws.to_string()),
+            ("MQTT_CHAT_TCP_PORT", tcp.to_string()),
+            ("MQTT_CHAT_STATE_DIR", self.dir()),
+        ]
+    }
+
+    /// Polls (up to `secs`) until scripts/serve has exited, no port of its accepts
+    /// connections and nothing it started is alive; panics saying what is left otherwise.
+    /// The script's exit status.
+    fn wait_all_stopped(&self, serve: &mut Serve, secs: u64, what: &str) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut status = None;
+        loop {
+            if status.is_none() {
+                status = serve.child.try_wait().expect("try_wait");
+            }
+            let open: Vec<u16> = self.ports.into_iter().filter(|&p| listening(p)).collect();
+            let alive = marked(&self.dir());
+            if let (Some(status), true, true) = (status, open.is_empty(), alive.is_empty()) {
+                return status;
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "{secs} s after {what}: scripts/serve {}; ports still accepting {open:?} (of \
+                     http, ws, tcp {:?}); still running: {alive:#?}\nscripts/serve said:\n{}",
+                    match status {
+                        Some(s) => format!("exited ({s})"),
+                        None => "is still running".to_owned(),
+                    },
+                    self.ports,
+                    serve.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
+
+/// scripts/serve up and serving, then `signal` sent as `to` says; everything must stop.
+fn stops_cleanly_on(signal: &str, to_group: bool, want_code: i32) {
+    let setup = Setup::new();
+    let mut serve = Serve::start(&setup.envs());
+    // The first run in a fresh clone builds the debug Wasm: allow for a cold build.
+    serve.wait_ready(900);
+    // The checks below would pass on nothing at all: first see everything there is.
+    for port in setup.ports {
+        assert!(listening(port), "port {port} is served before the stop");
+    }
+    let running = marked(&setup.dir());
+    for name in ["trunk", "mosquitto"] {
+        assert!(
+            running.iter().any(|(_, cmd)| cmd
+                .split_whitespace()
+                .next()
+                .is_some_and(|bin| bin.ends_with(name))),
+            "a {name} process with the state dir in its environment or command line: {running:#?}"
+        );
+    }
+
+    // A retained message just before the stop: only a broker that writes its state out as
+    // it stops (SIGTERM, or Ctrl-C's SIGINT; not SIGKILL) has it in its database after.
+    let marker = format!("retained before kill -{signal} {}", free_port());
+    mosquitto_pub_to(setup.ports[2], "serve-test/stop", &marker, 1, true);
+
+    let target = if to_group {
+        format!("-{}", serve.child.id())
+    } else {
+        serve.child.id().to_string()
+    };
+    let what = format!("kill -{signal} -- {target}");
+    let sent = Instant::now();
+    let ok = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &target])
+        .status()
+        .expect("kill runs");
+    assert!(ok.success(), "{what}");
+    let status = setup.wait_all_stopped(&mut serve, 10, &what);
+    eprintln!(
+        "{what}: all stopped in {:?} ({status}); was running: {running:#?}",
+        sent.elapsed()
+    );
+    assert_eq!(
+        status.code(),
+        Some(want_code),
+        "scripts/serve's exit status"
+    );
+    let db = std::fs::read(setup.state.join("mosquitto/mosquitto.db")).unwrap_or_default();
+    assert!(
+        db.windows(marker.len()).any(|w| w == marker.as_bytes()),
+        "the broker wrote its state out as it stopped: {marker:?} is not in its database"
+    );
+}
+
+#[test]
+fn sigterm_to_scripts_serve_stops_trunk_the_broker_and_all_they_started() {
+    stops_cleanly_on("TERM", false, 143);
+}
+
+#[test]
+fn ctrl_c_on_scripts_serve_stops_trunk_the_broker_and_all_they_started() {
+    stops_cleanly_on("INT", true, 130);
+}
+
+#[test]
+fn sighup_to_scripts_serve_stops_trunk_the_broker_and_all_they_started() {
+    stops_cleanly_on("HUP", false, 129);
+}
+
+#[test]
+fn trunk_exiting_by_itself_stops_the_broker_and_scripts_serve_exits_with_its_status() {
+    let setup = Setup::new();
+    // An argument trunk refuses: it exits at once (status 2), after the broker is up.
+    let mut serve = Serve::start_with(&["--no-such-trunk-option"], &setup.envs());
+    let status = setup.wait_all_stopped(&mut serve, 300, "starting with a bad trunk argument");
+    let said = serve.output();
+    assert!(
+        said.contains("Broker up"),
+        "the broker had started:\n{said}"
+    );
+    assert!(
+        said.contains("--no-such-trunk-option"),
+        "trunk got the argument and said so:\n{said}"
+    );
+    assert_eq!(status.code(), Some(2), "trunk's status:\n{said}");
 }
 
 fn db_mtime(db: &Path) -> Option<SystemTime> {

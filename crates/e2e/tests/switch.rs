@@ -36,7 +36,11 @@ async fn another_users_unsent_message_is_never_published_and_goes_out_when_they_
     broker.restart();
     let seen = Deliveries::start_on(broker.tcp_port, &["messages/#"]).await;
     wait_connected(c).await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    quiet_for(
+        Duration::from_secs(3),
+        "bob's tab publishing alice's queued message",
+    )
+    .await;
     assert_eq!(
         seen.count("only alice may send this"),
         0,

@@ -85,6 +85,7 @@ async fn typing_shows_within_a_second_and_goes_five_seconds_after_the_last_key()
             Some("Ann is typing…"),
             "B keeps showing Ann typing ({n} keys in)"
         );
+        // A typist's pace (not a wait for anything).
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
 
@@ -126,6 +127,7 @@ async fn typing_goes_as_soon_as_the_message_arrives() {
     let start = Instant::now();
     for k in "hello Bo".chars() {
         key(a, &k.to_string()).await;
+        // A typist's pace (not a wait for anything).
         tokio::time::sleep(Duration::from_millis(60)).await;
     }
     typing_reads(b, "Ann is typing…", start, Duration::from_secs(2)).await;
@@ -167,7 +169,7 @@ async fn typing_goes_as_soon_as_the_message_arrives() {
         "well before the 5 s expiry, so the message cleared it"
     );
     // And it does not come back.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    quiet_for(Duration::from_millis(500), "#typing showing Ann again").await;
     assert_eq!(typing_text(b).await.as_deref(), Some(""));
     ann.close().await;
     bo.close().await;

@@ -245,6 +245,8 @@ pub enum Event {
     /// Maximum Packet Size the broker announced on connecting.
     PublishRefused {
         pkid: PacketId,
+        /// The broker's reason code (MQTT 5), or none when refused here (too large).
+        code: Option<u8>,
         reason: String,
     },
     /// Something odd that does not end the connection.
@@ -879,6 +881,7 @@ impl Client {
             if size > limit {
                 refused.push(Event::PublishRefused {
                     pkid: entry.publish.pkid,
+                    code: None,
                     reason: PublishError::TooLarge { size, limit }.to_string(),
                 });
             } else {
@@ -944,7 +947,12 @@ impl Client {
 
     /// A PUBACK: the publish leaves the queue, acknowledged or (MQTT 5) refused for good,
     /// and a publish waiting for the broker's Receive Maximum may go out.
-    fn handle_incoming_puback(&mut self, now: Instant, pkid: PacketId, refused: Option<String>) {
+    fn handle_incoming_puback(
+        &mut self,
+        now: Instant,
+        pkid: PacketId,
+        refused: Option<(u8, String)>,
+    ) {
         match self
             .outgoing
             .iter()
@@ -954,7 +962,11 @@ impl Client {
                 self.outgoing.remove(index);
                 self.events.push_back(match refused {
                     None => Event::Acknowledged { pkid },
-                    Some(reason) => Event::PublishRefused { pkid, reason },
+                    Some((code, reason)) => Event::PublishRefused {
+                        pkid,
+                        code: Some(code),
+                        reason,
+                    },
                 });
                 self.send_unsent(now);
             }

@@ -488,6 +488,7 @@ fn queued_publishes_now_too_large_for_the_broker_are_dropped_with_publish_refuse
             },
             Event::PublishRefused {
                 pkid: big,
+                code: None,
                 reason: "message too large: 516 bytes, the limit is 200".into()
             },
             Event::Sent { pkid: small },
@@ -823,6 +824,7 @@ fn a_refused_puback_drops_the_publish_with_its_reason_in_words() {
             events(&mut c),
             vec![Event::PublishRefused {
                 pkid: id,
+                code: Some(code as u8),
                 reason: words.into()
             }]
         );

@@ -92,10 +92,10 @@ pub(crate) enum Incoming {
         /// it came through, as the broker counts them. Always empty under 3.1.1.
         subscription_ids: Vec<usize>,
     },
-    /// `refused`: the words of a v5 reason code >= 0x80 (plus reason string).
+    /// `refused`: a v5 reason code >= 0x80 and its words (plus reason string).
     PubAck {
         pkid: u16,
-        refused: Option<String>,
+        refused: Option<(u8, String)>,
     },
     SubAck {
         pkid: u16,

@@ -164,12 +164,13 @@ fn puback(ack: PubAck) -> Incoming {
     let code = ack.reason as u8;
     // Below 0x80 (0x00 success, 0x10 no matching subscribers) the publish went through.
     let refused = (code >= 0x80).then(|| {
-        with_reason_string(
+        let words = with_reason_string(
             code,
             ack.properties
                 .as_ref()
                 .and_then(|p| p.reason_string.as_deref()),
-        )
+        );
+        (code, words)
     });
     Incoming::PubAck {
         pkid: ack.pkid,
