@@ -137,12 +137,13 @@ impl Browser {
                 Err(e) => panic!("no WebDriver session: {e}"),
             }
         };
-        // A page that does not load in 30 s fails its test then, not after chromedriver's
-        // default of 300 s.
+        // A page that does not load in 60 s fails its test then, not after chromedriver's
+        // default of 300 s. (30 s was seen to run out for a new browser's first page while
+        // four lanes and a Wasm build shared the two cores.)
         let _ = client
             .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
                 None,
-                Some(Duration::from_secs(30)),
+                Some(Duration::from_secs(60)),
                 None,
             ))
             .await;

@@ -32,8 +32,13 @@ impl Serve {
     /// With `args` after `scripts/serve` (they go to trunk).
     fn start_with(args: &[&str], envs: &[(&str, String)]) -> Serve {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/serve");
-        let mut cmd = Command::new("bash");
-        cmd.arg(script)
+        // At the lowest CPU priority: its trunk builds the Wasm (both cores, a minute) while
+        // the other lanes' browsers run, and a renderer starved for 30 s fails its test
+        // (seen: "Timed out receiving message from renderer" opening the app). `nice` execs
+        // bash, so the pid is the script's own.
+        let mut cmd = Command::new("nice");
+        cmd.args(["-n", "19", "bash"])
+            .arg(script)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
