@@ -111,6 +111,13 @@ impl Browser {
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--window-size=900,640",
+                    // A tab in the background keeps its renderer's priority and timers (as
+                    // Puppeteer's defaults do): on two shared cores a backgrounded renderer
+                    // was starved for a minute ("Timed out receiving message from
+                    // renderer") while four lanes ran. `document.visibilityState` is still
+                    // `hidden` there, which is what the app reads.
+                    "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+                    "--disable-backgrounding-occluded-windows",
                     format!("--user-data-dir={}", profile.display()),
                 ]
             }),
