@@ -1716,15 +1716,21 @@ pub fn pub_as(
     (out.status.success(), text)
 }
 
-/// Open `details#settings` (a closed `<details>` hides its fields from WebDriver).
+/// Open `details#settings` (a closed `<details>` hides its fields from WebDriver), once the
+/// app has mounted it: the page's load event comes before the Wasm has drawn anything.
 pub async fn open_settings(client: &Client) {
-    client
-        .execute(
-            "const s = document.getElementById('settings'); if (s) s.open = true; return !!s",
-            vec![],
-        )
-        .await
-        .expect("open #settings");
+    eventually("#settings mounted", 30, || async {
+        client
+            .execute(
+                "const s = document.getElementById('settings'); if (s) s.open = true; return !!s",
+                vec![],
+            )
+            .await
+            .expect("open #settings")
+            .as_bool()
+            .filter(|&mounted| mounted)
+    })
+    .await;
 }
 
 /// Clear the input with id `id` and type `text` into it, as a user would.
