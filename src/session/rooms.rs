@@ -273,9 +273,10 @@ impl ChatSession {
         }
     }
 
-    /// One of ours, into its room (a topic no room has shows in the open one).
-    pub(super) fn show_own(&self, topic: &str, message: &ChatMessage, at: f64) {
-        let room = match chat::route(topic) {
+    /// The room an own message's topic belongs to, with the author the topic names (a topic
+    /// no room has: the open room).
+    fn own_room(&self, topic: &str) -> (RoomName, Option<String>) {
+        match chat::route(topic) {
             Some(chat::Route::Chat { room, author }) => (room, author),
             _ => (
                 self.rooms
@@ -283,8 +284,12 @@ impl ChatSession {
                     .unwrap_or_default(),
                 None,
             ),
-        };
-        let (room, author) = room;
+        }
+    }
+
+    /// One of ours, into its room (a topic no room has shows in the open one).
+    pub(super) fn show_own(&self, topic: &str, message: &ChatMessage, at: f64) {
+        let (room, author) = self.own_room(topic);
         self.with_room_log(&room, |log| log.push_own(message, at, author.as_deref()));
     }
 
@@ -297,15 +302,7 @@ impl ChatSession {
         at: f64,
         later: &std::collections::HashSet<String>,
     ) {
-        let (room, author) = match chat::route(topic) {
-            Some(chat::Route::Chat { room, author }) => (room, author),
-            _ => (
-                self.rooms
-                    .try_with_untracked(|r| r.open().clone())
-                    .unwrap_or_default(),
-                None,
-            ),
-        };
+        let (room, author) = self.own_room(topic);
         self.with_room_log(&room, |log| {
             log.push_own_before(message, at, author.as_deref(), |row| {
                 row.id.as_ref().is_some_and(|id| later.contains(id))

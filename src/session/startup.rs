@@ -112,19 +112,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
 /// those now (under their final numbers), show the stored ones' rows ahead of theirs, and
 /// publish all of them, in that order.
 fn send_restored(session: ChatSession, restored: Restoration) {
-    let owner = session
-        .client_id
-        .try_get_untracked()
-        .flatten()
-        .unwrap_or_default();
-    session.store.try_with_value(|s| {
-        for u in &restored.held {
-            s.writer.push(Op::OutboxPut {
-                owner: owner.clone(),
-                unsent: u.clone(),
-            });
-        }
-    });
+    store_unsent(session, &restored.held);
     let later: HashSet<String> = restored
         .held
         .iter()
@@ -141,6 +129,23 @@ fn send_restored(session: ChatSession, restored: Restoration) {
     requeue(session, restored.publish, restored.refused);
 }
 
+/// Queue `unsent` for storage under this tab's client id.
+fn store_unsent(session: ChatSession, unsent: &[Unsent]) {
+    let owner = session
+        .client_id
+        .try_get_untracked()
+        .flatten()
+        .unwrap_or_default();
+    session.store.try_with_value(|s| {
+        for u in unsent {
+            s.writer.push(Op::OutboxPut {
+                owner: owner.clone(),
+                unsent: u.clone(),
+            });
+        }
+    });
+}
+
 /// Storage has not answered for a while: stop holding what was sent meanwhile. It is
 /// queued for storage (written once storage answers) and published now; stored messages
 /// that come later go after it.
@@ -151,19 +156,7 @@ fn release_held(session: ChatSession) {
     if held.is_empty() {
         return;
     }
-    let owner = session
-        .client_id
-        .try_get_untracked()
-        .flatten()
-        .unwrap_or_default();
-    session.store.try_with_value(|s| {
-        for u in &held {
-            s.writer.push(Op::OutboxPut {
-                owner: owner.clone(),
-                unsent: u.clone(),
-            });
-        }
-    });
+    store_unsent(session, &held);
     requeue(session, held, Vec::new());
 }
 
