@@ -32,48 +32,53 @@ pub fn free_port() -> u16 {
 }
 
 /// Serves `dir` over HTTP on a free port, in a background thread, for the test's life.
+/// Each response is written on a thread of its own, so a browser slow to read one (its
+/// network process starved beside other lanes) never holds up another tab's page.
 pub fn serve_dist(dir: PathBuf) -> String {
     let server = tiny_http::Server::http("127.0.0.1:0").expect("static server");
     let port = server.server_addr().to_ip().expect("ip address").port();
     std::thread::spawn(move || {
         for request in server.incoming_requests() {
-            let path = request.url().split('?').next().unwrap_or("/").to_owned();
-            let file = match path.as_str() {
-                "/" => dir.join("index.html"),
-                // The MQTT.js peer page and the MQTT.js bundle (scripts/setup installs it).
-                "/interop/mqttjs.html" => manifest_dir().join("interop/mqttjs.html"),
-                // The page the benchmark compares the app with (issue 11).
-                "/interop/mqttjs-chat.html" => manifest_dir().join("interop/mqttjs-chat.html"),
-                "/interop/mqtt.min.js" => {
-                    manifest_dir().join("../../.tools/node_modules/mqtt/dist/mqtt.min.js")
-                }
-                // axe-core, for the accessibility test (scripts/setup installs it).
-                "/interop/axe.min.js" => {
-                    manifest_dir().join("../../.tools/node_modules/axe-core/axe.min.js")
-                }
-                other if other.contains("..") => dir.join("missing"),
-                other => dir.join(other.trim_start_matches('/')),
-            };
-            let response = match std::fs::read(&file) {
-                Ok(body) => {
-                    let kind = match file.extension().and_then(|e| e.to_str()) {
-                        Some("html") => "text/html; charset=utf-8",
-                        Some("js") => "text/javascript",
-                        Some("wasm") => "application/wasm",
-                        Some("css") => "text/css",
-                        _ => "application/octet-stream",
-                    };
-                    let header = tiny_http::Header::from_bytes("Content-Type", kind).unwrap();
-                    tiny_http::Response::from_data(body).with_header(header)
-                }
-                Err(_) => {
-                    tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404)
-                }
-            };
-            let _ = request.respond(response);
+            let dir = dir.clone();
+            std::thread::spawn(move || respond_from(&dir, request));
         }
     });
     format!("http://127.0.0.1:{port}")
+}
+
+fn respond_from(dir: &Path, request: tiny_http::Request) {
+    let path = request.url().split('?').next().unwrap_or("/").to_owned();
+    let file = match path.as_str() {
+        "/" => dir.join("index.html"),
+        // The MQTT.js peer page and the MQTT.js bundle (scripts/setup installs it).
+        "/interop/mqttjs.html" => manifest_dir().join("interop/mqttjs.html"),
+        // The page the benchmark compares the app with (issue 11).
+        "/interop/mqttjs-chat.html" => manifest_dir().join("interop/mqttjs-chat.html"),
+        "/interop/mqtt.min.js" => {
+            manifest_dir().join("../../.tools/node_modules/mqtt/dist/mqtt.min.js")
+        }
+        // axe-core, for the accessibility test (scripts/setup installs it).
+        "/interop/axe.min.js" => {
+            manifest_dir().join("../../.tools/node_modules/axe-core/axe.min.js")
+        }
+        other if other.contains("..") => dir.join("missing"),
+        other => dir.join(other.trim_start_matches('/')),
+    };
+    let response = match std::fs::read(&file) {
+        Ok(body) => {
+            let kind = match file.extension().and_then(|e| e.to_str()) {
+                Some("html") => "text/html; charset=utf-8",
+                Some("js") => "text/javascript",
+                Some("wasm") => "application/wasm",
+                Some("css") => "text/css",
+                _ => "application/octet-stream",
+            };
+            let header = tiny_http::Header::from_bytes("Content-Type", kind).unwrap();
+            tiny_http::Response::from_data(body).with_header(header)
+        }
+        Err(_) => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
+    };
+    let _ = request.respond(response);
 }
 
 /// A chromedriver process and one browser session on it. Both end on drop, with every
