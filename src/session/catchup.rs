@@ -11,11 +11,12 @@ use chat::{decode_payload, Payload, RoomName};
 use leptos::prelude::*;
 use mqtt_core::{IncomingMessage, QoS};
 
-use super::render::{at_time, Wake};
+use super::render::at_time;
 use super::ChatSession;
 use crate::browser::{random_hex, wall_clock_ms};
 use crate::persist::history;
 use crate::persist::writer::Op;
+use chat::pace::Wake;
 
 /// How far before the newest message we hold a request reaches back: messages near it may
 /// have been missed by this tab while the broker restarted.

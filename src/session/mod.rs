@@ -27,8 +27,9 @@ mod typing;
 mod vouch;
 mod watch;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use chat::session::{Key, StoreOp, Transmit, ViewChange};
 use chat::{
     ChatMessage, ConnectionStatus, Draft, MessageLog, Notice, NoticeKind, Notices, Outbox,
     OutboxError, Presence, Recorder, Refusal, RoomName, Rooms, TypingSender, Watch,
@@ -38,11 +39,10 @@ use mqtt_core::{PublishError, QoS, Router};
 
 use crate::browser::wall_clock_ms;
 use crate::config::AppConfig;
-use crate::persist::outbox::Unsent;
 use crate::persist::writer::{Op, Outcome, Writer};
 use crate::persist::Db;
 use crate::transport::Connection;
-use render::{Render, RenderThrottle};
+use chat::pace::{Announcer, Render, RenderThrottle, ANNOUNCE_MS};
 pub use rooms::RoomError;
 
 /// Rows kept in the view; `data-total` still counts every message.
@@ -158,19 +158,20 @@ pub struct ChatSession {
     /// The signed-in user, when the name can be pinned into topics: messages and status go
     /// to `.../from/<user>`, which the broker's ACL lets only this user write.
     user: StoredValue<Option<String>>,
-    /// Own messages the broker did not deliver, by message id (see `chat::Refusal`).
+    /// Own messages the broker did not deliver, by message id (see `chat::Refusal`): a
+    /// mirror of the core's marks.
     pub refusals: RwSignal<HashMap<String, Refusal>>,
-    /// The one owner of those marks (`chat::Receipts`): refusals, and under MQTT 3.1.1 while
-    /// signed in, own messages not seen back 5 s after their PUBACK. `refusals` mirrors it.
-    receipts: StoredValue<chat::Receipts>,
-    /// The browser timer for `receipts`' next deadline, and that deadline.
-    receipts_timer: StoredValue<Option<(f64, gloo_timers::callback::Timeout)>, LocalStorage>,
+    /// The session's own logic (`chat::Session`, sans-IO): the outbox, the marks on own
+    /// messages and the authorship check. `outbox`, `refusals`, `vouched` and `verdict`
+    /// mirror it; `core` drives it (one timer).
+    core: StoredValue<chat::Session>,
+    /// The browser timer for the core's next deadline, and that deadline.
+    core_timer: StoredValue<Option<(f64, gloo_timers::callback::Timeout)>, LocalStorage>,
     /// The broker lets only a user write their `.../from/<user>` topics (checked on each
     /// connect, see `vouch`): only then are rows and people shown verified.
     pub vouched: RwSignal<bool>,
     /// What the authorship check knows, in words for the connection panel.
     pub verdict: RwSignal<chat::Verdict>,
-    authorship: StoredValue<chat::AuthorshipCheck>,
     /// What the broker said with its last refusal (MQTT 5 reason string).
     refusal_words: StoredValue<Option<String>>,
     /// The MQTT version of this tab's connection.
@@ -190,7 +191,7 @@ pub struct ChatSession {
     typing: StoredValue<typing::TypingState>,
     typing_sender: StoredValue<TypingSender>,
     catch_up: StoredValue<catchup::CatchUpState>,
-    announce: StoredValue<render::Announcer>,
+    announce: StoredValue<Announcer>,
     presence_state: StoredValue<presence::PresenceState>,
     /// The topic viewer: its filters and what arrived on them. Changes notify at most once
     /// a frame.
@@ -225,13 +226,12 @@ impl ChatSession {
             notices.try_update(|n| n.set(Notice::RoomRefused { why: e.to_string() }));
         }
         let rooms_joined: Vec<RoomName> = rooms.joined().to_vec();
-        let authorship =
-            chat::AuthorshipCheck::new(config.protocol, config.verified_user().is_some());
+        let core = chat::Session::new(config.protocol, config.verified_user().is_some());
         let session = ChatSession {
             status: RwSignal::new(ConnectionStatus::Connecting),
             log: RwSignal::new(MessageLog::new(VIEW_CAPACITY)),
             // Until startup has read the stored outbox, what is sent waits behind it.
-            outbox: RwSignal::new(Outbox::awaiting_restore()),
+            outbox: RwSignal::new(core.outbox().clone()),
             outbox_known: RwSignal::new(true),
             notices,
             history: RwSignal::new(HistoryState::Loading),
@@ -267,14 +267,11 @@ impl ChatSession {
             person: StoredValue::new(String::new()),
             user: StoredValue::new(config.verified_user()),
             refusals: RwSignal::new(HashMap::new()),
-            receipts: StoredValue::new(chat::Receipts::new(
-                config.protocol == chat::MqttVersion::V311 && config.verified_user().is_some(),
-            )),
-            receipts_timer: StoredValue::new_local(None),
             refusal_words: StoredValue::new(None),
             vouched: RwSignal::new(false),
-            verdict: RwSignal::new(authorship.verdict().clone()),
-            authorship: StoredValue::new(authorship),
+            verdict: RwSignal::new(core.verdict().clone()),
+            core: StoredValue::new(core),
+            core_timer: StoredValue::new_local(None),
             protocol: config.protocol,
             broker: RwSignal::new(None),
             brokers: config
@@ -367,122 +364,167 @@ impl ChatSession {
             .try_with_untracked(|r| chat::chat_topic_for(r.open(), user.as_deref()))
             .unwrap_or_default();
         self.typing_sender.try_update_value(|t| t.sent());
-        self.queue(
-            Unsent {
-                seq,
-                topic,
-                message,
-            },
-            true,
-        )
-    }
-
-    /// Put a message in the outbox, publish it, and show it as the user's own row. A `fresh`
-    /// message is also written to storage (outbox and history); one from storage (sent
-    /// before a reload) is there already, and stays there if it cannot be published.
-    fn queue(&self, mut unsent: Unsent, fresh: bool) -> Result<(), SendError> {
-        let id = unsent.message.id.clone().unwrap_or_default();
-        let at = unsent.message.ts.unwrap_or(unsent.seq / 1000.0);
-        // A stored message is in the outbox already (restored before the history was shown,
-        // so its row never reads "delivered" for a moment).
-        let restored = !fresh
-            && self
-                .outbox
-                .try_with_untracked(|o| o.contains(&id))
-                .unwrap_or_default();
-        if !restored {
-            // A new one goes after every message in the outbox: its number may be moved up.
-            unsent.seq = self
-                .outbox
-                .try_update(|o| {
-                    if fresh {
-                        o.push_new(unsent.seq, &unsent.topic, unsent.message.clone())
-                    } else {
-                        o.push(unsent.seq, &unsent.topic, unsent.message.clone())
-                            .map(|()| unsent.seq)
-                    }
-                })
-                .ok_or(SendError::Closed)??;
-        }
-        // Sent while the stored outbox is still being read: held behind those messages
-        // (shown as queued), then stored and published after them (`startup`).
-        let held = fresh
-            && self
-                .outbox
-                .try_with_untracked(Outbox::is_restoring)
-                .unwrap_or_default();
-        // Its copy may come back before its PUBACK: watch for it from now (see `expect_echo`).
-        let _ = self.receipts.try_update_value(|r| r.handle_sent(&id));
+        let id = message.id.clone().unwrap_or_default();
+        self.core
+            .try_update_value(|c| c.handle_send(seq, &topic, message))
+            .ok_or(SendError::Closed)??;
         // Queued for storage before it goes on the wire (the write follows within a task),
         // and deleted only after the broker's acknowledgement.
-        if fresh && !held {
-            let owner = self
-                .client_id
-                .try_get_untracked()
-                .unwrap_or_default()
-                .unwrap_or_default();
-            let put = Op::OutboxPut {
-                owner,
-                unsent: unsent.clone(),
-            };
-            self.store.try_with_value(|s| s.writer.push(put));
+        let failed = self.drive();
+        match failed
+            .into_iter()
+            .find(|(key, _)| key == &Key::Message(id.clone()))
+        {
+            Some((_, PublishError::TooLarge { size, limit })) => {
+                Err(SendError::TooLarge { size, limit })
+            }
+            Some((_, e)) => Err(SendError::Publish(e)),
+            None => Ok(()),
         }
-        let published = if held {
-            Some(Ok(None))
-        } else {
-            self.connection
-                .try_with_value(|c| {
-                    c.as_ref().map(|c| {
-                        c.publish(&unsent.topic, unsent.message.to_json(), QoS::AtLeastOnce)
-                    })
-                })
-                .flatten()
-        };
-        let error = match published {
-            Some(Ok(Some(pkid))) => {
-                self.outbox.try_update(|o| o.published(&id, pkid));
-                None
+    }
+
+    /// Carry out what the core asks for, until it asks for nothing more: storage writes
+    /// first (a message is queued for storage before it goes on the wire), then what goes
+    /// to the client (each publish answered at once), then the view. Returns the publishes
+    /// the client could not take.
+    fn drive(&self) -> Vec<(Key, PublishError)> {
+        let mut failed = Vec::new();
+        loop {
+            let mut busy = false;
+            while let Some(Some(op)) = self.core.try_update_value(|c| c.poll_store()) {
+                busy = true;
+                self.store_op(op);
             }
-            Some(Ok(None)) => None,
-            Some(Err(PublishError::TooLarge { size, limit })) => {
-                Some(SendError::TooLarge { size, limit })
+            while let Some(Some(t)) = self.core.try_update_value(|c| c.poll_transmit()) {
+                busy = true;
+                match t {
+                    Transmit::Publish {
+                        key,
+                        topic,
+                        payload,
+                    } => {
+                        let result = self
+                            .connection
+                            .try_with_value(|c| {
+                                c.as_ref()
+                                    .map(|c| c.publish(&topic, payload, QoS::AtLeastOnce))
+                            })
+                            .flatten()
+                            .unwrap_or(Err(PublishError::Closed));
+                        if let Some(Err(e)) = self
+                            .core
+                            .try_update_value(|c| c.handle_published(&key, result))
+                        {
+                            failed.push((key, e));
+                        }
+                    }
+                    Transmit::Abandon(pkid) => {
+                        let _ = self.connection.try_with_value(|c| {
+                            if let Some(c) = c {
+                                c.abandon(pkid);
+                            }
+                        });
+                    }
+                }
             }
-            Some(Err(e)) => Some(SendError::Publish(e)),
-            None => Some(SendError::Closed),
-        };
-        if let Some(error) = error {
-            if fresh {
-                // Nothing was sent: take it back out (the text stays in the box).
-                self.outbox.try_update(|o| {
-                    o.remove(&id);
-                });
-                let owner = self
-                    .client_id
-                    .try_get_untracked()
-                    .unwrap_or_default()
-                    .unwrap_or_default();
-                let seq = unsent.seq;
-                self.store.try_update_value(|s| {
-                    s.writer.push(Op::OutboxDelete { owner, seq });
-                });
-            } else {
-                // Kept (shown as queued) in memory and in storage: nothing is thrown away.
-                self.show_own(&unsent.topic, &unsent.message, at);
+            while let Some(Some(change)) = self.core.try_update_value(|c| c.poll_view()) {
+                busy = true;
+                self.view_change(change);
             }
-            return Err(error);
+            if !busy {
+                break;
+            }
         }
-        if fresh {
-            let payload = unsent.message.to_json();
-            self.store.try_update_value(|s| {
+        self.arm_core_timer();
+        failed
+    }
+
+    fn store_op(&self, op: StoreOp) {
+        let owner = self
+            .client_id
+            .try_get_untracked()
+            .unwrap_or_default()
+            .unwrap_or_default();
+        self.store.try_update_value(|s| match op {
+            StoreOp::OutboxPut(unsent) => s.writer.push(Op::OutboxPut { owner, unsent }),
+            StoreOp::OutboxDelete { seq } => s.writer.push(Op::OutboxDelete { owner, seq }),
+            StoreOp::History {
+                topic,
+                payload,
+                id,
+                at,
+                refusal,
+            } => {
                 if s.keep_history {
-                    let record =
-                        rooms::filed(s.recorder.record(&unsent.topic, &payload, Some(&id), at));
+                    let mut record =
+                        rooms::filed(s.recorder.record(&topic, &payload, Some(&id), at));
+                    record.refusal = refusal;
                     s.writer.push(Op::History(record));
                 }
-            });
+            }
+        });
+    }
+
+    fn view_change(&self, change: ViewChange) {
+        match change {
+            ViewChange::ShowOwn {
+                topic,
+                message,
+                at,
+                before,
+            } => {
+                if before.is_empty() {
+                    self.show_own(&topic, &message, at);
+                } else {
+                    let later: HashSet<String> = before.into_iter().collect();
+                    self.show_own_before(&topic, &message, at, &later);
+                }
+            }
+            ViewChange::Outbox => {
+                if let Some(outbox) = self.core.try_with_value(|c| c.outbox().clone()) {
+                    self.outbox.try_set(outbox);
+                }
+            }
+            ViewChange::Marks => {
+                if let Some(marks) = self.core.try_with_value(|c| c.marks().clone()) {
+                    self.refusals.try_set(marks);
+                }
+            }
+            ViewChange::Verdict => self.mirror_verdict(),
+            ViewChange::Requeued { failed, why } => {
+                self.notices.try_update(|n| {
+                    if failed > 0 {
+                        n.set(Notice::UnsentNotQueued { count: failed, why });
+                    } else {
+                        n.clear(NoticeKind::UnsentNotQueued);
+                    }
+                });
+            }
         }
-        self.show_own(&unsent.topic, &unsent.message, at);
-        Ok(())
+    }
+
+    /// The core's next deadline on one browser timer, set again only when it comes sooner.
+    fn arm_core_timer(&self) {
+        let Some(Some(at)) = self.core.try_with_value(|c| c.poll_timeout()) else {
+            return;
+        };
+        let armed = self
+            .core_timer
+            .try_with_value(|t| t.as_ref().map(|(when, _)| *when))
+            .flatten();
+        if armed.is_some_and(|when| when <= at) {
+            return;
+        }
+        let session = *self;
+        let wait = (at - wall_clock_ms()).max(0.0) as u32 + 1;
+        let timer = gloo_timers::callback::Timeout::new(wait, move || {
+            let _ = session.core_timer.try_update_value(|t| t.take());
+            session
+                .core
+                .try_update_value(|c| c.handle_timeout(wall_clock_ms()));
+            session.drive();
+        });
+        let _ = self.core_timer.try_update_value(|t| *t = Some((at, timer)));
     }
 
     /// Connect again now (after a refusal, or instead of waiting for the next attempt).
@@ -576,7 +618,7 @@ impl ChatSession {
                         session.announcement.try_set(words);
                     }
                 },
-                std::time::Duration::from_millis(render::ANNOUNCE_MS),
+                std::time::Duration::from_millis(ANNOUNCE_MS),
             );
         }
     }

@@ -13,9 +13,10 @@ use chat::{presence_topic, PresenceRefresh, Status};
 use leptos::prelude::*;
 use mqtt_core::{IncomingMessage, LastWill, QoS};
 
-use super::render::{at_time, Wake};
+use super::render::at_time;
 use super::{notify_soon, ChatSession};
 use crate::browser::wall_clock_ms;
+use chat::pace::Wake;
 
 /// How long a name must rest before it is published (one publish per edit, not per key).
 const NAME_SETTLE: Duration = Duration::from_millis(400);

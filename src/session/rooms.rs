@@ -376,10 +376,8 @@ impl ChatSession {
                         })
                         .collect();
                     if !refused.is_empty() {
-                        let _ = session
-                            .receipts
-                            .try_update_value(|r| r.restore_marks(refused));
-                        session.mirror_receipts();
+                        session.core.try_update_value(|c| c.restore_marks(refused));
+                        session.drive();
                     }
                     let items: Vec<(Vec<u8>, f64, Option<String>)> = loaded
                         .messages

@@ -4,7 +4,6 @@
 //! presence, typing or catch-up; for the viewer, into its stream. Acknowledgements go into
 //! the outbox; refusals into the notices, or onto the viewer's filter.
 
-use chat::receipts::Change;
 use chat::{
     decode_payload, ConnectionStatus, FilterState, Notice, NoticeKind, Payload, RoomName, Route,
 };
@@ -58,7 +57,9 @@ impl ChatSession {
                 reason_string,
             })) => {
                 self.refusal_words.try_set_value(reason_string);
-                self.outbox.try_update(|o| o.link_lost());
+                self.core
+                    .try_update_value(|c| c.handle_link_lost(wall_clock_ms(), false));
+                self.drive();
                 if refusal == ConnectRefusal::RetainNotSupported {
                     self.will_without_retain();
                 }
@@ -68,12 +69,6 @@ impl ChatSession {
                 self.on_connected(session_present);
             }
             LinkEvent::Mqtt(Event::Message(message)) if self.probe_came_back(&message.topic) => {}
-            LinkEvent::Mqtt(Event::Acknowledged { pkid }) if self.probe_answered(pkid, None) => {}
-            LinkEvent::Mqtt(Event::PublishRefused {
-                pkid,
-                code: Some(code),
-                ..
-            }) if self.probe_answered(pkid, Some(code)) => {}
             LinkEvent::Mqtt(Event::Message(message)) => {
                 crate::bench::arrived();
                 let views = self
@@ -124,12 +119,23 @@ impl ChatSession {
                 }
             }
             LinkEvent::Mqtt(Event::Sent { pkid }) => {
-                let now = wall_clock_ms();
-                self.outbox.try_update(|o| o.sent(pkid, now));
+                self.core
+                    .try_update_value(|c| c.handle_sent(wall_clock_ms(), pkid));
+                self.drive();
             }
-            LinkEvent::Mqtt(Event::Acknowledged { pkid }) => self.on_acknowledged(pkid),
-            LinkEvent::Mqtt(Event::PublishRefused { pkid, reason, .. }) => {
-                self.on_publish_refused(pkid, reason)
+            LinkEvent::Mqtt(Event::Acknowledged { pkid }) => {
+                self.core
+                    .try_update_value(|c| c.handle_puback(wall_clock_ms(), pkid));
+                self.drive();
+            }
+            // MQTT 5: the broker refused one of ours (PUBACK reason code): it leaves the
+            // outbox (it would be refused again), and its row says why. Or it answered the
+            // authorship probe.
+            LinkEvent::Mqtt(Event::PublishRefused { pkid, code, reason }) => {
+                self.core.try_update_value(|c| {
+                    c.handle_publish_refused(wall_clock_ms(), pkid, code, &reason)
+                });
+                self.drive();
             }
             LinkEvent::Mqtt(Event::SubscribeRefused { filter, reason }) => {
                 self.router.try_update_value(|r| r.refused(&filter));
@@ -164,21 +170,12 @@ impl ChatSession {
             }
             LinkEvent::Mqtt(Event::Unsubscribed { .. }) => {}
             LinkEvent::Mqtt(Event::Disconnected(reason)) => {
-                if matches!(reason, DisconnectReason::ClientDisconnect) {
-                    self.outbox.try_update(|o| o.link_lost());
-                } else {
-                    let now = wall_clock_ms();
-                    let given_up = self
-                        .outbox
-                        .try_update(|o| o.link_lost_at(now))
-                        .unwrap_or_default();
-                    for pending in given_up {
-                        self.closed_on(pending);
-                    }
-                }
                 // Any end of the link, ours too (pagehide, takeover): a check under way is
-                // not known.
-                self.probe_link_lost();
+                // not known. Only one the broker ended counts against what it carried.
+                let by_broker = !matches!(reason, DisconnectReason::ClientDisconnect);
+                self.core
+                    .try_update_value(|c| c.handle_link_lost(wall_clock_ms(), by_broker));
+                self.drive();
             }
             LinkEvent::Mqtt(Event::Warning(w)) => {
                 if let ProtocolError::RetainUnavailable = w {
@@ -220,7 +217,11 @@ impl ChatSession {
             Payload::Raw { .. } => (None, None, None),
         };
         if let Some(id) = &id {
-            self.seen_back(id, &message, ts);
+            // If it is one of ours marked "not seen back", it was delivered after all.
+            let at = ts.unwrap_or_else(wall_clock_ms);
+            self.core
+                .try_update_value(|c| c.handle_echo(id, &message.topic, &message.payload, at));
+            self.drive();
         }
         if !self
             .rooms
@@ -266,170 +267,5 @@ impl ChatSession {
                 self.announce_message(&name, &text);
             }
         }
-    }
-
-    /// MQTT 5: the broker refused one of ours (PUBACK reason code): it leaves the outbox
-    /// (it would be refused again), and its row says why. The text stays on the row.
-    fn on_publish_refused(&self, pkid: u16, reason: String) {
-        let Some(Some(done)) = self.outbox.try_update(|o| o.refuse(pkid)) else {
-            return;
-        };
-        let owner = self
-            .client_id
-            .try_get_untracked()
-            .unwrap_or_default()
-            .unwrap_or_default();
-        self.store.try_update_value(|s| {
-            s.writer.push(Op::OutboxDelete {
-                owner,
-                seq: done.seq,
-            })
-        });
-        self.refused(done, chat::Refusal::Refused(reason));
-    }
-
-    /// The broker closed the link each time `pending` went out (see
-    /// `chat::MAX_CLOSED_SENDS`): it is not sent again, and its row says why.
-    fn closed_on(&self, pending: chat::Pending) {
-        if let Some(pkid) = pending.pkid {
-            let _ = self.connection.try_with_value(|c| {
-                if let Some(c) = c {
-                    c.abandon(pkid);
-                }
-            });
-        }
-        let owner = self
-            .client_id
-            .try_get_untracked()
-            .unwrap_or_default()
-            .unwrap_or_default();
-        self.store.try_update_value(|s| {
-            s.writer.push(Op::OutboxDelete {
-                owner,
-                seq: pending.seq,
-            })
-        });
-        let why = format!(
-            "the broker closed the connection on it {} times",
-            chat::MAX_CLOSED_SENDS
-        );
-        self.refused(pending, chat::Refusal::Refused(why));
-    }
-
-    fn refused(&self, pending: chat::Pending, refusal: chat::Refusal) {
-        if let Some(change) = self
-            .receipts
-            .try_update_value(|r| r.handle_refused(pending, refusal))
-        {
-            self.receipt_changed(change);
-        }
-    }
-
-    /// A mark on an own message came or went: into the history (the record is written again
-    /// under its key, with or without the mark) and the rows.
-    fn receipt_changed(&self, change: Change) {
-        match change {
-            Change::Marked { pending, refusal } => {
-                let id = pending.id().to_owned();
-                let payload = pending.message.to_json();
-                let at = pending.message.ts.unwrap_or_else(wall_clock_ms);
-                self.store.try_update_value(|s| {
-                    if s.keep_history {
-                        let mut record = super::rooms::filed(s.recorder.record(
-                            &pending.topic,
-                            &payload,
-                            Some(&id),
-                            at,
-                        ));
-                        record.refusal = Some(refusal);
-                        s.writer.push(Op::History(record));
-                    }
-                });
-            }
-            Change::Unmarked { .. } => {}
-        }
-        self.mirror_receipts();
-    }
-
-    /// `refusals`, which rows read, from `receipts`, their one owner.
-    pub(super) fn mirror_receipts(&self) {
-        if let Some(marks) = self.receipts.try_with_value(|r| r.marks().clone()) {
-            self.refusals.try_set(marks);
-        }
-    }
-
-    /// A message with this id came back from the broker: if it is one of ours, it was
-    /// delivered, even if it came too late and was marked "not seen back" (then the mark
-    /// goes, in the history too).
-    fn seen_back(&self, id: &str, message: &IncomingMessage, ts: Option<f64>) {
-        let unmarked = self
-            .receipts
-            .try_update_value(|r| r.handle_echo(id))
-            .flatten();
-        if unmarked.is_none() {
-            return;
-        }
-        let at = ts.unwrap_or_else(wall_clock_ms);
-        self.store.try_update_value(|s| {
-            if s.keep_history {
-                let record = super::rooms::filed(s.recorder.record(
-                    &message.topic,
-                    &message.payload,
-                    Some(id),
-                    at,
-                ));
-                s.writer.push(Op::History(record));
-            }
-        });
-        self.mirror_receipts();
-    }
-
-    /// `receipts`' next deadline on one browser timer, set again only when it comes sooner.
-    fn arm_receipts_timer(&self) {
-        let Some(Some(at)) = self.receipts.try_with_value(|r| r.poll_timeout()) else {
-            return;
-        };
-        let armed = self
-            .receipts_timer
-            .try_with_value(|t| t.as_ref().map(|(when, _)| *when))
-            .flatten();
-        if armed.is_some_and(|when| when <= at) {
-            return;
-        }
-        let session = *self;
-        let wait = (at - wall_clock_ms()).max(0.0) as u32 + 1;
-        let timer = gloo_timers::callback::Timeout::new(wait, move || {
-            let _ = session.receipts_timer.try_update_value(|t| t.take());
-            let changes = session
-                .receipts
-                .try_update_value(|r| r.handle_timeout(wall_clock_ms()))
-                .unwrap_or_default();
-            for change in changes {
-                session.receipt_changed(change);
-            }
-            session.arm_receipts_timer();
-        });
-        let _ = self
-            .receipts_timer
-            .try_update_value(|t| *t = Some((at, timer)));
-    }
-
-    fn on_acknowledged(&self, pkid: u16) {
-        let Some(Some(done)) = self.outbox.try_update(|o| o.acknowledge(pkid)) else {
-            return;
-        };
-        let seq = done.seq;
-        let now = wall_clock_ms();
-        let _ = self
-            .receipts
-            .try_update_value(|r| r.handle_acknowledged(now, done));
-        self.arm_receipts_timer();
-        let owner = self
-            .client_id
-            .try_get_untracked()
-            .unwrap_or_default()
-            .unwrap_or_default();
-        self.store
-            .try_update_value(|s| s.writer.push(Op::OutboxDelete { owner, seq }));
     }
 }

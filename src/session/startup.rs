@@ -3,14 +3,12 @@
 //! not yet delivered, sent again in order. Messages sent while storage opens wait behind
 //! those (`chat::Outbox::restore`): in the outbox, on the wire and in the rows.
 
-use std::collections::HashSet;
-
-use chat::{Notice, NoticeKind, Outbox, OutboxError, Restoration};
+use chat::{Notice, NoticeKind};
 use mqtt_core::{Options, Protocol, QoS};
 
 use leptos::prelude::*;
 
-use super::{ChatSession, HistoryState, SendError};
+use super::{ChatSession, HistoryState};
 use crate::browser::identity;
 use crate::browser::web_storage::{self, Area};
 use crate::config::AppConfig;
@@ -86,9 +84,13 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         };
         // Into the outbox before the history is shown, ahead of what was sent meanwhile.
         // (Gone with the view meanwhile: nothing left to do.)
-        let Some(restored) = session.outbox.try_update(|o| o.restore(unsent)) else {
+        if session
+            .core
+            .try_update_value(|c| c.handle_restored(unsent))
+            .is_none()
+        {
             return;
-        };
+        }
         session.store.try_update_value(|s| {
             s.db = db.clone();
             s.storage_known = true;
@@ -104,45 +106,8 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
 
         let listeners = super::lifecycle::listeners(session);
         session.listeners.try_update_value(|l| l.extend(listeners));
-        send_restored(session, restored);
-    });
-}
-
-/// The stored messages are in the outbox, ahead of those sent while they were read: store
-/// those now (under their final numbers), show the stored ones' rows ahead of theirs, and
-/// publish all of them, in that order.
-fn send_restored(session: ChatSession, restored: Restoration) {
-    store_unsent(session, &restored.held);
-    let later: HashSet<String> = restored
-        .held
-        .iter()
-        .filter_map(|u| u.message.id.clone())
-        .collect();
-    let stored = restored
-        .publish
-        .iter()
-        .filter(|u| !u.message.id.as_ref().is_some_and(|id| later.contains(id)));
-    for u in stored {
-        let at = u.message.ts.unwrap_or(u.seq / 1000.0);
-        session.show_own_before(&u.topic, &u.message, at, &later);
-    }
-    requeue(session, restored.publish, restored.refused);
-}
-
-/// Queue `unsent` for storage under this tab's client id.
-fn store_unsent(session: ChatSession, unsent: &[Unsent]) {
-    let owner = session
-        .client_id
-        .try_get_untracked()
-        .flatten()
-        .unwrap_or_default();
-    session.store.try_with_value(|s| {
-        for u in unsent {
-            s.writer.push(Op::OutboxPut {
-                owner: owner.clone(),
-                unsent: u.clone(),
-            });
-        }
+        // Store the held ones, show the stored ones' rows ahead of theirs, publish all.
+        session.drive();
     });
 }
 
@@ -150,14 +115,8 @@ fn store_unsent(session: ChatSession, unsent: &[Unsent]) {
 /// queued for storage (written once storage answers) and published now; stored messages
 /// that come later go after it.
 fn release_held(session: ChatSession) {
-    let Some(held) = session.outbox.try_update(Outbox::release) else {
-        return;
-    };
-    if held.is_empty() {
-        return;
-    }
-    store_unsent(session, &held);
-    requeue(session, held, Vec::new());
+    session.core.try_update_value(|c| c.handle_storage_late());
+    session.drive();
 }
 
 /// IndexedDB, or why not. The chat never waits for it (the connection is up already), but
@@ -289,31 +248,4 @@ fn skipped(session: ChatSession, count: usize) {
     if count > 0 {
         session.notices.try_update(|n| n.add_skipped(count));
     }
-}
-
-/// Publish, in order, what waited: what was not delivered before the reload, and what was
-/// sent while it was read. One that cannot be queued (`refused` could not even join the
-/// outbox) stays stored, and the user is told.
-fn requeue(session: ChatSession, unsent: Vec<Unsent>, refused: Vec<(Unsent, OutboxError)>) {
-    let mut failed = refused.len();
-    let mut why = refused
-        .last()
-        .map(|(_, e)| e.to_string())
-        .unwrap_or_default();
-    for u in unsent {
-        match session.queue(u, false) {
-            Ok(()) | Err(SendError::Outbox(OutboxError::Duplicate)) => {}
-            Err(e) => {
-                failed += 1;
-                why = e.to_string();
-            }
-        }
-    }
-    session.notices.try_update(|n| {
-        if failed > 0 {
-            n.set(Notice::UnsentNotQueued { count: failed, why });
-        } else {
-            n.clear(NoticeKind::UnsentNotQueued);
-        }
-    });
 }

@@ -10,9 +10,10 @@ use chat::{decode_typing, RoomName, Typing, TypingSignal};
 use leptos::prelude::*;
 use mqtt_core::{IncomingMessage, QoS};
 
-use super::render::{at_time, Wake};
+use super::render::at_time;
 use super::ChatSession;
 use crate::browser::wall_clock_ms;
+use chat::pace::Wake;
 
 /// Who types where, and when the shown text must be looked at again.
 #[derive(Debug, Default)]

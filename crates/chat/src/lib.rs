@@ -12,10 +12,12 @@ mod log;
 mod message;
 mod notice;
 mod outbox;
+pub mod pace;
 pub mod presence;
 pub mod receipts;
 mod room;
 mod rooms;
+pub mod session;
 mod status;
 pub mod topics;
 pub mod typing;
@@ -42,6 +44,7 @@ pub use room::{
     RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,
 };
 pub use rooms::{JoinError, Rooms, MAX_ROOMS, TITLE};
+pub use session::Session;
 pub use status::{ConnectionStatus, OfflineReason};
 pub use topics::{
     chat_topic_for, presence_topic, route, valid_author, verified_chat_filter, Route, AUTHOR_LEVEL,

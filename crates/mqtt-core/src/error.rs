@@ -202,6 +202,9 @@ pub enum PublishError {
     InvalidTopic(String),
     #[error("too many messages waiting for acknowledgement ({0})")]
     OutboxFull(usize),
+    /// The client is gone (the page is closing): nothing can be published.
+    #[error("the connection is closed")]
+    Closed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
