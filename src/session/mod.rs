@@ -32,7 +32,7 @@ use std::collections::{HashMap, HashSet};
 use chat::session::{Key, StoreOp, Transmit, ViewChange};
 use chat::{
     ChatMessage, ConnectionStatus, Draft, MessageLog, Notice, NoticeKind, Notices, Outbox,
-    OutboxError, Presence, Recorder, Refusal, RoomName, Rooms, TypingSender, Watch,
+    OutboxError, Presence, Recorder, Refusal, RoomName, Rooms, Watch,
 };
 use leptos::prelude::*;
 use mqtt_core::{PublishError, QoS, Router};
@@ -188,8 +188,6 @@ pub struct ChatSession {
     history_loads: StoredValue<HashMap<RoomName, rooms::HistoryLoad>, LocalStorage>,
     /// Rooms to ask for catch-up once connected (joined while offline, or by the link).
     unasked: StoredValue<Vec<RoomName>>,
-    typing: StoredValue<typing::TypingState>,
-    typing_sender: StoredValue<TypingSender>,
     catch_up: StoredValue<catchup::CatchUpState>,
     announce: StoredValue<Announcer>,
     presence_state: StoredValue<presence::PresenceState>,
@@ -282,8 +280,6 @@ impl ChatSession {
             key_spaces: StoredValue::new(0),
             history_loads: StoredValue::new_local(HashMap::new()),
             unasked: StoredValue::new(Vec::new()),
-            typing: StoredValue::new(Default::default()),
-            typing_sender: StoredValue::new(TypingSender::default()),
             catch_up: StoredValue::new(Default::default()),
             announce: StoredValue::new(Default::default()),
             presence_state: StoredValue::new(Default::default()),
@@ -310,6 +306,7 @@ impl ChatSession {
             session.save_rooms();
             session.unasked.try_set_value(new);
         }
+        session.typing_room_opened();
         startup::start(session, config);
         on_cleanup(move || session.close());
         session
@@ -363,7 +360,6 @@ impl ChatSession {
             .rooms
             .try_with_untracked(|r| chat::chat_topic_for(r.open(), user.as_deref()))
             .unwrap_or_default();
-        self.typing_sender.try_update_value(|t| t.sent());
         let id = message.id.clone().unwrap_or_default();
         self.core
             .try_update_value(|c| c.handle_send(seq, &topic, message))
@@ -417,6 +413,26 @@ impl ChatSession {
                         {
                             failed.push((key, e));
                         }
+                    }
+                    Transmit::Typing {
+                        topic,
+                        payload,
+                        expires_in,
+                    } => {
+                        // MQTT 5: the broker drops the signal once it has expired, so a
+                        // stale "is typing" is never delivered late (a queued session, a
+                        // slow link).
+                        let options = mqtt_core::PublishOptions {
+                            retain: false,
+                            message_expiry: Some(std::time::Duration::from_millis(
+                                expires_in.max(0.0) as u64,
+                            )),
+                        };
+                        let _ = self.connection.try_with_value(|c| {
+                            c.as_ref().map(|c| {
+                                c.publish_with_options(&topic, payload, QoS::AtMostOnce, options)
+                            })
+                        });
                     }
                     Transmit::Abandon(pkid) => {
                         let _ = self.connection.try_with_value(|c| {
@@ -491,6 +507,7 @@ impl ChatSession {
                 }
             }
             ViewChange::Verdict => self.mirror_verdict(),
+            ViewChange::Typing => self.mirror_typing(),
             ViewChange::Requeued { failed, why } => {
                 self.notices.try_update(|n| {
                     if failed > 0 {
@@ -516,7 +533,8 @@ impl ChatSession {
             return;
         }
         let session = *self;
-        let wait = (at - wall_clock_ms()).max(0.0) as u32 + 1;
+        // A little after the deadline, so it has passed by the clock the core is given.
+        let wait = (at - wall_clock_ms()).max(0.0) as u32 + 10;
         let timer = gloo_timers::callback::Timeout::new(wait, move || {
             let _ = session.core_timer.try_update_value(|t| t.take());
             session

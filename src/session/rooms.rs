@@ -122,9 +122,7 @@ impl ChatSession {
                 logs.insert(before, outgoing);
             });
             // Typing is said to the open room: start afresh in the new one.
-            self.typing_sender
-                .try_set_value(chat::TypingSender::default());
-            self.refresh_typing();
+            self.typing_room_opened();
             self.presence_tick.try_update(|t| *t = t.wrapping_add(1));
         }
         self.ensure_history(&room);
@@ -156,7 +154,7 @@ impl ChatSession {
             .unwrap_or_else(|| self.new_room_log());
         self.log.try_update(|log| *log = incoming);
         let _ = web_storage::set(Area::Session, &scoped(OPEN_KEY), &default.as_str());
-        self.refresh_typing();
+        self.typing_room_opened();
         self.presence_tick.try_update(|t| *t = t.wrapping_add(1));
         self.ensure_history(&default);
     }
@@ -181,7 +179,7 @@ impl ChatSession {
         self.history_loads.try_update_value(|l| {
             l.remove(room);
         });
-        self.typing.try_update_value(|t| t.forget(room));
+        self.core.try_update_value(|c| c.forget_room(room));
         self.publish_status();
     }
 

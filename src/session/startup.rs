@@ -45,6 +45,9 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         let client_id = me.client_id.clone();
         session.author.try_set_value(me.author_id.clone());
         session.person.try_set_value(me.person_id.clone());
+        session
+            .core
+            .try_update_value(|c| c.set_person(&me.person_id));
         let options = Options {
             clean_session: false,
             protocol: match config.protocol {

@@ -1,0 +1,258 @@
+//! The chat session's own logic, sans-IO, in the style of `mqtt_core::Client`: time and
+//! randomness come in as arguments, and nothing here touches a socket, storage or the page.
+//!
+//! It owns what becomes of the user's own messages, whether authors are vouched for, and
+//! who is typing:
+//! - the [`Outbox`], the one record of unsent messages: what is published, what is resent
+//!   after a reload and what own rows show derive from it;
+//! - the marks on own messages that left it undelivered ([`Receipts`]);
+//! - the [`AuthorshipCheck`];
+//! - typing, said and shown ([`crate::TypingSender`], [`crate::Typing`]).
+//!
+//! Rooms, presence and catch-up keep their own domain types for now, driven from the
+//! app's `src/session`; they are the next to move in here, behind the same calls.
+//!
+//! Driven by `handle_*(now, …)` calls, read by `poll_*` calls:
+//! - [`Session::poll_transmit`]: the next thing for the MQTT client (publish, abandon);
+//!   a publish is answered with [`Session::handle_published`];
+//! - [`Session::poll_store`]: the next storage write, in order;
+//! - [`Session::poll_view`]: the next change for the view;
+//! - [`Session::poll_timeout`]: when [`Session::handle_timeout`] is next due.
+//!
+//! Times are wall-clock milliseconds, as elsewhere in the domain.
+
+mod own;
+mod probe;
+mod typing;
+
+use std::collections::{HashSet, VecDeque};
+
+use crate::authorship::{AuthorshipCheck, Verdict};
+use crate::connection::MqttVersion;
+use crate::message::ChatMessage;
+use crate::outbox::{Outbox, Refusal, Unsent, MAX_CLOSED_SENDS};
+use crate::receipts::Receipts;
+
+/// What a publish is for, to match its answer ([`Session::handle_published`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Key {
+    /// The own message with this id.
+    Message(String),
+    /// The authorship probe.
+    Probe,
+}
+
+/// For the MQTT client.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transmit {
+    /// Publish at QoS 1, not retained. Answer with [`Session::handle_published`].
+    Publish {
+        key: Key,
+        topic: String,
+        payload: Vec<u8>,
+    },
+    /// Never send this packet again (its answer would be read wrongly, or it would loop).
+    Abandon(u16),
+    /// Publish a typing signal at QoS 0, not retained; under MQTT 5 with a message expiry
+    /// of `expires_in` ms, so the broker never delivers it stale.
+    Typing {
+        topic: String,
+        payload: Vec<u8>,
+        expires_in: f64,
+    },
+}
+
+/// For storage, in this order. The outbox's records are keyed by `seq` under this tab's
+/// client id.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreOp {
+    /// Keep this unsent message (before it goes on the wire).
+    OutboxPut(Unsent),
+    /// It left the outbox.
+    OutboxDelete { seq: f64 },
+    /// An own message's history record, written (again) under its key, with its mark or
+    /// without one.
+    History {
+        topic: String,
+        payload: Vec<u8>,
+        id: String,
+        at: f64,
+        refusal: Option<Refusal>,
+    },
+}
+
+/// For the view.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewChange {
+    /// Show an own message's row, in the room its topic names; ahead of the rows with the
+    /// ids in `before` (sent after it, while it was being read back), if any are shown.
+    ShowOwn {
+        topic: String,
+        message: ChatMessage,
+        at: f64,
+        before: Vec<String>,
+    },
+    /// The outbox changed: own rows read their delivery again.
+    Outbox,
+    /// The marks on own messages changed.
+    Marks,
+    /// The authorship verdict may have changed.
+    Verdict,
+    /// The open room's typing line changed ([`Session::typing_text`]).
+    Typing,
+    /// Of the messages from before a reload (or held while storage was read), `failed`
+    /// could not be queued, the last because of `why`; they stay stored. 0: all went.
+    Requeued { failed: usize, why: String },
+}
+
+/// Stored messages being queued again: their notice comes when all are answered.
+#[derive(Clone, Debug, Default)]
+struct Requeue {
+    /// Publishes not yet answered.
+    waiting: usize,
+    failed: usize,
+    why: String,
+}
+
+/// The session (see the module docs).
+#[derive(Clone, Debug)]
+pub struct Session {
+    outbox: Outbox,
+    receipts: Receipts,
+    authorship: AuthorshipCheck,
+    typing: typing::TypingPart,
+    /// Fresh messages published and not yet answered: a failed publish takes them back out.
+    fresh: HashSet<String>,
+    requeue: Requeue,
+    transmits: VecDeque<Transmit>,
+    stores: VecDeque<StoreOp>,
+    views: VecDeque<ViewChange>,
+    /// Mirrored state changed and not yet read: outbox 1, marks 2, verdict 4, typing 8.
+    dirty: u8,
+}
+
+impl Session {
+    /// A session for an MQTT `version` link, signed in (the user name pinned into topics)
+    /// or not. Until [`Session::handle_restored`] (or [`Session::handle_storage_late`]),
+    /// what is sent waits behind the stored unsent messages.
+    pub fn new(version: MqttVersion, signed_in: bool) -> Self {
+        Session {
+            outbox: Outbox::awaiting_restore(),
+            // MQTT 3.1.1 cannot refuse a publish: a signed-in tab expects its own back.
+            receipts: Receipts::new(version == MqttVersion::V311 && signed_in),
+            authorship: AuthorshipCheck::new(version, signed_in),
+            typing: typing::TypingPart::default(),
+            fresh: HashSet::new(),
+            requeue: Requeue::default(),
+            transmits: VecDeque::new(),
+            stores: VecDeque::new(),
+            views: VecDeque::new(),
+            dirty: 0,
+        }
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub fn marks(&self) -> &std::collections::HashMap<String, Refusal> {
+        self.receipts.marks()
+    }
+
+    pub fn verdict(&self) -> &Verdict {
+        self.authorship.verdict()
+    }
+
+    /// How many own messages are watched for their copy (MQTT 3.1.1, signed in).
+    pub fn watched(&self) -> usize {
+        self.receipts.watched()
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_store(&mut self) -> Option<StoreOp> {
+        self.stores.pop_front()
+    }
+
+    pub fn poll_view(&mut self) -> Option<ViewChange> {
+        if let Some(change) = self.views.pop_front() {
+            return Some(change);
+        }
+        let flag = self.dirty & self.dirty.wrapping_neg();
+        self.dirty &= !flag;
+        match flag {
+            1 => Some(ViewChange::Outbox),
+            2 => Some(ViewChange::Marks),
+            4 => Some(ViewChange::Verdict),
+            8 => Some(ViewChange::Typing),
+            _ => None,
+        }
+    }
+
+    /// When [`Session::handle_timeout`] is next due: the earliest of an own message's echo
+    /// deadline, the probe's, the trailing typing publish and the open room's next typing
+    /// expiry.
+    pub fn poll_timeout(&self) -> Option<f64> {
+        [
+            self.receipts.poll_timeout(),
+            self.authorship.poll_timeout(),
+            self.typing.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min_by(f64::total_cmp)
+    }
+
+    /// The link ended at `now`. `closed_by_broker`: not by this tab and not a refused
+    /// connect; then a message it carried just before counts one more link closed on it, and
+    /// one closed on [`MAX_CLOSED_SENDS`] times is given up and marked. Everything else waits
+    /// for the next link. A check under way is not known, and its probe never goes again.
+    pub fn handle_link_lost(&mut self, now: f64, closed_by_broker: bool) {
+        if closed_by_broker {
+            for pending in self.outbox.link_lost_at(now) {
+                if let Some(pkid) = pending.pkid {
+                    self.transmits.push_back(Transmit::Abandon(pkid));
+                }
+                self.stores
+                    .push_back(StoreOp::OutboxDelete { seq: pending.seq });
+                let why =
+                    format!("the broker closed the connection on it {MAX_CLOSED_SENDS} times");
+                self.refused(now, pending, Refusal::Refused(why));
+            }
+        } else {
+            self.outbox.link_lost();
+        }
+        self.view(ViewChange::Outbox);
+        if let Some(pkid) = self.authorship.handle_link_lost() {
+            self.transmits.push_back(Transmit::Abandon(pkid));
+        }
+        self.view(ViewChange::Verdict);
+    }
+
+    /// Time passed: own messages not seen back in time are marked; a probe past its
+    /// deadline is not known, and abandoned; typing is said again or expires.
+    pub fn handle_timeout(&mut self, now: f64) {
+        for change in self.receipts.handle_timeout(now) {
+            self.changed(now, change);
+        }
+        if let Some(pkid) = self.authorship.handle_timeout(now) {
+            self.transmits.push_back(Transmit::Abandon(pkid));
+        }
+        self.view(ViewChange::Verdict);
+        self.typing_timeout(now);
+    }
+
+    /// Queue a change for the view; a change of mirrored state once until it is read.
+    pub(super) fn view(&mut self, change: ViewChange) {
+        let flag = match change {
+            ViewChange::Outbox => 1,
+            ViewChange::Marks => 2,
+            ViewChange::Verdict => 4,
+            ViewChange::Typing => 8,
+            other => return self.views.push_back(other),
+        };
+        self.dirty |= flag;
+    }
+}

@@ -1,0 +1,34 @@
+//! The authorship check's probe (the rule is `AuthorshipCheck`'s): sent on each new link,
+//! answered by its PUBACK, or by the probe itself coming back.
+
+use super::{Key, Session, Transmit, ViewChange};
+use crate::authorship::PROBE_PAYLOAD;
+
+impl Session {
+    /// A new link is up, to this tab's client id `tab`. The authorship check starts again,
+    /// with `made_up` (fresh randomness; empty when there is none: then it is not known).
+    pub fn handle_connected(&mut self, now: f64, tab: &str, made_up: &str) {
+        if let Some(topic) = self.authorship.handle_connected(now, tab, made_up) {
+            if made_up.is_empty() {
+                self.authorship.handle_probe_not_sent();
+            } else {
+                self.transmits.push_back(Transmit::Publish {
+                    key: Key::Probe,
+                    topic,
+                    payload: PROBE_PAYLOAD.to_vec(),
+                });
+            }
+        }
+        self.view(ViewChange::Verdict);
+    }
+
+    /// A message arrived on `topic`. Returns whether it was the probe coming back (then
+    /// nothing else should read it).
+    pub fn handle_message(&mut self, topic: &str) -> bool {
+        let probe = self.authorship.handle_message(topic);
+        if probe {
+            self.view(ViewChange::Verdict);
+        }
+        probe
+    }
+}
