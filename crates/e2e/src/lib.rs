@@ -187,6 +187,40 @@ impl Drop for Browser {
     }
 }
 
+/// Navigation that says why it failed: a page that does not load in time (seen: "Timed out
+/// receiving message from renderer" beside other lanes) panics with the machine's load
+/// and its busiest processes, so a starved renderer can be told from a stuck page.
+/// Only the tests use it, so the future's auto traits need no bounds.
+#[allow(async_fn_in_trait)]
+pub trait Visit {
+    async fn visit(&self, url: &str) -> Result<(), String>;
+}
+
+impl Visit for Client {
+    async fn visit(&self, url: &str) -> Result<(), String> {
+        self.goto(url)
+            .await
+            .map_err(|e| format!("opening {url}: {e}\n{}", load_report()))
+    }
+}
+
+/// The load average and the five busiest processes, for a failure message.
+pub fn load_report() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let top = Command::new("ps")
+        .args(["-eo", "pcpu,rss,etimes,comm", "--sort=-pcpu"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .take(6)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    format!("load average: {}busiest:\n{top}", load)
+}
+
 /// The app's URL, pointed at the test broker.
 pub fn app_url(base: &str) -> String {
     format!(
@@ -251,6 +285,7 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut pause = Pause::default();
     loop {
         if let Some(v) = check().await {
             return v;
@@ -258,7 +293,27 @@ where
         if Instant::now() > deadline {
             panic!("timed out after {secs} s waiting for {what}");
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        pause.wait().await;
+    }
+}
+
+/// The pause between two looks at a page: 25 ms at first, half as long again after each
+/// look, at most 250 ms. A condition that comes soon is seen soon; a long wait asks the
+/// browser 4 times a second, not 40. (Four lanes polling every 25 ms kept both cores
+/// busy with WebDriver round trips, and starved renderers past a minute.)
+#[derive(Debug)]
+pub struct Pause(Duration);
+
+impl Default for Pause {
+    fn default() -> Self {
+        Pause(Duration::from_millis(25))
+    }
+}
+
+impl Pause {
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.0).await;
+        self.0 = (self.0 * 3 / 2).min(Duration::from_millis(250));
     }
 }
 
@@ -299,7 +354,7 @@ pub async fn next_frame(client: &Client) {
 /// from a page of the app's origin: it opens `{base}/not-the-app` in the current tab.
 pub async fn wait_lock_released(client: &Client, base: &str, id: &str, secs: u64) {
     client
-        .goto(&format!("{base}/not-the-app"))
+        .visit(&format!("{base}/not-the-app"))
         .await
         .expect("open a page of the app's origin");
     let name = format!("mqtt-chat:{id}");
@@ -684,7 +739,7 @@ impl Drop for Broker {
 /// Open the app on `broker` in the current tab.
 pub async fn open_app(client: &Client, base: &str, broker: &str, extra_query: &str) {
     client
-        .goto(&format!("{base}/?broker={broker}{extra_query}"))
+        .visit(&format!("{base}/?broker={broker}{extra_query}"))
         .await
         .expect("open the app");
 }
@@ -1302,6 +1357,7 @@ pub async fn presence(client: &Client) -> Vec<ShownPerson> {
 /// Whether `#presence` lists `name` with `data-state` `state` (waits up to `secs`).
 pub async fn wait_person(client: &Client, name: &str, state: &str, secs: u64) -> ShownPerson {
     let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut pause = Pause::default();
     loop {
         let listed = presence(client).await;
         if let Some(p) = listed.iter().find(|p| p.name == name && p.state == state) {
@@ -1310,7 +1366,7 @@ pub async fn wait_person(client: &Client, name: &str, state: &str, secs: u64) ->
         if Instant::now() > deadline {
             panic!("timed out after {secs} s waiting for #presence to list {name:?} as {state}; it lists {listed:?}");
         }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        pause.wait().await;
     }
 }
 

@@ -298,7 +298,7 @@ async fn the_topic_viewer_passes_axe_and_fits_a_phone() {
         1,
         true,
     );
-    c.goto(&format!(
+    c.visit(&format!(
         "{base}/?broker={}#/watch?filter=matches/%23&filter=sensors/%2B/temperature",
         broker.ws_url()
     ))

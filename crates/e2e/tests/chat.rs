@@ -14,11 +14,11 @@ async fn two_tabs_chat_and_html_stays_text() {
     let browser = Browser::start().await;
     let c = &browser.client;
 
-    c.goto(&app_url(&base)).await.unwrap();
+    c.visit(&app_url(&base)).await.unwrap();
     let tab_a = c.window().await.unwrap();
     let tab_b = c.new_window(true).await.unwrap().handle;
     c.switch_to_window(tab_b.clone()).await.unwrap();
-    c.goto(&app_url(&base)).await.unwrap();
+    c.visit(&app_url(&base)).await.unwrap();
     let id_b = wait_connected(c).await;
     c.switch_to_window(tab_a.clone()).await.unwrap();
     let id_a = wait_connected(c).await;
@@ -146,7 +146,7 @@ async fn a_tab_opened_with_a_copy_of_session_storage_gets_its_own_id_and_neither
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&app_url(&base)).await.unwrap();
+    c.visit(&app_url(&base)).await.unwrap();
     let first = wait_connected(c).await;
     let stored = stored_client_id(c).await;
     assert!(stored.contains(&first), "the id is kept for reloads");
@@ -201,7 +201,7 @@ async fn the_name_is_remembered_and_the_client_id_kept_across_a_reload() {
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&app_url(&base)).await.unwrap();
+    c.visit(&app_url(&base)).await.unwrap();
     let id = wait_connected(c).await;
     send(c, "Linus", "before reload").await;
     eventually("own row", 10, || async {
@@ -221,7 +221,7 @@ async fn a_bad_broker_address_is_explained_not_a_blank_page() {
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&format!("{base}/?broker=http://127.0.0.1:1"))
+    c.visit(&format!("{base}/?broker=http://127.0.0.1:1"))
         .await
         .unwrap();
     let (text, state, _) = eventually("the offline badge", 10, || async {
@@ -271,7 +271,7 @@ async fn mqttjs_chat(version: u8) {
     let browser = Browser::start().await;
     let c = &browser.client;
     let protocol = if version == 5 { "&protocol=5" } else { "" };
-    c.goto(&format!("{}{protocol}", app_url(&base)))
+    c.visit(&format!("{}{protocol}", app_url(&base)))
         .await
         .unwrap();
     let app = c.window().await.unwrap();
@@ -287,7 +287,7 @@ async fn mqttjs_chat(version: u8) {
     let peer = c.new_window(true).await.unwrap().handle;
     c.switch_to_window(peer.clone()).await.unwrap();
     let ws = env("MQTT_CHAT_BROKER_WS_PORT");
-    c.goto(&format!(
+    c.visit(&format!(
         "{base}/interop/mqttjs.html?broker=ws://127.0.0.1:{ws}&v={version}"
     ))
     .await
@@ -331,9 +331,9 @@ async fn leaving_the_page_sends_disconnect() {
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&app_url(&base)).await.unwrap();
+    c.visit(&app_url(&base)).await.unwrap();
     let id = wait_connected(c).await;
-    c.goto("about:blank").await.unwrap();
+    c.visit("about:blank").await.unwrap();
     // Mosquitto logs "Client <id> disconnected." only for a DISCONNECT packet; a socket that
     // just drops is logged as "closed its connection" or a socket error.
     let clean = format!("Client {id} disconnected.");

@@ -29,12 +29,12 @@ async fn a_reload_keeps_the_conversation_and_the_draft_and_merges_what_was_misse
     let c = &browser.client;
     let url = format!("{base}/?broker={}", broker.ws_url());
 
-    c.goto(&url).await.unwrap();
+    c.visit(&url).await.unwrap();
     let a = c.window().await.unwrap();
     wait_connected(c).await;
     let b = c.new_window(false).await.unwrap().handle;
     c.switch_to_window(b.clone()).await.unwrap();
-    c.goto(&url).await.unwrap();
+    c.visit(&url).await.unwrap();
     let b_id = wait_connected(c).await;
 
     c.switch_to_window(a.clone()).await.unwrap();
@@ -56,7 +56,7 @@ async fn a_reload_keeps_the_conversation_and_the_draft_and_merges_what_was_misse
     draft.send_keys("half typed").await.unwrap();
 
     // B goes away; A goes on talking.
-    c.goto("about:blank").await.unwrap();
+    c.visit("about:blank").await.unwrap();
     c.switch_to_window(a.clone()).await.unwrap();
     for i in 1..=5 {
         send(c, "Ada", &format!("missed {i}")).await;
@@ -69,7 +69,7 @@ async fn a_reload_keeps_the_conversation_and_the_draft_and_merges_what_was_misse
 
     // B comes back: what it saw is there, what it missed arrives, each once, in order.
     c.switch_to_window(b.clone()).await.unwrap();
-    c.goto(&url).await.unwrap();
+    c.visit(&url).await.unwrap();
     assert_eq!(
         wait_connected(c).await,
         b_id,

@@ -161,7 +161,7 @@ async fn without_web_locks_a_tab_with_a_copy_of_session_storage_gets_its_own_id_
     let tab_b = c.new_window(true).await.unwrap().handle;
     c.switch_to_window(tab_b.clone()).await.unwrap();
     remove_web_locks(c).await;
-    c.goto(&format!("{base}/not-the-app")).await.unwrap();
+    c.visit(&format!("{base}/not-the-app")).await.unwrap();
     c.execute(
         "for (const [k, v] of JSON.parse(arguments[0])) sessionStorage.setItem(k, v)",
         vec![storage],

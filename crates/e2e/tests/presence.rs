@@ -484,6 +484,7 @@ async fn groups(c: &Client) -> Groups {
 /// Waits until `#presence` shows `online` and `offline` (names, in order); returns it.
 async fn wait_groups(c: &Client, online: &[&str], offline: &[&str], secs: u64) -> Groups {
     let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut pause = e2e::Pause::default();
     loop {
         let g = groups(c).await;
         if g.online == online && g.offline == offline {
@@ -493,7 +494,7 @@ async fn wait_groups(c: &Client, online: &[&str], offline: &[&str], secs: u64) -
             Instant::now() < deadline,
             "timed out after {secs} s waiting for online {online:?}, offline {offline:?}: {g:?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        pause.wait().await;
     }
 }
 

@@ -371,7 +371,7 @@ async fn scripts_serve_serves_the_app_and_broker_autosaves_never_reload_the_page
 
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&url).await.unwrap();
+    c.visit(&url).await.unwrap();
     // The debug build is large (4 MB of Wasm) and the machine may be busy: allow it time,
     // and say what the badge showed if it never connects.
     let id = eventually("the served app to connect", 60, || async {

@@ -172,6 +172,7 @@ async fn authorship(c: &Client) -> (String, String) {
 /// `#authorship`'s words once its `data-state` is `want`.
 async fn wait_authorship(c: &Client, want: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
+    let mut pause = e2e::Pause::default();
     loop {
         let last = authorship(c).await;
         if last.0 == want {
@@ -181,7 +182,7 @@ async fn wait_authorship(c: &Client, want: &str) -> String {
             Instant::now() < deadline,
             "#authorship not {want} in 15 s: {last:?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        pause.wait().await;
     }
 }
 

@@ -69,7 +69,7 @@ async fn connections_import_from_an_mqttx_file_and_export_without_passwords() {
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&app_url(&base)).await.unwrap();
+    c.visit(&app_url(&base)).await.unwrap();
     wait_connected(c).await;
 
     let file = std::env::temp_dir().join(format!("mqttx-export-{}.json", free_port()));

@@ -64,7 +64,7 @@ async fn a_refused_filter_says_so_and_the_rest_keeps_working() {
         ("", "refused: the broker does not allow it"),
         ("&protocol=5", "refused: not authorized"),
     ] {
-        c.goto(&format!(
+        c.visit(&format!(
             "{base}/?broker={}{protocol}#/watch?filter=secret/%23&filter=open/%23",
             broker.ws_url()
         ))

@@ -221,7 +221,7 @@ impl Setup {
     /// Open the app at `hash` (`""` for the chat) and wait for `connected`.
     async fn open(&self, hash: &str) -> &Client {
         let c = &self.browser.client;
-        c.goto(&self.url(hash)).await.expect("open the app");
+        c.visit(&self.url(hash)).await.expect("open the app");
         wait_connected(c).await;
         c
     }
@@ -394,7 +394,7 @@ async fn a_deep_link_watches_its_filters_and_a_reload_keeps_them() {
     wait_shown(c, "stream", "cups/world/final", "2-1").await;
 
     // The same tab, loaded again at the bare viewer: the filters come back.
-    c.goto("about:blank").await.unwrap();
+    c.visit("about:blank").await.unwrap();
     s.open("#/watch").await;
     wait_view(c, "watch").await;
     wait_active(c, "matches/#").await;
@@ -406,7 +406,7 @@ async fn a_deep_link_watches_its_filters_and_a_reload_keeps_them() {
     let hash = c.execute("return location.hash", vec![]).await.unwrap();
     let hash = hash.as_str().unwrap_or_default().to_owned();
     assert!(!hash.contains("qos"), "{hash}");
-    c.goto("about:blank").await.unwrap();
+    c.visit("about:blank").await.unwrap();
     s.open(&hash).await;
     wait_active(c, "matches/#").await;
     let (_, words) = filter_state(c, "matches/#").await.unwrap();

@@ -303,8 +303,8 @@ async fn time_to_connected(c: &Client, base: &str, broker: &Broker, report: &mut
     let mut mqttjs = Vec::new();
     for _ in 0..loads {
         for (url, is_app) in [(bench_url(base, broker), true), (mqttjs_url.clone(), false)] {
-            c.goto("about:blank").await.unwrap();
-            c.goto(&url).await.unwrap();
+            c.visit("about:blank").await.unwrap();
+            c.visit(&url).await.unwrap();
             let times = eventually("the connected mark", 20, || async {
                 let v = js(c, LOAD_TIMES).await;
                 (!v.is_null()).then_some(v)
@@ -425,13 +425,13 @@ const CLICK_PUBLISH: &str = "
     return [t, wall];";
 
 async fn latency(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
-    c.goto(&bench_url(base, broker)).await.unwrap();
+    c.visit(&bench_url(base, broker)).await.unwrap();
     let a = c.window().await.unwrap();
     wait_connected(c).await;
     js(c, "const n = document.getElementById('name'); n.value = 'bench'; n.dispatchEvent(new Event('input', { bubbles: true }));").await;
     let b = c.new_window(false).await.unwrap().handle;
     c.switch_to_window(b.clone()).await.unwrap();
-    c.goto(&bench_url(base, broker)).await.unwrap();
+    c.visit(&bench_url(base, broker)).await.unwrap();
     wait_connected(c).await;
     js(c, OBSERVE_ROWS).await;
 
@@ -610,7 +610,7 @@ async fn burst_with(
     // Ids unique per scenario: a later burst must not repeat ids the history already holds.
     let run = label.replace([' ', ',', '='], "");
     let last = format!("{run} {}", n - 1);
-    c.goto(&format!("{}{extra_query}", bench_url(base, broker)))
+    c.visit(&format!("{}{extra_query}", bench_url(base, broker)))
         .await
         .unwrap();
     wait_connected(c).await;
@@ -710,7 +710,7 @@ async fn burst_with(
 /// of them on screen over 10 reloads; and what storing costs a burst (10,000 messages with
 /// history on and off).
 async fn history(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
-    c.goto(&bench_url(base, broker)).await.unwrap();
+    c.visit(&bench_url(base, broker)).await.unwrap();
     wait_connected(c).await;
     let tcp = broker.tcp_port;
     tokio::task::spawn_blocking(move || publish_burst(tcp, "stored", 1000))
@@ -727,9 +727,9 @@ async fn history(c: &Client, base: &str, broker: &Broker, report: &mut Report) {
     let mut samples = Vec::new();
     let mut totals = Vec::new();
     for _ in 0..10 {
-        c.goto("about:blank").await.unwrap();
+        c.visit("about:blank").await.unwrap();
         // The same broker: what this browser keeps is filed per broker (issue 9).
-        c.goto(&bench_url(base, broker)).await.unwrap();
+        c.visit(&bench_url(base, broker)).await.unwrap();
         let t = eventually("the history mark", 20, || async {
             js(c, "const m = performance.getEntriesByName('mqtt-chat:history'); return m.length ? m[0].startTime : null")
                 .await
@@ -837,7 +837,7 @@ async fn reconnect(c: &Client, base: &str, broker: &mut Broker, report: &mut Rep
                 let handle = c.new_window(false).await.unwrap().handle;
                 c.switch_to_window(handle).await.unwrap();
             }
-            c.goto(url).await.unwrap();
+            c.visit(url).await.unwrap();
             eventually("connected", 20, || async {
                 (badge(c).await.0 == "connected").then_some(())
             })
@@ -996,7 +996,7 @@ async fn rooms_switch(base: &str, broker: &Broker, report: &mut Report) {
     const PER_ROOM: usize = 1000;
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&bench_url(base, broker)).await.unwrap();
+    c.visit(&bench_url(base, broker)).await.unwrap();
     wait_connected(c).await;
     let rooms: Vec<String> = (1..=ROOMS).map(|i| format!("switch{i:02}")).collect();
     for room in &rooms {
@@ -1112,8 +1112,8 @@ async fn presence_connect(base: &str, broker: &Broker, report: &mut Report) {
     .expect("CDP Page.addScriptToEvaluateOnNewDocument");
     let (mut samples, mut shown) = (Vec::new(), Vec::new());
     for _ in 0..5 {
-        c.goto("about:blank").await.unwrap();
-        c.goto(&bench_url(base, broker)).await.unwrap();
+        c.visit("about:blank").await.unwrap();
+        c.visit(&bench_url(base, broker)).await.unwrap();
         // Complete, or no growth for 3 s (a capped list), or 30 s.
         let started = Instant::now();
         let mut last = (0, Instant::now());
@@ -1205,7 +1205,7 @@ async fn rooms_burst(base: &str, broker: &Broker, report: &mut Report) {
     const N: usize = 10_000;
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.goto(&bench_url(base, broker)).await.unwrap();
+    c.visit(&bench_url(base, broker)).await.unwrap();
     wait_connected(c).await;
     let rooms: Vec<String> = (1..=ROOMS).map(|i| format!("burst{i:02}")).collect();
     for room in &rooms {
@@ -1317,7 +1317,7 @@ async fn measuring_browser() -> Browser {
 /// Open the viewer on `bench/#` (a deep link) with the bench hooks, wait for the grant, and
 /// pick `mode` (`stream` or `latest`).
 async fn open_viewer(c: &Client, base: &str, broker: &Broker, mode: &str) {
-    c.goto(&format!(
+    c.visit(&format!(
         "{}#/watch?filter=bench/%23",
         bench_url(base, broker)
     ))
@@ -1913,7 +1913,7 @@ async fn load_on(
     let browser = measuring_browser().await;
     let c = &browser.client;
     let room = e2e::load::room_name(0);
-    c.goto(&format!("{base}/?bench&broker={ws_a}&room={room}"))
+    c.visit(&format!("{base}/?bench&broker={ws_a}&room={room}"))
         .await
         .unwrap();
     let a = c.window().await.unwrap();
@@ -1921,7 +1921,7 @@ async fn load_on(
     js(c, "const n = document.getElementById('name'); n.value = 'bench'; n.dispatchEvent(new Event('input', { bubbles: true }));").await;
     let b = c.new_window(false).await.unwrap().handle;
     c.switch_to_window(b.clone()).await.unwrap();
-    c.goto(&format!("{base}/?bench&broker={ws_b}&room={room}"))
+    c.visit(&format!("{base}/?bench&broker={ws_b}&room={room}"))
         .await
         .unwrap();
     wait_connected(c).await;
