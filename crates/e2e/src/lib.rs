@@ -99,8 +99,16 @@ impl Browser {
     /// `--ignore-certificate-errors-spki-list=<hash>` from `TlsBroker::chromium_trust`).
     pub async fn start_with_args(extra: &[String]) -> Browser {
         let port = free_port();
-        let profile =
-            std::env::temp_dir().join(format!("mqtt-chat-e2e-{}-{port}", std::process::id()));
+        // Shared memory and the profile in memory when /dev/shm has room: both on disk
+        // (`--disable-dev-shm-usage` puts shared memory in /tmp) made every renderer's
+        // page faults wait on a disk that four lanes keep busy.
+        let in_memory = shm_has_room();
+        let base = if in_memory {
+            PathBuf::from("/dev/shm")
+        } else {
+            std::env::temp_dir()
+        };
+        let profile = base.join(format!("mqtt-chat-e2e-{}-{port}", std::process::id()));
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -113,7 +121,7 @@ impl Browser {
             json!({
                 "binary": "/usr/bin/chromium",
                 "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--window-size=900,640",
                     // A tab in the background keeps its renderer's priority and timers (as
@@ -131,6 +139,10 @@ impl Browser {
             .get_mut("goog:chromeOptions")
             .and_then(|o| o["args"].as_array_mut())
         {
+            if !in_memory {
+                // A small /dev/shm (Docker's 64 MB): shared memory in /tmp instead.
+                args.push(json!("--disable-dev-shm-usage"));
+            }
             args.extend(extra.iter().map(|a| json!(a)));
         }
         let url = format!("http://127.0.0.1:{port}");
@@ -219,6 +231,23 @@ pub fn load_report() -> String {
         })
         .unwrap_or_default();
     format!("load average: {}busiest:\n{top}", load)
+}
+
+/// /dev/shm is a memory file system with at least 2 GiB free (room for every lane's
+/// browsers' shared memory and profiles).
+fn shm_has_room() -> bool {
+    Command::new("df")
+        .args(["-k", "--output=avail,fstype", "/dev/shm"])
+        .output()
+        .ok()
+        .and_then(|o| {
+            let out = String::from_utf8_lossy(&o.stdout).into_owned();
+            let line = out.lines().nth(1)?.to_owned();
+            let mut fields = line.split_whitespace();
+            let avail: u64 = fields.next()?.parse().ok()?;
+            Some(avail >= 2 * 1024 * 1024 && fields.next() == Some("tmpfs"))
+        })
+        .unwrap_or(false)
 }
 
 /// The app's URL, pointed at the test broker.
