@@ -98,6 +98,7 @@ impl Browser {
     /// Like `start`, with more Chromium command-line arguments (for example
     /// `--ignore-certificate-errors-spki-list=<hash>` from `TlsBroker::chromium_trust`).
     pub async fn start_with_args(extra: &[String]) -> Browser {
+        let _turn = HeavyStep::take().await;
         let port = free_port();
         // Shared memory and the profile in memory when /dev/shm has room: both on disk
         // (`--disable-dev-shm-usage` puts shared memory in /tmp) made every renderer's
@@ -210,9 +211,50 @@ pub trait Visit {
 
 impl Visit for Client {
     async fn visit(&self, url: &str) -> Result<(), String> {
+        let _turn = HeavyStep::take().await;
         self.goto(url)
             .await
             .map_err(|e| format!("opening {url}: {e}\n{}", load_report()))
+    }
+}
+
+/// One heavy step at a time on this machine, across every lane: a browser starting (about
+/// a second of CPU) or a page loading (the Wasm compiled, the app started). Four lanes
+/// starting browsers and loading pages at once drove the load to 7 on two cores, and a
+/// page being opened then got no answer from its renderer for a minute. The turn is held
+/// until dropped; after 2 minutes of waiting, the step goes ahead anyway.
+pub struct HeavyStep(Option<std::fs::File>);
+
+impl HeavyStep {
+    pub async fn take() -> HeavyStep {
+        let path = std::env::temp_dir().join("mqtt-chat-e2e-heavy-step.lock");
+        let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+        else {
+            return HeavyStep(None);
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut pause = Pause::default();
+        loop {
+            match file.try_lock() {
+                Ok(()) => return HeavyStep(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    pause.wait().await
+                }
+                Err(_) => return HeavyStep(None),
+            }
+        }
+    }
+}
+
+impl Drop for HeavyStep {
+    fn drop(&mut self) {
+        if let Some(file) = &self.0 {
+            let _ = file.unlock();
+        }
     }
 }
 
