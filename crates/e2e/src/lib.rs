@@ -32,23 +32,61 @@ pub fn free_port() -> u16 {
 }
 
 /// Serves `dir` over HTTP on a free port, in a background thread, for the test's life.
-/// Each response is written on a thread of its own, so a browser slow to read one (its
-/// network process starved beside other lanes) never holds up another tab's page.
+///
+/// One request per connection (`Connection: close`), each connection on a thread of its
+/// own: no connection a browser keeps open between pages can hold up another page's files.
+/// (With a keep-alive server, a page now and then never finished loading, on an idle
+/// machine: "Timed out receiving message from renderer" after 60 s.)
 pub fn serve_dist(dir: PathBuf) -> String {
-    let server = tiny_http::Server::http("127.0.0.1:0").expect("static server");
-    let port = server.server_addr().to_ip().expect("ip address").port();
+    let listener = TcpListener::bind("127.0.0.1:0").expect("static server");
+    let port = listener.local_addr().expect("its address").port();
     std::thread::spawn(move || {
-        for request in server.incoming_requests() {
+        for stream in listener.incoming().flatten() {
             let dir = dir.clone();
-            std::thread::spawn(move || respond_from(&dir, request));
+            std::thread::spawn(move || serve_one(&dir, stream));
         }
     });
     format!("http://127.0.0.1:{port}")
 }
 
-fn respond_from(dir: &Path, request: tiny_http::Request) {
-    let path = request.url().split('?').next().unwrap_or("/").to_owned();
-    let file = match path.as_str() {
+/// Read one request from `stream`, answer it, close.
+fn serve_one(dir: &Path, mut stream: std::net::TcpStream) {
+    use std::io::{BufRead, BufReader, Write};
+    // A socket opened ahead of need (a browser's preconnect) that never asks is let go.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(reader) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(reader);
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+        return;
+    }
+    loop {
+        let mut header = String::new();
+        match reader.read_line(&mut header) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if header.trim_end().is_empty() => break,
+            Ok(_) => {}
+        }
+    }
+    let target = request_line.split_whitespace().nth(1).unwrap_or("/");
+    let path = target.split('?').next().unwrap_or("/");
+    let (status, kind, body) = respond_from(dir, path);
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes());
+    let _ = stream.write_all(&body);
+    let _ = stream.flush();
+    let _ = stream.shutdown(std::net::Shutdown::Both);
+}
+
+/// The status line's end, the content type and the body for `path`.
+fn respond_from(dir: &Path, path: &str) -> (&'static str, &'static str, Vec<u8>) {
+    let file = match path {
         "/" => dir.join("index.html"),
         // The MQTT.js peer page and the MQTT.js bundle (scripts/setup installs it).
         "/interop/mqttjs.html" => manifest_dir().join("interop/mqttjs.html"),
@@ -64,7 +102,7 @@ fn respond_from(dir: &Path, request: tiny_http::Request) {
         other if other.contains("..") => dir.join("missing"),
         other => dir.join(other.trim_start_matches('/')),
     };
-    let response = match std::fs::read(&file) {
+    match std::fs::read(&file) {
         Ok(body) => {
             let kind = match file.extension().and_then(|e| e.to_str()) {
                 Some("html") => "text/html; charset=utf-8",
@@ -73,12 +111,10 @@ fn respond_from(dir: &Path, request: tiny_http::Request) {
                 Some("css") => "text/css",
                 _ => "application/octet-stream",
             };
-            let header = tiny_http::Header::from_bytes("Content-Type", kind).unwrap();
-            tiny_http::Response::from_data(body).with_header(header)
+            ("200 OK", kind, body)
         }
-        Err(_) => tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404),
-    };
-    let _ = request.respond(response);
+        Err(_) => ("404 Not Found", "text/plain", b"not found".to_vec()),
+    }
 }
 
 /// A chromedriver process and one browser session on it. Both end on drop, with every
