@@ -1,8 +1,25 @@
 # Sourced by scripts/test and scripts/bench: runs the project's mosquitto.conf on free ports.
 # Sets BROKER_DIR, BROKER_TCP_PORT, BROKER_WS_PORT, BROKER_PID; BROKER_CONF is the config.
 
+# A free port below the kernel's ephemeral range, where outgoing connections take their
+# source ports (the same rule as e2e::free_port).
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+lo, hi = (10000, low - 1) if low > 12000 else (low, 65000)
+for _ in range(1000):
+    p = random.randint(lo, hi)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+    finally:
+        s.close()
+else:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+'
 }
 
 # start_broker [extra config lines...]

@@ -24,7 +24,37 @@ pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set; run scripts/test"))
 }
 
+/// A port nothing listens on, for a broker or server a test starts.
+///
+/// Picked at random below the kernel's ephemeral range (bound once to check it is free),
+/// never twice in one process: a port from `bind(:0)` comes from that range, where every
+/// outgoing connection of every lane also takes its source port, and one was seen taken
+/// between the pick and the broker's own bind ("Address already in use").
 pub fn free_port() -> u16 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::BuildHasher;
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (from, to) = if low > 12_000 {
+        (10_000, low - 1)
+    } else {
+        (low, 65_000)
+    };
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for attempt in 0u64..1000 {
+        let random = RandomState::new().hash_one((attempt, std::process::id()));
+        let port = from + (random % u64::from(to - from)) as u16;
+        if given.contains(&port) {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
