@@ -87,6 +87,11 @@ impl Receipts {
         Change::Marked { pending, refusal }
     }
 
+    /// Message `id` was never sent after all (the client could not take it): stop watching.
+    pub fn forget(&mut self, id: &str) {
+        self.waiting.remove(id);
+    }
+
     /// A copy of message `id` came from the broker. Returns [`Change::Unmarked`] when it had
     /// been marked "not seen back".
     pub fn handle_echo(&mut self, id: &str) -> Option<Change> {

@@ -163,11 +163,6 @@ impl Session {
         self.authorship.verdict()
     }
 
-    /// How many own messages are watched for their copy (MQTT 3.1.1, signed in).
-    pub fn watched(&self) -> usize {
-        self.receipts.watched()
-    }
-
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         self.transmits.pop_front()
     }

@@ -111,7 +111,7 @@ impl Session {
             }
             Err(e) if fresh => {
                 self.outbox.remove(id);
-                self.receipts.handle_echo(id);
+                self.receipts.forget(id);
                 self.stores
                     .push_back(StoreOp::OutboxDelete { seq: unsent.seq });
                 self.view(ViewChange::Outbox);
