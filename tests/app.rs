@@ -1,5 +1,9 @@
 //! The mounted App in headless Chromium against a real Mosquitto: what a user sees.
+//!
+//! A test binary of its own (not in `tests/browser`): its layout and focus checks need a
+//! page no other test has used.
 
+#[path = "browser/common.rs"]
 mod common;
 
 use common::{

@@ -242,7 +242,7 @@ fn codec(report: &mut Report) {
             json!({"p50": field("p50="), "p99": field("p99=")}),
         );
     }
-    // tests/client.rs checks that `online` and becoming visible retry at once; this is how
+    // tests/browser/client.rs checks that `online` and becoming visible retry at once; this is how
     // long "at once" takes (tests/codec_bench.rs, from the event to `connecting`).
     if let Ok(line) = std::env::var("MQTT_CHAT_BENCH_BROWSER_WAKE") {
         let field = |name: &str| field_of(&line, name);

@@ -1,15 +1,11 @@
 //! The topic viewer in headless Chromium against a real Mosquitto: the route in the hash,
 //! and the mounted viewer watching a filter beside the chat, on the same connection.
 
-mod common;
-
-use common::{config, outsider, unique_topic, wait_for, wait_until, Mounted};
+use crate::common::{config, outsider, unique_topic, wait_for, wait_until, Mounted};
 use mqtt_chat::browser::route::{parse, watch_hash, PageRoute};
 use mqtt_core::QoS;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 fn the_hash_names_the_view_and_its_filters() {

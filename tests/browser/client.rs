@@ -1,18 +1,14 @@
 //! The transport and protocol core together, in headless Chromium, against a real Mosquitto.
 
-mod common;
-
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use common::{broker, closed_port, quiet_for, unique_topic, wait_for};
+use crate::common::{broker, closed_port, quiet_for, unique_topic, wait_for};
 use mqtt_chat::browser::identity::new_client_id;
 use mqtt_chat::config::{broker_url, BrokerUrlError};
 use mqtt_chat::transport::{Connection, LinkEvent};
 use mqtt_core::{Event, LinkError, LinkState, Options, Protocol, PublishOptions, QoS};
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 type Events = Rc<RefCell<Vec<LinkEvent>>>;
 

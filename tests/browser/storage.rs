@@ -3,14 +3,12 @@
 //! records, the bound, clearing, no IndexedDB at all, and unsent messages that were left
 //! behind.
 
-mod common;
-
 use std::collections::HashSet;
 
-use chat::{ChatMessage, Recorder};
-use common::{
+use crate::common::{
     closed_port, config, outsider, quiet_for, unique_topic, wait_for, wait_for_async, Mounted,
 };
+use chat::{ChatMessage, Recorder};
 use mqtt_chat::persist::outbox::Unsent;
 use mqtt_chat::persist::writer::{Op, Writer};
 use mqtt_chat::persist::{history, outbox, Db};
@@ -19,13 +17,11 @@ use mqtt_core::QoS;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
-wasm_bindgen_test_configure!(run_in_browser);
-
 /// The app on `topic`, pointed at a port where no broker listens.
 fn offline(topic: &str) -> AppConfig {
     AppConfig {
         broker_url: Ok(format!("ws://127.0.0.1:{}", closed_port())),
-        ..common::config(topic)
+        ..crate::common::config(topic)
     }
 }
 
@@ -715,7 +711,7 @@ async fn messages_sent_while_storage_opens_go_out_after_the_unsent_ones_from_bef
     let subscribed = std::rc::Rc::new(std::cell::Cell::new(false));
     let listening = subscribed.clone();
     let listener = Connection::open(
-        vec![common::broker()],
+        vec![crate::common::broker()],
         Options::new(mqtt_chat::browser::identity::new_client_id().unwrap()),
         &[(topic.as_str(), QoS::AtLeastOnce)],
         move |e| match e {

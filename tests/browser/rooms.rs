@@ -2,14 +2,10 @@
 //! routing by topic into the right room, unread counts, joining and leaving, and presence
 //! statuses of any shape from other clients.
 
-mod common;
-
-use common::{config, outsider, unique_topic, wait_for, wait_until, Mounted};
+use crate::common::{config, outsider, unique_topic, wait_for, wait_until, Mounted};
 use mqtt_core::QoS;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 /// The unread count shown for `room`, 0 when there is none.
 fn unread(app: &Mounted, room: &str) -> u32 {

@@ -2,14 +2,10 @@
 //! explained in words without leaving the page, saved connections listed and deleted, and
 //! rows from signed-in users marked verified only when their topic proves the name.
 
-mod common;
-
-use common::{config, outsider, unique_topic, wait_for, wait_until, Mounted};
+use crate::common::{config, outsider, unique_topic, wait_for, wait_until, Mounted};
 use mqtt_chat::config::{save_connections, saved_connections, SAVED_KEY};
 use mqtt_core::QoS;
 use wasm_bindgen_test::*;
-
-wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn the_panel_has_its_fields_and_shows_the_client_id() {

@@ -1,4 +1,4 @@
-//! Helpers shared by the browser tests.
+//! Helpers shared by the browser tests (`tests/browser` and `tests/app.rs`; each uses some).
 #![allow(dead_code)]
 
 use std::cell::RefCell;
@@ -140,13 +140,6 @@ impl Drop for Mounted {
     fn drop(&mut self) {
         self.root.remove();
     }
-}
-
-/// Let the view catch up: Leptos renders signal changes after the current task. A race
-/// when waiting for something to happen (a render, a write): wait for that with `wait_for`
-/// (or `wait_until`, `wait_for_async`) instead; an absence window is `quiet_for`.
-pub async fn settle() {
-    gloo_timers::future::TimeoutFuture::new(50).await;
 }
 
 /// An absence check: `ms` in which something must NOT happen (a duplicate row, a send, a
