@@ -32,7 +32,7 @@ use std::collections::{HashMap, HashSet};
 use chat::session::{Key, StoreOp, Transmit, ViewChange};
 use chat::{
     ChatMessage, ConnectionStatus, Draft, MessageLog, Notice, NoticeKind, Notices, Outbox,
-    OutboxError, Presence, Recorder, Refusal, RoomName, Rooms, Watch,
+    OutboxError, Recorder, Refusal, RoomName, Rooms, Watch,
 };
 use leptos::prelude::*;
 use mqtt_core::{PublishError, QoS, Router};
@@ -133,9 +133,8 @@ pub struct ChatSession {
     pub rooms: RwSignal<Rooms>,
     /// The user's name, as typed (sent with messages, presence and typing).
     pub name: RwSignal<String>,
-    /// Who is where, from the retained statuses. Changes notify at most once a frame.
-    pub presence: RwSignal<Presence>,
-    /// Bumped when a presence grace period ends, so the view looks again.
+    /// Bumped (at most once a frame) when who is where may show differently: read it with
+    /// [`ChatSession::listing`].
     pub presence_tick: RwSignal<u32>,
     /// `Ann is typing…` for the open room, or empty.
     pub typing_text: RwSignal<String>,
@@ -190,7 +189,6 @@ pub struct ChatSession {
     unasked: StoredValue<Vec<RoomName>>,
     catch_up: StoredValue<catchup::CatchUpState>,
     announce: StoredValue<Announcer>,
-    presence_state: StoredValue<presence::PresenceState>,
     /// The topic viewer: its filters and what arrived on them. Changes notify at most once
     /// a frame.
     pub watch: RwSignal<Watch>,
@@ -224,7 +222,18 @@ impl ChatSession {
             notices.try_update(|n| n.set(Notice::RoomRefused { why: e.to_string() }));
         }
         let rooms_joined: Vec<RoomName> = rooms.joined().to_vec();
-        let core = chat::Session::new(config.protocol, config.verified_user().is_some());
+        let mut core = chat::Session::new(config.protocol, config.verified_user().is_some());
+        let name = config
+            .verified_user()
+            .unwrap_or_else(crate::persist::prefs::load_name);
+        core.set_name(&name);
+        core.handle_rooms(
+            wall_clock_ms(),
+            rooms_joined
+                .iter()
+                .map(|room| room.as_str().to_owned())
+                .collect(),
+        );
         let session = ChatSession {
             status: RwSignal::new(ConnectionStatus::Connecting),
             log: RwSignal::new(MessageLog::new(VIEW_CAPACITY)),
@@ -235,16 +244,7 @@ impl ChatSession {
             history: RwSignal::new(HistoryState::Loading),
             client_id: RwSignal::new(None),
             rooms: RwSignal::new(rooms),
-            name: RwSignal::new(
-                config
-                    .verified_user()
-                    .unwrap_or_else(crate::persist::prefs::load_name),
-            ),
-            presence: RwSignal::new({
-                let mut presence = Presence::default();
-                presence.set_vouched(false);
-                presence
-            }),
+            name: RwSignal::new(name),
             presence_tick: RwSignal::new(0),
             typing_text: RwSignal::new(String::new()),
             announcement: RwSignal::new(String::new()),
@@ -282,7 +282,6 @@ impl ChatSession {
             unasked: StoredValue::new(Vec::new()),
             catch_up: StoredValue::new(Default::default()),
             announce: StoredValue::new(Default::default()),
-            presence_state: StoredValue::new(Default::default()),
             watch: RwSignal::new(Watch::default()),
             watch_render: StoredValue::new(RenderThrottle::default()),
             router: StoredValue::new(chat_router(&rooms_joined)),
@@ -434,6 +433,28 @@ impl ChatSession {
                             })
                         });
                     }
+                    Transmit::Will(will) => {
+                        let _ = self
+                            .connection
+                            .try_with_value(|c| c.as_ref().map(|c| c.set_will(Some(will))));
+                    }
+                    Transmit::Status { topic, payload } => {
+                        let _ = self.connection.try_with_value(|c| {
+                            c.as_ref()
+                                .map(|c| c.publish_retained(&topic, payload, QoS::AtLeastOnce))
+                        });
+                    }
+                    Transmit::Clear { topic } => {
+                        let _ = self.connection.try_with_value(|c| {
+                            c.as_ref()
+                                .map(|c| c.publish_retained(&topic, Vec::new(), QoS::AtLeastOnce))
+                        });
+                    }
+                    Transmit::Subscribe { filter } => {
+                        let _ = self.connection.try_with_value(|c| {
+                            c.as_ref().map(|c| c.subscribe(&filter, QoS::AtLeastOnce))
+                        });
+                    }
                     Transmit::Abandon(pkid) => {
                         let _ = self.connection.try_with_value(|c| {
                             if let Some(c) = c {
@@ -508,6 +529,12 @@ impl ChatSession {
             }
             ViewChange::Verdict => self.mirror_verdict(),
             ViewChange::Typing => self.mirror_typing(),
+            ViewChange::Presence => {
+                let tick = self.presence_tick;
+                notify_soon(self.presence_render, move || {
+                    tick.try_update(|t| *t = t.wrapping_add(1));
+                });
+            }
             ViewChange::Requeued { failed, why } => {
                 self.notices.try_update(|n| {
                     if failed > 0 {

@@ -164,7 +164,7 @@ impl ChatSession {
         for (filter, qos) in room_filters(room) {
             self.want(super::View::Chat, &filter, qos);
         }
-        self.publish_status();
+        self.rooms_changed();
         self.ask_catch_up(room);
     }
 
@@ -180,7 +180,7 @@ impl ChatSession {
             l.remove(room);
         });
         self.core.try_update_value(|c| c.forget_room(room));
-        self.publish_status();
+        self.rooms_changed();
     }
 
     pub(super) fn save_rooms(&self) {

@@ -193,8 +193,8 @@ impl ChatSession {
     /// A new session or a resumed one: say we are here; if the broker lost what it kept for
     /// us (or never had it), ask every room what was said.
     fn on_connected(&self, session_present: bool) {
-        self.publish_status();
-        self.probe_authorship();
+        // Says we are here, and starts the authorship check.
+        self.core_connected();
         if !session_present {
             let joined: Vec<RoomName> = self
                 .rooms
@@ -206,7 +206,6 @@ impl ChatSession {
             });
         }
         self.ask_unasked();
-        self.schedule_presence_upkeep();
     }
 
     /// A chat message for `room`: into its log once, its history, its unread count.

@@ -4,7 +4,6 @@
 //! connect, with fresh randomness, and mirrors the verdict into the signals the view reads.
 
 use leptos::prelude::*;
-use mqtt_core::QoS;
 
 use super::ChatSession;
 use crate::browser::scope::scoped;
@@ -23,15 +22,17 @@ pub(super) fn forget_old_answers() {
 }
 
 impl ChatSession {
-    /// A new link is up: check again (see `chat::authorship`), with a fresh made-up author;
-    /// without randomness, no probe (not known).
-    pub(super) fn probe_authorship(&self) {
+    /// A new link is up: the core says this tab is here and checks again (see
+    /// `chat::authorship`), with a fresh made-up author; without randomness, no probe (not
+    /// known).
+    pub(super) fn core_connected(&self) {
         let Some(id) = self.client_id.try_get_untracked().unwrap_or_default() else {
             return;
         };
         let made_up = crate::browser::random_hex(6).unwrap_or_default();
+        let random = js_sys::Math::random();
         self.core
-            .try_update_value(|c| c.handle_connected(wall_clock_ms(), &id, &made_up));
+            .try_update_value(|c| c.handle_connected(wall_clock_ms(), &id, &made_up, random));
         self.drive();
     }
 
@@ -47,8 +48,7 @@ impl ChatSession {
         ours
     }
 
-    /// The verdict into the signals; when whether authors are vouched for changes, the
-    /// retained statuses are read again under the new answer.
+    /// The verdict into the signals (the core reads statuses under it itself).
     pub(super) fn mirror_verdict(&self) {
         let Some(verdict) = self.core.try_with_value(|c| c.verdict().clone()) else {
             return;
@@ -57,17 +57,8 @@ impl ChatSession {
         if self.verdict.try_get_untracked().as_ref() != Some(&verdict) {
             self.verdict.try_set(verdict);
         }
-        match self.vouched.try_get_untracked() {
-            Some(was) if was != vouched => {}
-            _ => return,
+        if self.vouched.try_get_untracked() == Some(!vouched) {
+            self.vouched.try_set(vouched);
         }
-        self.vouched.try_set(vouched);
-        self.presence.try_update(|p| p.set_vouched(vouched));
-        // Have the broker send every retained status again, read under the new answer.
-        let _ = self.connection.try_with_value(|c| {
-            if let Some(c) = c {
-                let _ = c.subscribe(chat::VERIFIED_PRESENCE_FILTER, QoS::AtLeastOnce);
-            }
-        });
     }
 }

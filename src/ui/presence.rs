@@ -29,7 +29,7 @@ pub fn PresenceList(
         let armed = wake.get();
         let room = session.rooms.with(|r| r.open().as_str().to_owned());
         let now = wall_clock_ms();
-        let listing = session.presence.with(|p| p.listing(&room, now));
+        let listing = session.listing(&room, now);
         if let Some(at) = listing.changes_at.filter(|at| *at < armed) {
             wake.update_untracked(|w| *w = at);
             let wait = Duration::from_millis((at - now) as u64 + 20);

@@ -285,6 +285,15 @@ pub struct Presence {
     unvouched: bool,
 }
 
+impl std::fmt::Debug for Presence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presence")
+            .field("tabs", &self.tabs.len())
+            .field("people", &self.people.len())
+            .finish_non_exhaustive()
+    }
+}
+
 fn fresh(ts: f64, now: f64) -> bool {
     ts >= now - MAX_AGE_MS && ts <= now + MAX_FUTURE_MS
 }
@@ -299,6 +308,10 @@ impl Presence {
     /// before statuses arrive.
     pub fn set_vouched(&mut self, vouched: bool) {
         self.unvouched = !vouched;
+    }
+
+    pub fn vouched(&self) -> bool {
+        !self.unvouched
     }
 
     /// Takes the payload retained on `chat/presence/<tab>`. Returns true if what anyone shows

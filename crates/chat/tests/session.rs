@@ -345,7 +345,7 @@ fn anonymous_or_mqtt5_tabs_never_mark_messages_not_seen_back() {
 
 /// Connect and have the probe taken as `pkid`; returns the probe's topic.
 fn probe(s: &mut Session, now: f64, pkid: u16) -> String {
-    s.handle_connected(now, "tab-1", "made-up");
+    s.handle_connected(now, "tab-1", "made-up", 0.5);
     let out = drain(s);
     let topic = out
         .transmits
@@ -392,7 +392,7 @@ fn authorship_a_puback_that_accepts_the_probe_then_its_late_echo_is_open_never_v
 fn authorship_a_link_drop_at_each_step_is_not_known_and_abandons_the_probe() {
     // Before the client took the probe.
     let mut s = ready(MqttVersion::V5, true);
-    s.handle_connected(0.0, "tab-1", "made-up");
+    s.handle_connected(0.0, "tab-1", "made-up", 0.5);
     drain(&mut s);
     s.handle_link_lost(1.0, true);
     assert_eq!(s.verdict(), &Verdict::NotKnown(Unknown::LinkLost));
@@ -413,7 +413,7 @@ fn authorship_a_link_drop_at_each_step_is_not_known_and_abandons_the_probe() {
     s.handle_publish_refused(1.0, 42, Some(NOT_AUTHORIZED), "not authorized");
     assert!(s.verdict().vouched());
     s.handle_link_lost(2.0, false);
-    s.handle_connected(3.0, "tab-1", "made-up-2");
+    s.handle_connected(3.0, "tab-1", "made-up-2", 0.5);
     assert_eq!(
         s.verdict(),
         &Verdict::Checking,
@@ -445,19 +445,21 @@ fn authorship_no_answer_in_time_is_not_known_and_the_probe_is_abandoned() {
     s.handle_timeout(1000.0 + PROBE_TIMEOUT_MS);
     assert_eq!(s.verdict(), &Verdict::NotKnown(Unknown::TimedOut));
     assert!(drain(&mut s).transmits.contains(&Transmit::Abandon(60)));
-    assert_eq!(s.poll_timeout(), None);
+    // Only presence's timers are left (the sweep, the refresh check), none of the probe's.
+    let next = s.poll_timeout().expect("presence's timers");
+    assert!(next > 1000.0 + PROBE_TIMEOUT_MS, "{next}");
 }
 
 #[test]
 fn authorship_a_probe_the_client_cannot_take_or_no_randomness_is_not_known() {
     let mut s = ready(MqttVersion::V5, true);
-    s.handle_connected(0.0, "tab-1", "made-up");
+    s.handle_connected(0.0, "tab-1", "made-up", 0.5);
     drain(&mut s);
     s.handle_published(&Key::Probe, Err(PublishError::OutboxFull(1)))
         .unwrap();
     assert_eq!(s.verdict(), &Verdict::NotKnown(Unknown::NotSent));
     let mut s = ready(MqttVersion::V5, true);
-    s.handle_connected(0.0, "tab-1", "");
+    s.handle_connected(0.0, "tab-1", "", 0.5);
     assert!(
         drain(&mut s).transmits.is_empty(),
         "no probe without randomness"
@@ -468,7 +470,7 @@ fn authorship_a_probe_the_client_cannot_take_or_no_randomness_is_not_known() {
 #[test]
 fn authorship_under_mqtt311_sends_no_probe_and_says_it_needs_mqtt5() {
     let mut s = ready(MqttVersion::V311, true);
-    s.handle_connected(0.0, "tab-1", "made-up");
+    s.handle_connected(0.0, "tab-1", "made-up", 0.5);
     assert!(drain(&mut s).transmits.is_empty());
     assert_eq!(s.verdict(), &Verdict::NeedsMqtt5);
     // Its own messages' PUBACKs and copies prove nothing about authors.

@@ -7,10 +7,12 @@
 //!   after a reload and what own rows show derive from it;
 //! - the marks on own messages that left it undelivered ([`Receipts`]);
 //! - the [`AuthorshipCheck`];
-//! - typing, said and shown ([`crate::TypingSender`], [`crate::Typing`]).
+//! - typing, said and shown ([`crate::TypingSender`], [`crate::Typing`]);
+//! - presence: this tab's status and will, everyone's statuses ([`crate::Presence`]), the
+//!   grace periods, the sweep of stale statuses and the daily refresh.
 //!
-//! Rooms, presence and catch-up keep their own domain types for now, driven from the
-//! app's `src/session`; they are the next to move in here, behind the same calls.
+//! Rooms (with their logs) and catch-up keep their own domain types, driven from the app's
+//! `src/session`.
 //!
 //! Driven by `handle_*(now, …)` calls, read by `poll_*` calls:
 //! - [`Session::poll_transmit`]: the next thing for the MQTT client (publish, abandon);
@@ -22,10 +24,17 @@
 //! Times are wall-clock milliseconds, as elsewhere in the domain.
 
 mod own;
+mod presence;
 mod probe;
 mod typing;
 
+pub use presence::{
+    NAME_SETTLE_MS, REFRESH_CHECK_MS, RESTORE_MS, SWEEP_AFTER_MS, SWEEP_SPREAD_MS, WILL_DELAY,
+};
+
 use std::collections::{HashSet, VecDeque};
+
+use mqtt_core::LastWill;
 
 use crate::authorship::{AuthorshipCheck, Verdict};
 use crate::connection::MqttVersion;
@@ -60,6 +69,14 @@ pub enum Transmit {
         payload: Vec<u8>,
         expires_in: f64,
     },
+    /// From now on, CONNECT with this last will.
+    Will(LastWill),
+    /// Publish this tab's status, retained, at QoS 1.
+    Status { topic: String, payload: Vec<u8> },
+    /// Clear a retained status (an empty retained publish, QoS 1).
+    Clear { topic: String },
+    /// Subscribe to `filter` again (at QoS 1): the broker sends what it retains under it.
+    Subscribe { filter: String },
 }
 
 /// For storage, in this order. The outbox's records are keyed by `seq` under this tab's
@@ -100,6 +117,8 @@ pub enum ViewChange {
     Verdict,
     /// The open room's typing line changed ([`Session::typing_text`]).
     Typing,
+    /// Who is where may show differently ([`Session::listing`]).
+    Presence,
     /// Of the messages from before a reload (or held while storage was read), `failed`
     /// could not be queued, the last because of `why`; they stay stored. 0: all went.
     Requeued { failed: usize, why: String },
@@ -115,19 +134,23 @@ struct Requeue {
 }
 
 /// The session (see the module docs).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Session {
+    /// This browser's person id (presence, typing).
+    person: String,
     outbox: Outbox,
     receipts: Receipts,
     authorship: AuthorshipCheck,
     typing: typing::TypingPart,
+    presence: presence::PresencePart,
     /// Fresh messages published and not yet answered: a failed publish takes them back out.
     fresh: HashSet<String>,
     requeue: Requeue,
     transmits: VecDeque<Transmit>,
     stores: VecDeque<StoreOp>,
     views: VecDeque<ViewChange>,
-    /// Mirrored state changed and not yet read: outbox 1, marks 2, verdict 4, typing 8.
+    /// Mirrored state changed and not yet read: outbox 1, marks 2, verdict 4, typing 8,
+    /// presence 16.
     dirty: u8,
 }
 
@@ -136,7 +159,12 @@ impl Session {
     /// or not. Until [`Session::handle_restored`] (or [`Session::handle_storage_late`]),
     /// what is sent waits behind the stored unsent messages.
     pub fn new(version: MqttVersion, signed_in: bool) -> Self {
+        let mut presence = presence::PresencePart::default();
+        // Nothing is vouched for until this connection's own check says so.
+        presence.people_vouched(false);
         Session {
+            person: String::new(),
+            presence,
             outbox: Outbox::awaiting_restore(),
             // MQTT 3.1.1 cannot refuse a publish: a signed-in tab expects its own back.
             receipts: Receipts::new(version == MqttVersion::V311 && signed_in),
@@ -182,18 +210,20 @@ impl Session {
             2 => Some(ViewChange::Marks),
             4 => Some(ViewChange::Verdict),
             8 => Some(ViewChange::Typing),
+            16 => Some(ViewChange::Presence),
             _ => None,
         }
     }
 
     /// When [`Session::handle_timeout`] is next due: the earliest of an own message's echo
-    /// deadline, the probe's, the trailing typing publish and the open room's next typing
-    /// expiry.
+    /// deadline, the probe's, the trailing typing publish, the open room's next typing
+    /// expiry, and presence's (a name to say, a grace ending, the sweep, the refresh check).
     pub fn poll_timeout(&self) -> Option<f64> {
         [
             self.receipts.poll_timeout(),
             self.authorship.poll_timeout(),
             self.typing.poll_timeout(),
+            self.presence.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -219,6 +249,7 @@ impl Session {
         } else {
             self.outbox.link_lost();
         }
+        self.presence_link_lost();
         self.view(ViewChange::Outbox);
         if let Some(pkid) = self.authorship.handle_link_lost() {
             self.transmits.push_back(Transmit::Abandon(pkid));
@@ -227,7 +258,8 @@ impl Session {
     }
 
     /// Time passed: own messages not seen back in time are marked; a probe past its
-    /// deadline is not known, and abandoned; typing is said again or expires.
+    /// deadline is not known, and abandoned; typing is said again or expires; presence's
+    /// timers run.
     pub fn handle_timeout(&mut self, now: f64) {
         for change in self.receipts.handle_timeout(now) {
             self.changed(now, change);
@@ -237,6 +269,7 @@ impl Session {
         }
         self.view(ViewChange::Verdict);
         self.typing_timeout(now);
+        self.presence_timeout(now);
     }
 
     /// Queue a change for the view; a change of mirrored state once until it is read.
@@ -244,8 +277,13 @@ impl Session {
         let flag = match change {
             ViewChange::Outbox => 1,
             ViewChange::Marks => 2,
-            ViewChange::Verdict => 4,
+            ViewChange::Verdict => {
+                // Statuses from `.../from/<user>` are read under the verdict.
+                self.presence_vouched(self.authorship.verdict().vouched());
+                4
+            }
             ViewChange::Typing => 8,
+            ViewChange::Presence => 16,
             other => return self.views.push_back(other),
         };
         self.dirty |= flag;

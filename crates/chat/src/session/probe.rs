@@ -5,9 +5,12 @@ use super::{Key, Session, Transmit, ViewChange};
 use crate::authorship::PROBE_PAYLOAD;
 
 impl Session {
-    /// A new link is up, to this tab's client id `tab`. The authorship check starts again,
-    /// with `made_up` (fresh randomness; empty when there is none: then it is not known).
-    pub fn handle_connected(&mut self, now: f64, tab: &str, made_up: &str) {
+    /// A new link is up, to this tab's client id `tab`. This tab says it is here (the
+    /// first time, `random` in [0, 1) picks when stale statuses are swept), and the
+    /// authorship check starts again, with `made_up` (fresh randomness; empty when there is
+    /// none: then it is not known).
+    pub fn handle_connected(&mut self, now: f64, tab: &str, made_up: &str, random: f64) {
+        self.presence_connected(now, random);
         if let Some(topic) = self.authorship.handle_connected(now, tab, made_up) {
             if made_up.is_empty() {
                 self.authorship.handle_probe_not_sent();

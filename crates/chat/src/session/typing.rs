@@ -16,8 +16,6 @@ pub(super) struct TypingPart {
     rooms: HashMap<RoomName, Typing>,
     /// The room typing is said to and shown for.
     open: RoomName,
-    /// This browser's person id: its own signals are not shown.
-    person: String,
     /// The name given with the last keystroke (a trailing publish goes under it).
     name: String,
     /// The open room's typing line, as last given to the view.
@@ -36,9 +34,9 @@ impl TypingPart {
 }
 
 impl Session {
-    /// This browser's person id (its own typing signals are never shown).
+    /// This browser's person id: in its status, and its own typing signals are never shown.
     pub fn set_person(&mut self, person: &str) {
-        self.typing.person = person.to_owned();
+        person.clone_into(&mut self.person);
     }
 
     /// The open room's typing line: "", "Ann is typing…", …
@@ -74,7 +72,7 @@ impl Session {
             name => name.to_owned(),
         };
         let signal = TypingSignal {
-            person: self.typing.person.clone(),
+            person: self.person.clone(),
             name,
             expires_in,
         };
@@ -91,7 +89,7 @@ impl Session {
         let Ok(signal) = decode_typing(payload) else {
             return;
         };
-        let me = self.typing.person.clone();
+        let me = self.person.clone();
         self.typing
             .rooms
             .entry(room)
