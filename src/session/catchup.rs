@@ -1,33 +1,18 @@
-//! Catch-up without a server: a tab that joins a room, or whose broker session was lost,
-//! asks the room (`chat/catchup/<room topic>`) for recent messages; tabs that keep them
-//! answer from their stored history after a random delay, sending only what the answers
-//! already sent do not hold. The rules are the domain's (`chat::catchup`); this module does
-//! the publishing, the timers and the storage reads.
-//!
-//! Not covered: a room where no tab with history is online gets no answer.
+//! Catch-up, driven: the rules (asking, answering after a random delay with only what no
+//! answer held, accepting answers) are the core's (`chat::Session`, its `catchup` module).
+//! This file says when a room asks (once its stored history is in the log, and the link and
+//! storage are up), reads the history an answer needs, and merges accepted answers into the
+//! rooms' logs and history.
 
-use chat::catchup::{self, Due, Entry, Packet, Requests, Responder};
+use chat::catchup::{Due, Entry};
 use chat::{decode_payload, Payload, RoomName};
 use leptos::prelude::*;
-use mqtt_core::{IncomingMessage, QoS};
+use mqtt_core::IncomingMessage;
 
-use super::render::at_time;
 use super::ChatSession;
 use crate::browser::{random_hex, wall_clock_ms};
 use crate::persist::history;
 use crate::persist::writer::Op;
-use chat::pace::Wake;
-
-/// How far before the newest message we hold a request reaches back: messages near it may
-/// have been missed by this tab while the broker restarted.
-const OVERLAP_MS: f64 = 60_000.0;
-
-#[derive(Debug, Default)]
-pub(super) struct CatchUpState {
-    requests: Requests,
-    responder: Responder,
-    wake: Wake,
-}
 
 impl ChatSession {
     /// Ask `room` what was said since a minute before the newest message this browser
@@ -101,22 +86,12 @@ impl ChatSession {
                     .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))))
             })
             .flatten();
-        let since = newest.map(|t| t - OVERLAP_MS);
-        let now = wall_clock_ms();
-        let Some(request) = self
-            .catch_up
-            .try_update_value(|c| c.requests.start(room.clone(), id, since, now))
-        else {
-            return;
-        };
-        let _ = self.connection.try_with_value(|c| {
-            if let Some(c) = c {
-                let _ = c.publish(&room.catchup_topic(), request.to_json(), QoS::AtMostOnce);
-            }
-        });
+        self.core
+            .try_update_value(|c| c.handle_ask(wall_clock_ms(), room, id, newest));
+        self.drive();
     }
 
-    /// A request or an answer in `room`.
+    /// A request or an answer in `room` (the core's rules).
     pub(super) fn on_catch_up(&self, room: RoomName, message: &IncomingMessage) {
         if message.retain
             || !self
@@ -126,42 +101,15 @@ impl ChatSession {
         {
             return;
         }
-        let Ok(packet) = catchup::decode(&message.payload) else {
-            return;
-        };
-        let now = wall_clock_ms();
-        match packet {
-            Packet::Request(request) => {
-                let own = self
-                    .catch_up
-                    .try_with_value(|c| c.requests.is_open(&request.id));
-                if own == Some(false) {
-                    let random = js_sys::Math::random();
-                    let taken = self
-                        .catch_up
-                        .try_update_value(|c| c.responder.on_request(&room, request, now, random));
-                    if taken.is_some() {
-                        self.schedule_answers();
-                    }
-                }
-            }
-            Packet::Answer(answer) => {
-                let accepted = self
-                    .catch_up
-                    .try_update_value(|c| {
-                        c.responder.on_answer(&room, &answer);
-                        c.requests.accept(&room, answer, now)
-                    })
-                    .unwrap_or_default();
-                if !accepted.is_empty() {
-                    self.merge_catch_up(&room, accepted);
-                }
-            }
-        }
+        let random = js_sys::Math::random();
+        self.core.try_update_value(|c| {
+            c.handle_catch_up(wall_clock_ms(), room, &message.payload, random)
+        });
+        self.drive();
     }
 
     /// Answered messages into the room's log, marked, each once; the new ones are kept.
-    fn merge_catch_up(&self, room: &RoomName, entries: Vec<Entry>) {
+    pub(super) fn merge_catch_up(&self, room: &RoomName, entries: Vec<Entry>) {
         let author = self.author.try_get_value().unwrap_or_default();
         let topic = room.chat_topic();
         let visible = self.visible.try_get_untracked().unwrap_or_default();
@@ -208,38 +156,9 @@ impl ChatSession {
         .unwrap_or(false)
     }
 
-    /// Answer the requests whose delay is over, then wait for the next. Nothing runs once
-    /// the session is gone (its values disposed): no answer, no next wake-up.
-    fn schedule_answers(&self) {
-        let Some(Some(at)) = self.catch_up.try_with_value(|c| c.responder.poll_timeout()) else {
-            return;
-        };
-        if !self
-            .catch_up
-            .try_update_value(|c| c.wake.arm(at))
-            .unwrap_or(false)
-        {
-            return;
-        }
-        let session = *self;
-        at_time(at, move || {
-            let Some(due) = session.catch_up.try_update_value(|c| {
-                c.wake.fired();
-                c.responder.due(wall_clock_ms())
-            }) else {
-                // The session was disposed while waiting: nothing to answer, nothing to
-                // schedule.
-                return;
-            };
-            for d in due {
-                leptos::task::spawn_local(async move { session.answer(d).await });
-            }
-            session.schedule_answers();
-        });
-    }
-
-    /// Send what we keep of the room that the answers so far do not hold.
-    async fn answer(self, due: Due) {
+    /// Read what we keep of the room for an answer the core has due, and hand it back:
+    /// the core sends what the answers so far do not hold.
+    pub(super) async fn read_for_answer(self, due: Due) {
         let db = self
             .store
             .try_with_value(|s| s.db.clone().filter(|_| s.keep_history))
@@ -257,23 +176,12 @@ impl ChatSession {
                 payload: String::from_utf8(m.payload).ok()?,
             })
         });
-        let candidates = catchup::candidates(stored, due.request.since, due.request.limit);
-        let Some(send) = self
-            .catch_up
-            .try_with_value(|c| c.responder.uncovered(&due.request.id, candidates))
-        else {
-            return;
-        };
-        if send.is_empty() {
-            return;
+        if self
+            .core
+            .try_update_value(|c| c.handle_read_for_answer(&due, stored))
+            .is_some()
+        {
+            self.drive();
         }
-        let topic = due.room.catchup_topic();
-        let _ = self.connection.try_with_value(|c| {
-            if let Some(c) = c {
-                for chunk in catchup::encode_answer(&due.request.id, &send) {
-                    let _ = c.publish(&topic, chunk, QoS::AtMostOnce);
-                }
-            }
-        });
     }
 }

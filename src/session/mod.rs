@@ -9,7 +9,6 @@
 //! - [`catchup`]: asking peers for what the broker could not give, and answering them.
 //! - [`lifecycle`]: leaving and coming back to the page.
 //! - [`watch`]: the topic viewer's filters, on the same connection.
-//! - [`render`]: at most one render a frame.
 //!
 //! Nothing the user sends is lost: each message goes into the outbox (one IndexedDB record
 //! per message) before it is published at QoS 1, and leaves it only when the broker
@@ -19,7 +18,6 @@
 mod catchup;
 mod lifecycle;
 mod presence;
-mod render;
 mod rooms;
 mod routing;
 mod startup;
@@ -187,7 +185,6 @@ pub struct ChatSession {
     history_loads: StoredValue<HashMap<RoomName, rooms::HistoryLoad>, LocalStorage>,
     /// Rooms to ask for catch-up once connected (joined while offline, or by the link).
     unasked: StoredValue<Vec<RoomName>>,
-    catch_up: StoredValue<catchup::CatchUpState>,
     announce: StoredValue<Announcer>,
     /// The topic viewer: its filters and what arrived on them. Changes notify at most once
     /// a frame.
@@ -280,7 +277,6 @@ impl ChatSession {
             key_spaces: StoredValue::new(0),
             history_loads: StoredValue::new_local(HashMap::new()),
             unasked: StoredValue::new(Vec::new()),
-            catch_up: StoredValue::new(Default::default()),
             announce: StoredValue::new(Default::default()),
             watch: RwSignal::new(Watch::default()),
             watch_render: StoredValue::new(RenderThrottle::default()),
@@ -455,6 +451,12 @@ impl ChatSession {
                             c.as_ref().map(|c| c.subscribe(&filter, QoS::AtLeastOnce))
                         });
                     }
+                    Transmit::CatchUp { topic, payload } => {
+                        let _ = self.connection.try_with_value(|c| {
+                            c.as_ref()
+                                .map(|c| c.publish(&topic, payload, QoS::AtMostOnce))
+                        });
+                    }
                     Transmit::Abandon(pkid) => {
                         let _ = self.connection.try_with_value(|c| {
                             if let Some(c) = c {
@@ -477,6 +479,11 @@ impl ChatSession {
     }
 
     fn store_op(&self, op: StoreOp) {
+        if let StoreOp::ReadForAnswer(due) = op {
+            let session = *self;
+            leptos::task::spawn_local(session.read_for_answer(due));
+            return;
+        }
         let owner = self
             .client_id
             .try_get_untracked()
@@ -499,6 +506,7 @@ impl ChatSession {
                     s.writer.push(Op::History(record));
                 }
             }
+            StoreOp::ReadForAnswer(_) => {}
         });
     }
 
@@ -529,6 +537,7 @@ impl ChatSession {
             }
             ViewChange::Verdict => self.mirror_verdict(),
             ViewChange::Typing => self.mirror_typing(),
+            ViewChange::CaughtUp { room, entries } => self.merge_catch_up(&room, entries),
             ViewChange::Presence => {
                 let tick = self.presence_tick;
                 notify_soon(self.presence_render, move || {

@@ -9,25 +9,31 @@
 //! - the [`AuthorshipCheck`];
 //! - typing, said and shown ([`crate::TypingSender`], [`crate::Typing`]);
 //! - presence: this tab's status and will, everyone's statuses ([`crate::Presence`]), the
-//!   grace periods, the sweep of stale statuses and the daily refresh.
+//!   grace periods, the sweep of stale statuses and the daily refresh;
+//! - catch-up: asking rooms, answering others after a delay with what storage holds
+//!   ([`crate::catchup`]).
 //!
-//! Rooms (with their logs) and catch-up keep their own domain types, driven from the app's
-//! `src/session`.
+//! Rooms (which are joined and open, and each room's log) stay with the app's
+//! `src/session`, which tells the core what it needs of them.
 //!
 //! Driven by `handle_*(now, …)` calls, read by `poll_*` calls:
-//! - [`Session::poll_transmit`]: the next thing for the MQTT client (publish, abandon);
+//! - [`Session::poll_transmit`]: the next thing for the MQTT client (a publish, a will, a
+//!   subscription, a packet to abandon);
 //!   a publish is answered with [`Session::handle_published`];
-//! - [`Session::poll_store`]: the next storage write, in order;
+//! - [`Session::poll_store`]: the next storage operation (writes in order, and reads for
+//!   catch-up answers);
 //! - [`Session::poll_view`]: the next change for the view;
 //! - [`Session::poll_timeout`]: when [`Session::handle_timeout`] is next due.
 //!
 //! Times are wall-clock milliseconds, as elsewhere in the domain.
 
+mod catchup;
 mod own;
 mod presence;
 mod probe;
 mod typing;
 
+pub use catchup::OVERLAP_MS;
 pub use presence::{
     NAME_SETTLE_MS, REFRESH_CHECK_MS, RESTORE_MS, SWEEP_AFTER_MS, SWEEP_SPREAD_MS, WILL_DELAY,
 };
@@ -37,10 +43,12 @@ use std::collections::{HashSet, VecDeque};
 use mqtt_core::LastWill;
 
 use crate::authorship::{AuthorshipCheck, Verdict};
+use crate::catchup::{Due, Entry};
 use crate::connection::MqttVersion;
 use crate::message::ChatMessage;
 use crate::outbox::{Outbox, Refusal, Unsent, MAX_CLOSED_SENDS};
 use crate::receipts::Receipts;
+use crate::room::RoomName;
 
 /// What a publish is for, to match its answer ([`Session::handle_published`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,6 +85,8 @@ pub enum Transmit {
     Clear { topic: String },
     /// Subscribe to `filter` again (at QoS 1): the broker sends what it retains under it.
     Subscribe { filter: String },
+    /// A catch-up request or answer: QoS 0, not retained.
+    CatchUp { topic: String, payload: Vec<u8> },
 }
 
 /// For storage, in this order. The outbox's records are keyed by `seq` under this tab's
@@ -96,6 +106,9 @@ pub enum StoreOp {
         at: f64,
         refusal: Option<Refusal>,
     },
+    /// Read the room's stored messages for this answer, and hand them to
+    /// [`Session::handle_read_for_answer`] (nothing stored, or no storage: nothing to do).
+    ReadForAnswer(Due),
 }
 
 /// For the view.
@@ -119,6 +132,9 @@ pub enum ViewChange {
     Typing,
     /// Who is where may show differently ([`Session::listing`]).
     Presence,
+    /// New messages of `room` from a catch-up answer, oldest first: into its log (each
+    /// once), and kept.
+    CaughtUp { room: RoomName, entries: Vec<Entry> },
     /// Of the messages from before a reload (or held while storage was read), `failed`
     /// could not be queued, the last because of `why`; they stay stored. 0: all went.
     Requeued { failed: usize, why: String },
@@ -143,6 +159,7 @@ pub struct Session {
     authorship: AuthorshipCheck,
     typing: typing::TypingPart,
     presence: presence::PresencePart,
+    catch_up: catchup::CatchUpPart,
     /// Fresh messages published and not yet answered: a failed publish takes them back out.
     fresh: HashSet<String>,
     requeue: Requeue,
@@ -165,6 +182,7 @@ impl Session {
         Session {
             person: String::new(),
             presence,
+            catch_up: catchup::CatchUpPart::default(),
             outbox: Outbox::awaiting_restore(),
             // MQTT 3.1.1 cannot refuse a publish: a signed-in tab expects its own back.
             receipts: Receipts::new(version == MqttVersion::V311 && signed_in),
@@ -224,6 +242,7 @@ impl Session {
             self.authorship.poll_timeout(),
             self.typing.poll_timeout(),
             self.presence.poll_timeout(),
+            self.catch_up.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -270,6 +289,7 @@ impl Session {
         self.view(ViewChange::Verdict);
         self.typing_timeout(now);
         self.presence_timeout(now);
+        self.catch_up_timeout(now);
     }
 
     /// Queue a change for the view; a change of mirrored state once until it is read.
