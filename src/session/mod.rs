@@ -40,7 +40,7 @@ use crate::config::AppConfig;
 use crate::persist::writer::{Op, Outcome, Writer};
 use crate::persist::Db;
 use crate::transport::Connection;
-use chat::pace::{Announcer, Render, RenderThrottle, ANNOUNCE_MS};
+use chat::pace::{Render, RenderThrottle};
 pub use rooms::RoomError;
 
 /// Rows kept in the view; `data-total` still counts every message.
@@ -185,7 +185,6 @@ pub struct ChatSession {
     history_loads: StoredValue<HashMap<RoomName, rooms::HistoryLoad>, LocalStorage>,
     /// Rooms to ask for catch-up once connected (joined while offline, or by the link).
     unasked: StoredValue<Vec<RoomName>>,
-    announce: StoredValue<Announcer>,
     /// The topic viewer: its filters and what arrived on them. Changes notify at most once
     /// a frame.
     pub watch: RwSignal<Watch>,
@@ -277,7 +276,6 @@ impl ChatSession {
             key_spaces: StoredValue::new(0),
             history_loads: StoredValue::new_local(HashMap::new()),
             unasked: StoredValue::new(Vec::new()),
-            announce: StoredValue::new(Default::default()),
             watch: RwSignal::new(Watch::default()),
             watch_render: StoredValue::new(RenderThrottle::default()),
             router: StoredValue::new(chat_router(&rooms_joined)),
@@ -538,6 +536,9 @@ impl ChatSession {
             ViewChange::Verdict => self.mirror_verdict(),
             ViewChange::Typing => self.mirror_typing(),
             ViewChange::CaughtUp { room, entries } => self.merge_catch_up(&room, entries),
+            ViewChange::Announce(words) => {
+                self.announcement.try_set(words);
+            }
             ViewChange::Presence => {
                 let tick = self.presence_tick;
                 notify_soon(self.presence_render, move || {
@@ -658,23 +659,12 @@ impl ChatSession {
         result
     }
 
-    /// Tell a screen reader about a new message in the open room (a burst as one line).
+    /// Tell a screen reader about a new message in the open room (a burst as one line: the
+    /// core gathers them).
     fn announce_message(&self, name: &str, text: &str) {
-        let first = self
-            .announce
-            .try_update_value(|a| a.add(name, text))
-            .unwrap_or(false);
-        if first {
-            let session = *self;
-            set_timeout(
-                move || {
-                    if let Some(Some(words)) = session.announce.try_update_value(|a| a.flush()) {
-                        session.announcement.try_set(words);
-                    }
-                },
-                std::time::Duration::from_millis(ANNOUNCE_MS),
-            );
-        }
+        self.core
+            .try_update_value(|c| c.handle_arrived(wall_clock_ms(), name, text));
+        self.drive();
     }
 
     /// Count a message as unread (or not); the room list shows it soon.

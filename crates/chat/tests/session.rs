@@ -515,3 +515,33 @@ fn authorship_a_refusal_without_its_reason_code_is_never_read_as_not_authorized(
     assert!(s.handle_publish_refused(2.0, 90, Some(0x97), "quota exceeded"));
     assert_eq!(s.verdict(), &Verdict::NotKnown(Unknown::Refused(0x97)));
 }
+
+#[test]
+fn arrivals_in_the_open_room_are_announced_once_a_second_later_a_burst_as_one_line() {
+    let mut s = ready(MqttVersion::V311, false);
+    s.handle_arrived(1_000.0, "Ann", "hello");
+    assert_eq!(s.poll_timeout(), Some(2_000.0));
+    s.handle_timeout(1_999.0);
+    assert!(announced(&mut s).is_empty(), "gathering");
+    s.handle_timeout(2_000.0);
+    assert_eq!(announced(&mut s), ["Ann: hello"]);
+    for i in 0..12 {
+        s.handle_arrived(3_000.0 + f64::from(i), "Bo", "hi");
+    }
+    s.handle_timeout(4_000.0);
+    let words = announced(&mut s);
+    assert_eq!(words.len(), 1, "{words:?}");
+    assert!(words[0].starts_with("12 new messages"), "{words:?}");
+    assert_eq!(s.poll_timeout(), None);
+}
+
+fn announced(s: &mut Session) -> Vec<String> {
+    drain(s)
+        .views
+        .into_iter()
+        .filter_map(|v| match v {
+            ViewChange::Announce(words) => Some(words),
+            _ => None,
+        })
+        .collect()
+}

@@ -93,7 +93,11 @@ fn catch_up_another_tabs_request_is_answered_after_its_delay_with_what_storage_h
         s.handle_timeout(due_at);
         let due = reads(&mut s);
         assert_eq!(due.len(), 1, "storage is asked once");
-        let stored = [entry("old", 4_000.0), entry("a", 6_000.0), entry("b", 7_000.0)];
+        let stored = [
+            entry("old", 4_000.0),
+            entry("a", 6_000.0),
+            entry("b", 7_000.0),
+        ];
         s.handle_read_for_answer(&due[0], stored.into_iter());
         let answers = sent(&mut s);
         assert_eq!(answers.len(), 1);
@@ -104,7 +108,11 @@ fn catch_up_another_tabs_request_is_answered_after_its_delay_with_what_storage_h
             .iter()
             .map(|m| m["uid"].as_str().unwrap())
             .collect();
-        assert_eq!(uids, ["a", "b"], "only what is at or after `since`, oldest first");
+        assert_eq!(
+            uids,
+            ["a", "b"],
+            "only what is at or after `since`, oldest first"
+        );
     }
 }
 
@@ -154,7 +162,12 @@ fn catch_up_answers_to_our_request_are_merged_once_and_answers_to_no_request_are
     s.handle_catch_up(1_300.0, room(), &first, 0.5);
     assert!(caught_up(&mut s).is_empty());
     // Nobody asked for this, and this is not JSON.
-    s.handle_catch_up(1_400.0, room(), &answer("not-ours", &[entry("x", 1.0)]), 0.5);
+    s.handle_catch_up(
+        1_400.0,
+        room(),
+        &answer("not-ours", &[entry("x", 1.0)]),
+        0.5,
+    );
     s.handle_catch_up(1_400.0, room(), b"<b>not json</b>", 0.5);
     assert!(caught_up(&mut s).is_empty());
     assert!(sent(&mut s).is_empty());

@@ -11,7 +11,8 @@
 //! - presence: this tab's status and will, everyone's statuses ([`crate::Presence`]), the
 //!   grace periods, the sweep of stale statuses and the daily refresh;
 //! - catch-up: asking rooms, answering others after a delay with what storage holds
-//!   ([`crate::catchup`]).
+//!   ([`crate::catchup`]);
+//! - what a screen reader is told of new messages ([`crate::pace::Announcer`]).
 //!
 //! Rooms (which are joined and open, and each room's log) stay with the app's
 //! `src/session`, which tells the core what it needs of them.
@@ -27,6 +28,7 @@
 //!
 //! Times are wall-clock milliseconds, as elsewhere in the domain.
 
+mod announce;
 mod catchup;
 mod own;
 mod presence;
@@ -135,6 +137,8 @@ pub enum ViewChange {
     /// New messages of `room` from a catch-up answer, oldest first: into its log (each
     /// once), and kept.
     CaughtUp { room: RoomName, entries: Vec<Entry> },
+    /// Tell a screen reader these words (new messages in the open room, gathered).
+    Announce(String),
     /// Of the messages from before a reload (or held while storage was read), `failed`
     /// could not be queued, the last because of `why`; they stay stored. 0: all went.
     Requeued { failed: usize, why: String },
@@ -160,6 +164,7 @@ pub struct Session {
     typing: typing::TypingPart,
     presence: presence::PresencePart,
     catch_up: catchup::CatchUpPart,
+    announce: announce::AnnouncePart,
     /// Fresh messages published and not yet answered: a failed publish takes them back out.
     fresh: HashSet<String>,
     requeue: Requeue,
@@ -183,6 +188,7 @@ impl Session {
             person: String::new(),
             presence,
             catch_up: catchup::CatchUpPart::default(),
+            announce: announce::AnnouncePart::default(),
             outbox: Outbox::awaiting_restore(),
             // MQTT 3.1.1 cannot refuse a publish: a signed-in tab expects its own back.
             receipts: Receipts::new(version == MqttVersion::V311 && signed_in),
@@ -243,6 +249,7 @@ impl Session {
             self.typing.poll_timeout(),
             self.presence.poll_timeout(),
             self.catch_up.poll_timeout(),
+            self.announce.poll_timeout(),
         ]
         .into_iter()
         .flatten()
@@ -290,6 +297,7 @@ impl Session {
         self.typing_timeout(now);
         self.presence_timeout(now);
         self.catch_up_timeout(now);
+        self.announce_timeout(now);
     }
 
     /// Queue a change for the view; a change of mirrored state once until it is read.
