@@ -69,6 +69,8 @@ async fn a_tab_that_finds_every_pooled_id_in_use_reports_the_id_it_pushes_out() 
         )
         .unwrap();
     session.remove_item("mqtt-chat.client-id").unwrap();
+    // The unscoped keys above (a test before may have left a scope set if it failed).
+    mqtt_chat::browser::scope::set(None);
 
     let me = identity::tab_identity().await.expect("an identity");
     assert!(!pool.contains(&me.client_id), "every pooled id is in use");
@@ -135,6 +137,7 @@ async fn the_keys_of_an_id_pushed_out_of_the_pool_are_removed() {
         )
         .unwrap();
     session.remove_item("mqtt-chat.client-id").unwrap();
+    mqtt_chat::browser::scope::set(None);
 
     let me = identity::tab_identity().await.expect("an identity");
     assert_eq!(me.forgotten, vec![out.clone()]);

@@ -3,7 +3,7 @@
 //! through `chat::Session`'s `handle_*` calls and read back through its `poll_*` calls.
 
 use chat::authorship::{Unknown, NOT_AUTHORIZED, PROBE_TIMEOUT_MS};
-use chat::session::{Key, StoreOp, Transmit, ViewChange};
+use chat::session::{Key, StoreOp, Transmit, ViewChange, SWEEP_AFTER_MS, SWEEP_SPREAD_MS};
 use chat::{ChatMessage, Delivery, MqttVersion, Refusal, Session, Unsent, Verdict};
 use chat::{ECHO_WAIT_MS, MAX_CLOSED_SENDS};
 use mqtt_core::PublishError;
@@ -445,9 +445,12 @@ fn authorship_no_answer_in_time_is_not_known_and_the_probe_is_abandoned() {
     s.handle_timeout(1000.0 + PROBE_TIMEOUT_MS);
     assert_eq!(s.verdict(), &Verdict::NotKnown(Unknown::TimedOut));
     assert!(drain(&mut s).transmits.contains(&Transmit::Abandon(60)));
-    // Only presence's timers are left (the sweep, the refresh check), none of the probe's.
-    let next = s.poll_timeout().expect("presence's timers");
-    assert!(next > 1000.0 + PROBE_TIMEOUT_MS, "{next}");
+    // Only presence's timers are left, none of the probe's: next, the sweep of stale
+    // statuses (random 0.5).
+    assert_eq!(
+        s.poll_timeout(),
+        Some(1000.0 + SWEEP_AFTER_MS + 0.5 * SWEEP_SPREAD_MS)
+    );
 }
 
 #[test]

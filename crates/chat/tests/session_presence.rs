@@ -217,6 +217,10 @@ fn presence_a_will_saying_we_are_gone_while_connected_is_answered_at_most_every_
     s.handle_presence(20_000.0, TAB, &status(ME, "Ann", true, 20_000.0));
     s.handle_presence(20_000.0, "tab-2", &status("bo", "Bo", false, 20_000.0));
     assert!(statuses(&drain(&mut s)).is_empty());
+    // Only our own topic: a status on another id, or on ours under a user, is not ours.
+    s.handle_presence(50_000.0, "tab-10", &gone);
+    s.handle_presence(50_000.0, "tab-1/from/mallory", &gone);
+    assert!(statuses(&drain(&mut s)).is_empty());
     // Not connected: nothing to answer with.
     s.handle_link_lost(30_000.0, false);
     s.handle_presence(40_000.0, TAB, &gone);
@@ -277,14 +281,22 @@ fn presence_an_online_tab_says_its_status_again_after_a_day() {
     drain(&mut s);
     let mut now = 0.0;
     let mut said = Vec::new();
-    // Drive time by the session's own timeouts for two days.
-    while now < 2.0 * REFRESH_MS + 3_600_000.0 {
+    // Drive time by the session's own timeouts for two days (a bounded number of steps: a
+    // deadline that stopped moving fails here instead of looping).
+    for _ in 0..1_000 {
+        if now >= 2.0 * REFRESH_MS + 3_600_000.0 {
+            break;
+        }
         now = s.poll_timeout().expect("the refresh check is always armed");
         s.handle_timeout(now);
         for (_, body) in statuses(&drain(&mut s)) {
             said.push(body["ts"].as_f64().unwrap());
         }
     }
+    assert!(
+        now >= 2.0 * REFRESH_MS + 3_600_000.0,
+        "time moved on: {now}"
+    );
     assert_eq!(said.len(), 2, "once a day: {said:?}");
     assert!(said[0] >= REFRESH_MS && said[0] < REFRESH_MS + 3_600_001.0);
 }
@@ -332,4 +344,18 @@ fn presence_statuses_from_user_topics_are_verified_only_after_the_check_and_read
     }));
     s.handle_presence(40.0, "tab-bo/from/bob", &status("bo", "bob", true, 40.0));
     assert!(!s.listing("messages", 40.0).online[0].verified);
+}
+
+#[test]
+fn presence_signed_in_a_will_on_our_from_user_topic_is_answered_and_the_bare_id_is_not() {
+    let mut s = session(MqttVersion::V5, Some("alice"));
+    s.handle_connected(0.0, TAB, "made-up", 0.5);
+    drain(&mut s);
+    let gone = status(ME, "alice", false, 100.0);
+    s.handle_presence(1_000.0, TAB, &gone);
+    assert!(statuses(&drain(&mut s)).is_empty(), "not our topic");
+    s.handle_presence(1_000.0, "tab-1/from/alice", &gone);
+    let said = statuses(&drain(&mut s));
+    assert_eq!(said.len(), 1);
+    assert_eq!(said[0].0, "chat/presence/tab-1/from/alice");
 }

@@ -202,7 +202,12 @@ impl Session {
         self.presence.connected = true;
         self.say_status(now);
         if self.presence.sweep == Sweep::NotYet {
-            let spread = random.clamp(0.0, 1.0) * SWEEP_SPREAD_MS;
+            let random = if random.is_finite() {
+                random.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let spread = random * SWEEP_SPREAD_MS;
             self.presence.sweep = Sweep::Due(now + SWEEP_AFTER_MS + spread);
         }
         if self.presence.refresh_due.is_none() {
@@ -227,8 +232,9 @@ impl Session {
     /// those that moved to another node), or someone else wrote it. Say we are here again,
     /// at most once every [`RESTORE_MS`].
     fn restore_own_status(&mut self, now: f64, tab: &str, payload: &[u8]) {
-        // `<client id>` or `<client id>/from/<user>`: either is ours.
-        if self.presence.tab.as_deref() != tab.split('/').next() || !self.presence.connected {
+        // Only the topic this tab's status goes to (a leftover `<id>/from/<old user>`, or
+        // `<id>` while signed in, is not ours to answer: saying ours would not change it).
+        if self.own_topic() != Some(presence_topic(tab, None)) || !self.presence.connected {
             return;
         }
         let says_online = serde_json::from_slice::<serde_json::Value>(payload)
