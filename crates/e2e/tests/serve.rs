@@ -47,6 +47,18 @@ impl Serve {
         for (k, v) in envs {
             cmd.env(k, v);
         }
+        // Ctrl-C in a terminal finds SIGINT at its default. A test run started in the
+        // background (a CI job, `cmd &` in a script) may have SIGINT and SIGQUIT ignored, and
+        // bash can neither trap nor reset a signal ignored on entry: the script would be
+        // deaf to the Ctrl-C this test sends. Seen: a `.ci/run` started with setsid.
+        // SAFETY: signal(2) is async-signal-safe, and nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::signal(libc::SIGINT, libc::SIG_DFL);
+                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         let mut child = cmd.spawn().expect("scripts/serve runs");
         let lines = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = mpsc::channel();
