@@ -24,8 +24,10 @@ pub enum ForgetError {
     Unsent(usize),
     #[error("{0}")]
     Store(#[from] StoreError),
-    #[error("the browser did not delete its database in time (another tab may hold it open)")]
+    #[error("another tab keeps its database open (close it, then try again)")]
     Blocked,
+    #[error("the browser did not finish deleting its database within a minute")]
+    Slow,
 }
 
 /// What one scope keeps that matters before deleting it.
@@ -109,17 +111,43 @@ async fn count_outbox(
 }
 
 /// Delete the database `name` (nothing if there is none). Other tabs of this app close
-/// theirs when asked; one that does not within 5 s leaves it, and that is said.
+/// theirs when asked. Slow is not blocked: a busy browser may take a while to delete (seen:
+/// over 5 s with the machine's two cores saturated), so it is waited for up to a minute;
+/// a database another tab keeps open (the request's `blocked` event) is given up on 5 s
+/// after that event, and said.
 async fn delete_database(name: &str) -> Result<(), ForgetError> {
+    const BLOCKED_MS: u32 = 5_000;
+    const SLOW_MS: f64 = 60_000.0;
     let no_idb = |_| StoreError::Unavailable("this browser has no IndexedDB here".into());
     let factory = Factory::new().map_err(no_idb)?;
-    let request = factory.delete(name).map_err(no_idb)?;
-    let deleted = std::pin::pin!(std::future::IntoFuture::into_future(request));
-    let give_up = gloo_timers::future::TimeoutFuture::new(5_000);
-    match futures::future::select(deleted, give_up).await {
-        futures::future::Either::Left((result, _)) => {
-            result.map_err(|e| ForgetError::Store(StoreError::from_idb(e)))
+    let mut request = factory.delete(name).map_err(no_idb)?;
+    let blocked_at = std::rc::Rc::new(std::cell::Cell::new(None::<f64>));
+    let mark = blocked_at.clone();
+    request.on_blocked(move |_| {
+        if mark.get().is_none() {
+            mark.set(Some(js_sys::Date::now()));
         }
-        futures::future::Either::Right(_) => Err(ForgetError::Blocked),
+    });
+    let started = js_sys::Date::now();
+    let mut deleted = std::pin::pin!(std::future::IntoFuture::into_future(request));
+    loop {
+        let tick = gloo_timers::future::TimeoutFuture::new(500);
+        match futures::future::select(deleted.as_mut(), tick).await {
+            futures::future::Either::Left((result, _)) => {
+                return result.map_err(|e| ForgetError::Store(StoreError::from_idb(e)));
+            }
+            futures::future::Either::Right(_) => {
+                let now = js_sys::Date::now();
+                if blocked_at
+                    .get()
+                    .is_some_and(|at| now - at >= f64::from(BLOCKED_MS))
+                {
+                    return Err(ForgetError::Blocked);
+                }
+                if now - started >= SLOW_MS {
+                    return Err(ForgetError::Slow);
+                }
+            }
+        }
     }
 }

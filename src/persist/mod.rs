@@ -64,17 +64,34 @@ fn from_dom(ex: &web_sys::DomException) -> StoreError {
     }
 }
 
-/// The open database. Cheap to clone.
+/// The open database. Cheap to clone; the connection closes when the last clone goes.
 #[derive(Clone)]
 pub struct Db {
-    inner: Rc<Database>,
+    inner: Rc<Connection>,
+}
+
+/// A connection closed on drop. Left open, it would keep answering nothing to another tab's
+/// delete or upgrade (its `versionchange` handler goes with it) and block that for as long
+/// as the page lives.
+struct Connection(Database);
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 impl Db {
-    /// Open (or create) the database. Fails when this browser context has no IndexedDB or
-    /// blocks it (some private modes, storage disabled, sandboxed frames).
+    /// Open (or create) the database of the current scope. Fails when this browser context
+    /// has no IndexedDB or blocks it (some private modes, storage disabled, sandboxed
+    /// frames).
     pub async fn open() -> Result<Db, StoreError> {
-        let name = crate::browser::scope::scoped(DB_NAME);
+        Db::open_in(crate::browser::scope::current().as_deref()).await
+    }
+
+    /// Open (or create) the database of `scope` (its name is fixed before the first await).
+    pub async fn open_in(scope: Option<&str>) -> Result<Db, StoreError> {
+        let name = crate::browser::scope::scoped_in(DB_NAME, scope);
         let mut db = open_database(&name, true)
             .await?
             .ok_or_else(|| StoreError::Unavailable("IndexedDB did not open".into()))?;
@@ -85,7 +102,9 @@ impl Db {
                 db.close();
             }
         });
-        Ok(Db { inner: Rc::new(db) })
+        Ok(Db {
+            inner: Rc::new(Connection(db)),
+        })
     }
 
     pub(crate) fn transaction(
@@ -94,6 +113,7 @@ impl Db {
         mode: TransactionMode,
     ) -> Result<idb::Transaction, StoreError> {
         self.inner
+            .0
             .transaction(stores, mode)
             .map_err(StoreError::from_idb)
     }

@@ -189,7 +189,6 @@ async fn a_broker_that_lets_anyone_write_any_topic_vouches_for_no_one() {
 /// and nothing is deleted without it. The connection this tab uses keeps its data.
 #[wasm_bindgen_test]
 async fn deleting_a_connection_offers_to_delete_its_data_naming_its_unsent_messages() {
-    use mqtt_chat::browser::scope;
     use mqtt_chat::persist::forget;
     use mqtt_chat::persist::writer::{Op, Writer};
 
@@ -214,9 +213,11 @@ async fn deleting_a_connection_offers_to_delete_its_data_naming_its_unsent_messa
     assert!(their_scope.is_some());
     let s = their_scope.clone().unwrap();
     let id = format!("chat-dora{nonce}");
-    scope::set(their_scope.clone());
-    let db = mqtt_chat::persist::Db::open().await.unwrap();
-    scope::set(None);
+    // Not by setting the global scope across an await: another test's view still starting
+    // would open that database meanwhile, under the wrong scope.
+    let db = mqtt_chat::persist::Db::open_in(their_scope.as_deref())
+        .await
+        .unwrap();
     let done = std::rc::Rc::new(std::cell::Cell::new(false));
     let flag = done.clone();
     let writer = Writer::new(move |_| flag.set(true));

@@ -792,3 +792,20 @@ async fn a_late_storage_costs_old_history_past_the_bound_and_says_so() {
     );
     writer.attach(None);
 }
+
+/// A connection this app holds closes when another asks to delete (or upgrade) the
+/// database: the delete completes instead of waiting, blocked, for as long as the tab lives.
+#[wasm_bindgen_test]
+async fn an_open_database_closes_when_another_deletes_it() {
+    let scope = format!("closes-{}", mqtt_chat::browser::random_hex(4).unwrap());
+    let db = Db::open_in(Some(&scope)).await.unwrap();
+    let name = format!("{}@{scope}", mqtt_chat::persist::DB_NAME);
+    let request = idb::Factory::new().unwrap().delete(&name).unwrap();
+    let deleted = std::pin::pin!(std::future::IntoFuture::into_future(request));
+    let waited = gloo_timers::future::TimeoutFuture::new(5_000);
+    match futures::future::select(deleted, waited).await {
+        futures::future::Either::Left((result, _)) => result.unwrap(),
+        futures::future::Either::Right(_) => panic!("the delete was blocked by our connection"),
+    }
+    drop(db);
+}
