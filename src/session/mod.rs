@@ -407,61 +407,7 @@ impl ChatSession {
                             failed.push((key, e));
                         }
                     }
-                    Transmit::Typing {
-                        topic,
-                        payload,
-                        expires_in,
-                    } => {
-                        // MQTT 5: the broker drops the signal once it has expired, so a
-                        // stale "is typing" is never delivered late (a queued session, a
-                        // slow link).
-                        let options = mqtt_core::PublishOptions {
-                            retain: false,
-                            message_expiry: Some(std::time::Duration::from_millis(
-                                expires_in.max(0.0) as u64,
-                            )),
-                        };
-                        let _ = self.connection.try_with_value(|c| {
-                            c.as_ref().map(|c| {
-                                c.publish_with_options(&topic, payload, QoS::AtMostOnce, options)
-                            })
-                        });
-                    }
-                    Transmit::Will(will) => {
-                        let _ = self
-                            .connection
-                            .try_with_value(|c| c.as_ref().map(|c| c.set_will(Some(will))));
-                    }
-                    Transmit::Status { topic, payload } => {
-                        let _ = self.connection.try_with_value(|c| {
-                            c.as_ref()
-                                .map(|c| c.publish_retained(&topic, payload, QoS::AtLeastOnce))
-                        });
-                    }
-                    Transmit::Clear { topic } => {
-                        let _ = self.connection.try_with_value(|c| {
-                            c.as_ref()
-                                .map(|c| c.publish_retained(&topic, Vec::new(), QoS::AtLeastOnce))
-                        });
-                    }
-                    Transmit::Subscribe { filter } => {
-                        let _ = self.connection.try_with_value(|c| {
-                            c.as_ref().map(|c| c.subscribe(&filter, QoS::AtLeastOnce))
-                        });
-                    }
-                    Transmit::CatchUp { topic, payload } => {
-                        let _ = self.connection.try_with_value(|c| {
-                            c.as_ref()
-                                .map(|c| c.publish(&topic, payload, QoS::AtMostOnce))
-                        });
-                    }
-                    Transmit::Abandon(pkid) => {
-                        let _ = self.connection.try_with_value(|c| {
-                            if let Some(c) = c {
-                                c.abandon(pkid);
-                            }
-                        });
-                    }
+                    other => self.transmit(other),
                 }
             }
             while let Some(Some(change)) = self.core.try_update_value(|c| c.poll_view()) {
@@ -474,6 +420,52 @@ impl ChatSession {
         }
         self.arm_core_timer();
         failed
+    }
+
+    /// What the core asks of the client that needs no answer; nothing without a client.
+    fn transmit(&self, t: Transmit) {
+        let _ = self.connection.try_with_value(|c| {
+            let Some(c) = c else {
+                return;
+            };
+            match t {
+                // Answered in `drive`.
+                Transmit::Publish { .. } => {}
+                Transmit::Typing {
+                    topic,
+                    payload,
+                    expires_in,
+                } => {
+                    // MQTT 5: the broker drops the signal once it has expired, so a stale
+                    // "is typing" is never delivered late (a queued session, a slow link).
+                    let options = mqtt_core::PublishOptions {
+                        retain: false,
+                        message_expiry: Some(std::time::Duration::from_millis(
+                            expires_in.max(0.0) as u64
+                        )),
+                    };
+                    let _ = c.publish_with_options(&topic, payload, QoS::AtMostOnce, options);
+                }
+                Transmit::Will(will) => {
+                    let _ = c.set_will(Some(will));
+                }
+                Transmit::Status { topic, payload } => {
+                    let _ = c.publish_retained(&topic, payload, QoS::AtLeastOnce);
+                }
+                Transmit::Clear { topic } => {
+                    let _ = c.publish_retained(&topic, Vec::new(), QoS::AtLeastOnce);
+                }
+                Transmit::Subscribe { filter } => {
+                    let _ = c.subscribe(&filter, QoS::AtLeastOnce);
+                }
+                Transmit::CatchUp { topic, payload } => {
+                    let _ = c.publish(&topic, payload, QoS::AtMostOnce);
+                }
+                Transmit::Abandon(pkid) => {
+                    c.abandon(pkid);
+                }
+            }
+        });
     }
 
     fn store_op(&self, op: StoreOp) {

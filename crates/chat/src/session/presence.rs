@@ -99,10 +99,6 @@ impl Session {
         self.presence.people.listing(room, now)
     }
 
-    pub fn people(&self) -> &Presence {
-        &self.presence.people
-    }
-
     /// This tab's status at `now`.
     fn status(&self, now: f64, online: bool) -> Status {
         let name = self.presence.name.trim();
