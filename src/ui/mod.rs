@@ -5,6 +5,7 @@
 //! visually hidden live region that announces new messages.
 
 mod badge;
+mod chunks;
 mod composer;
 mod keyed;
 mod message_rows;
@@ -23,6 +24,7 @@ use crate::config::AppConfig;
 use crate::session::ChatSession;
 
 pub use badge::ConnectBadge;
+pub use chunks::LazyTopicViewer;
 pub use composer::Composer;
 pub use notices::NoticeList;
 pub use presence::PresenceList;
@@ -76,7 +78,7 @@ pub fn App(config: AppConfig) -> impl IntoView {
                 <Composer session=session />
             </main>
             <PresenceList session=session hidden=watching />
-            <TopicViewer session=session route=route hidden=chatting />
+            <LazyTopicViewer session=session route=route hidden=chatting />
             <div id="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true">
                 {move || session.announcement.get()}
             </div>

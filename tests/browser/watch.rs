@@ -174,6 +174,14 @@ async fn overlapping_filters_show_each_message_once_under_mqtt_5() {
         ..config(&room)
     });
     app.wait_connected().await;
+    // The viewer is mounted (in a split build: fetched) the first time it is shown.
+    assert!(
+        app.find("#filter").is_none(),
+        "not on the chat's first screen"
+    );
+    let _back_to_chat = ResetHash;
+    app.click("#watch-link");
+    wait_for("the viewer shown", 5000.0, || app.find("#filter")).await;
     for filter in [format!("{room}/#"), format!("{room}/+"), room.clone()] {
         app.type_into("#filter", &filter);
         app.click("#subscribe");
@@ -226,4 +234,16 @@ async fn overlapping_filters_show_each_message_once_under_mqtt_5() {
         wait_until(5000.0, || app.all("#filters li").len() == left).await;
     }
     assert!(app.all("#filters li").is_empty());
+}
+
+/// Puts the test page's address back on the chat when dropped (the next test's app reads it
+/// at start), even when the test fails half way.
+struct ResetHash;
+
+impl Drop for ResetHash {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().set_hash("");
+        }
+    }
 }

@@ -169,6 +169,25 @@ async fn wait_view(c: &Client, view: &str) {
         (attr(c, ".app", "data-view").await.as_deref() == Some(view)).then_some(())
     })
     .await;
+    if view == "watch" {
+        // The viewer is a chunk of its own, fetched the first time it is shown.
+        eventually("the topic viewer's chunk mounted", 10, || async {
+            (count(c, "section#watch").await == 1).then_some(())
+        })
+        .await;
+    }
+}
+
+/// Whether the page has fetched a file whose address contains `part` (a Wasm chunk).
+async fn fetched(c: &Client, part: &str) -> bool {
+    c.execute(
+        "return performance.getEntriesByType('resource').some(e => e.name.includes(arguments[0]))",
+        vec![json!(part)],
+    )
+    .await
+    .expect("read the page's resource timing")
+    .as_bool()
+    .unwrap_or(false)
 }
 
 async fn click(c: &Client, selector: &str) {
@@ -246,16 +265,39 @@ impl Setup {
 #[tokio::test]
 async fn what_arrives_on_a_filter_shows_as_a_stream_and_by_topic() {
     let s = Setup::new(&[]).await;
+    // Wide enough for the three-column layout, where the viewer takes the grid's middle.
+    set_window(&s.browser.client, 1280, 800).await;
     let c = s.open("").await;
     assert_eq!(attr(c, ".app", "data-view").await.as_deref(), Some("chat"));
     assert_eq!(
         attr(c, "#watch-link", "href").await.as_deref(),
         Some("#/watch")
     );
-    assert!(attr(c, "section#watch", "hidden").await.is_some());
+    // Not on the chat's first screen: the viewer's chunk is neither fetched nor mounted.
+    assert_eq!(count(c, "section#watch").await, 0);
+    assert!(!fetched(c, "split_topic_viewer").await);
     click(c, "#watch-link").await;
     wait_view(c, "watch").await;
+    assert!(
+        fetched(c, "split_topic_viewer").await,
+        "fetched when first shown"
+    );
     assert!(attr(c, "section#watch", "hidden").await.is_none());
+    // Mounted into its slot, it still spans the page (the slot is no box of its own).
+    let share = c
+        .execute(
+            "return document.querySelector('section#watch').getBoundingClientRect().width \
+             / document.querySelector('.app').getBoundingClientRect().width",
+            vec![],
+        )
+        .await
+        .expect("measure the viewer")
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(
+        share > 0.9,
+        "the viewer spans the page: {share:.2} of its width"
+    );
     assert_eq!(attr(c, "#chat-link", "href").await.as_deref(), Some("#/"));
     assert_eq!(count(c, "#messages").await, 1, "the chat stays mounted");
     assert_eq!(
@@ -740,4 +782,76 @@ async fn a_large_payload_is_cut_with_its_size() {
         size.contains(&chat::watch::size_words(payload.len())),
         "{size:?}"
     );
+}
+
+/// Copies a folder (the release dist) into a new temporary one, for a test to change.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("make the copy's folder");
+    for entry in std::fs::read_dir(from).expect("read the dist") {
+        let entry = entry.expect("a dist entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("its type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy a dist file");
+        }
+    }
+}
+
+/// Breaks if: a topic viewer chunk that cannot be fetched (the server lost it, or the tab
+/// went offline) breaks the page or shows nothing, the chat stops working meanwhile, or
+/// "Try again" does not fetch it again once it can be had.
+#[tokio::test]
+async fn a_viewer_chunk_that_cannot_load_says_so_and_try_again_loads_it() {
+    let dir = std::env::temp_dir().join(format!("mqtt-chat-dist-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&dist(), &dir);
+    let chunk = std::fs::read_dir(&dir)
+        .expect("read the copy")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("wasm-"))
+        .map(|e| e.path().join("split_topic_viewer.wasm"))
+        .find(|p| p.exists())
+        .expect("the release dist has the topic viewer's chunk");
+    let kept = std::fs::read(&chunk).expect("read the chunk");
+    std::fs::remove_file(&chunk).expect("take the chunk away");
+
+    let broker = Broker::start(&[]);
+    let browser = Browser::start().await;
+    let base = serve_dist(dir.clone());
+    let c = &browser.client;
+    c.visit(&format!("{base}/?broker={}", broker.ws_url()))
+        .await
+        .expect("open the app");
+    wait_connected(c).await;
+    click(c, "#watch-link").await;
+    let said = eventually("the chunk's failure said in words", 15, || async {
+        let text = c
+            .execute(
+                "return document.querySelector('#watch-chunk [role=alert]')?.textContent ?? null",
+                vec![],
+            )
+            .await
+            .expect("read the failure");
+        text.as_str().map(str::to_owned)
+    })
+    .await;
+    assert!(said.contains("could not be loaded"), "{said}");
+    assert_eq!(count(c, "section#watch").await, 0);
+    assert_eq!(count(c, "#chunk-retry").await, 1);
+
+    // The chat goes on.
+    click(c, "#watch-chunk #chat-link").await;
+    wait_view(c, "chat").await;
+    send(c, "Ann", "chunk-lost 1").await;
+    wait_own_delivered(c, "chunk-lost", 1, 15).await;
+
+    // Back, with the chunk there again: "Try again" fetches and mounts it.
+    std::fs::write(&chunk, kept).expect("put the chunk back");
+    click(c, "#watch-link").await;
+    click(c, "#chunk-retry").await;
+    wait_view(c, "watch").await;
+    assert_eq!(count(c, "#watch-chunk").await, 0, "the failure is gone");
+    assert_eq!(count(c, "#filter").await, 1, "the viewer's form is there");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,0 +1,143 @@
+//! The parts of the page that are not on the chat's first screen, fetched as separate Wasm
+//! chunks the first time they are shown (issue 21).
+//!
+//! A split build (`--features split`, run by `scripts/build-wasm` under trunk) cuts each
+//! `wasm_split` function below, with everything only it reaches, into a file of its own and
+//! fetches it on the first call. Any other build (the browser tests, clippy, native) has no
+//! chunks: the same functions are plain calls.
+//!
+//! A chunk mounts its view into a slot the first screen keeps for it (no type-erased view
+//! crosses the split). While it loads, the slot says so; a chunk that cannot be fetched
+//! (server gone, offline) says that in words with a button to try again, and the chat goes on.
+
+use leptos::html;
+use leptos::prelude::*;
+
+use super::watch::TopicViewer;
+use crate::browser::route::PageRoute;
+use crate::session::ChatSession;
+
+/// A chunk that could not be fetched or started.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("The {0} could not be loaded: the server did not answer. The chat goes on.")]
+pub struct ChunkError(&'static str);
+
+// The split point. `fallible`: a failed fetch is an `Err`, never a panic (a panic in Wasm
+// kills the page), and the next call fetches again.
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(
+        topic_viewer,
+        wasm_split_path = ::leptos::wasm_split,
+        fallible
+    )
+)]
+fn mount_topic_viewer(
+    slot: web_sys::HtmlElement,
+    session: ChatSession,
+    route: RwSignal<PageRoute>,
+    hidden: Signal<bool>,
+) -> Result<(), leptos::wasm_split::SplitLoaderError> {
+    // Kept for the page's life, as the rest of the app is.
+    leptos::mount::mount_to(slot, move || {
+        view! { <TopicViewer session=session route=route hidden=hidden /> }
+    })
+    .forget();
+    Ok(())
+}
+
+/// Fetches the topic viewer's chunk (nothing to fetch in a build without chunks) and mounts it.
+async fn topic_viewer(
+    slot: web_sys::HtmlElement,
+    session: ChatSession,
+    route: RwSignal<PageRoute>,
+    hidden: Signal<bool>,
+) -> Result<(), ChunkError> {
+    #[cfg(feature = "split")]
+    let mounted = mount_topic_viewer(slot, session, route, hidden).await;
+    #[cfg(not(feature = "split"))]
+    let mounted = mount_topic_viewer(slot, session, route, hidden);
+    mounted.map_err(|_| ChunkError("topic viewer"))
+}
+
+#[derive(Clone, PartialEq)]
+enum Load {
+    Idle,
+    Loading,
+    Ready,
+    Failed(ChunkError),
+}
+
+/// The topic viewer, fetched the first time it is shown (at once on a `#/watch` link) and
+/// kept from then on, hidden while the chat shows.
+#[component]
+pub fn LazyTopicViewer(
+    session: ChatSession,
+    route: RwSignal<PageRoute>,
+    #[prop(into)] hidden: Signal<bool>,
+) -> impl IntoView {
+    let load = RwSignal::new(Load::Idle);
+    let slot = NodeRef::<html::Div>::new();
+    let fetch = move || {
+        let Some(element) = slot.get_untracked() else {
+            return;
+        };
+        load.set(Load::Loading);
+        let element: web_sys::HtmlElement = element.into();
+        leptos::task::spawn_local(async move {
+            let done = match topic_viewer(element, session, route, hidden).await {
+                Ok(()) => Load::Ready,
+                Err(e) => Load::Failed(e),
+            };
+            load.try_set(done);
+        });
+    };
+    Effect::new(move |_| {
+        if !hidden.get() && slot.get().is_some() && load.get_untracked() == Load::Idle {
+            fetch();
+        }
+    });
+    let state = move || match load.get() {
+        Load::Idle | Load::Ready => None,
+        Load::Loading => Some(Ok(())),
+        Load::Failed(e) => Some(Err(e)),
+    };
+    view! {
+        <div id="watch-slot" class="chunk-slot" node_ref=slot></div>
+        {move || {
+            state()
+                .map(|state| {
+                    view! {
+                        <section id="watch-chunk" class="watch-view" hidden=move || hidden.get()>
+                            {match state {
+                                Ok(()) => {
+                                    leptos::either::Either::Left(
+                                        view! { <p role="status">"Loading the topic viewer…"</p> },
+                                    )
+                                }
+                                Err(e) => {
+                                    leptos::either::Either::Right(
+                                        view! {
+                                            <a id="chat-link" href="#/">
+                                                "Back to the chat"
+                                            </a>
+                                            <p class="chunk-error" role="alert">
+                                                {e.to_string()}
+                                            </p>
+                                            <button
+                                                type="button"
+                                                id="chunk-retry"
+                                                on:click=move |_| fetch()
+                                            >
+                                                "Try again"
+                                            </button>
+                                        },
+                                    )
+                                }
+                            }}
+                        </section>
+                    }
+                })
+        }}
+    }
+}
