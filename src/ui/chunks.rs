@@ -17,10 +17,75 @@ use super::watch::TopicViewer;
 use crate::browser::route::PageRoute;
 use crate::session::ChatSession;
 
-/// A chunk that could not be fetched or started.
+/// A chunk that could not be fetched or started: which part, in words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("The {0} could not be loaded: the server did not answer. The chat goes on.")]
 pub struct ChunkError(&'static str);
+
+// ----- the connection panel's import: the file formats' readers (this app's, MQTTX's) -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(
+        import_connections,
+        wasm_split_path = ::leptos::wasm_split,
+        fallible
+    )
+)]
+#[allow(clippy::type_complexity)]
+fn import_connections_chunk(
+    text: String,
+) -> Result<Result<chat::Imported, chat::ImportError>, leptos::wasm_split::SplitLoaderError> {
+    Ok(chat::import_connections(&text))
+}
+
+/// Reads a file of saved connections (`chat::import_connections`), fetching its chunk first.
+pub async fn import_connections(
+    text: String,
+) -> Result<Result<chat::Imported, chat::ImportError>, ChunkError> {
+    #[cfg(feature = "split")]
+    let read = import_connections_chunk(text).await;
+    #[cfg(not(feature = "split"))]
+    let read = import_connections_chunk(text);
+    read.map_err(|_| ChunkError("connection import"))
+}
+
+// ----- deleting a saved connection's stored data (IndexedDB and Web Storage) -----
+
+type Forgetting = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), crate::persist::forget::ForgetError>>>,
+>;
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(forget_data, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn forget_chunk(
+    scope: Option<String>,
+    unsent_agreed: usize,
+) -> Result<Forgetting, leptos::wasm_split::SplitLoaderError> {
+    Ok(Box::pin(async move {
+        crate::persist::forget::forget(scope.as_deref(), unsent_agreed).await
+    }))
+}
+
+/// Deletes what this browser keeps for a connection's scope (`persist::forget`), fetching
+/// its chunk first.
+pub async fn forget(
+    scope: Option<String>,
+    unsent_agreed: usize,
+) -> Result<Result<(), crate::persist::forget::ForgetError>, ChunkError> {
+    #[cfg(feature = "split")]
+    let forgetting = forget_chunk(scope, unsent_agreed).await;
+    #[cfg(not(feature = "split"))]
+    let forgetting = forget_chunk(scope, unsent_agreed);
+    match forgetting {
+        Ok(forgetting) => Ok(forgetting.await),
+        Err(_) => Err(ChunkError("deletion of stored data")),
+    }
+}
+
+// ----- the topic viewer -----
 
 // The split point. `fallible`: a failed fetch is an `Err`, never a panic (a panic in Wasm
 // kills the page), and the next call fetches again.

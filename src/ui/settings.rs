@@ -292,6 +292,8 @@ enum Step {
     Working,
     /// How it went, in words.
     Said(String),
+    /// The deletion could not start (its chunk did not load): why, with the buttons of `Ask`.
+    Retry(String),
 }
 
 impl Offer {
@@ -326,11 +328,15 @@ fn DeleteData(deleted: RwSignal<Option<Offer>>) -> impl IntoView {
         };
         deleted.update(|d| d.iter_mut().for_each(|o| o.step = Step::Working));
         leptos::task::spawn_local(async move {
-            use crate::persist::forget::{forget, ForgetError};
-            let next = match forget(offer.scope.as_deref(), agreed).await {
-                Ok(()) => Step::Said(format!("Deleted what this browser kept for {}.", offer.key)),
-                Err(ForgetError::Unsent(n)) => Step::Unsent(n),
-                Err(e) => Step::Said(format!("Its stored data was not deleted: {e}.")),
+            use crate::persist::forget::ForgetError;
+            let next = match super::chunks::forget(offer.scope.clone(), agreed).await {
+                Ok(Ok(())) => {
+                    Step::Said(format!("Deleted what this browser kept for {}.", offer.key))
+                }
+                Ok(Err(ForgetError::Unsent(n))) => Step::Unsent(n),
+                Ok(Err(e)) => Step::Said(format!("Its stored data was not deleted: {e}.")),
+                // Its chunk did not come: nothing was deleted, and the buttons stay.
+                Err(e) => Step::Retry(format!("{e} Nothing was deleted.")),
             };
             // The panel may be gone, or showing another deleted connection by now.
             deleted.try_update(|d| {
@@ -378,7 +384,7 @@ fn messages(n: usize) -> String {
 impl Step {
     fn name(&self) -> &'static str {
         match self {
-            Step::Ask => "ask",
+            Step::Ask | Step::Retry(_) => "ask",
             Step::Unsent(_) => "unsent",
             Step::Working => "working",
             Step::Said(_) => "said",
@@ -400,7 +406,7 @@ impl Offer {
                 if *n == 1 { "it" } else { "them" }
             ),
             Step::Working => format!("Deleting what this browser kept for {key}…"),
-            Step::Said(words) => words.clone(),
+            Step::Said(words) | Step::Retry(words) => words.clone(),
         }
     }
 }
@@ -429,10 +435,16 @@ fn ImportExport(saved: RwSignal<SavedConnections>) -> impl IntoView {
                 .await
                 .ok()
                 .and_then(|v| v.as_string());
-            let said = match text.map(|t| chat::import_connections(&t)) {
+            let read = match text {
+                Some(text) => Some(super::chunks::import_connections(text).await),
+                None => None,
+            };
+            let said = match read {
                 None => "The file could not be read.".to_owned(),
+                // Its chunk did not come: the file can be picked again.
                 Some(Err(e)) => e.to_string(),
-                Some(Ok(imported)) => {
+                Some(Ok(Err(e))) => e.to_string(),
+                Some(Ok(Ok(imported))) => {
                     let found = imported.connections.len();
                     let added = saved
                         .try_update(|s| s.merge(imported.connections))

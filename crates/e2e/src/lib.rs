@@ -553,6 +553,59 @@ pub fn dist() -> PathBuf {
     PathBuf::from(env("MQTT_CHAT_DIST"))
 }
 
+/// A copy of the release dist in a new temporary folder with the named Wasm chunks
+/// (`split_<name>.wasm`, issue 21) taken out, as a server that lost them would answer. Gives
+/// the folder to serve and a way to put each chunk back.
+pub fn dist_without(chunks: &[&str]) -> (PathBuf, Vec<TakenChunk>) {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("make the copy's folder");
+        for entry in std::fs::read_dir(from).expect("read the dist") {
+            let entry = entry.expect("a dist entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("its type").is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), &target).expect("copy a dist file");
+            }
+        }
+    }
+    static COPIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COPIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("mqtt-chat-dist-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&dist(), &dir);
+    let wasm_dir = std::fs::read_dir(&dir)
+        .expect("read the copy")
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("wasm-"))
+        .expect("the release dist has its wasm-<hash> folder")
+        .path();
+    let taken = chunks
+        .iter()
+        .map(|name| {
+            let path = wasm_dir.join(format!("split_{name}.wasm"));
+            let bytes = std::fs::read(&path)
+                .unwrap_or_else(|e| panic!("the release dist has {}: {e}", path.display()));
+            std::fs::remove_file(&path).expect("take the chunk away");
+            TakenChunk { path, bytes }
+        })
+        .collect();
+    (dir, taken)
+}
+
+/// A chunk [`dist_without`] took out of its copy of the dist.
+pub struct TakenChunk {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl TakenChunk {
+    /// Puts it back: the server has it again.
+    pub fn put_back(&self) {
+        std::fs::write(&self.path, &self.bytes).expect("put the chunk back");
+    }
+}
+
 pub(crate) fn manifest_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }

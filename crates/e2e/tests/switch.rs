@@ -145,3 +145,111 @@ async fn connections_import_from_an_mqttx_file_and_export_without_passwords() {
     let _ = std::fs::remove_file(file);
     browser.close().await;
 }
+
+/// Breaks if: the connection panel's import or its deletion of stored data, each a chunk of
+/// its own (issue 21), breaks the page or deletes anything when its chunk cannot be fetched,
+/// does not say so in words, or does not work once the chunk can be had again.
+#[tokio::test]
+async fn connection_tools_whose_chunks_cannot_load_say_so_and_work_once_they_can() {
+    let (dir, taken) = dist_without(&["import_connections", "forget_data"]);
+    let base = serve_dist(dir.clone());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.visit(&app_url(&base)).await.unwrap();
+    wait_connected(c).await;
+    let text = |id: &'static str| async move {
+        c.execute(
+            "return document.getElementById(arguments[0])?.textContent ?? ''",
+            vec![id.into()],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+    };
+    let file = std::env::temp_dir().join(format!("mqttx-chunk-{}.json", free_port()));
+    std::fs::write(
+        &file,
+        r#"[{"name":"emqx","host":"broker.emqx.io","port":8084,"path":"/mqtt","protocol":"wss"}]"#,
+    )
+    .unwrap();
+    let pick = || async {
+        c.find(Locator::Id("import-connections"))
+            .await
+            .unwrap()
+            .send_keys(file.to_str().unwrap())
+            .await
+            .unwrap();
+    };
+    let row = "#connections li[data-connection='wss://broker.emqx.io:8084/mqtt']";
+    let rows = |sel: &'static str| async move {
+        c.execute(
+            "return document.querySelectorAll(arguments[0]).length",
+            vec![sel.into()],
+        )
+        .await
+        .unwrap()
+        .as_u64()
+        .unwrap_or(0)
+    };
+
+    // The import's chunk is not there: said, nothing imported.
+    pick().await;
+    let said = eventually("the import's failure said", 15, || async {
+        Some(text("import-result").await).filter(|t| !t.is_empty())
+    })
+    .await;
+    assert!(
+        said.contains("connection import could not be loaded"),
+        "{said}"
+    );
+    assert_eq!(rows(row).await, 0);
+    // It is back: the same file, picked again, is imported.
+    taken[0].put_back();
+    pick().await;
+    eventually("imported once the chunk can be had", 15, || async {
+        text("import-result")
+            .await
+            .starts_with("Imported 1 new connection")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(rows(row).await, 1);
+
+    // Deleting it offers to delete its stored data; that chunk is not there: said, nothing
+    // deleted, and the offer's buttons stay.
+    c.execute(
+        "document.querySelector(arguments[0] + ' button.delete').click()",
+        vec![row.into()],
+    )
+    .await
+    .unwrap();
+    eventually("the offer", 10, || async {
+        (rows("#delete-offer[data-step=ask]:not([hidden])").await == 1).then_some(())
+    })
+    .await;
+    c.execute("document.getElementById('delete-data').click()", vec![])
+        .await
+        .unwrap();
+    let said = eventually("the deletion's failure said", 15, || async {
+        Some(text("delete-offer-text").await).filter(|t| t.contains("could not be loaded"))
+    })
+    .await;
+    assert!(said.contains("Nothing was deleted"), "{said}");
+    assert_eq!(rows("#delete-offer[data-step=ask]").await, 1, "{said}");
+    // It is back: the same button deletes.
+    taken[1].put_back();
+    c.execute("document.getElementById('delete-data').click()", vec![])
+        .await
+        .unwrap();
+    eventually("deleted once the chunk can be had", 15, || async {
+        text("delete-offer-text")
+            .await
+            .starts_with("Deleted what this browser kept")
+            .then_some(())
+    })
+    .await;
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -784,37 +784,12 @@ async fn a_large_payload_is_cut_with_its_size() {
     );
 }
 
-/// Copies a folder (the release dist) into a new temporary one, for a test to change.
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).expect("make the copy's folder");
-    for entry in std::fs::read_dir(from).expect("read the dist") {
-        let entry = entry.expect("a dist entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("its type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy a dist file");
-        }
-    }
-}
-
 /// Breaks if: a topic viewer chunk that cannot be fetched (the server lost it, or the tab
 /// went offline) breaks the page or shows nothing, the chat stops working meanwhile, or
 /// "Try again" does not fetch it again once it can be had.
 #[tokio::test]
 async fn a_viewer_chunk_that_cannot_load_says_so_and_try_again_loads_it() {
-    let dir = std::env::temp_dir().join(format!("mqtt-chat-dist-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(&dist(), &dir);
-    let chunk = std::fs::read_dir(&dir)
-        .expect("read the copy")
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("wasm-"))
-        .map(|e| e.path().join("split_topic_viewer.wasm"))
-        .find(|p| p.exists())
-        .expect("the release dist has the topic viewer's chunk");
-    let kept = std::fs::read(&chunk).expect("read the chunk");
-    std::fs::remove_file(&chunk).expect("take the chunk away");
+    let (dir, taken) = dist_without(&["topic_viewer"]);
 
     let broker = Broker::start(&[]);
     let browser = Browser::start().await;
@@ -847,7 +822,7 @@ async fn a_viewer_chunk_that_cannot_load_says_so_and_try_again_loads_it() {
     wait_own_delivered(c, "chunk-lost", 1, 15).await;
 
     // Back, with the chunk there again: "Try again" fetches and mounts it.
-    std::fs::write(&chunk, kept).expect("put the chunk back");
+    taken[0].put_back();
     click(c, "#watch-link").await;
     click(c, "#chunk-retry").await;
     wait_view(c, "watch").await;
