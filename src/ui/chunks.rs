@@ -6,9 +6,11 @@
 //! fetches it on the first call. Any other build (the browser tests, clippy, native) has no
 //! chunks: the same functions are plain calls.
 //!
-//! A chunk mounts its view into a slot the first screen keeps for it (no type-erased view
-//! crosses the split). While it loads, the slot says so; a chunk that cannot be fetched
-//! (server gone, offline) says that in words with a button to try again, and the chat goes on.
+//! Three chunks so far: the topic viewer, which mounts its view into a slot the first screen
+//! keeps for it (no type-erased view crosses the split) and says "Loading" meanwhile; the
+//! connection panel's import; and the deletion of a saved connection's stored data. A chunk
+//! that cannot be fetched (server gone, offline) is said in words, the same action tries
+//! again ("Try again" for the viewer), and the chat goes on.
 
 use leptos::html;
 use leptos::prelude::*;
