@@ -2,9 +2,11 @@
 //! so a late or slow IndexedDB costs a known amount of memory, and never at the expense of
 //! an unsent message.
 //!
-//! - A history write past the bound drops the **oldest queued history** first, down to
-//!   three quarters of the bound (so a burst at the bound does not pay a pass per message),
-//!   after history that eviction would throw away anyway ([`HISTORY_PER_TOPIC`] per topic).
+//! - A history write past the bound drops queued history, down to three quarters of the
+//!   bound (so a burst at the bound does not pay a pass per message): first what eviction
+//!   would throw away anyway ([`HISTORY_PER_TOPIC`] per topic), then **every topic alike,
+//!   oldest first**: each keeps its newest (a burst into many rooms, room after room, once
+//!   left the first rooms empty).
 //!   What is dropped is counted, for the user's notice.
 //! - **Outbox writes are never dropped.** A delete coalesces with the queued put of the
 //!   same key (the message was delivered before it was ever written). The outbox holds at
@@ -137,27 +139,78 @@ impl<T: Queued> WriteQueue<T> {
         self.bytes = bytes;
     }
 
-    /// Past the bound: first what eviction would drop anyway, then the oldest history, down
-    /// to three quarters of the bound.
+    /// Past the bound: first what eviction would drop anyway, then history, down to three
+    /// quarters of the bound, every topic alike ([`Self::fair_share`]).
     fn make_room(&mut self) -> usize {
         let (writes, bytes) = (self.bound.writes / 4 * 3, self.bound.bytes / 4 * 3);
         self.coalesce();
         if !self.over(writes, bytes) {
             return 0;
         }
-        let (mut len, mut held) = (self.items.len(), self.bytes);
-        let mut dropped = 0;
-        self.retain(&mut |op| {
-            if (len > writes || held > bytes) && is_history(op) {
-                len -= 1;
-                held = held.saturating_sub(op.weight());
-                dropped += 1;
-                false
-            } else {
-                true
+        let others = self.items.iter().filter(|o| !is_history(*o));
+        let (other_writes, other_bytes) = others.fold((0, 0), |(n, b), o| (n + 1, b + o.weight()));
+        let mut budget = writes.saturating_sub(other_writes);
+        let keep = loop {
+            let keep = self.fair_share(budget);
+            let kept: usize = self
+                .items
+                .iter()
+                .zip(&keep)
+                .filter(|(o, k)| **k && is_history(*o))
+                .map(|(o, _)| o.weight())
+                .sum();
+            if other_bytes + kept <= bytes || budget == 0 {
+                break keep;
             }
+            budget = budget / 4 * 3;
+        };
+        let before = self.items.len();
+        let mut i = 0;
+        self.retain(&mut |_| {
+            i += 1;
+            keep[i - 1]
         });
-        dropped
+        before - self.items.len()
+    }
+
+    /// Which queued writes to keep with at most `budget` history writes: of every topic
+    /// its newest, the same number from each (the busiest give way first, so a burst into
+    /// twenty rooms never empties the first rooms), then the newest of what is left.
+    fn fair_share(&self, budget: usize) -> Vec<bool> {
+        // Each history write's place in its topic, newest first (`usize::MAX`: not history).
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        let mut rank = vec![usize::MAX; self.items.len()];
+        for (i, op) in self.items.iter().enumerate().rev() {
+            if let Class::History { topic } = op.class() {
+                let n = counts.entry(topic).or_default();
+                rank[i] = *n;
+                *n += 1;
+            }
+        }
+        let kept_at = |cap: usize| counts.values().map(|n| (*n).min(cap)).sum::<usize>();
+        // The largest share every topic can have.
+        let (mut low, mut high) = (0, counts.values().copied().max().unwrap_or(0));
+        while low < high {
+            let mid = (low + high).div_ceil(2);
+            if kept_at(mid) <= budget {
+                low = mid;
+            } else {
+                high = mid - 1;
+            }
+        }
+        let mut left = budget - kept_at(low);
+        let mut keep = vec![true; self.items.len()];
+        for i in (0..self.items.len()).rev() {
+            if rank[i] == usize::MAX || rank[i] < low {
+                continue;
+            }
+            if rank[i] == low && left > 0 {
+                left -= 1;
+            } else {
+                keep[i] = false;
+            }
+        }
+        keep
     }
 
     /// Of each topic only the newest [`HISTORY_PER_TOPIC`] queued messages can survive

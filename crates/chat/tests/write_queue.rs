@@ -193,3 +193,46 @@ fn a_batch_taken_and_put_back_keeps_its_place_and_the_count() {
     q.clear();
     assert!(q.is_empty() && q.bytes() == 0);
 }
+
+/// Breaks if: a burst into many rooms, room after room, past the bound, drops the first
+/// rooms' history whole (opened after a reload, they were empty, though their unread
+/// counts said 1,000) instead of every room giving way alike and keeping its newest.
+#[test]
+fn a_burst_into_many_rooms_keeps_every_rooms_newest() {
+    let mut q = WriteQueue::new(bound(5_000, usize::MAX));
+    let mut dropped = 0;
+    for room in 0..20 {
+        for n in 0..HISTORY_PER_TOPIC {
+            dropped += q.push(history(&format!("messages/{room:02}"), n));
+        }
+    }
+    assert!(dropped > 0, "the burst is past the bound");
+    assert_eq!(
+        dropped + q.len(),
+        20 * HISTORY_PER_TOPIC,
+        "every drop counted"
+    );
+    let mut kept = std::collections::BTreeMap::<String, Vec<usize>>::new();
+    for w in q.iter() {
+        if let W::History { topic, n, .. } = w {
+            kept.entry(topic.clone()).or_default().push(*n);
+        }
+    }
+    assert_eq!(kept.len(), 20, "every room keeps some: {:?}", kept.keys());
+    for (topic, ns) in &kept {
+        assert_eq!(
+            ns.last(),
+            Some(&(HISTORY_PER_TOPIC - 1)),
+            "{topic} keeps its newest"
+        );
+        assert!(ns.windows(2).all(|w| w[0] < w[1]), "{topic} in order");
+    }
+    // A trim keeps three quarters of the bound, shared alike; the rooms written after the
+    // last trim keep more.
+    let even_share = 5_000 / 4 * 3 / 20;
+    let sizes: Vec<usize> = kept.values().map(Vec::len).collect();
+    assert!(
+        sizes.iter().all(|n| *n >= even_share),
+        "every room keeps an even share at least ({even_share}): {sizes:?}"
+    );
+}

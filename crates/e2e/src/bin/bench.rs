@@ -1120,6 +1120,15 @@ async fn rooms_switch(base: &str, broker: &Broker, report: &mut Report) {
             .unwrap_or(-1.0);
         if ms < 0.0 {
             failed += 1;
+            let newest = js(
+                c,
+                "const cells = document.querySelectorAll('#messages tr td.message'); \
+                 return [cells.length ? cells[cells.length - 1].textContent : null, \
+                 document.querySelector('#messages')?.dataset.total ?? null, \
+                 document.querySelectorAll('#rooms li').length]",
+            )
+            .await;
+            eprintln!("rooms-switch: {room} not shown in time ({ms}): want {want:?}, shown (newest, data-total, rooms) {newest}");
         } else if i >= WARMUP {
             samples.push(ms);
         }
