@@ -21,7 +21,10 @@ use crate::session::ChatSession;
 
 /// A chunk that could not be fetched or started: which part, in words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("The {0} could not be loaded: the server did not answer. The chat goes on.")]
+#[error(
+    "The {0} could not be loaded: the server did not answer, or the app was updated since \
+     this page opened (reload it then). The chat goes on."
+)]
 pub struct ChunkError(&'static str);
 
 // ----- the connection panel's import: the file formats' readers (this app's, MQTTX's) -----
@@ -100,30 +103,35 @@ pub async fn forget(
     )
 )]
 fn mount_topic_viewer(
+    owner: Owner,
     slot: web_sys::HtmlElement,
     session: ChatSession,
     route: RwSignal<PageRoute>,
     hidden: Signal<bool>,
 ) -> Result<(), leptos::wasm_split::SplitLoaderError> {
-    // Kept for the page's life, as the rest of the app is.
-    leptos::mount::mount_to(slot, move || {
-        view! { <TopicViewer session=session route=route hidden=hidden /> }
-    })
-    .forget();
+    // Under the app's owner, so that it goes (its timers with it) when the app does; the
+    // view itself stays mounted as long as the slot.
+    owner.with(|| {
+        leptos::mount::mount_to(slot, move || {
+            view! { <TopicViewer session=session route=route hidden=hidden /> }
+        })
+        .forget()
+    });
     Ok(())
 }
 
 /// Fetches the topic viewer's chunk (nothing to fetch in a build without chunks) and mounts it.
 async fn topic_viewer(
+    owner: Owner,
     slot: web_sys::HtmlElement,
     session: ChatSession,
     route: RwSignal<PageRoute>,
     hidden: Signal<bool>,
 ) -> Result<(), ChunkError> {
     #[cfg(feature = "split")]
-    let mounted = mount_topic_viewer(slot, session, route, hidden).await;
+    let mounted = mount_topic_viewer(owner, slot, session, route, hidden).await;
     #[cfg(not(feature = "split"))]
-    let mounted = mount_topic_viewer(slot, session, route, hidden);
+    let mounted = mount_topic_viewer(owner, slot, session, route, hidden);
     mounted.map_err(|_| ChunkError("topic viewer"))
 }
 
@@ -145,14 +153,16 @@ pub fn LazyTopicViewer(
 ) -> impl IntoView {
     let load = RwSignal::new(Load::Idle);
     let slot = NodeRef::<html::Div>::new();
+    // The task that mounts it runs outside any owner: it is given this one.
+    let owner = StoredValue::new(Owner::current());
     let fetch = move || {
-        let Some(element) = slot.get_untracked() else {
+        let (Some(element), Some(owner)) = (slot.get_untracked(), owner.get_value()) else {
             return;
         };
         load.set(Load::Loading);
         let element: web_sys::HtmlElement = element.into();
         leptos::task::spawn_local(async move {
-            let done = match topic_viewer(element, session, route, hidden).await {
+            let done = match topic_viewer(owner, element, session, route, hidden).await {
                 Ok(()) => Load::Ready,
                 Err(e) => Load::Failed(e),
             };

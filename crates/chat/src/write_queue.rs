@@ -149,7 +149,8 @@ impl<T: Queued> WriteQueue<T> {
         }
         let others = self.items.iter().filter(|o| !is_history(*o));
         let (other_writes, other_bytes) = others.fold((0, 0), |(n, b), o| (n + 1, b + o.weight()));
-        let mut budget = writes.saturating_sub(other_writes);
+        let history = self.items.len() - other_writes;
+        let mut budget = writes.saturating_sub(other_writes).min(history);
         let keep = loop {
             let keep = self.fair_share(budget);
             let kept: usize = self

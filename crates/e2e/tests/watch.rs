@@ -824,6 +824,10 @@ async fn a_viewer_chunk_that_cannot_load_says_so_and_try_again_loads_it() {
     // Back, with the chunk there again: "Try again" fetches and mounts it.
     taken[0].put_back();
     click(c, "#watch-link").await;
+    eventually("the viewer's place shown again", 10, || async {
+        (attr(c, "#watch-chunk", "hidden").await.is_none()).then_some(())
+    })
+    .await;
     click(c, "#chunk-retry").await;
     wait_view(c, "watch").await;
     assert_eq!(count(c, "#watch-chunk").await, 0, "the failure is gone");

@@ -106,9 +106,9 @@ fn dist_files(dir: &std::path::Path, prefix: &str, out: &mut Vec<(String, Vec<u8
 
 /// Whether a dist file is a chunk fetched when first used (issue 21), not at the first load.
 fn is_chunk(name: &str) -> bool {
-    name.rsplit('/')
-        .next()
-        .is_some_and(|f| f.starts_with("split_") && f.ends_with(".wasm"))
+    name.rsplit('/').next().is_some_and(|f| {
+        (f.starts_with("split_") || f.starts_with("chunk_")) && f.ends_with(".wasm")
+    })
 }
 
 fn bundle(report: &mut Report) {
