@@ -237,7 +237,8 @@ async fn overlapping_filters_show_each_message_once_under_mqtt_5() {
 }
 
 /// Puts the test page's address back on the chat when dropped (the next test's app reads it
-/// at start), even when the test fails half way.
+/// at start). A failed assertion aborts the Wasm without running it; the run fails then
+/// anyway.
 struct ResetHash;
 
 impl Drop for ResetHash {

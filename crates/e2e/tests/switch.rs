@@ -157,17 +157,7 @@ async fn connection_tools_whose_chunks_cannot_load_say_so_and_work_once_they_can
     let c = &browser.client;
     c.visit(&app_url(&base)).await.unwrap();
     wait_connected(c).await;
-    let text = |id: &'static str| async move {
-        c.execute(
-            "return document.getElementById(arguments[0])?.textContent ?? ''",
-            vec![id.into()],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
-    };
+    let text = |id: &'static str| async move { text_of(c, id).await.unwrap_or_default() };
     let file = std::env::temp_dir().join(format!("mqttx-chunk-{}.json", free_port()));
     std::fs::write(
         &file,
