@@ -17,61 +17,15 @@ use crate::persist::writer::Op;
 impl ChatSession {
     /// Ask `room` what was said since a minute before the newest message this browser
     /// holds of it: once its stored history is in the log, so `since` is right and what is
-    /// stored already does not come back as new. Not connected (or storage not open yet):
-    /// asked once it is.
-    pub(super) fn ask_catch_up(&self, room: &RoomName) {
-        let ready = self.is_connected()
-            && self
-                .store
-                .try_with_value(|s| s.storage_known)
-                .unwrap_or_default();
-        if !ready {
-            self.unasked.try_update_value(|u| {
-                if !u.contains(room) {
-                    u.push(room.clone());
-                }
-            });
-            return;
-        }
+    /// stored already does not come back as new. (When to ask is the core's.)
+    pub(super) fn ask_after_history(&self, room: RoomName) {
         let session = *self;
-        let room = room.clone();
         leptos::task::spawn_local(async move {
             if let Some(load) = session.history_of(&room) {
                 load.await;
             }
             session.send_request(&room);
         });
-    }
-
-    /// The rooms waiting to ask, now that the link and storage are both up.
-    pub(super) fn ask_unasked(&self) {
-        if !(self.is_connected()
-            && self
-                .store
-                .try_with_value(|s| s.storage_known)
-                .unwrap_or_default())
-        {
-            return;
-        }
-        let unasked = self
-            .unasked
-            .try_update_value(std::mem::take)
-            .unwrap_or_default();
-        for room in unasked {
-            if self
-                .rooms
-                .try_with_untracked(|r| r.is_joined(&room))
-                .unwrap_or_default()
-            {
-                self.ask_catch_up(&room);
-            }
-        }
-    }
-
-    fn is_connected(&self) -> bool {
-        self.connection
-            .try_with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()))
-            .unwrap_or(false)
     }
 
     fn send_request(&self, room: &RoomName) {
@@ -93,12 +47,7 @@ impl ChatSession {
 
     /// A request or an answer in `room` (the core's rules).
     pub(super) fn on_catch_up(&self, room: RoomName, message: &IncomingMessage) {
-        if message.retain
-            || !self
-                .rooms
-                .try_with_untracked(|r| r.is_joined(&room))
-                .unwrap_or_default()
-        {
+        if message.retain {
             return;
         }
         let random = js_sys::Math::random();
@@ -108,11 +57,11 @@ impl ChatSession {
         self.drive();
     }
 
-    /// Answered messages into the room's log, marked, each once; the new ones are kept.
+    /// Answered messages into the room's log, marked, each once; the new ones are kept and
+    /// counted unread (called from `drive`, which carries out what the core says next).
     pub(super) fn merge_catch_up(&self, room: &RoomName, entries: Vec<Entry>) {
         let author = self.author.try_get_value().unwrap_or_default();
         let topic = room.chat_topic();
-        let visible = self.visible.try_get_untracked().unwrap_or_default();
         for entry in entries {
             let payload = entry.payload.into_bytes();
             let decoded = decode_payload(&payload);
@@ -139,7 +88,7 @@ impl ChatSession {
                     s.writer.push(Op::History(record));
                 }
             });
-            self.update_rooms(|r| r.arrived(room, visible));
+            self.new_row(room, None);
         }
     }
 

@@ -31,9 +31,8 @@ pub(super) fn listeners(session: ChatSession) -> Vec<EventListener> {
         EventListener::new(&gloo_utils::document(), "visibilitychange", move |_| {
             let visible = page_visible();
             session.visible.try_set(visible);
-            if visible {
-                session.rooms.try_update(|r| r.seen());
-            }
+            session.core.try_update_value(|c| c.handle_visible(visible));
+            session.drive();
         });
     let on_storage = EventListener::new(&window, "storage", move |event| {
         let key = js_sys::Reflect::get(event, &"key".into())

@@ -183,8 +183,6 @@ pub struct ChatSession {
     key_spaces: StoredValue<u32>,
     /// Each room's stored history going into its log, once: done or under way.
     history_loads: StoredValue<HashMap<RoomName, rooms::HistoryLoad>, LocalStorage>,
-    /// Rooms to ask for catch-up once connected (joined while offline, or by the link).
-    unasked: StoredValue<Vec<RoomName>>,
     /// The topic viewer: its filters and what arrived on them. Changes notify at most once
     /// a frame.
     pub watch: RwSignal<Watch>,
@@ -217,19 +215,15 @@ impl ChatSession {
         if let Some(e) = room_error {
             notices.try_update(|n| n.set(Notice::RoomRefused { why: e.to_string() }));
         }
-        let rooms_joined: Vec<RoomName> = rooms.joined().to_vec();
         let mut core = chat::Session::new(config.protocol, config.verified_user().is_some());
         let name = config
             .verified_user()
             .unwrap_or_else(crate::persist::prefs::load_name);
         core.set_name(&name);
-        core.handle_rooms(
-            wall_clock_ms(),
-            rooms_joined
-                .iter()
-                .map(|room| room.as_str().to_owned())
-                .collect(),
-        );
+        core.handle_visible(lifecycle::page_visible());
+        // A room from the link is joined: remembered, and asked about once connected.
+        core.handle_rooms_restored(wall_clock_ms(), rooms.clone(), &rooms::saved_rooms());
+        let router = chat_router(rooms.joined());
         let session = ChatSession {
             status: RwSignal::new(ConnectionStatus::Connecting),
             log: RwSignal::new(MessageLog::new(VIEW_CAPACITY)),
@@ -275,31 +269,17 @@ impl ChatSession {
             room_logs: StoredValue::new(HashMap::new()),
             key_spaces: StoredValue::new(0),
             history_loads: StoredValue::new_local(HashMap::new()),
-            unasked: StoredValue::new(Vec::new()),
             watch: RwSignal::new(Watch::default()),
             watch_render: StoredValue::new(RenderThrottle::default()),
-            router: StoredValue::new(chat_router(&rooms_joined)),
+            router: StoredValue::new(router),
         };
         // Nothing is verified until this connection's own check answers (scoped, so after
         // the scope is set).
         vouch::forget_old_answers();
-        // A room from the link is joined: remembered, and asked about once connected.
-        let saved = rooms::saved_rooms();
-        let new: Vec<RoomName> = session
-            .rooms
-            .try_with_untracked(|r| {
-                r.joined()
-                    .iter()
-                    .filter(|room| !room.is_default() && !saved.contains(room))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        if !new.is_empty() {
-            session.save_rooms();
-            session.unasked.try_set_value(new);
+        // A room from the link is remembered now; what the link needs waits for the link.
+        while let Some(Some(op)) = session.core.try_update_value(|c| c.poll_store()) {
+            session.store_op(op);
         }
-        session.typing_room_opened();
         startup::start(session, config);
         on_cleanup(move || session.close());
         session
@@ -349,10 +329,7 @@ impl ChatSession {
             .try_update_value(|s| s.recorder.next_seq(now))
             .ok_or(SendError::Closed)?;
         let user = self.user.try_get_value().unwrap_or_default();
-        let topic = self
-            .rooms
-            .try_with_untracked(|r| chat::chat_topic_for(r.open(), user.as_deref()))
-            .unwrap_or_default();
+        let topic = chat::chat_topic_for(&self.open_room(), user.as_deref());
         let id = message.id.clone().unwrap_or_default();
         self.core
             .try_update_value(|c| c.handle_send(seq, &topic, message))
@@ -407,6 +384,8 @@ impl ChatSession {
                             failed.push((key, e));
                         }
                     }
+                    Transmit::Want { filter, qos } => self.want(View::Chat, &filter, qos),
+                    Transmit::Unwant { filter } => self.unwant(View::Chat, &filter),
                     other => self.transmit(other),
                 }
             }
@@ -429,8 +408,8 @@ impl ChatSession {
                 return;
             };
             match t {
-                // Answered in `drive`.
-                Transmit::Publish { .. } => {}
+                // Carried out in `drive`.
+                Transmit::Publish { .. } | Transmit::Want { .. } | Transmit::Unwant { .. } => {}
                 Transmit::Typing {
                     topic,
                     payload,
@@ -469,19 +448,24 @@ impl ChatSession {
     }
 
     fn store_op(&self, op: StoreOp) {
-        if let StoreOp::ReadForAnswer(due) = op {
-            let session = *self;
-            leptos::task::spawn_local(session.read_for_answer(due));
-            return;
-        }
-        let owner = self
-            .client_id
-            .try_get_untracked()
-            .unwrap_or_default()
-            .unwrap_or_default();
-        self.store.try_update_value(|s| match op {
-            StoreOp::OutboxPut(unsent) => s.writer.push(Op::OutboxPut { owner, unsent }),
-            StoreOp::OutboxDelete { seq } => s.writer.push(Op::OutboxDelete { owner, seq }),
+        let owner = || {
+            self.client_id
+                .try_get_untracked()
+                .unwrap_or_default()
+                .unwrap_or_default()
+        };
+        let write = |op: Op| {
+            self.store.try_with_value(|s| s.writer.push(op));
+        };
+        match op {
+            StoreOp::OutboxPut(unsent) => write(Op::OutboxPut {
+                owner: owner(),
+                unsent,
+            }),
+            StoreOp::OutboxDelete { seq } => write(Op::OutboxDelete {
+                owner: owner(),
+                seq,
+            }),
             StoreOp::History {
                 topic,
                 payload,
@@ -489,15 +473,20 @@ impl ChatSession {
                 at,
                 refusal,
             } => {
-                if s.keep_history {
-                    let mut record =
-                        rooms::filed(s.recorder.record(&topic, &payload, Some(&id), at));
-                    record.refusal = refusal;
-                    s.writer.push(Op::History(record));
-                }
+                self.store.try_update_value(|s| {
+                    if s.keep_history {
+                        let mut record =
+                            rooms::filed(s.recorder.record(&topic, &payload, Some(&id), at));
+                        record.refusal = refusal;
+                        s.writer.push(Op::History(record));
+                    }
+                });
             }
-            StoreOp::ReadForAnswer(_) => {}
-        });
+            StoreOp::ReadForAnswer(due) => leptos::task::spawn_local(self.read_for_answer(due)),
+            StoreOp::ReadForAsk(room) => self.ask_after_history(room),
+            StoreOp::SaveRooms(names) => ChatSession::save_rooms(&names),
+            StoreOp::SaveOpen(room) => ChatSession::save_open(&room),
+        }
     }
 
     fn view_change(&self, change: ViewChange) {
@@ -531,6 +520,9 @@ impl ChatSession {
             ViewChange::Announce(words) => {
                 self.announcement.try_set(words);
             }
+            ViewChange::Rooms => self.mirror_rooms(),
+            ViewChange::Shown { from, to } => self.room_shown(from, to),
+            ViewChange::Left(room) => self.room_left(&room),
             ViewChange::Presence => {
                 let tick = self.presence_tick;
                 notify_soon(self.presence_render, move || {
@@ -651,20 +643,11 @@ impl ChatSession {
         result
     }
 
-    /// Tell a screen reader about a new message in the open room (a burst as one line: the
-    /// core gathers them).
-    fn announce_message(&self, name: &str, text: &str) {
+    /// A new row from someone else in `room`: unread, or told to a screen reader (a burst
+    /// as one line: the core gathers them), as the core decides.
+    fn new_row(&self, room: &RoomName, words: Option<(&str, &str)>) {
         self.core
-            .try_update_value(|c| c.handle_arrived(wall_clock_ms(), name, text));
-        self.drive();
-    }
-
-    /// Count a message as unread (or not); the room list shows it soon.
-    fn update_rooms<R>(&self, change: impl FnOnce(&mut chat::Rooms) -> R) -> Option<R> {
-        let result = self.rooms.try_update_untracked(change);
-        let rooms = self.rooms;
-        notify_soon(self.rooms_render, move || rooms.notify());
-        result
+            .try_update_value(|c| c.handle_new_row(wall_clock_ms(), room, words));
     }
 }
 
@@ -673,7 +656,7 @@ impl ChatSession {
 /// The chat's subscriptions: every joined room's filters, and everyone's status.
 fn chat_router(rooms: &[RoomName]) -> Router<View> {
     let mut router = Router::default();
-    let filters = rooms.iter().flat_map(rooms::room_filters).chain([
+    let filters = rooms.iter().flat_map(chat::session::room_filters).chain([
         (chat::PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce),
         (chat::VERIFIED_PRESENCE_FILTER.to_owned(), QoS::AtLeastOnce),
     ]);
@@ -684,7 +667,7 @@ fn chat_router(rooms: &[RoomName]) -> Router<View> {
     router
 }
 
-fn notify_soon(throttle: StoredValue<RenderThrottle>, notify: impl Fn() + 'static) {
+pub(super) fn notify_soon(throttle: StoredValue<RenderThrottle>, notify: impl Fn() + 'static) {
     let now = frame_clock_ms();
     match throttle.try_update_value(|t| t.request(now)) {
         Some(Render::Now) => notify(),

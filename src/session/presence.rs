@@ -55,22 +55,6 @@ impl ChatSession {
         self.drive();
     }
 
-    /// The joined rooms changed (here or in another tab): others are told.
-    pub(super) fn rooms_changed(&self) {
-        let rooms: Vec<String> = self
-            .rooms
-            .try_with_untracked(|r| {
-                r.joined()
-                    .iter()
-                    .map(|room| room.as_str().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.core
-            .try_update_value(|c| c.handle_rooms(wall_clock_ms(), rooms));
-        self.drive();
-    }
-
     /// A status (or its clearing) from some tab.
     pub(super) fn on_presence(&self, tab: &str, message: &IncomingMessage) {
         self.core

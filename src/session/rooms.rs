@@ -1,15 +1,16 @@
-//! Rooms: joining (subscribe, remember, ask the room what was said), leaving (unsubscribe,
-//! forget), and showing one. The open room's messages are in `session.log`, the others' in
-//! `room_logs`; switching swaps them, so the table only ever renders one room. A room's
-//! stored history is merged into its log the first time it is shown.
+//! Rooms, driven: which rooms are joined and open, what they subscribe to, when they ask for
+//! catch-up and what is unread are the core's (`chat::Session`, its `rooms` module). This
+//! file keeps each room's messages for the view: the open room's are in `session.log`, the
+//! others' in `room_logs`; switching swaps them, so the table only ever renders one room. A
+//! room's stored history is merged into its log the first time it is shown.
 
 use chat::{ChatMessage, JoinError, MessageLog, RoomName, RoomNameError, Rooms};
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
-use mqtt_core::QoS;
 
 use super::{ChatSession, HistoryState, VIEW_CAPACITY};
 use crate::browser::scope::scoped;
+use crate::browser::wall_clock_ms;
 use crate::browser::web_storage::{self, Area};
 use crate::config::AppConfig;
 use crate::persist::history;
@@ -66,156 +67,98 @@ pub(super) fn filed(mut record: chat::StoredMessage) -> chat::StoredMessage {
     record
 }
 
-/// The subscriptions a joined room needs: its messages, plain and from signed-in users
-/// (QoS 1, kept for us while away), who is typing and catch-up (QoS 0: only worth anything
-/// live).
-pub(super) fn room_filters(room: &RoomName) -> [(String, QoS); 4] {
-    [
-        (room.chat_topic(), QoS::AtLeastOnce),
-        (chat::verified_chat_filter(room), QoS::AtLeastOnce),
-        (room.typing_topic(), QoS::AtMostOnce),
-        (room.catchup_topic(), QoS::AtMostOnce),
-    ]
-}
-
 impl ChatSession {
     /// Join the room named `raw` (if not yet joined) and show it.
     pub fn join_room(&self, raw: &str) -> Result<(), RoomError> {
         let room = RoomName::parse(raw)?;
-        let new = self
-            .rooms
-            .try_update(|r| r.join(room.clone()))
-            .unwrap_or(Ok(false))?;
-        if new {
-            self.joined(&room);
-            self.save_rooms();
-        }
-        self.show_room(room);
+        self.core
+            .try_update_value(|c| c.handle_join(wall_clock_ms(), room))
+            .unwrap_or(Ok(()))?;
+        self.drive();
         Ok(())
     }
 
     /// Show a joined room.
     pub fn show_room(&self, room: RoomName) {
-        let before = self
-            .rooms
-            .try_with_untracked(|r| r.open().clone())
-            .unwrap_or_default();
-        if !matches!(
-            self.rooms.try_update(|r| r.show(room.clone())),
-            Some(Ok(()))
-        ) {
-            return;
-        }
-        let _ = web_storage::set(Area::Session, &scoped(OPEN_KEY), &room.as_str());
-        if before != room {
-            // The table renders `log`: swap the old room's messages out and the new one's in.
-            let incoming = self
-                .room_logs
-                .try_update_value(|logs| logs.remove(&room))
-                .flatten()
-                .unwrap_or_else(|| self.new_room_log());
-            let outgoing = self
-                .log
-                .try_update(|log| std::mem::replace(log, incoming))
-                .unwrap_or_else(|| self.new_room_log());
-            self.room_logs.try_update_value(|logs| {
-                logs.insert(before, outgoing);
-            });
-            // Typing is said to the open room: start afresh in the new one.
-            self.typing_room_opened();
-            self.presence_tick.try_update(|t| *t = t.wrapping_add(1));
-        }
-        self.ensure_history(&room);
+        self.core
+            .try_update_value(|c| c.handle_show(wall_clock_ms(), room));
+        self.drive();
     }
 
     /// Leave a room: no more of its messages, and it is forgotten by every tab.
     pub fn leave_room(&self, room: &RoomName) {
-        let open_before = self
-            .rooms
-            .try_with_untracked(|r| r.open().clone())
-            .unwrap_or_default();
-        if self.rooms.try_update(|r| r.leave(room)) != Some(true) {
-            return;
-        }
-        if &open_before == room {
-            self.show_default_after_leaving();
-        }
-        self.left(room);
-        self.save_rooms();
+        self.core
+            .try_update_value(|c| c.handle_leave(wall_clock_ms(), room));
+        self.drive();
     }
 
-    /// The open room was left: show the default room, dropping the left one's messages.
-    fn show_default_after_leaving(&self) {
-        let default = RoomName::default_room();
+    /// Another tab changed the joined rooms: follow, so every tab of this browser agrees.
+    pub(super) fn follow_saved_rooms(&self) {
+        let saved = saved_rooms();
+        self.core
+            .try_update_value(|c| c.handle_saved_rooms(wall_clock_ms(), saved));
+        self.drive();
+    }
+
+    /// The room this tab shows.
+    pub(super) fn open_room(&self) -> RoomName {
+        self.core
+            .try_with_value(|c| c.rooms().open().clone())
+            .unwrap_or_default()
+    }
+
+    pub(super) fn is_joined(&self, room: &RoomName) -> bool {
+        self.core
+            .try_with_value(|c| c.rooms().is_joined(room))
+            .unwrap_or_default()
+    }
+
+    /// The core's rooms into the signal the view reads (at most once a frame).
+    pub(super) fn mirror_rooms(&self) {
+        let Some(now) = self.core.try_with_value(|c| c.rooms().clone()) else {
+            return;
+        };
+        self.rooms.try_update_untracked(|r| *r = now);
+        let rooms = self.rooms;
+        super::notify_soon(self.rooms_render, move || rooms.notify());
+    }
+
+    /// The open room is `to` now: the table renders `log`, so the old room's messages go
+    /// out and the new one's in; its stored history is merged in (once).
+    pub(super) fn room_shown(&self, from: RoomName, to: RoomName) {
         let incoming = self
             .room_logs
-            .try_update_value(|logs| logs.remove(&default))
+            .try_update_value(|logs| logs.remove(&to))
             .flatten()
             .unwrap_or_else(|| self.new_room_log());
-        self.log.try_update(|log| *log = incoming);
-        let _ = web_storage::set(Area::Session, &scoped(OPEN_KEY), &default.as_str());
-        self.typing_room_opened();
-        self.presence_tick.try_update(|t| *t = t.wrapping_add(1));
-        self.ensure_history(&default);
+        let outgoing = self
+            .log
+            .try_update(|log| std::mem::replace(log, incoming))
+            .unwrap_or_else(|| self.new_room_log());
+        self.room_logs.try_update_value(|logs| {
+            logs.insert(from, outgoing);
+        });
+        self.ensure_history(&to);
     }
 
-    /// A room was joined here or in another tab: subscribe, tell the others, catch up.
-    pub(super) fn joined(&self, room: &RoomName) {
-        for (filter, qos) in room_filters(room) {
-            self.want(super::View::Chat, &filter, qos);
-        }
-        self.rooms_changed();
-        self.ask_catch_up(room);
-    }
-
-    /// A room was left here or in another tab.
-    pub(super) fn left(&self, room: &RoomName) {
-        for (filter, _) in room_filters(room) {
-            self.unwant(super::View::Chat, &filter);
-        }
+    /// A room was left (here or in another tab): its messages go from the view.
+    pub(super) fn room_left(&self, room: &RoomName) {
         self.room_logs.try_update_value(|logs| {
             logs.remove(room);
         });
         self.history_loads.try_update_value(|l| {
             l.remove(room);
         });
-        self.core.try_update_value(|c| c.forget_room(room));
-        self.rooms_changed();
     }
 
-    pub(super) fn save_rooms(&self) {
-        let names: Vec<String> = self
-            .rooms
-            .try_with_untracked(|r| {
-                r.joined()
-                    .iter()
-                    .filter(|room| !room.is_default())
-                    .map(|room| room.as_str().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+    /// Remember the joined rooms for every tab of this browser.
+    pub(super) fn save_rooms(names: &[String]) {
         let _ = web_storage::set(Area::Local, &scoped(ROOMS_KEY), &names);
     }
 
-    /// Another tab changed the joined rooms: follow, so every tab of this browser agrees.
-    pub(super) fn follow_saved_rooms(&self) {
-        let saved = saved_rooms();
-        let joined: Vec<RoomName> = self
-            .rooms
-            .try_with_untracked(|r| r.joined().to_vec())
-            .unwrap_or_default();
-        for room in &saved {
-            if !joined.contains(room)
-                && self.rooms.try_update(|r| r.join(room.clone())) == Some(Ok(true))
-            {
-                self.joined(room);
-            }
-        }
-        for room in joined.iter().filter(|r| !r.is_default()) {
-            if !saved.contains(room) {
-                self.leave_room(room);
-            }
-        }
+    /// Remember the open room for this tab.
+    pub(super) fn save_open(room: &RoomName) {
+        let _ = web_storage::set(Area::Session, &scoped(OPEN_KEY), &room.as_str());
     }
 
     /// Change the log of `room` (the open one goes through the render throttle).
@@ -224,11 +167,7 @@ impl ChatSession {
         room: &RoomName,
         change: impl FnOnce(&mut MessageLog) -> R,
     ) -> Option<R> {
-        let open = self
-            .rooms
-            .try_with_untracked(|r| r.open() == room)
-            .unwrap_or_default();
-        if open {
+        if &self.open_room() == room {
             self.update_log(change)
         } else {
             self.room_logs.try_update_value(|logs| {
@@ -258,11 +197,7 @@ impl ChatSession {
         room: &RoomName,
         read: impl FnOnce(&MessageLog) -> R,
     ) -> Option<R> {
-        if self
-            .rooms
-            .try_with_untracked(|r| r.open() == room)
-            .unwrap_or_default()
-        {
+        if &self.open_room() == room {
             self.log.try_with_untracked(read)
         } else {
             self.room_logs
@@ -276,12 +211,7 @@ impl ChatSession {
     fn own_room(&self, topic: &str) -> (RoomName, Option<String>) {
         match chat::route(topic) {
             Some(chat::Route::Chat { room, author }) => (room, author),
-            _ => (
-                self.rooms
-                    .try_with_untracked(|r| r.open().clone())
-                    .unwrap_or_default(),
-                None,
-            ),
+            _ => (self.open_room(), None),
         }
     }
 
@@ -311,10 +241,7 @@ impl ChatSession {
     /// Merge what this browser kept of `room` into its log (once), and say where the open
     /// room's history stands.
     pub(super) fn ensure_history(&self, room: &RoomName) {
-        let is_open = self
-            .rooms
-            .try_with_untracked(|r| r.open() == room)
-            .unwrap_or_default();
+        let is_open = &self.open_room() == room;
         let Some(load) = self.history_of(room) else {
             // Before storage is open the state stays "loading"; startup settles it.
             if is_open
@@ -338,7 +265,7 @@ impl ChatSession {
         let room = room.clone();
         leptos::task::spawn_local(async move {
             load.await;
-            if session.rooms.try_with_untracked(|r| r.open() == &room) == Some(true) {
+            if session.open_room() == room {
                 session.history.try_set(HistoryState::Ready);
                 crate::bench::history_shown();
             }

@@ -108,11 +108,7 @@ impl ChatSession {
                     return;
                 }
                 if let Some(Route::Chat { room, .. }) = chat::route(&topic) {
-                    if self
-                        .rooms
-                        .try_with_untracked(|r| r.is_joined(&room))
-                        .unwrap_or_default()
-                    {
+                    if self.is_joined(&room) {
                         let at = wall_clock_ms();
                         self.with_room_log(&room, |log| log.push_skipped(size, limit, at));
                     }
@@ -193,19 +189,11 @@ impl ChatSession {
     /// A new session or a resumed one: say we are here; if the broker lost what it kept for
     /// us (or never had it), ask every room what was said.
     fn on_connected(&self, session_present: bool) {
-        // Says we are here, and starts the authorship check.
-        self.core_connected();
         if !session_present {
-            let joined: Vec<RoomName> = self
-                .rooms
-                .try_with_untracked(|r| r.joined().to_vec())
-                .unwrap_or_default();
-            self.unasked.try_update_value(|u| {
-                u.retain(|room| !joined.contains(room));
-                u.extend(joined);
-            });
+            self.core.try_update_value(|c| c.handle_session_lost());
         }
-        self.ask_unasked();
+        // Says we are here, starts the authorship check, and asks the rooms waiting to.
+        self.core_connected();
     }
 
     /// A chat message for `room`: into its log once, its history, its unread count.
@@ -222,11 +210,7 @@ impl ChatSession {
                 .try_update_value(|c| c.handle_echo(id, &message.topic, &message.payload, at));
             self.drive();
         }
-        if !self
-            .rooms
-            .try_with_untracked(|r| r.is_joined(&room))
-            .unwrap_or_default()
-        {
+        if !self.is_joined(&room) {
             // A subscription the broker kept from before the room was left.
             return;
         }
@@ -256,15 +240,8 @@ impl ChatSession {
             }
         });
         if !own {
-            let visible = self.visible.try_get_untracked().unwrap_or_default();
-            self.update_rooms(|r| r.arrived(&room, visible));
-            if self
-                .rooms
-                .try_with_untracked(|r| r.open() == &room)
-                .unwrap_or_default()
-            {
-                self.announce_message(&name, &text);
-            }
+            self.new_row(&room, Some((&name, &text)));
+            self.drive();
         }
     }
 }

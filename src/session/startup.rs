@@ -99,13 +99,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
             s.storage_known = true;
             s.writer.attach(db.clone());
         });
-        let open = session
-            .rooms
-            .try_with_untracked(|r| r.open().clone())
-            .unwrap_or_default();
-        session.ensure_history(&open);
-        // Rooms the link asked about before storage was open ask now.
-        session.ask_unasked();
+        session.ensure_history(&session.open_room());
 
         let listeners = super::lifecycle::listeners(session);
         session.listeners.try_update_value(|l| l.extend(listeners));

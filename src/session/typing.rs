@@ -21,12 +21,7 @@ impl ChatSession {
 
     /// Someone's typing signal for `room`. Retained ones are ignored: typing is only live.
     pub(super) fn on_typing(&self, room: RoomName, message: &IncomingMessage) {
-        if message.retain
-            || !self
-                .rooms
-                .try_with_untracked(|r| r.is_joined(&room))
-                .unwrap_or_default()
-        {
+        if message.retain {
             return;
         }
         self.core
@@ -38,16 +33,6 @@ impl ChatSession {
     pub(super) fn typing_stopped(&self, room: &RoomName, name: &str) {
         self.core
             .try_update_value(|c| c.handle_chat_from(wall_clock_ms(), room, name));
-        self.drive();
-    }
-
-    /// The open room changed (or was set at start): typing is said to it and shown for it.
-    pub(super) fn typing_room_opened(&self) {
-        let Some(open) = self.rooms.try_with_untracked(|r| r.open().clone()) else {
-            return;
-        };
-        self.core
-            .try_update_value(|c| c.handle_room_opened(wall_clock_ms(), &open));
         self.drive();
     }
 

@@ -522,14 +522,22 @@ fn authorship_a_refusal_without_its_reason_code_is_never_read_as_not_authorized(
 #[test]
 fn arrivals_in_the_open_room_are_announced_once_a_second_later_a_burst_as_one_line() {
     let mut s = ready(MqttVersion::V311, false);
-    s.handle_arrived(1_000.0, "Ann", "hello");
+    s.handle_new_row(
+        1_000.0,
+        &chat::RoomName::default_room(),
+        Some(("Ann", "hello")),
+    );
     assert_eq!(s.poll_timeout(), Some(2_000.0));
     s.handle_timeout(1_999.0);
     assert!(announced(&mut s).is_empty(), "gathering");
     s.handle_timeout(2_000.0);
     assert_eq!(announced(&mut s), ["Ann: hello"]);
     for i in 0..12 {
-        s.handle_arrived(3_000.0 + f64::from(i), "Bo", "hi");
+        s.handle_new_row(
+            3_000.0 + f64::from(i),
+            &chat::RoomName::default_room(),
+            Some(("Bo", "hi")),
+        );
     }
     s.handle_timeout(4_000.0);
     let words = announced(&mut s);

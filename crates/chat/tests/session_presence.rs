@@ -77,6 +77,10 @@ fn status(person: &str, name: &str, online: bool, ts: f64) -> Vec<u8> {
     .unwrap()
 }
 
+fn games() -> chat::RoomName {
+    chat::RoomName::parse("games").unwrap()
+}
+
 /// Names listed online and offline in the default room.
 fn listed(s: &Session, now: f64) -> (Vec<String>, Vec<String>) {
     let l = s.listing("messages", now);
@@ -88,7 +92,7 @@ fn listed(s: &Session, now: f64) -> (Vec<String>, Vec<String>) {
 fn presence_on_connect_the_status_goes_out_retained_and_the_will_says_offline_lost() {
     let mut s = session(MqttVersion::V5, None);
     s.handle_name(0.0, "Ann");
-    s.handle_rooms(0.0, vec!["messages".into(), "games".into()]);
+    s.handle_join(0.0, games()).unwrap();
     let offline = drain(&mut s);
     assert!(statuses(&offline).is_empty(), "nothing is said offline");
     assert!(
@@ -155,16 +159,16 @@ fn presence_joined_rooms_are_said_at_once_and_the_same_rooms_again_say_nothing()
     let mut s = session(MqttVersion::V311, None);
     s.handle_connected(0.0, TAB, "made-up", 0.5);
     drain(&mut s);
-    s.handle_rooms(5.0, vec!["messages".into(), "games".into()]);
+    s.handle_join(5.0, games()).unwrap();
     assert_eq!(
         statuses(&drain(&mut s))[0].1["rooms"],
         json!(["messages", "games"])
     );
-    s.handle_rooms(6.0, vec!["messages".into(), "games".into()]);
+    s.handle_join(6.0, games()).unwrap();
     assert!(drain(&mut s).transmits.is_empty());
     s.handle_link_lost(7.0, true);
     drain(&mut s);
-    s.handle_rooms(8.0, vec!["messages".into()]);
+    assert!(s.handle_leave(8.0, &games()));
     let out = drain(&mut s);
     assert!(statuses(&out).is_empty(), "offline: not said");
     assert_eq!(

@@ -13,7 +13,8 @@ fn room(name: &str) -> RoomName {
 fn session() -> Session {
     let mut s = Session::new(MqttVersion::V311, false);
     s.set_person("me");
-    s.handle_room_opened(0.0, &RoomName::default_room());
+    // Joined in another tab: not shown here.
+    s.handle_saved_rooms(0.0, vec![room("dev")]);
     s.handle_restored(Vec::new());
     drain_typing(&mut s);
     s
@@ -144,15 +145,14 @@ fn another_room_open_shows_its_own_typers_and_is_told_afresh() {
     assert_eq!(s.typing_text(), "", "only the open room's typers show");
     s.handle_keystroke(1000.0, "Ann");
     drain_typing(&mut s);
-    s.handle_room_opened(1100.0, &other);
+    s.handle_show(1100.0, other.clone());
     assert_eq!(s.typing_text(), "Bob is typing…");
     // Within 2 s of the last publish, but to a new room: said at once, there.
     s.handle_keystroke(1200.0, "Ann");
     let said = drain_typing(&mut s);
     assert_eq!(said.len(), 1);
     assert_eq!(said[0].0, other.typing_topic());
-    s.forget_room(&other);
-    s.handle_room_opened(1300.0, &RoomName::default_room());
-    s.handle_room_opened(1400.0, &other);
+    assert!(s.handle_leave(1300.0, &other));
+    s.handle_join(1400.0, other.clone()).unwrap();
     assert_eq!(s.typing_text(), "", "a left room's typers are forgotten");
 }

@@ -20,7 +20,7 @@ impl AnnouncePart {
 
 impl Session {
     /// Someone else's message (`name`: `text`) arrived in the open room.
-    pub fn handle_arrived(&mut self, now: f64, name: &str, text: &str) {
+    pub(super) fn handle_arrived(&mut self, now: f64, name: &str, text: &str) {
         if self.announce.announcer.add(name, text) {
             self.announce.due = Some(now + ANNOUNCE_MS as f64);
         }

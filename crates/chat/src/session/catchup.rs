@@ -39,12 +39,15 @@ impl Session {
         });
     }
 
-    /// A packet on `room`'s catch-up topic: the room is joined and the packet not retained
-    /// (the caller checks). Another tab's request is answered after a delay `random` in
+    /// A packet on `room`'s catch-up topic, not retained (the caller checks; one for a room
+    /// not joined is ignored). Another tab's request is answered after a delay `random` in
     /// [0, 1) picks, unless answers cover it first; this tab's own is not. An answer to an
     /// open request of ours gives its new entries to the view ([`ViewChange::CaughtUp`]);
     /// any answer counts as cover for the requests we would answer. Malformed: ignored.
     pub fn handle_catch_up(&mut self, now: f64, room: RoomName, payload: &[u8], random: f64) {
+        if !self.rooms().is_joined(&room) {
+            return;
+        }
         let Ok(packet) = catchup::decode(payload) else {
             return;
         };

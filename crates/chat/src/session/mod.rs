@@ -14,8 +14,9 @@
 //!   ([`crate::catchup`]);
 //! - what a screen reader is told of new messages ([`crate::pace::Announcer`]).
 //!
-//! Rooms (which are joined and open, and each room's log) stay with the app's
-//! `src/session`, which tells the core what it needs of them.
+//! - rooms: which are joined and open, their subscriptions, what is remembered, when each
+//!   asks for catch-up, what is unread ([`crate::Rooms`]); each room's log and stored
+//!   history stay with the driver, which keeps them for the view.
 //!
 //! Driven by `handle_*(now, …)` calls, read by `poll_*` calls:
 //! - [`Session::poll_transmit`]: the next thing for the MQTT client (a publish, a will, a
@@ -33,16 +34,18 @@ mod catchup;
 mod own;
 mod presence;
 mod probe;
+mod rooms;
 mod typing;
 
 pub use catchup::OVERLAP_MS;
 pub use presence::{
     NAME_SETTLE_MS, REFRESH_CHECK_MS, RESTORE_MS, SWEEP_AFTER_MS, SWEEP_SPREAD_MS, WILL_DELAY,
 };
+pub use rooms::room_filters;
 
 use std::collections::{HashSet, VecDeque};
 
-use mqtt_core::LastWill;
+use mqtt_core::{LastWill, QoS};
 
 use crate::authorship::{AuthorshipCheck, Verdict};
 use crate::catchup::{Due, Entry};
@@ -89,6 +92,10 @@ pub enum Transmit {
     Subscribe { filter: String },
     /// A catch-up request or answer: QoS 0, not retained.
     CatchUp { topic: String, payload: Vec<u8> },
+    /// The chat wants `filter` (a room was joined): subscribe unless already subscribed.
+    Want { filter: String, qos: QoS },
+    /// The chat no longer wants `filter` (a room was left).
+    Unwant { filter: String },
 }
 
 /// For storage, in this order. The outbox's records are keyed by `seq` under this tab's
@@ -111,6 +118,13 @@ pub enum StoreOp {
     /// Read the room's stored messages for this answer, and hand them to
     /// [`Session::handle_read_for_answer`] (nothing stored, or no storage: nothing to do).
     ReadForAnswer(Due),
+    /// Once the room's stored history is in its log, read the time of the newest message
+    /// it holds and ask the room with [`Session::handle_ask`].
+    ReadForAsk(RoomName),
+    /// Remember the joined rooms (not the default one) for every tab of this browser.
+    SaveRooms(Vec<String>),
+    /// Remember the open room for this tab (a reload shows it again).
+    SaveOpen(RoomName),
 }
 
 /// For the view.
@@ -134,6 +148,13 @@ pub enum ViewChange {
     Typing,
     /// Who is where may show differently ([`Session::listing`]).
     Presence,
+    /// The rooms changed: joined, open or unread ([`Session::rooms`]).
+    Rooms,
+    /// The open room is `to` now, not `from`: the table shows its log, and its stored
+    /// history goes in (once).
+    Shown { from: RoomName, to: RoomName },
+    /// The room was left: its log and history load go.
+    Left(RoomName),
     /// New messages of `room` from a catch-up answer, oldest first: into its log (each
     /// once), and kept.
     CaughtUp { room: RoomName, entries: Vec<Entry> },
@@ -165,6 +186,7 @@ pub struct Session {
     presence: presence::PresencePart,
     catch_up: catchup::CatchUpPart,
     announce: announce::AnnouncePart,
+    rooms: rooms::RoomsPart,
     /// Fresh messages published and not yet answered: a failed publish takes them back out.
     fresh: HashSet<String>,
     requeue: Requeue,
@@ -172,7 +194,7 @@ pub struct Session {
     stores: VecDeque<StoreOp>,
     views: VecDeque<ViewChange>,
     /// Mirrored state changed and not yet read: outbox 1, marks 2, verdict 4, typing 8,
-    /// presence 16.
+    /// presence 16, rooms 32.
     dirty: u8,
 }
 
@@ -189,6 +211,7 @@ impl Session {
             presence,
             catch_up: catchup::CatchUpPart::default(),
             announce: announce::AnnouncePart::default(),
+            rooms: rooms::RoomsPart::default(),
             outbox: Outbox::awaiting_restore(),
             // MQTT 3.1.1 cannot refuse a publish: a signed-in tab expects its own back.
             receipts: Receipts::new(version == MqttVersion::V311 && signed_in),
@@ -235,6 +258,7 @@ impl Session {
             4 => Some(ViewChange::Verdict),
             8 => Some(ViewChange::Typing),
             16 => Some(ViewChange::Presence),
+            32 => Some(ViewChange::Rooms),
             _ => None,
         }
     }
@@ -312,6 +336,7 @@ impl Session {
             }
             ViewChange::Typing => 8,
             ViewChange::Presence => 16,
+            ViewChange::Rooms => 32,
             other => return self.views.push_back(other),
         };
         self.dirty |= flag;

@@ -132,6 +132,8 @@ impl Session {
     /// The stored unsent messages are read back (`stored`, in send order). They go first,
     /// then those held while they were read: the held ones are stored now, and all are
     /// published, in that order; the stored ones' rows show ahead of the held ones'.
+    /// Storage is known from here on (opened, or given up on: `stored` empty): rooms
+    /// waiting for it ask for catch-up.
     pub fn handle_restored(&mut self, stored: Vec<Unsent>) {
         let restored = self.outbox.restore(stored);
         for u in &restored.held {
@@ -150,6 +152,7 @@ impl Session {
         self.view(ViewChange::Outbox);
         let why = restored.refused.last().map(|(_, e)| e.to_string());
         self.republish(restored.refused.len(), why, restored.publish);
+        self.rooms_storage_known();
     }
 
     /// Storage has not answered for a while: stop holding what was sent meanwhile. It is

@@ -167,7 +167,7 @@ impl Session {
     }
 
     /// The rooms this tab has joined changed: the others are told.
-    pub fn handle_rooms(&mut self, now: f64, rooms: Vec<String>) {
+    pub(super) fn handle_rooms(&mut self, now: f64, rooms: Vec<String>) {
         if rooms != self.presence.rooms {
             self.presence.rooms = rooms;
             self.say_status(now);
@@ -209,6 +209,11 @@ impl Session {
         if self.presence.refresh_due.is_none() {
             self.presence.refresh_due = Some(now + REFRESH_CHECK_MS);
         }
+    }
+
+    /// A link is up (since the last [`Session::handle_connected`]).
+    pub(super) fn presence_connected_now(&self) -> bool {
+        self.presence.connected
     }
 
     pub(super) fn presence_link_lost(&mut self) {

@@ -9,8 +9,10 @@ impl Session {
     /// first time, `random` in [0, 1) picks when stale statuses are swept), and the
     /// authorship check starts again, with `made_up` (fresh randomness; empty when there is
     /// none: then it is not known).
+    /// Rooms waiting for a link to ask for catch-up ask now (if storage is up too).
     pub fn handle_connected(&mut self, now: f64, tab: &str, made_up: &str, random: f64) {
         self.presence_connected(now, random);
+        self.ask_unasked();
         if let Some(topic) = self.authorship.handle_connected(now, tab, made_up) {
             if made_up.is_empty() {
                 self.authorship.handle_probe_not_sent();

@@ -45,7 +45,7 @@ impl Session {
     }
 
     /// `room` is open now: typing is said to it, afresh, and shown for it.
-    pub fn handle_room_opened(&mut self, now: f64, room: &RoomName) {
+    pub(super) fn handle_room_opened(&mut self, now: f64, room: &RoomName) {
         if &self.typing.open != room {
             self.typing.open = room.clone();
             self.typing.sender = TypingSender::default();
@@ -54,7 +54,7 @@ impl Session {
     }
 
     /// `room` was left: whoever typed there is forgotten.
-    pub fn forget_room(&mut self, room: &RoomName) {
+    pub(super) fn forget_room(&mut self, room: &RoomName) {
         self.typing.rooms.remove(room);
     }
 
@@ -83,9 +83,12 @@ impl Session {
         });
     }
 
-    /// A typing signal (`payload`) arrived for `room`, a joined room, not retained (typing
-    /// is only live). A malformed one is ignored.
+    /// A typing signal (`payload`) arrived for `room`, not retained (typing is only live).
+    /// A malformed one, or one for a room not joined, is ignored.
     pub fn handle_typing(&mut self, now: f64, room: RoomName, payload: &[u8]) {
+        if !self.rooms().is_joined(&room) {
+            return;
+        }
         let Ok(signal) = decode_typing(payload) else {
             return;
         };
