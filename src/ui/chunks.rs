@@ -6,15 +6,17 @@
 //! fetches it on the first call. Any other build (the browser tests, clippy, native) has no
 //! chunks: the same functions are plain calls.
 //!
-//! Three chunks so far: the topic viewer, which mounts its view into a slot the first screen
-//! keeps for it (no type-erased view crosses the split) and says "Loading" meanwhile; the
-//! connection panel's import; and the deletion of a saved connection's stored data. A chunk
-//! that cannot be fetched (server gone, offline) is said in words, the same action tries
-//! again ("Try again" for the viewer), and the chat goes on.
+//! Four chunks so far. The topic viewer and the connection panel's body each mount their
+//! view into a slot the first screen keeps for them (no type-erased view crosses the split)
+//! and say "Loading" meanwhile. Inside the panel, its import and the deletion of a saved
+//! connection's stored data are chunks of their own. A chunk that cannot be fetched
+//! (server gone, offline) is said in words, the same action tries again ("Try again" for
+//! the viewer and the panel), and the chat goes on.
 
 use leptos::html;
 use leptos::prelude::*;
 
+use super::settings::{ConnectionForm, Current};
 use super::watch::TopicViewer;
 use crate::browser::route::PageRoute;
 use crate::session::ChatSession;
@@ -90,6 +92,64 @@ pub async fn forget(
     }
 }
 
+// ----- the connection panel's form and tools -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(
+        connection_panel,
+        wasm_split_path = ::leptos::wasm_split,
+        fallible
+    )
+)]
+fn mount_connection_form(
+    owner: Owner,
+    slot: web_sys::HtmlElement,
+    session: ChatSession,
+    current: Current,
+) -> Result<(), leptos::wasm_split::SplitLoaderError> {
+    owner.with(|| {
+        leptos::mount::mount_to(slot, move || {
+            view! { <ConnectionForm session=session current=current /> }
+        })
+        .forget()
+    });
+    Ok(())
+}
+
+/// The connection panel's body, fetched the first time the panel opens.
+#[component]
+pub fn LazyConnectionForm(
+    session: ChatSession,
+    current: Current,
+    #[prop(into)] shown: Signal<bool>,
+) -> impl IntoView {
+    let current = StoredValue::new(current);
+    let slot = NodeRef::<html::Div>::new();
+    let (load, fetch) = load_when_shown(slot, shown, move |owner, element| {
+        let current = current.get_value();
+        Box::pin(async move {
+            #[cfg(feature = "split")]
+            let mounted = mount_connection_form(owner, element, session, current).await;
+            #[cfg(not(feature = "split"))]
+            let mounted = mount_connection_form(owner, element, session, current);
+            mounted.map_err(|_| ChunkError("connection panel"))
+        })
+    });
+    view! {
+        <div id="settings-slot" class="chunk-slot" node_ref=slot></div>
+        {move || {
+            load.with(Load::state).map(|state| {
+                view! {
+                    <div id="settings-chunk">
+                        <LoadState state=state what="connection panel" fetch=fetch />
+                    </div>
+                }
+            })
+        }}
+    }
+}
+
 // ----- the topic viewer -----
 
 // The split point. `fallible`: a failed fetch is an `Err`, never a panic (a panic in Wasm
@@ -120,20 +180,42 @@ fn mount_topic_viewer(
     Ok(())
 }
 
-/// Fetches the topic viewer's chunk (nothing to fetch in a build without chunks) and mounts it.
-async fn topic_viewer(
-    owner: Owner,
-    slot: web_sys::HtmlElement,
+/// The topic viewer, fetched the first time it is shown (at once on a `#/watch` link) and
+/// kept from then on, hidden while the chat shows.
+#[component]
+pub fn LazyTopicViewer(
     session: ChatSession,
     route: RwSignal<PageRoute>,
-    hidden: Signal<bool>,
-) -> Result<(), ChunkError> {
-    #[cfg(feature = "split")]
-    let mounted = mount_topic_viewer(owner, slot, session, route, hidden).await;
-    #[cfg(not(feature = "split"))]
-    let mounted = mount_topic_viewer(owner, slot, session, route, hidden);
-    mounted.map_err(|_| ChunkError("topic viewer"))
+    #[prop(into)] hidden: Signal<bool>,
+) -> impl IntoView {
+    let slot = NodeRef::<html::Div>::new();
+    let shown = Signal::derive(move || !hidden.get());
+    let (load, fetch) = load_when_shown(slot, shown, move |owner, element| {
+        Box::pin(async move {
+            #[cfg(feature = "split")]
+            let mounted = mount_topic_viewer(owner, element, session, route, hidden).await;
+            #[cfg(not(feature = "split"))]
+            let mounted = mount_topic_viewer(owner, element, session, route, hidden);
+            mounted.map_err(|_| ChunkError("topic viewer"))
+        })
+    });
+    view! {
+        <div id="watch-slot" class="chunk-slot" node_ref=slot></div>
+        {move || {
+            load.with(Load::state).map(|state| {
+                let failed = state.is_err();
+                view! {
+                    <section id="watch-chunk" class="watch-view" hidden=move || hidden.get()>
+                        {failed.then(|| view! { <a id="chat-link" href="#/">"Back to the chat"</a> })}
+                        <LoadState state=state what="topic viewer" fetch=fetch />
+                    </section>
+                }
+            })
+        }}
+    }
 }
+
+// ----- fetching a chunk when its part is first shown -----
 
 #[derive(Clone, PartialEq)]
 enum Load {
@@ -143,16 +225,28 @@ enum Load {
     Failed(ChunkError),
 }
 
-/// The topic viewer, fetched the first time it is shown (at once on a `#/watch` link) and
-/// kept from then on, hidden while the chat shows.
-#[component]
-pub fn LazyTopicViewer(
-    session: ChatSession,
-    route: RwSignal<PageRoute>,
-    #[prop(into)] hidden: Signal<bool>,
-) -> impl IntoView {
+impl Load {
+    /// What to show in the part's place: nothing (not asked for, or mounted), loading
+    /// (`Ok`), or why it failed.
+    fn state(&self) -> Option<Result<(), ChunkError>> {
+        match self {
+            Load::Idle | Load::Ready => None,
+            Load::Loading => Some(Ok(())),
+            Load::Failed(e) => Some(Err(e.clone())),
+        }
+    }
+}
+
+type Mounting = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ChunkError>>>>;
+
+/// Fetch a chunk and mount its part into `slot` the first time `shown` is true. Returns
+/// where the load stands and a retry (for "Try again").
+fn load_when_shown(
+    slot: NodeRef<html::Div>,
+    shown: Signal<bool>,
+    mount: impl Fn(Owner, web_sys::HtmlElement) -> Mounting + Copy + Send + Sync + 'static,
+) -> (RwSignal<Load>, impl Fn() + Copy + Send + Sync + 'static) {
     let load = RwSignal::new(Load::Idle);
-    let slot = NodeRef::<html::Div>::new();
     // The task that mounts it runs outside any owner: it is given this one.
     let owner = StoredValue::new(Owner::current());
     let fetch = move || {
@@ -162,7 +256,7 @@ pub fn LazyTopicViewer(
         load.set(Load::Loading);
         let element: web_sys::HtmlElement = element.into();
         leptos::task::spawn_local(async move {
-            let done = match topic_viewer(owner, element, session, route, hidden).await {
+            let done = match mount(owner, element).await {
                 Ok(()) => Load::Ready,
                 Err(e) => Load::Failed(e),
             };
@@ -170,51 +264,27 @@ pub fn LazyTopicViewer(
         });
     };
     Effect::new(move |_| {
-        if !hidden.get() && slot.get().is_some() && load.get_untracked() == Load::Idle {
+        if shown.get() && slot.get().is_some() && load.get_untracked() == Load::Idle {
             fetch();
         }
     });
-    let state = move || match load.get() {
-        Load::Idle | Load::Ready => None,
-        Load::Loading => Some(Ok(())),
-        Load::Failed(e) => Some(Err(e)),
-    };
-    view! {
-        <div id="watch-slot" class="chunk-slot" node_ref=slot></div>
-        {move || {
-            state()
-                .map(|state| {
-                    view! {
-                        <section id="watch-chunk" class="watch-view" hidden=move || hidden.get()>
-                            {match state {
-                                Ok(()) => {
-                                    leptos::either::Either::Left(
-                                        view! { <p role="status">"Loading the topic viewer…"</p> },
-                                    )
-                                }
-                                Err(e) => {
-                                    leptos::either::Either::Right(
-                                        view! {
-                                            <a id="chat-link" href="#/">
-                                                "Back to the chat"
-                                            </a>
-                                            <p class="chunk-error" role="alert">
-                                                {e.to_string()}
-                                            </p>
-                                            <button
-                                                type="button"
-                                                id="chunk-retry"
-                                                on:click=move |_| fetch()
-                                            >
-                                                "Try again"
-                                            </button>
-                                        },
-                                    )
-                                }
-                            }}
-                        </section>
-                    }
-                })
-        }}
+    (load, fetch)
+}
+
+/// "Loading the …", or why it failed with "Try again".
+#[component]
+fn LoadState(
+    state: Result<(), ChunkError>,
+    what: &'static str,
+    fetch: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    match state {
+        Ok(()) => {
+            leptos::either::Either::Left(view! { <p role="status">"Loading the " {what} "…"</p> })
+        }
+        Err(e) => leptos::either::Either::Right(view! {
+            <p class="chunk-error" role="alert">{e.to_string()}</p>
+            <button type="button" class="chunk-retry" on:click=move |_| fetch()>"Try again"</button>
+        }),
     }
 }

@@ -12,7 +12,7 @@ use crate::browser::web_storage::{self, Area};
 use crate::config::{self, AppConfig};
 use crate::session::ChatSession;
 
-/// localStorage: the panel was folded by the user.
+/// localStorage: the panel is folded (the default), or was opened by the user.
 const FOLDED_KEY: &str = "mqtt-chat.settings-folded";
 
 /// What this tab is connected with, for the panel.
@@ -21,6 +21,8 @@ pub struct Current {
     pub url: String,
     pub protocol: MqttVersion,
     pub username: String,
+    /// The address given cannot be used: the panel opens to have it corrected.
+    pub unusable: bool,
 }
 
 impl Current {
@@ -36,6 +38,7 @@ impl Current {
                 .as_ref()
                 .map(|c| c.username.clone())
                 .unwrap_or_default(),
+            unusable: config.broker_url.is_err(),
         }
     }
 }
@@ -54,8 +57,41 @@ fn bad_address(e: &chat::BrokerUrlError) -> String {
     }
 }
 
+/// `#settings`: folded to its summary (the connection in use) until the user opens it, or
+/// open when the address given cannot be used; its form and tools are a chunk of their own,
+/// fetched the first time it opens.
 #[component]
 pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView {
+    let folded = web_storage::get::<bool>(Area::Local, FOLDED_KEY).unwrap_or(true);
+    let open = RwSignal::new(current.unusable || !folded);
+    let on_toggle = move |ev: leptos::ev::Event| {
+        let now_open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
+        let _ = web_storage::set(Area::Local, FOLDED_KEY, &!now_open);
+        open.set(now_open);
+    };
+    let who = if current.username.is_empty() {
+        "anonymous"
+    } else {
+        current.username.as_str()
+    };
+    let summary = format!(
+        "Connection: {} · {} · MQTT {}",
+        current.url,
+        who,
+        current.protocol.as_str()
+    );
+    view! {
+        <details id="settings" class="settings" open=open.get_untracked() on:toggle=on_toggle>
+            <summary>{summary}</summary>
+            <super::chunks::LazyConnectionForm session=session current=current shown=open />
+        </details>
+    }
+}
+
+/// The panel's body: the form, the client id, the authorship check in words, import and
+/// export, the saved connections (in the connection panel's chunk).
+#[component]
+pub fn ConnectionForm(session: ChatSession, current: Current) -> impl IntoView {
     let url = RwSignal::new(current.url.clone());
     let protocol = RwSignal::new(current.protocol);
     let username = RwSignal::new(current.username.clone());
@@ -66,7 +102,6 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
             .is_some_and(|c| c.password.is_some())
     }));
     let error = RwSignal::new(None::<String>);
-    let folded = web_storage::get::<bool>(Area::Local, FOLDED_KEY).unwrap_or(false);
     // The connection just deleted, whose stored data the panel offers to delete too.
     let deleted = RwSignal::new(None::<Offer>);
 
@@ -88,26 +123,6 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
         };
         connect_to(typed, remember.get_untracked());
     };
-    let on_toggle = move |ev: leptos::ev::Event| {
-        let open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
-        let _ = web_storage::set(Area::Local, FOLDED_KEY, &!open);
-    };
-    let summary = {
-        let current = current.clone();
-        move || {
-            let who = if current.username.is_empty() {
-                "anonymous".to_owned()
-            } else {
-                current.username.clone()
-            };
-            format!(
-                "Connection: {} · {} · MQTT {}",
-                current.url,
-                who,
-                current.protocol.as_str()
-            )
-        }
-    };
     let client_id = move || {
         session
             .client_id
@@ -115,9 +130,7 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
             .unwrap_or_else(|| "(not chosen yet)".into())
     };
     view! {
-        <details id="settings" class="settings" open=!folded on:toggle=on_toggle>
-            <summary>{summary}</summary>
-            <form id="connection-form" class="connection-form" on:submit=on_submit novalidate>
+        <form id="connection-form" class="connection-form" on:submit=on_submit novalidate>
                 <label class="field url">
                     "Broker URL"
                     <input
@@ -202,7 +215,6 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
                 error.set(Some("Enter the password to connect.".into()));
             } />
             <DeleteData deleted=deleted />
-        </details>
     }
 }
 

@@ -1982,13 +1982,16 @@ pub fn pub_as(
     (out.status.success(), text)
 }
 
-/// Open `details#settings` (a closed `<details>` hides its fields from WebDriver), once the
-/// app has mounted it: the page's load event comes before the Wasm has drawn anything.
+/// Open `details#settings` (folded by default; a closed `<details>` hides its fields from
+/// WebDriver) once the app has mounted it (the page's load event comes before the Wasm has
+/// drawn anything), and wait for its form: the panel's body is a chunk fetched when it
+/// first opens.
 pub async fn open_settings(client: &Client) {
-    eventually("#settings mounted", 30, || async {
+    eventually("#settings open with its form", 30, || async {
         client
             .execute(
-                "const s = document.getElementById('settings'); if (s) s.open = true; return !!s",
+                "const s = document.getElementById('settings'); if (s) s.open = true; \
+                 return !!document.getElementById('connection-form')",
                 vec![],
             )
             .await
@@ -2103,6 +2106,7 @@ pub async fn connect_with(
 
 /// The texts of `#connections li[data-connection]`, in order.
 pub async fn saved_connections(client: &Client) -> Vec<String> {
+    open_settings(client).await;
     js_strings(
         client,
         "return Array.from(document.querySelectorAll('#connections li[data-connection]'))
@@ -2156,8 +2160,9 @@ pub async fn click_connection(client: &Client, containing: &str, button: &str) {
     panic!("button.{button} of {containing:?} vanished");
 }
 
-/// The text of `#client-id` (empty when absent).
+/// The text of `#client-id`, in the connection panel (opened for it).
 pub async fn client_id_shown(client: &Client) -> String {
+    open_settings(client).await;
     text_of(client, "client-id").await.unwrap_or_default()
 }
 

@@ -159,7 +159,8 @@ async fn assert_not_verified(c: &Client, message: &str, what: &str) {
 async fn authorship(c: &Client) -> (String, String) {
     let v = c
         .execute(
-            "const e = document.getElementById('authorship'); \
+            "const s = document.getElementById('settings'); if (s) s.open = true; \
+             const e = document.getElementById('authorship'); \
              return e ? [e.dataset.state || '', e.textContent.trim()] : ['', '']",
             vec![],
         )

@@ -71,6 +71,8 @@ async fn connections_import_from_an_mqttx_file_and_export_without_passwords() {
     let c = &browser.client;
     c.visit(&app_url(&base)).await.unwrap();
     wait_connected(c).await;
+    // The panel is folded, its body a chunk fetched when it first opens.
+    open_settings(c).await;
 
     let file = std::env::temp_dir().join(format!("mqttx-export-{}.json", free_port()));
     std::fs::write(
@@ -157,6 +159,8 @@ async fn connection_tools_whose_chunks_cannot_load_say_so_and_work_once_they_can
     let c = &browser.client;
     c.visit(&app_url(&base)).await.unwrap();
     wait_connected(c).await;
+    // The panel is folded, its body a chunk fetched when it first opens.
+    open_settings(c).await;
     let text = |id: &'static str| async move { text_of(c, id).await.unwrap_or_default() };
     let file = std::env::temp_dir().join(format!("mqttx-chunk-{}.json", free_port()));
     std::fs::write(
@@ -238,6 +242,86 @@ async fn connection_tools_whose_chunks_cannot_load_say_so_and_work_once_they_can
             .await
             .starts_with("Deleted what this browser kept")
             .then_some(())
+    })
+    .await;
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Breaks if: the connection panel's body comes with the first load (fetched before the
+/// panel is opened), the panel is not folded to its summary at first, a panel chunk that
+/// cannot be fetched breaks the page or the chat or says nothing, "Try again" does not
+/// fetch it once it can be had, or an opened panel is not open again after a reload.
+#[tokio::test]
+async fn the_connection_panel_is_folded_fetched_when_first_opened_and_says_so_if_it_cannot_load() {
+    let (dir, taken) = dist_without(&["connection_panel"]);
+    let base = serve_dist(dir.clone());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.visit(&app_url(&base)).await.unwrap();
+    wait_connected(c).await;
+    let js = |script: &'static str| async move {
+        c.execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
+    };
+    let fetched = || {
+        js("return performance.getEntriesByType('resource')
+                .some(e => e.name.includes('split_connection_panel'))")
+    };
+    let state = || {
+        js("const s = document.getElementById('settings');
+            return [s.open, s.querySelector('summary').textContent,
+                    !!document.getElementById('connection-form')]")
+    };
+    let first = state().await;
+    assert_eq!(first[0], false, "folded at first: {first:?}");
+    assert!(
+        first[1]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Connection: ws://127.0.0.1:")),
+        "the summary names the connection: {first:?}"
+    );
+    assert_eq!(first[2], false, "{first:?}");
+    assert_eq!(fetched().await, false, "not on the first load");
+
+    // Opened, with its chunk gone: said in words in the panel, with "Try again".
+    js("document.querySelector('#settings summary').click()").await;
+    let said = eventually("the panel's failure said", 15, || async {
+        js("return document.querySelector('#settings-chunk [role=alert]')?.textContent ?? null")
+            .await
+            .as_str()
+            .map(str::to_owned)
+    })
+    .await;
+    assert!(
+        said.contains("connection panel could not be loaded"),
+        "{said}"
+    );
+    // The chat goes on.
+    send(c, "Ann", "panel-lost 1").await;
+    wait_own_delivered(c, "panel-lost", 1, 15).await;
+
+    // It is back: "Try again" fetches and mounts the form.
+    taken[0].put_back();
+    js("document.querySelector('#settings-chunk .chunk-retry').click()").await;
+    eventually("the form once the chunk can be had", 15, || async {
+        (state().await[2] == true).then_some(())
+    })
+    .await;
+    assert_eq!(
+        js("return document.querySelectorAll('#settings-chunk').length").await,
+        0,
+        "the failure is gone"
+    );
+    assert_eq!(fetched().await, true);
+
+    // Opened by the user, it is open again after a reload, with its form.
+    c.refresh().await.unwrap();
+    wait_connected(c).await;
+    eventually("the panel open again with its form", 15, || async {
+        let now = state().await;
+        (now[0] == true && now[2] == true).then_some(())
     })
     .await;
     browser.close().await;

@@ -813,7 +813,7 @@ async fn a_viewer_chunk_that_cannot_load_says_so_and_try_again_loads_it() {
     .await;
     assert!(said.contains("could not be loaded"), "{said}");
     assert_eq!(count(c, "section#watch").await, 0);
-    assert_eq!(count(c, "#chunk-retry").await, 1);
+    assert_eq!(count(c, "#watch-chunk .chunk-retry").await, 1);
 
     // The chat goes on.
     click(c, "#watch-chunk #chat-link").await;
@@ -828,7 +828,7 @@ async fn a_viewer_chunk_that_cannot_load_says_so_and_try_again_loads_it() {
         (attr(c, "#watch-chunk", "hidden").await.is_none()).then_some(())
     })
     .await;
-    click(c, "#chunk-retry").await;
+    click(c, "#watch-chunk .chunk-retry").await;
     wait_view(c, "watch").await;
     assert_eq!(count(c, "#watch-chunk").await, 0, "the failure is gone");
     assert_eq!(count(c, "#filter").await, 1, "the viewer's form is there");

@@ -1027,10 +1027,55 @@ const OPEN_VIEWER_CHUNK: &str = "
     };
     requestAnimationFrame(poll);";
 
+const OPEN_PANEL_CHUNK: &str = "
+    const done = arguments[arguments.length - 1];
+    const t0 = performance.now();
+    document.querySelector('#settings summary').click();
+    const poll = () => {
+        if (document.getElementById('connection-form')) { done(performance.now() - t0); return; }
+        if (performance.now() - t0 > 10000) { done(-1); return; }
+        requestAnimationFrame(poll);
+    };
+    requestAnimationFrame(poll);";
+
 /// The topic viewer's chunk (issue 21) on a fresh page load each time (the test server
 /// says no-store, so it is fetched again): click the viewer's link → its form shown
 /// (frame), over loopback.
 async fn viewer_chunk(base: &str, broker: &Broker, report: &mut Report) {
+    let what =
+        "first open of the topic viewer: click → form shown (fetch + compile + mount), p50 / max";
+    chunk_open(
+        base,
+        broker,
+        report,
+        ("viewer-chunk", what),
+        OPEN_VIEWER_CHUNK,
+    )
+    .await;
+}
+
+/// The connection panel's chunk, the same way: click its summary → its form shown. The
+/// panel is folded again after each open (an opened panel stays open across reloads).
+async fn panel_chunk(base: &str, broker: &Broker, report: &mut Report) {
+    let what = "first open of the connection panel: click → form shown (fetch + compile + mount), p50 / max";
+    chunk_open(
+        base,
+        broker,
+        report,
+        ("panel-chunk", what),
+        OPEN_PANEL_CHUNK,
+    )
+    .await;
+}
+
+/// Ten fresh loads, each opening a chunk's part with `script` (ms to its first frame).
+async fn chunk_open(
+    base: &str,
+    broker: &Broker,
+    report: &mut Report,
+    (name, what): (&str, &str),
+    script: &str,
+) {
     let browser = Browser::start().await;
     let c = &browser.client;
     let (mut samples, mut failed) = (Vec::new(), 0);
@@ -1038,7 +1083,7 @@ async fn viewer_chunk(base: &str, broker: &Broker, report: &mut Report) {
         c.visit(&bench_url(base, broker)).await.unwrap();
         wait_connected(c).await;
         let ms = c
-            .execute_async(OPEN_VIEWER_CHUNK, vec![])
+            .execute_async(script, vec![])
             .await
             .expect("open script runs")
             .as_f64()
@@ -1048,11 +1093,17 @@ async fn viewer_chunk(base: &str, broker: &Broker, report: &mut Report) {
         } else {
             samples.push(ms);
         }
+        let _ = c
+            .execute(
+                "localStorage.removeItem('mqtt-chat.settings-folded')",
+                vec![],
+            )
+            .await;
     }
     let s = sorted(samples);
     report.add(
-        "viewer-chunk",
-        "first open of the topic viewer: click → form shown (fetch + compile + mount), p50 / max",
+        name,
+        what,
         format!(
             "{:.0} / {:.0} ms{}",
             percentile(&s, 0.5),
@@ -1065,7 +1116,10 @@ async fn viewer_chunk(base: &str, broker: &Broker, report: &mut Report) {
         ),
         "≤ 300 ms on loopback (issue 21)",
     );
-    report.data("viewer_chunk", json!({"samples_ms": s, "failed": failed}));
+    report.data(
+        &name.replace('-', "_"),
+        json!({"samples_ms": s, "failed": failed}),
+    );
     browser.close().await;
 }
 
@@ -1916,6 +1970,10 @@ async fn main() {
     if run("viewer-chunk") {
         println!("viewer-chunk");
         viewer_chunk(&base, &broker, &mut report).await;
+    }
+    if run("panel-chunk") {
+        println!("panel-chunk");
+        panel_chunk(&base, &broker, &mut report).await;
     }
     if run("watch-latest") {
         println!("watch-latest");
