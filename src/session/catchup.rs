@@ -1,8 +1,8 @@
 //! Catch-up, driven: the rules (asking, answering after a random delay with only what no
 //! answer held, accepting answers) are the core's (`chat::Session`, its `catchup` module).
-//! This file says when a room asks (once its stored history is in the log, and the link and
-//! storage are up), reads the history an answer needs, and merges accepted answers into the
-//! rooms' logs and history.
+//! The core also says when a room asks (`StoreOp::ReadForAsk`); this file asks once the
+//! room's stored history is in its log (so `since` is right), reads the history an answer
+//! needs, and merges accepted answers into the rooms' logs and history.
 
 use chat::catchup::{Due, Entry};
 use chat::{decode_payload, Payload, RoomName};

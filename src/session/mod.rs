@@ -3,7 +3,8 @@
 //!
 //! - [`startup`]: identity, connection, then what storage kept (history, unsent messages).
 //! - [`routing`]: what the link reports, by topic, to where it belongs.
-//! - [`rooms`]: joining, leaving and showing rooms; each room's messages and history.
+//! - [`rooms`]: each room's messages and stored history, swapped into the table as the core
+//!   opens rooms (which rooms are joined and open is the core's).
 //! - [`presence`]: this tab's retained status and last will; who is where.
 //! - [`typing`]: telling the open room this tab types, and showing who else does.
 //! - [`catchup`]: asking peers for what the broker could not give, and answering them.
@@ -127,7 +128,8 @@ pub struct ChatSession {
     /// Where the open room's stored conversation stands.
     pub history: RwSignal<HistoryState>,
     pub client_id: RwSignal<Option<String>>,
-    /// Joined rooms, the open one, unread counts.
+    /// Joined rooms, the open one, unread counts: a mirror of the core's (redrawn at most
+    /// once a frame).
     pub rooms: RwSignal<Rooms>,
     /// The user's name, as typed (sent with messages, presence and typing).
     pub name: RwSignal<String>,
@@ -138,7 +140,8 @@ pub struct ChatSession {
     pub typing_text: RwSignal<String>,
     /// What a screen reader is told about new messages (a burst as one line).
     pub announcement: RwSignal<String>,
-    /// The tab is visible (read messages in the open room do not count as unread).
+    /// The tab is visible (the title shows the unread count only while it is not; the core
+    /// is told too, for what counts as unread).
     pub visible: RwSignal<bool>,
     /// The link, once the tab knows who it is.
     connection: StoredValue<Option<Connection>, LocalStorage>,
@@ -159,8 +162,9 @@ pub struct ChatSession {
     /// mirror of the core's marks.
     pub refusals: RwSignal<HashMap<String, Refusal>>,
     /// The session's own logic (`chat::Session`, sans-IO): the outbox, the marks on own
-    /// messages and the authorship check. `outbox`, `refusals`, `vouched` and `verdict`
-    /// mirror it; `core` drives it (one timer).
+    /// messages, the authorship check, typing, presence, catch-up and rooms. `outbox`,
+    /// `refusals`, `vouched`, `verdict`, `typing_text` and `rooms` mirror it; `drive`
+    /// carries out what it asks (one timer).
     core: StoredValue<chat::Session>,
     /// The browser timer for the core's next deadline, and that deadline.
     core_timer: StoredValue<Option<(f64, gloo_timers::callback::Timeout)>, LocalStorage>,
@@ -651,8 +655,6 @@ impl ChatSession {
     }
 }
 
-/// Call `notify` now, or once at the end of this frame if it was called this frame already:
-/// a burst of changes renders once a frame.
 /// The chat's subscriptions: every joined room's filters, and everyone's status.
 fn chat_router(rooms: &[RoomName]) -> Router<View> {
     let mut router = Router::default();
@@ -667,6 +669,8 @@ fn chat_router(rooms: &[RoomName]) -> Router<View> {
     router
 }
 
+/// Call `notify` now, or once at the end of this frame if it was called this frame already:
+/// a burst of changes renders once a frame.
 pub(super) fn notify_soon(throttle: StoredValue<RenderThrottle>, notify: impl Fn() + 'static) {
     let now = frame_clock_ms();
     match throttle.try_update_value(|t| t.request(now)) {

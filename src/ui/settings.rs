@@ -12,8 +12,8 @@ use crate::browser::web_storage::{self, Area};
 use crate::config::{self, AppConfig};
 use crate::session::ChatSession;
 
-/// localStorage: the panel is folded (the default), or was opened by the user.
-const FOLDED_KEY: &str = "mqtt-chat.settings-folded";
+/// localStorage: the user opened the panel (true) or folded it (false); folded by default.
+const OPEN_KEY: &str = "mqtt-chat.settings-open";
 
 /// What this tab is connected with, for the panel.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,18 +57,32 @@ fn bad_address(e: &chat::BrokerUrlError) -> String {
     }
 }
 
-/// `#settings`: folded to its summary (the connection in use) until the user opens it, or
-/// open when the address given cannot be used; its form and tools are a chunk of their own,
-/// fetched the first time it opens.
+/// `#settings`: folded to its summary (the connection in use) until the user opens it (kept
+/// across reloads), or open when the address given cannot be used or the broker refused the
+/// connection; its form and tools are a chunk of their own, fetched the first time it
+/// opens.
 #[component]
 pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView {
-    let folded = web_storage::get::<bool>(Area::Local, FOLDED_KEY).unwrap_or(true);
-    let open = RwSignal::new(current.unusable || !folded);
+    let opened = web_storage::get::<bool>(Area::Local, OPEN_KEY).unwrap_or(false);
+    let open = RwSignal::new(current.unusable || opened);
+    // Only the user's own opening or folding is kept: `toggle` also fires when the app
+    // opens the panel itself (drawn open, or opened on a refusal).
     let on_toggle = move |ev: leptos::ev::Event| {
         let now_open = event_target::<web_sys::HtmlDetailsElement>(&ev).open();
-        let _ = web_storage::set(Area::Local, FOLDED_KEY, &!now_open);
-        open.set(now_open);
+        if now_open != open.get_untracked() {
+            let _ = web_storage::set(Area::Local, OPEN_KEY, &now_open);
+            open.set(now_open);
+        }
     };
+    // The broker refused this connection: what to change is in the panel.
+    Effect::new(move |_| {
+        if session
+            .status
+            .with(|s| matches!(s, chat::ConnectionStatus::Refused { .. }))
+        {
+            open.set(true);
+        }
+    });
     let who = if current.username.is_empty() {
         "anonymous"
     } else {
@@ -81,7 +95,7 @@ pub fn ConnectionPanel(session: ChatSession, current: Current) -> impl IntoView 
         current.protocol.as_str()
     );
     view! {
-        <details id="settings" class="settings" open=open.get_untracked() on:toggle=on_toggle>
+        <details id="settings" class="settings" prop:open=move || open.get() on:toggle=on_toggle>
             <summary>{summary}</summary>
             <super::chunks::LazyConnectionForm session=session current=current shown=open />
         </details>

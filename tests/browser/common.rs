@@ -128,6 +128,19 @@ impl Mounted {
             .click();
     }
 
+    /// Open the connection panel (folded at first) and wait for its form: the panel's body
+    /// mounts when it first opens.
+    pub async fn open_settings(&self) {
+        self.find("#settings")
+            .expect("#settings")
+            .unchecked_into::<web_sys::HtmlDetailsElement>()
+            .set_open(true);
+        wait_for("the connection panel's form", 5000.0, || {
+            self.find("#connection-form").map(|_| ())
+        })
+        .await;
+    }
+
     pub fn textarea_value(&self) -> String {
         self.find("#message")
             .unwrap()

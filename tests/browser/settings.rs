@@ -10,6 +10,7 @@ use wasm_bindgen_test::*;
 #[wasm_bindgen_test]
 async fn the_panel_has_its_fields_and_shows_the_client_id() {
     let app = Mounted::new(config(&unique_topic("panel")));
+    app.open_settings().await;
     for id in [
         "#settings",
         "#broker-url",
@@ -38,6 +39,7 @@ async fn the_panel_has_its_fields_and_shows_the_client_id() {
 #[wasm_bindgen_test]
 async fn bad_addresses_are_explained_and_the_page_stays() {
     let app = Mounted::new(config(&unique_topic("badurl")));
+    app.open_settings().await;
     let href = web_sys::window().unwrap().location().href().unwrap();
     for (typed, words) in [
         ("", "Enter the broker's WebSocket address"),
@@ -80,6 +82,7 @@ async fn saved_connections_are_listed_and_deleted_for_good() {
     ));
     save_connections(&saved).unwrap();
     let app = Mounted::new(config(&unique_topic("saved")));
+    app.open_settings().await;
     wait_until(5000.0, || app.all("#connections li").len() >= 2).await;
     let listed: Vec<String> = app
         .all("#connections li")
@@ -109,6 +112,7 @@ async fn saved_connections_are_listed_and_deleted_for_good() {
     save_connections(&saved).unwrap();
     drop(app);
     let app = Mounted::new(config(&unique_topic("saved2")));
+    app.open_settings().await;
     let bob = "#connections li[data-connection='bob@ws://127.0.0.1:2'] button.use";
     wait_for("bob's saved connection listed", 5000.0, || app.find(bob)).await;
     app.click(bob);
@@ -151,6 +155,7 @@ async fn a_broker_that_lets_anyone_write_any_topic_vouches_for_no_one() {
     let anonymous = Mounted::new(config(&topic));
     for app in [&v5, &v311, &anonymous] {
         app.wait_connected().await;
+        app.open_settings().await;
     }
     let state = |app: &Mounted| {
         app.find("#authorship")
@@ -250,6 +255,7 @@ async fn deleting_a_connection_offers_to_delete_its_data_naming_its_unsent_messa
     }
 
     let app = Mounted::new(config(&unique_topic("forget")));
+    app.open_settings().await;
     let theirs_row = format!("#connections li[data-connection='{}']", theirs.key());
     wait_for("the saved connections listed", 2000.0, || {
         app.find(&theirs_row)

@@ -1807,7 +1807,8 @@ pub fn publish_all(
 }
 
 // ----- issue 9: secured brokers, TLS, the connection panel -----
-// The DOM contract (design of issue 9, section 3): `details#settings` > form with
+// The DOM contract (design of issue 9, section 3; the panel folded at first, its body
+// mounted into `div#settings-slot` when it first opens, issue 21): `details#settings` > form with
 // `#broker-url`, `select#protocol` (`3.1.1`, `5`), `#username`, `#password`, `#remember`,
 // `#connect`; `#settings-error`, `#client-id`, `ul#connections` > `li[data-connection]`
 // (`button.use`, `button.delete`). Rows: `tr.verified[data-author]`, `tr.refused`,

@@ -104,6 +104,8 @@ async fn axe_finds_nothing_serious_at_desktop_and_phone_size_in_light_and_dark_m
     })
     .await;
 
+    // The connection panel open, so that its form is audited too.
+    open_settings(c).await;
     let mut serious = Vec::new();
     // Everything found, reported together at the end.
     let mut problems: Vec<String> = Vec::new();

@@ -486,3 +486,30 @@ async fn a_password_in_the_address_is_stripped_and_not_used() {
     assert_ne!(badge(c).await.1, "connected");
     browser.close().await;
 }
+
+/// Breaks if: a tab the broker refuses (anonymous on the secured broker) leaves the
+/// connection panel folded, though what to change (a user name and password) is in it.
+#[tokio::test]
+async fn a_refused_connection_opens_the_connection_panel() {
+    let broker = Broker::secure(&[("alice", "correct horse")], &[]);
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    open_app(c, &base, &broker.ws_url(), "").await;
+    let (text, _, _) = wait_badge_state(c, "refused", 15).await;
+    assert!(text.contains("connection panel"), "{text}");
+    eventually("the panel open with its form", 10, || async {
+        let open = c
+            .execute(
+                "const s = document.getElementById('settings');
+                 return s.open && !!document.getElementById('connection-form')",
+                vec![],
+            )
+            .await
+            .ok()?
+            .as_bool()?;
+        open.then_some(())
+    })
+    .await;
+    browser.close().await;
+}

@@ -1,8 +1,7 @@
 //! The chat session's own logic, sans-IO, in the style of `mqtt_core::Client`: time and
 //! randomness come in as arguments, and nothing here touches a socket, storage or the page.
 //!
-//! It owns what becomes of the user's own messages, whether authors are vouched for, and
-//! who is typing:
+//! It owns:
 //! - the [`Outbox`], the one record of unsent messages: what is published, what is resent
 //!   after a reload and what own rows show derive from it;
 //! - the marks on own messages that left it undelivered ([`Receipts`]);
@@ -12,18 +11,17 @@
 //!   grace periods, the sweep of stale statuses and the daily refresh;
 //! - catch-up: asking rooms, answering others after a delay with what storage holds
 //!   ([`crate::catchup`]);
-//! - what a screen reader is told of new messages ([`crate::pace::Announcer`]).
-//!
+//! - what a screen reader is told of new messages ([`crate::pace::Announcer`]);
 //! - rooms: which are joined and open, their subscriptions, what is remembered, when each
 //!   asks for catch-up, what is unread ([`crate::Rooms`]); each room's log and stored
 //!   history stay with the driver, which keeps them for the view.
 //!
 //! Driven by `handle_*(now, …)` calls, read by `poll_*` calls:
 //! - [`Session::poll_transmit`]: the next thing for the MQTT client (a publish, a will, a
-//!   subscription, a packet to abandon);
+//!   filter wanted or no longer wanted, a packet to abandon);
 //!   a publish is answered with [`Session::handle_published`];
-//! - [`Session::poll_store`]: the next storage operation (writes in order, and reads for
-//!   catch-up answers);
+//! - [`Session::poll_store`]: the next storage operation (writes in order, the rooms to
+//!   remember, and reads for catch-up requests and answers);
 //! - [`Session::poll_view`]: the next change for the view;
 //! - [`Session::poll_timeout`]: when [`Session::handle_timeout`] is next due.
 //!

@@ -1055,7 +1055,8 @@ async fn viewer_chunk(base: &str, broker: &Broker, report: &mut Report) {
 }
 
 /// The connection panel's chunk, the same way: click its summary → its form shown. The
-/// panel is folded again after each open (an opened panel stays open across reloads).
+/// panel's open state is forgotten after each open (an opened panel stays open across
+/// reloads).
 async fn panel_chunk(base: &str, broker: &Broker, report: &mut Report) {
     let what = "first open of the connection panel: click → form shown (fetch + compile + mount), p50 / max";
     chunk_open(
@@ -1094,10 +1095,7 @@ async fn chunk_open(
             samples.push(ms);
         }
         let _ = c
-            .execute(
-                "localStorage.removeItem('mqtt-chat.settings-folded')",
-                vec![],
-            )
+            .execute("localStorage.removeItem('mqtt-chat.settings-open')", vec![])
             .await;
     }
     let s = sorted(samples);
