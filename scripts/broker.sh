@@ -5,11 +5,24 @@
 # source ports (the same rule as e2e::free_port).
 free_port() {
   python3 -c '
-import random, socket
+import fcntl, os, random, socket, tempfile
 low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
 lo, hi = (10000, low - 1) if low > 12000 else (low, 65000)
+locks = os.path.join(tempfile.gettempdir(), "mqtt-chat-ports")
+def claimed(p):
+    # A port a test process holds (e2e::free_port keeps an flock on it for its life).
+    try:
+        with open(os.path.join(locks, "%d.lock" % p), "a") as f:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
 for _ in range(1000):
     p = random.randint(lo, hi)
+    if claimed(p):
+        continue
     s = socket.socket()
     try:
         s.bind(("127.0.0.1", p)); print(p); break

@@ -50,7 +50,7 @@ pub fn free_port() -> u16 {
         if given.contains(&port) {
             continue;
         }
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() && claim(port) {
             given.push(port);
             return port;
         }
@@ -59,6 +59,31 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// Claim `port` for this process's life among every test process of this machine: an
+/// exclusive lock (`flock`) on `$TMPDIR/mqtt-chat-ports/<port>.lock`, held until the
+/// process ends (the kernel lets go of it then, however the process ends). A port is picked free but
+/// taken only later (a broker, an Aedes node that takes a second to listen), and another
+/// lane's test picking the same port meanwhile fails to listen (seen: Aedes EADDRINUSE).
+/// `scripts/broker.sh` skips claimed ports too. Without the directory, nothing to claim.
+fn claim(port: u16) -> bool {
+    static HELD: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+    let dir = std::env::temp_dir().join("mqtt-chat-ports");
+    let _ = std::fs::create_dir_all(&dir);
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(format!("{port}.lock")))
+    else {
+        return true;
+    };
+    let locked = file.try_lock().is_ok();
+    if locked {
+        HELD.lock().unwrap_or_else(|e| e.into_inner()).push(file);
+    }
+    locked
 }
 
 /// Serves `dir` over HTTP on a free port, in a background thread, for the test's life.

@@ -47,15 +47,18 @@ impl Serve {
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        // Ctrl-C in a terminal finds SIGINT at its default. A test run started in the
-        // background (a CI job, `cmd &` in a script) may have SIGINT and SIGQUIT ignored, and
-        // bash can neither trap nor reset a signal ignored on entry: the script would be
-        // deaf to the Ctrl-C this test sends. Seen: a `.ci/run` started with setsid.
+        // Ctrl-C in a terminal finds SIGINT at its default, and a closing terminal finds
+        // SIGHUP at its default. A test run started in the background (a CI job, `cmd &` in
+        // a script) may have SIGINT and SIGQUIT ignored, one started under `nohup` SIGHUP,
+        // and bash can neither trap nor reset a signal ignored on entry: the script would be
+        // deaf to the signal this test sends. Seen: a `.ci/run` started with setsid, and one
+        // under nohup (SIGHUP unanswered for 10 s).
         // SAFETY: signal(2) is async-signal-safe, and nothing else runs between fork and exec.
         unsafe {
             cmd.pre_exec(|| {
-                libc::signal(libc::SIGINT, libc::SIG_DFL);
-                libc::signal(libc::SIGQUIT, libc::SIG_DFL);
+                for signal in [libc::SIGINT, libc::SIGQUIT, libc::SIGHUP, libc::SIGTERM] {
+                    libc::signal(signal, libc::SIG_DFL);
+                }
                 Ok(())
             });
         }
