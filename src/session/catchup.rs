@@ -12,7 +12,7 @@ use mqtt_core::IncomingMessage;
 use super::ChatSession;
 use crate::browser::{random_hex, wall_clock_ms};
 use crate::persist::history;
-use crate::persist::writer::Op;
+use chat::session::Shown;
 
 impl ChatSession {
     /// Ask `room` what was said since a minute before the newest message this browser
@@ -82,13 +82,16 @@ impl ChatSession {
             if new == 0 {
                 continue;
             }
-            self.store.try_update_value(|s| {
-                if s.keep_history {
-                    let record = s.recorder.record(&topic, &payload, id.as_deref(), entry.at);
-                    s.writer.push(Op::History(record));
-                }
-            });
-            self.new_row(room, None);
+            let shown = Shown {
+                topic: &topic,
+                payload: &payload,
+                id: id.as_deref(),
+                at: entry.at,
+                own: false,
+                words: None,
+            };
+            self.core
+                .try_update_value(|c| c.handle_shown(wall_clock_ms(), room, shown));
         }
     }
 

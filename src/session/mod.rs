@@ -486,6 +486,20 @@ impl ChatSession {
                     }
                 });
             }
+            StoreOp::Keep {
+                topic,
+                payload,
+                id,
+                at,
+            } => {
+                self.store.try_update_value(|s| {
+                    if s.keep_history {
+                        let record =
+                            rooms::filed(s.recorder.record(&topic, &payload, id.as_deref(), at));
+                        s.writer.push(Op::History(record));
+                    }
+                });
+            }
             StoreOp::ReadForAnswer(due) => leptos::task::spawn_local(self.read_for_answer(due)),
             StoreOp::ReadForAsk(room) => self.ask_after_history(room),
             StoreOp::SaveRooms(names) => ChatSession::save_rooms(&names),
@@ -645,13 +659,6 @@ impl ChatSession {
         let log = self.log;
         notify_soon(self.render, move || log.notify());
         result
-    }
-
-    /// A new row from someone else in `room`: unread, or told to a screen reader (a burst
-    /// as one line: the core gathers them), as the core decides.
-    fn new_row(&self, room: &RoomName, words: Option<(&str, &str)>) {
-        self.core
-            .try_update_value(|c| c.handle_new_row(wall_clock_ms(), room, words));
     }
 }
 

@@ -13,8 +13,8 @@ use leptos::prelude::*;
 
 use super::{ChatSession, View};
 use crate::browser::wall_clock_ms;
-use crate::persist::writer::Op;
 use crate::transport::LinkEvent;
+use chat::session::Shown;
 
 impl ChatSession {
     pub(super) fn on_link_event(&self, event: LinkEvent) {
@@ -228,20 +228,16 @@ impl ChatSession {
         let Some((own, name, text)) = shown else {
             return;
         };
-        self.store.try_update_value(|s| {
-            if s.keep_history {
-                let record = super::rooms::filed(s.recorder.record(
-                    &message.topic,
-                    &message.payload,
-                    id.as_deref(),
-                    at,
-                ));
-                s.writer.push(Op::History(record));
-            }
-        });
-        if !own {
-            self.new_row(&room, Some((&name, &text)));
-            self.drive();
-        }
+        let shown = Shown {
+            topic: &message.topic,
+            payload: &message.payload,
+            id: id.as_deref(),
+            at,
+            own,
+            words: Some((&name, &text)),
+        };
+        self.core
+            .try_update_value(|c| c.handle_shown(at, &room, shown));
+        self.drive();
     }
 }

@@ -522,10 +522,10 @@ fn authorship_a_refusal_without_its_reason_code_is_never_read_as_not_authorized(
 #[test]
 fn arrivals_in_the_open_room_are_announced_once_a_second_later_a_burst_as_one_line() {
     let mut s = ready(MqttVersion::V311, false);
-    s.handle_new_row(
+    s.handle_shown(
         1_000.0,
         &chat::RoomName::default_room(),
-        Some(("Ann", "hello")),
+        theirs(("Ann", "hello")),
     );
     assert_eq!(s.poll_timeout(), Some(2_000.0));
     s.handle_timeout(1_999.0);
@@ -533,10 +533,10 @@ fn arrivals_in_the_open_room_are_announced_once_a_second_later_a_burst_as_one_li
     s.handle_timeout(2_000.0);
     assert_eq!(announced(&mut s), ["Ann: hello"]);
     for i in 0..12 {
-        s.handle_new_row(
+        s.handle_shown(
             3_000.0 + f64::from(i),
             &chat::RoomName::default_room(),
-            Some(("Bo", "hi")),
+            theirs(("Bo", "hi")),
         );
     }
     s.handle_timeout(4_000.0);
@@ -544,6 +544,18 @@ fn arrivals_in_the_open_room_are_announced_once_a_second_later_a_burst_as_one_li
     assert_eq!(words.len(), 1, "{words:?}");
     assert!(words[0].starts_with("12 new messages"), "{words:?}");
     assert_eq!(s.poll_timeout(), None);
+}
+
+/// Someone else's message, shown, with `words` for a screen reader.
+fn theirs(words: (&'static str, &'static str)) -> chat::session::Shown<'static> {
+    chat::session::Shown {
+        topic: "messages",
+        payload: b"{}",
+        id: None,
+        at: 0.0,
+        own: false,
+        words: Some(words),
+    }
 }
 
 fn announced(s: &mut Session) -> Vec<String> {

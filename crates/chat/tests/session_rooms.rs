@@ -2,7 +2,7 @@
 //! following another tab subscribe to, remember and show; when each room asks for catch-up
 //! (once the link and storage are up, once per need); and what counts as unread.
 
-use chat::session::{room_filters, StoreOp, Transmit, ViewChange};
+use chat::session::{room_filters, Shown, StoreOp, Transmit, ViewChange};
 use chat::{JoinError, MqttVersion, RoomName, Rooms, Session, MAX_ROOMS};
 use mqtt_core::QoS;
 
@@ -121,6 +121,18 @@ fn left(out: &Out) -> Vec<RoomName> {
             _ => None,
         })
         .collect()
+}
+
+/// Someone else's message, shown.
+fn theirs(words: Option<(&'static str, &'static str)>) -> Shown<'static> {
+    Shown {
+        topic: "messages",
+        payload: br#"{"name":"Bo","message":"hi"}"#,
+        id: None,
+        at: 5.0,
+        own: false,
+        words,
+    }
 }
 
 /// The rooms the statuses said (presence), in order.
@@ -341,7 +353,7 @@ fn a_row_in_a_room_not_shown_is_unread_the_open_one_only_while_hidden_and_lookin
     let mut s = ready();
     s.handle_saved_rooms(0.0, vec![room("dev")]);
     drain(&mut s);
-    s.handle_new_row(10.0, &room("dev"), Some(("Bo", "hi")));
+    s.handle_shown(10.0, &room("dev"), theirs(Some(("Bo", "hi"))));
     let out = drain(&mut s);
     assert!(out.views.contains(&ViewChange::Rooms));
     assert_eq!(s.rooms().unread(&room("dev")), 1);
@@ -354,7 +366,7 @@ fn a_row_in_a_room_not_shown_is_unread_the_open_one_only_while_hidden_and_lookin
         "not announced: not the open room"
     );
 
-    s.handle_new_row(2_000.0, &default(), Some(("Bo", "here")));
+    s.handle_shown(2_000.0, &default(), theirs(Some(("Bo", "here"))));
     assert_eq!(s.rooms().unread(&default()), 0, "looked at");
     assert!(!drain(&mut s).views.contains(&ViewChange::Rooms));
     s.handle_timeout(3_000.0);
@@ -363,7 +375,7 @@ fn a_row_in_a_room_not_shown_is_unread_the_open_one_only_while_hidden_and_lookin
         .contains(&ViewChange::Announce("Bo: here".into())));
 
     s.handle_visible(false);
-    s.handle_new_row(30.0, &default(), None);
+    s.handle_shown(30.0, &default(), theirs(None));
     assert_eq!(s.rooms().unread(&default()), 1, "hidden: unread");
     assert_eq!(s.rooms().title(true), "(2) MQTT chat");
     drain(&mut s);
@@ -402,4 +414,40 @@ fn typing_and_catch_up_for_a_room_not_joined_are_ignored() {
         })
         .collect();
     assert_eq!(answers, [default()]);
+}
+
+#[test]
+fn every_message_shown_is_kept_whoever_sent_it_and_only_others_count_as_unread() {
+    let mut s = ready();
+    s.handle_saved_rooms(0.0, vec![room("dev")]);
+    drain(&mut s);
+    let payload = br#"{"name":"Ann","message":"mine","id":"m1"}"#;
+    let mine = Shown {
+        topic: "messages/dev/from/ann",
+        payload,
+        id: Some("m1"),
+        at: 42.0,
+        own: true,
+        words: Some(("Ann", "mine")),
+    };
+    s.handle_shown(50.0, &room("dev"), mine);
+    let out = drain(&mut s);
+    assert_eq!(
+        out.stores,
+        [StoreOp::Keep {
+            topic: "messages/dev/from/ann".into(),
+            payload: payload.to_vec(),
+            id: Some("m1".into()),
+            at: 42.0,
+        }]
+    );
+    assert_eq!(s.rooms().unread(&room("dev")), 0, "our own is not unread");
+    s.handle_shown(60.0, &room("dev"), theirs(None));
+    let out = drain(&mut s);
+    assert!(
+        matches!(&out.stores[..], [StoreOp::Keep { id: None, at, .. }] if *at == 5.0),
+        "{:?}",
+        out.stores
+    );
+    assert_eq!(s.rooms().unread(&room("dev")), 1);
 }

@@ -20,8 +20,8 @@
 //! - [`Session::poll_transmit`]: the next thing for the MQTT client (a publish, a will, a
 //!   filter wanted or no longer wanted, a packet to abandon);
 //!   a publish is answered with [`Session::handle_published`];
-//! - [`Session::poll_store`]: the next storage operation (writes in order, the rooms to
-//!   remember, and reads for catch-up requests and answers);
+//! - [`Session::poll_store`]: the next storage operation (the outbox's records and the
+//!   history's, in order; the rooms to remember; reads for catch-up requests and answers);
 //! - [`Session::poll_view`]: the next change for the view;
 //! - [`Session::poll_timeout`]: when [`Session::handle_timeout`] is next due.
 //!
@@ -39,7 +39,7 @@ pub use catchup::OVERLAP_MS;
 pub use presence::{
     NAME_SETTLE_MS, REFRESH_CHECK_MS, RESTORE_MS, SWEEP_AFTER_MS, SWEEP_SPREAD_MS, WILL_DELAY,
 };
-pub use rooms::room_filters;
+pub use rooms::{room_filters, Shown};
 
 use std::collections::{HashSet, VecDeque};
 
@@ -112,6 +112,14 @@ pub enum StoreOp {
         id: String,
         at: f64,
         refusal: Option<Refusal>,
+    },
+    /// A message shown in a room (from the link, or new from a catch-up answer): its
+    /// history record, filed under its room.
+    Keep {
+        topic: String,
+        payload: Vec<u8>,
+        id: Option<String>,
+        at: f64,
     },
     /// Read the room's stored messages for this answer, and hand them to
     /// [`Session::handle_read_for_answer`] (nothing stored, or no storage: nothing to do).

@@ -36,6 +36,22 @@ impl Default for RoomsPart {
     }
 }
 
+/// A row just shown, for [`Session::handle_shown`].
+#[derive(Clone, Copy, Debug)]
+pub struct Shown<'a> {
+    /// The topic it came on (filed under its room when kept).
+    pub topic: &'a str,
+    pub payload: &'a [u8],
+    /// Its message id, if it has one.
+    pub id: Option<&'a str>,
+    /// When it was received (or, from a catch-up answer, first received).
+    pub at: f64,
+    /// One of this tab's own, back from the broker.
+    pub own: bool,
+    /// Name and text for a screen reader (none: not announced).
+    pub words: Option<(&'a str, &'a str)>,
+}
+
 /// The subscriptions a joined room needs: its messages, plain and from signed-in users
 /// (QoS 1, kept for us while away), who is typing and catch-up (QoS 0: only worth anything
 /// live).
@@ -147,10 +163,22 @@ impl Session {
         }
     }
 
-    /// A new row from someone else is shown in `room`: unread unless it is the open room of a
-    /// tab the user looks at; in the open room, a screen reader is told `words` (name,
-    /// text), if given.
-    pub fn handle_new_row(&mut self, now: f64, room: &RoomName, words: Option<(&str, &str)>) {
+    /// A new row is shown in `room`: the message is kept ([`StoreOp::Keep`]); one from
+    /// someone else is unread unless it is in the open room of a tab the user looks at, and
+    /// in the open room a screen reader is told its `words` (name, text), if given.
+    pub fn handle_shown(&mut self, now: f64, room: &RoomName, shown: Shown<'_>) {
+        self.stores.push_back(StoreOp::Keep {
+            topic: shown.topic.to_owned(),
+            payload: shown.payload.to_vec(),
+            id: shown.id.map(str::to_owned),
+            at: shown.at,
+        });
+        if !shown.own {
+            self.new_row(now, room, shown.words);
+        }
+    }
+
+    fn new_row(&mut self, now: f64, room: &RoomName, words: Option<(&str, &str)>) {
         let before = self.rooms.rooms.unread(room);
         self.rooms.rooms.arrived(room, self.rooms.visible);
         if self.rooms.rooms.unread(room) != before {
