@@ -6,7 +6,8 @@
 use std::collections::HashSet;
 
 use crate::common::{
-    closed_port, config, outsider, quiet_for, unique_topic, wait_for, wait_for_async, Mounted,
+    closed_port, config, outsider, quiet_for, unique_topic, wait_for, wait_for_async, wait_until,
+    Mounted,
 };
 use chat::{ChatMessage, Recorder};
 use mqtt_chat::persist::outbox::Unsent;
@@ -252,6 +253,15 @@ async fn two_views_writing_at_once_keep_one_record_per_message() {
         (a.total() == "1" && b.total() == "1").then_some(())
     })
     .await;
+    // A message without an id is named by its text and the 10-second window it arrived in
+    // (chat::Recorder): two views receiving one on either side of a window's edge keep it
+    // twice, the limit the README states. That is not what this test is about: the burst
+    // starts early in a window (it takes a few seconds), so no message straddles an edge.
+    // (Seen once: 42 records for 41 messages, in a fresh-clone run.)
+    if js_sys::Date::now() % 10_000.0 > 4_000.0 {
+        let aligned = wait_until(11_000.0, || js_sys::Date::now() % 10_000.0 < 500.0).await;
+        assert!(aligned, "the clock reached a new 10-second window");
+    }
     for i in 0..10 {
         send(&a, &format!("a{i}")).await;
         send(&b, &format!("b{i}")).await;
