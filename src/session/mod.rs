@@ -480,22 +480,8 @@ impl ChatSession {
                 self.store.try_update_value(|s| {
                     if s.keep_history {
                         let mut record =
-                            rooms::filed(s.recorder.record(&topic, &payload, Some(&id), at));
-                        record.refusal = refusal;
-                        s.writer.push(Op::History(record));
-                    }
-                });
-            }
-            StoreOp::Keep {
-                topic,
-                payload,
-                id,
-                at,
-            } => {
-                self.store.try_update_value(|s| {
-                    if s.keep_history {
-                        let record =
                             rooms::filed(s.recorder.record(&topic, &payload, id.as_deref(), at));
+                        record.refusal = refusal;
                         s.writer.push(Op::History(record));
                     }
                 });

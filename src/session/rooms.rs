@@ -113,14 +113,15 @@ impl ChatSession {
             .unwrap_or_default()
     }
 
-    /// The core's rooms into the signal the view reads (at most once a frame).
+    /// The core's rooms into the signal the view reads, at most once a frame (a burst into
+    /// a room not shown changes its unread count with every message).
     pub(super) fn mirror_rooms(&self) {
-        let Some(now) = self.core.try_with_value(|c| c.rooms().clone()) else {
-            return;
-        };
-        self.rooms.try_update_untracked(|r| *r = now);
-        let rooms = self.rooms;
-        super::notify_soon(self.rooms_render, move || rooms.notify());
+        let (core, rooms) = (self.core, self.rooms);
+        super::notify_soon(self.rooms_render, move || {
+            if let Some(now) = core.try_with_value(|c| c.rooms().clone()) {
+                rooms.try_set(now);
+            }
+        });
     }
 
     /// The open room is `to` now: the table renders `log`, so the old room's messages go

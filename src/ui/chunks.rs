@@ -21,6 +21,18 @@ use super::watch::TopicViewer;
 use crate::browser::route::PageRoute;
 use crate::session::ChatSession;
 
+/// Call a split point: in a split build its chunk is fetched first (awaited); in any
+/// other build it is a plain call.
+macro_rules! split_call {
+    ($call:expr) => {{
+        #[cfg(feature = "split")]
+        let result = $call.await;
+        #[cfg(not(feature = "split"))]
+        let result = $call;
+        result
+    }};
+}
+
 /// A chunk that could not be fetched or started: which part, in words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -50,10 +62,7 @@ fn import_connections_chunk(
 pub async fn import_connections(
     text: String,
 ) -> Result<Result<chat::Imported, chat::ImportError>, ChunkError> {
-    #[cfg(feature = "split")]
-    let read = import_connections_chunk(text).await;
-    #[cfg(not(feature = "split"))]
-    let read = import_connections_chunk(text);
+    let read = split_call!(import_connections_chunk(text));
     read.map_err(|_| ChunkError("connection import"))
 }
 
@@ -82,10 +91,7 @@ pub async fn forget(
     scope: Option<String>,
     unsent_agreed: usize,
 ) -> Result<Result<(), crate::persist::forget::ForgetError>, ChunkError> {
-    #[cfg(feature = "split")]
-    let forgetting = forget_chunk(scope, unsent_agreed).await;
-    #[cfg(not(feature = "split"))]
-    let forgetting = forget_chunk(scope, unsent_agreed);
+    let forgetting = split_call!(forget_chunk(scope, unsent_agreed));
     match forgetting {
         Ok(forgetting) => Ok(forgetting.await),
         Err(_) => Err(ChunkError("deletion of stored data")),
@@ -129,10 +135,7 @@ pub fn LazyConnectionForm(
     let (load, fetch) = load_when_shown(slot, shown, move |owner, element| {
         let current = current.get_value();
         Box::pin(async move {
-            #[cfg(feature = "split")]
-            let mounted = mount_connection_form(owner, element, session, current).await;
-            #[cfg(not(feature = "split"))]
-            let mounted = mount_connection_form(owner, element, session, current);
+            let mounted = split_call!(mount_connection_form(owner, element, session, current));
             mounted.map_err(|_| ChunkError("connection panel"))
         })
     });
@@ -192,10 +195,7 @@ pub fn LazyTopicViewer(
     let shown = Signal::derive(move || !hidden.get());
     let (load, fetch) = load_when_shown(slot, shown, move |owner, element| {
         Box::pin(async move {
-            #[cfg(feature = "split")]
-            let mounted = mount_topic_viewer(owner, element, session, route, hidden).await;
-            #[cfg(not(feature = "split"))]
-            let mounted = mount_topic_viewer(owner, element, session, route, hidden);
+            let mounted = split_call!(mount_topic_viewer(owner, element, session, route, hidden));
             mounted.map_err(|_| ChunkError("topic viewer"))
         })
     });

@@ -12,6 +12,9 @@ use chat::session::{
 use chat::{MqttVersion, Session, VERIFIED_PRESENCE_FILTER};
 use serde_json::{json, Value};
 
+mod common;
+use common::{drain, Out};
+
 const TAB: &str = "tab-1";
 const ME: &str = "person-me";
 
@@ -22,24 +25,6 @@ fn session(version: MqttVersion, user: Option<&str>) -> Session {
     s.set_tab(TAB, user);
     drain(&mut s);
     s
-}
-
-#[derive(Debug, Default)]
-struct Out {
-    transmits: Vec<Transmit>,
-    views: Vec<ViewChange>,
-}
-
-fn drain(s: &mut Session) -> Out {
-    let mut out = Out::default();
-    while let Some(t) = s.poll_transmit() {
-        out.transmits.push(t);
-    }
-    while s.poll_store().is_some() {}
-    while let Some(v) = s.poll_view() {
-        out.views.push(v);
-    }
-    out
 }
 
 /// The statuses said, as (topic, JSON).

@@ -6,33 +6,15 @@ use chat::session::{room_filters, Shown, StoreOp, Transmit, ViewChange};
 use chat::{JoinError, MqttVersion, RoomName, Rooms, Session, MAX_ROOMS};
 use mqtt_core::QoS;
 
+mod common;
+use common::{drain, Out};
+
 fn room(name: &str) -> RoomName {
     RoomName::parse(name).unwrap()
 }
 
 fn default() -> RoomName {
     RoomName::default_room()
-}
-
-#[derive(Default, Debug)]
-struct Out {
-    transmits: Vec<Transmit>,
-    stores: Vec<StoreOp>,
-    views: Vec<ViewChange>,
-}
-
-fn drain(s: &mut Session) -> Out {
-    let mut out = Out::default();
-    while let Some(t) = s.poll_transmit() {
-        out.transmits.push(t);
-    }
-    while let Some(op) = s.poll_store() {
-        out.stores.push(op);
-    }
-    while let Some(v) = s.poll_view() {
-        out.views.push(v);
-    }
-    out
 }
 
 /// A session with only the default room, not connected, storage not open yet.
@@ -434,18 +416,19 @@ fn every_message_shown_is_kept_whoever_sent_it_and_only_others_count_as_unread()
     let out = drain(&mut s);
     assert_eq!(
         out.stores,
-        [StoreOp::Keep {
+        [StoreOp::History {
             topic: "messages/dev/from/ann".into(),
             payload: payload.to_vec(),
             id: Some("m1".into()),
             at: 42.0,
+            refusal: None,
         }]
     );
     assert_eq!(s.rooms().unread(&room("dev")), 0, "our own is not unread");
     s.handle_shown(60.0, &room("dev"), theirs(None));
     let out = drain(&mut s);
     assert!(
-        matches!(&out.stores[..], [StoreOp::Keep { id: None, at, .. }] if *at == 5.0),
+        matches!(&out.stores[..], [StoreOp::History { id: None, at, refusal: None, .. }] if *at == 5.0),
         "{:?}",
         out.stores
     );

@@ -104,22 +104,15 @@ pub enum StoreOp {
     OutboxPut(Unsent),
     /// It left the outbox.
     OutboxDelete { seq: f64 },
-    /// An own message's history record, written (again) under its key, with its mark or
-    /// without one.
+    /// A message's history record, filed under its room and written (again) under its key:
+    /// one shown in a room (from the link, or new from a catch-up answer), or one of ours
+    /// with its mark or without one.
     History {
-        topic: String,
-        payload: Vec<u8>,
-        id: String,
-        at: f64,
-        refusal: Option<Refusal>,
-    },
-    /// A message shown in a room (from the link, or new from a catch-up answer): its
-    /// history record, filed under its room.
-    Keep {
         topic: String,
         payload: Vec<u8>,
         id: Option<String>,
         at: f64,
+        refusal: Option<Refusal>,
     },
     /// Read the room's stored messages for this answer, and hand them to
     /// [`Session::handle_read_for_answer`] (nothing stored, or no storage: nothing to do).

@@ -46,7 +46,7 @@ impl Session {
         self.stores.push_back(StoreOp::History {
             topic: unsent.topic.clone(),
             payload: unsent.message.to_json(),
-            id: unsent.message.id.clone().unwrap_or_default(),
+            id: unsent.message.id.clone(),
             at,
             refusal: None,
         });
@@ -271,7 +271,7 @@ impl Session {
             self.stores.push_back(StoreOp::History {
                 topic: topic.to_owned(),
                 payload: payload.to_vec(),
-                id: id.to_owned(),
+                id: Some(id.to_owned()),
                 at,
                 refusal: None,
             });
@@ -290,7 +290,7 @@ impl Session {
             self.stores.push_back(StoreOp::History {
                 topic: pending.topic.clone(),
                 payload: pending.message.to_json(),
-                id: pending.id().to_owned(),
+                id: Some(pending.id().to_owned()),
                 at: pending.message.ts.unwrap_or(now),
                 refusal: Some(refusal),
             });

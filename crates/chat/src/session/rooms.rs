@@ -77,14 +77,7 @@ impl Session {
     /// kept nothing for this tab ([`Session::handle_session_lost`]).
     pub fn handle_rooms_restored(&mut self, now: f64, rooms: Rooms, saved: &[RoomName]) {
         self.rooms.rooms = rooms;
-        let new: Vec<RoomName> = self
-            .rooms
-            .rooms
-            .joined()
-            .iter()
-            .filter(|room| !room.is_default() && !saved.contains(room))
-            .cloned()
-            .collect();
+        let new = self.joined_but_not_in(saved);
         if !new.is_empty() {
             self.save_rooms();
             for room in new {
@@ -141,15 +134,7 @@ impl Session {
                 self.joined(now, room);
             }
         }
-        let gone: Vec<RoomName> = self
-            .rooms
-            .rooms
-            .joined()
-            .iter()
-            .filter(|room| !room.is_default() && !saved.contains(room))
-            .cloned()
-            .collect();
-        for room in &gone {
+        for room in &self.joined_but_not_in(&saved) {
             self.left(now, room);
         }
     }
@@ -163,15 +148,16 @@ impl Session {
         }
     }
 
-    /// A new row is shown in `room`: the message is kept ([`StoreOp::Keep`]); one from
+    /// A new row is shown in `room`: the message is kept ([`StoreOp::History`]); one from
     /// someone else is unread unless it is in the open room of a tab the user looks at, and
     /// in the open room a screen reader is told its `words` (name, text), if given.
     pub fn handle_shown(&mut self, now: f64, room: &RoomName, shown: Shown<'_>) {
-        self.stores.push_back(StoreOp::Keep {
+        self.stores.push_back(StoreOp::History {
             topic: shown.topic.to_owned(),
             payload: shown.payload.to_vec(),
             id: shown.id.map(str::to_owned),
             at: shown.at,
+            refusal: None,
         });
         if !shown.own {
             self.new_row(now, room, shown.words);
@@ -199,6 +185,17 @@ impl Session {
                 self.rooms.unasked.push(room);
             }
         }
+    }
+
+    /// Joined rooms (not the default one) that `saved` does not name.
+    fn joined_but_not_in(&self, saved: &[RoomName]) -> Vec<RoomName> {
+        self.rooms
+            .rooms
+            .joined()
+            .iter()
+            .filter(|room| !room.is_default() && !saved.contains(room))
+            .cloned()
+            .collect()
     }
 
     /// The rooms waiting to ask, if the link and storage are both up now.
