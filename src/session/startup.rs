@@ -48,12 +48,16 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         session
             .core
             .try_update_value(|c| c.set_person(&me.person_id));
+        let protocol = match config.protocol {
+            chat::MqttVersion::V311 => Protocol::V311,
+            chat::MqttVersion::V5 => match load_mqtt5(session).await {
+                Some(v5) => v5,
+                None => return,
+            },
+        };
         let options = Options {
             clean_session: false,
-            protocol: match config.protocol {
-                chat::MqttVersion::V311 => Protocol::V311,
-                chat::MqttVersion::V5 => Protocol::V5,
-            },
+            protocol,
             // MQTT 5 ends a session at disconnect unless told to keep it: then messages
             // sent while the tab is closed would never come (3.1.1 keeps it for good).
             session_expiry: super::SESSION_EXPIRY,
@@ -106,6 +110,29 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         // Store the held ones, show the stored ones' rows ahead of theirs, publish all.
         session.drive();
     });
+}
+
+/// MQTT 5's codec, a chunk of its own (`ui::chunks::mqtt5`). One that cannot be fetched is
+/// said on the badge and fetched again on the schedule a lost broker gets; `None` once the
+/// view is gone.
+async fn load_mqtt5(session: ChatSession) -> Option<Protocol> {
+    let mut backoff = mqtt_core::Backoff::default();
+    loop {
+        match crate::ui::chunks::mqtt5().await {
+            Ok(v5) => return Some(v5),
+            Err(_) => {
+                let offline = chat::ConnectionStatus::Offline {
+                    reason: chat::OfflineReason::Mqtt5NotLoaded,
+                };
+                // Given back: the view is gone.
+                if session.status.try_set(offline).is_some() {
+                    return None;
+                }
+                let wait = backoff.next_delay(crate::browser::now(), js_sys::Math::random());
+                gloo_timers::future::sleep(wait).await;
+            }
+        }
+    }
 }
 
 /// Storage has not answered for a while: stop holding what was sent meanwhile. It is

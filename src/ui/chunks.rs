@@ -6,7 +6,7 @@
 //! fetches it on the first call. Any other build (the browser tests, clippy, native) has no
 //! chunks: the same functions are plain calls.
 //!
-//! Four chunks so far. The topic viewer and the connection panel's body each mount their
+//! Five chunks so far. MQTT 5's codec is fetched when a connection speaks 5. The topic viewer and the connection panel's body each mount their
 //! view into a slot the first screen keeps for them (no type-erased view crosses the split)
 //! and say "Loading" meanwhile. Inside the panel, its import and the deletion of a saved
 //! connection's stored data are chunks of their own. A chunk that cannot be fetched
@@ -40,6 +40,23 @@ macro_rules! split_call {
      this page opened (reload it then). The chat goes on."
 )]
 pub struct ChunkError(&'static str);
+
+// ----- MQTT 5's packet reader and writer, for a connection that speaks 5 -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(mqtt5, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn mqtt5_chunk() -> Result<mqtt_core::Protocol, leptos::wasm_split::SplitLoaderError> {
+    // The only call of `Protocol::v5` in the app: its codec comes with this chunk.
+    Ok(mqtt_core::Protocol::v5())
+}
+
+/// MQTT 5 with its codec (`mqtt_core::Protocol::v5`), fetching its chunk first.
+pub async fn mqtt5() -> Result<mqtt_core::Protocol, ChunkError> {
+    let protocol = split_call!(mqtt5_chunk());
+    protocol.map_err(|_| ChunkError("MQTT 5 support"))
+}
 
 // ----- the connection panel's import: the file formats' readers (this app's, MQTTX's) -----
 

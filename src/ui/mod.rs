@@ -5,7 +5,7 @@
 //! visually hidden live region that announces new messages.
 
 mod badge;
-mod chunks;
+pub(crate) mod chunks;
 mod composer;
 mod keyed;
 mod message_rows;

@@ -80,7 +80,7 @@ async fn client_connects_subscribes_publishes_and_receives_its_own_message() {
 async fn a_v5_and_a_v311_connection_chat_through_one_broker() {
     let topic = unique_topic("v5");
     let v5 = Options {
-        protocol: Protocol::V5,
+        protocol: Protocol::v5(),
         ..Options::new(new_client_id().expect("random id"))
     };
     let (five, five_events) = open_with(broker(), v5, &topic);

@@ -47,6 +47,11 @@ pub enum OfflineReason {
     /// No secure random numbers for a client id (`crypto.getRandomValues` is missing).
     #[error("this browser offers no secure random numbers, which a client id needs")]
     NoRandomness,
+    /// MQTT 5 is chosen, and the part of the app that speaks it (fetched when first used)
+    /// could not be loaded: the server is gone, or the app was updated since the page
+    /// opened. It is fetched again, as a lost broker is tried again.
+    #[error("MQTT 5 support could not be loaded from the server; trying again (reload the page if the app was updated, or choose MQTT 3.1.1)")]
+    Mqtt5NotLoaded,
     /// The broker address from the page URL cannot be used.
     #[error("{0}")]
     BadBrokerUrl(BrokerUrlError),

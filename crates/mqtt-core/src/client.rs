@@ -1119,7 +1119,7 @@ impl Client {
                 return;
             }
         }
-        if self.options.protocol == Protocol::V5 && self.limits.subscription_ids_available {
+        if self.options.protocol.is_v5() && self.limits.subscription_ids_available {
             for filter in filters {
                 let id = topic::subscription_id(&filter.0);
                 self.send_subscribe_packet(now, vec![filter], Some(id));

@@ -28,7 +28,7 @@ pub use backoff::Backoff;
 pub use client::{
     Client, Credentials, Event, IncomingMessage, LastWill, Options, PacketId, PublishOptions,
 };
-pub use codec::{Protocol, ServerLimits};
+pub use codec::{Protocol, ServerLimits, V5Codec};
 pub use error::{
     ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError,
     SESSION_TAKEN_OVER,

@@ -49,7 +49,7 @@ fn connack(session_present: bool) -> Vec<u8> {
 /// SUBSCRIBE (id 3) and an UNSUBSCRIBE (id 5) in flight.
 fn connected() -> Client {
     let mut c = Client::new(Options {
-        protocol: Protocol::V5,
+        protocol: Protocol::v5(),
         max_incoming_packet: LIMIT,
         ..Options::new("fuzz")
     });

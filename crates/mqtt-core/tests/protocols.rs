@@ -363,5 +363,5 @@ fn the_session_ignores_the_will_delay_and_message_expiry_under_3_1_1_only_in_byt
         sent_raw(&mut c)
     };
     assert_eq!(with(Protocol::V311), plain);
-    assert_ne!(with(Protocol::V5), plain);
+    assert_ne!(with(Protocol::v5()), plain);
 }

@@ -17,7 +17,7 @@ use mqtt_core::{
 };
 use mqttbytes::v5;
 
-const V5: Protocol = Protocol::V5;
+const V5: Protocol = Protocol::v5();
 
 fn read_v5(bytes: &[u8]) -> v5::Packet {
     let mut buf = BytesMut::from(bytes);

@@ -20,15 +20,59 @@ mod v5;
 /// The MQTT version a session speaks. Both run through the same session logic; the
 /// differences live in the codec and in what a v5 broker tells us in its CONNACK
 /// ([`ServerLimits`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Default)]
 pub enum Protocol {
     /// MQTT 3.1.1 (protocol level 4): what every broker speaks.
     #[default]
     V311,
     /// MQTT 5.0: reason codes and reason strings in words, message expiry, session
-    /// expiry, will delay, and the broker's limits from CONNACK.
-    V5,
+    /// expiry, will delay, and the broker's limits from CONNACK. It carries its packet
+    /// reader and writer ([`Protocol::v5`]), so that code reaches them only through a
+    /// session that speaks 5.
+    V5(&'static V5Codec),
 }
+
+impl Protocol {
+    /// MQTT 5.0 with its codec.
+    ///
+    /// A build that loads parts of itself on demand (the browser app's chunks) calls this
+    /// only in the part it loads when MQTT 5 is chosen: the codec goes with it, out of the
+    /// first load.
+    pub const fn v5() -> Protocol {
+        Protocol::V5(&V5_CODEC)
+    }
+
+    pub const fn is_v5(self) -> bool {
+        matches!(self, Protocol::V5(_))
+    }
+}
+
+/// Versions compare as versions: every MQTT 5 is the same protocol.
+impl PartialEq for Protocol {
+    fn eq(&self, other: &Self) -> bool {
+        self.is_v5() == other.is_v5()
+    }
+}
+
+impl Eq for Protocol {}
+
+impl std::fmt::Debug for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_v5() { "V5" } else { "V311" })
+    }
+}
+
+/// MQTT 5's packet reader and writer (`mqttbytes::v5`), reached only through
+/// [`Protocol::V5`]. Opaque: the one value is [`Protocol::v5`]'s.
+pub struct V5Codec {
+    decode: fn(BytesMut, usize) -> Result<Incoming, DecodeError>,
+    encode: fn(Out<'_>, &mut BytesMut) -> Result<(), mqttbytes::Error>,
+}
+
+static V5_CODEC: V5Codec = V5Codec {
+    decode: v5::decode,
+    encode: v5::encode,
+};
 
 /// What the broker said about itself in its CONNACK (MQTT 5 properties). Under MQTT 3.1.1,
 /// and for any property a v5 broker leaves out, the permissive defaults of the spec.
@@ -183,7 +227,7 @@ pub(crate) fn decode(
 ) -> Result<Incoming, DecodeError> {
     // mqttbytes v5 has no AUTH packet. Ending the link at its first byte gives the same
     // answer however the bytes arrive, and whatever its length claims.
-    if protocol == Protocol::V5 && rx.first().map(|b| b >> 4) == Some(AUTH_TYPE) {
+    if protocol.is_v5() && rx.first().map(|b| b >> 4) == Some(AUTH_TYPE) {
         return Err(DecodeError::Fatal(ProtocolError::EnhancedAuthentication));
     }
     let header = match mqttbytes::check(rx.iter(), limit) {
@@ -196,7 +240,7 @@ pub(crate) fn decode(
     let malformed = |e| DecodeError::Fatal(ProtocolError::Malformed(describe(e)));
     match protocol {
         Protocol::V311 => v4::decode(&mut frame, limit).map_err(malformed),
-        Protocol::V5 => v5::decode(frame, limit),
+        Protocol::V5(codec) => (codec.decode)(frame, limit),
     }
 }
 
@@ -208,7 +252,7 @@ pub(crate) fn encode(
 ) -> Result<(), mqttbytes::Error> {
     match protocol {
         Protocol::V311 => v4::encode(packet, buf),
-        Protocol::V5 => v5::encode(packet, buf),
+        Protocol::V5(codec) => (codec.encode)(packet, buf),
     }
 }
 
@@ -224,7 +268,7 @@ pub(crate) fn publish_size(
     let properties = match protocol {
         Protocol::V311 => 0,
         // Property length (one byte: at most 5 here) and Message Expiry Interval (id + u32).
-        Protocol::V5 => 1 + if message_expiry.is_some() { 5 } else { 0 },
+        Protocol::V5(_) => 1 + if message_expiry.is_some() { 5 } else { 0 },
     };
     let pkid = if qos == QoS::AtMostOnce { 0 } else { 2 };
     let remaining = 2 + topic.len() + pkid + properties + payload;
@@ -305,7 +349,7 @@ pub(crate) fn read_publish_head(protocol: Protocol, buf: &[u8]) -> Result<Publis
     if qos == QoS::AtLeastOnce && pkid == 0 {
         return Err(malformed("packet id 0".into()));
     }
-    if protocol == Protocol::V5 {
+    if protocol.is_v5() {
         // MQTT 5 §3.3.2.3: the property length, a variable byte integer, follows.
         let rest = &body[head..];
         let (vbi_len, properties) = match remaining_length(rest) {

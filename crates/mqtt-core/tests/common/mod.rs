@@ -11,7 +11,7 @@ use mqttbytes::{v4, v5};
 
 pub const T0: Instant = Instant::from_millis(1_000);
 
-pub const BOTH: [Protocol; 2] = [Protocol::V311, Protocol::V5];
+pub const BOTH: [Protocol; 2] = [Protocol::V311, Protocol::v5()];
 
 pub fn at(secs: f64) -> Instant {
     T0 + Duration::from_millis((secs * 1000.0) as u64)
@@ -38,7 +38,7 @@ pub fn connack(protocol: Protocol, session_present: bool) -> Vec<u8> {
         Protocol::V311 => {
             encode(|b| v4::ConnAck::new(v4::ConnectReturnCode::Success, session_present).write(b))
         }
-        Protocol::V5 => {
+        Protocol::V5(_) => {
             encode(|b| v5::ConnAck::new(v5::ConnectReturnCode::Success, session_present).write(b))
         }
     }
@@ -69,7 +69,7 @@ pub fn suback(protocol: Protocol, pkid: u16, granted: &[QoS]) -> Vec<u8> {
             )
             .write(b)
         }),
-        Protocol::V5 => encode(|b| {
+        Protocol::V5(_) => encode(|b| {
             v5::SubAck::new(
                 pkid,
                 granted
@@ -93,7 +93,7 @@ pub fn publish(protocol: Protocol, topic: &str, payload: &str, qos: QoS, pkid: u
             p.pkid = pkid;
             encode(|b| p.write(b))
         }
-        Protocol::V5 => {
+        Protocol::V5(_) => {
             let mut p = v5::Publish::new(topic, qos, payload.as_bytes().to_vec());
             p.pkid = pkid;
             encode(|b| p.write(b))
@@ -104,14 +104,14 @@ pub fn publish(protocol: Protocol, topic: &str, payload: &str, qos: QoS, pkid: u
 pub fn puback(protocol: Protocol, pkid: u16) -> Vec<u8> {
     match protocol {
         Protocol::V311 => encode(|b| v4::PubAck::new(pkid).write(b)),
-        Protocol::V5 => encode(|b| v5::PubAck::new(pkid).write(b)),
+        Protocol::V5(_) => encode(|b| v5::PubAck::new(pkid).write(b)),
     }
 }
 
 pub fn unsuback(protocol: Protocol, pkid: u16) -> Vec<u8> {
     match protocol {
         Protocol::V311 => encode(|b| v4::UnsubAck::new(pkid).write(b)),
-        Protocol::V5 => {
+        Protocol::V5(_) => {
             let mut ack = v5::UnsubAck::new(pkid);
             ack.reasons = vec![v5::UnsubAckReason::Success];
             encode(|b| ack.write(b))
@@ -187,7 +187,7 @@ pub fn decode(protocol: Protocol, bytes: &[u8]) -> Sent {
             v4::Packet::Disconnect => Sent::Disconnect,
             other => panic!("a client never sends {other:?}"),
         },
-        Protocol::V5 => {
+        Protocol::V5(_) => {
             // mqttbytes 0.6 refuses the short DISCONNECT (E0 00) it writes itself.
             if bytes == [0xE0, 0x00] {
                 return Sent::Disconnect;
