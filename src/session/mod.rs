@@ -43,6 +43,7 @@ use crate::persist::Db;
 use crate::transport::Connection;
 use chat::pace::{Render, RenderThrottle};
 pub use rooms::RoomError;
+pub use watch::WatchCode;
 
 /// Rows kept in the view; `data-total` still counts every message.
 ///
@@ -191,6 +192,8 @@ pub struct ChatSession {
     /// a frame.
     pub watch: RwSignal<Watch>,
     watch_render: StoredValue<RenderThrottle>,
+    /// Messages for the viewer go through its code, fetched with it (see `watch`).
+    watch_intake: StoredValue<watch::Intake>,
     /// What every view subscribes to, and where each message goes.
     router: StoredValue<Router<View>>,
 }
@@ -275,6 +278,7 @@ impl ChatSession {
             history_loads: StoredValue::new_local(HashMap::new()),
             watch: RwSignal::new(Watch::default()),
             watch_render: StoredValue::new(RenderThrottle::default()),
+            watch_intake: StoredValue::new(watch::Intake::default()),
             router: StoredValue::new(router),
         };
         // Nothing is verified until this connection's own check answers (scoped, so after

@@ -6,8 +6,14 @@
 //! The watched filters belong to the client id, like the broker session that holds their
 //! subscriptions: kept in localStorage under it, so a reload (same id) or a tab that takes
 //! the id over watches what the session still sends.
+//!
+//! The code that takes a message into the viewer's state ([`WatchCode`]) is not in the
+//! first load: it comes with the viewer's chunk, or with a small chunk of its own when a
+//! reload restores watched filters on the chat's screen ([`Intake`]).
 
-use chat::{FilterState, WatchError};
+use std::collections::VecDeque;
+
+use chat::{FilterState, Watch, WatchError};
 use mqtt_core::{Change, IncomingMessage, QoS};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +35,50 @@ fn qos_of(n: u8) -> QoS {
     } else {
         QoS::AtLeastOnce
     }
+}
+
+/// The code that takes messages into [`Watch`]. Made only in the chunks' split points
+/// (`ui::chunks`), so that it is fetched with them and never in the first load.
+#[derive(Clone, Copy)]
+pub struct WatchCode {
+    receive: fn(&mut Watch, &str, &[u8], QoS, bool, f64),
+    skipped: fn(&mut Watch, &str, usize, usize, QoS, f64),
+}
+
+impl WatchCode {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> WatchCode {
+        WatchCode {
+            receive: Watch::receive,
+            skipped: Watch::skipped,
+        }
+    }
+}
+
+/// Messages for the viewer held until its code is loaded, at most this many (the newest).
+/// The chunk comes within milliseconds of the start on a working server; the viewer's
+/// stream shows no more than 500 rows anyway.
+const HELD_MAX: usize = 1_000;
+
+/// A message for the viewer that came before its code.
+enum Held {
+    Message(IncomingMessage, f64),
+    Skipped {
+        topic: String,
+        size: usize,
+        limit: usize,
+        qos: QoS,
+        at: f64,
+    },
+}
+
+/// Where messages for the viewer go: into the watch through its code, once loaded; held
+/// until then.
+#[derive(Default)]
+pub(super) struct Intake {
+    code: Option<WatchCode>,
+    held: VecDeque<Held>,
+    loading: bool,
 }
 
 fn key(client_id: &str) -> String {
@@ -140,29 +190,91 @@ impl ChatSession {
         self.watch.try_update(|w| w.clear());
     }
 
-    /// A message for the viewer: counted and kept now, shown at most once a frame.
+    /// A message for the viewer: counted and kept now (or held until the viewer's code is
+    /// here), shown at most once a frame.
     pub(super) fn on_watched(&self, message: &IncomingMessage) {
         let at = wall_clock_ms();
-        self.watch.try_update_untracked(|w| {
-            w.receive(
-                &message.topic,
-                &message.payload,
-                message.qos,
-                message.retain,
-                at,
-            )
-        });
-        let watch = self.watch;
-        notify_soon(self.watch_render, move || watch.notify());
+        self.take_watched(Held::Message(message.clone(), at));
     }
 
     /// A message too large to take in, on a watched topic.
     pub(super) fn on_watched_skipped(&self, topic: &str, size: usize, limit: usize, qos: QoS) {
         let at = wall_clock_ms();
+        self.take_watched(Held::Skipped {
+            topic: topic.to_owned(),
+            size,
+            limit,
+            qos,
+            at,
+        });
+    }
+
+    fn take_watched(&self, held: Held) {
+        let Some(code) = self.watch_intake.try_with_value(|i| i.code).flatten() else {
+            self.watch_intake.try_update_value(|i| {
+                if i.held.len() == HELD_MAX {
+                    i.held.pop_front();
+                }
+                i.held.push_back(held);
+            });
+            return;
+        };
         self.watch
-            .try_update_untracked(|w| w.skipped(topic, size, limit, qos, at));
+            .try_update_untracked(|w| into_watch(code, w, held));
         let watch = self.watch;
         notify_soon(self.watch_render, move || watch.notify());
+    }
+
+    /// The viewer's code is here (its chunk, or the small one `load_watch_code` fetches):
+    /// what was held goes into the watch, and from now on every message at once.
+    pub fn set_watch_code(&self, code: WatchCode) {
+        let held = self
+            .watch_intake
+            .try_update_value(|i| {
+                i.code = Some(code);
+                std::mem::take(&mut i.held)
+            })
+            .unwrap_or_default();
+        if !held.is_empty() {
+            self.watch.try_update(|w| {
+                for held in held {
+                    into_watch(code, w, held);
+                }
+            });
+        }
+    }
+
+    /// Fetch the viewer's code for filters watched before the viewer is shown (restored on
+    /// a reload). A fetch that fails is tried again on the schedule a lost broker gets;
+    /// messages are held meanwhile.
+    fn load_watch_code(&self) {
+        let started = self
+            .watch_intake
+            .try_update_value(|i| !std::mem::replace(&mut i.loading, true) && i.code.is_none())
+            .unwrap_or(false);
+        if !started {
+            return;
+        }
+        let session = *self;
+        leptos::task::spawn_local(async move {
+            let mut backoff = mqtt_core::Backoff::default();
+            loop {
+                // Loaded meanwhile with the viewer, or the view is gone.
+                match session.watch_intake.try_with_value(|i| i.code.is_some()) {
+                    Some(false) => {}
+                    _ => return,
+                }
+                match crate::ui::chunks::watch_code().await {
+                    Ok(code) => return session.set_watch_code(code),
+                    Err(e) => {
+                        web_sys::console::warn_1(&e.to_string().into());
+                        let wait =
+                            backoff.next_delay(crate::browser::now(), js_sys::Math::random());
+                        gloo_timers::future::sleep(wait).await;
+                    }
+                }
+            }
+        });
     }
 
     /// The broker's answer to a subscription the viewer holds.
@@ -197,6 +309,13 @@ impl ChatSession {
             }
         }
         self.save_watched();
+        let watching = self
+            .watch
+            .try_with_untracked(|w| !w.filters().is_empty())
+            .unwrap_or(false);
+        if watching {
+            self.load_watch_code();
+        }
     }
 
     fn save_watched(&self) {
@@ -220,5 +339,18 @@ impl ChatSession {
         } else {
             let _ = web_storage::set(Area::Local, &key(&client_id), &saved);
         }
+    }
+}
+
+fn into_watch(code: WatchCode, watch: &mut Watch, held: Held) {
+    match held {
+        Held::Message(m, at) => (code.receive)(watch, &m.topic, &m.payload, m.qos, m.retain, at),
+        Held::Skipped {
+            topic,
+            size,
+            limit,
+            qos,
+            at,
+        } => (code.skipped)(watch, &topic, size, limit, qos, at),
     }
 }

@@ -19,7 +19,7 @@ use leptos::prelude::*;
 use super::settings::{ConnectionForm, Current};
 use super::watch::TopicViewer;
 use crate::browser::route::PageRoute;
-use crate::session::ChatSession;
+use crate::session::{ChatSession, WatchCode};
 
 /// Call a split point: in a split build its chunk is fetched first (awaited); in any
 /// other build it is a plain call.
@@ -56,6 +56,23 @@ fn mqtt5_chunk() -> Result<mqtt_core::Protocol, leptos::wasm_split::SplitLoaderE
 pub async fn mqtt5() -> Result<mqtt_core::Protocol, ChunkError> {
     let protocol = split_call!(mqtt5_chunk());
     protocol.map_err(|_| ChunkError("MQTT 5 support"))
+}
+
+// ----- the topic viewer's code that takes messages in, for filters restored on a reload -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(watch_code, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn watch_code_chunk() -> Result<WatchCode, leptos::wasm_split::SplitLoaderError> {
+    Ok(WatchCode::new())
+}
+
+/// The code that takes messages into the viewer's state, fetching its chunk first (the
+/// viewer's own chunk brings it too).
+pub async fn watch_code() -> Result<WatchCode, ChunkError> {
+    let code = split_call!(watch_code_chunk());
+    code.map_err(|_| ChunkError("topic viewer's message intake"))
 }
 
 // ----- the connection panel's import: the file formats' readers (this app's, MQTTX's) -----
@@ -189,6 +206,7 @@ fn mount_topic_viewer(
     route: RwSignal<PageRoute>,
     hidden: Signal<bool>,
 ) -> Result<(), leptos::wasm_split::SplitLoaderError> {
+    session.set_watch_code(WatchCode::new());
     // Under the app's owner, so that it goes (its timers with it) when the app does; the
     // view itself stays mounted as long as the slot.
     owner.with(|| {

@@ -461,6 +461,83 @@ async fn a_deep_link_watches_its_filters_and_a_reload_keeps_them() {
     assert_eq!(row.qos, "1", "subscribed at QoS 1 again");
 }
 
+/// Breaks if: filters that a reload restores on the chat's screen lose what arrives before
+/// the viewer opens (the code that takes messages in is a chunk: what comes before it is
+/// held), the tab does not fetch that code for them, or a tab that watches nothing
+/// fetches it.
+#[tokio::test]
+async fn filters_restored_on_the_chat_screen_keep_what_arrives_before_the_viewer_opens() {
+    let broker = Broker::start(&[]);
+    let browser = Browser::start().await;
+    let (dir, taken) = dist_without(&["watch_code"]);
+    let base = serve_dist(dir.clone());
+    let url = format!("{base}/?broker={}", broker.ws_url());
+    let c = &browser.client;
+    let open_chat = || async {
+        c.visit("about:blank").await.unwrap();
+        c.visit(&url).await.expect("open the app");
+        wait_connected(c).await;
+    };
+    let publish = |n: u32| {
+        mosquitto_pub_to(
+            broker.tcp_port,
+            &format!("sensors/{n}"),
+            &format!("reading {n}"),
+            0,
+            false,
+        )
+    };
+    let open_viewer = || async {
+        click(c, "#watch-link").await;
+        wait_view(c, "watch").await;
+    };
+    open_chat().await;
+    assert!(
+        !fetched(c, "watch_code").await,
+        "nothing watched: not fetched"
+    );
+    open_viewer().await;
+    watch(c, "sensors/#").await;
+
+    // Loaded again on the chat's screen, with the intake's chunk gone: what arrives is held
+    // and shows once the viewer (which brings the code too) opens.
+    open_chat().await;
+    assert!(
+        !fetched(c, "split_topic_viewer").await,
+        "the viewer is not fetched"
+    );
+    for n in 1..=3 {
+        publish(n);
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    open_viewer().await;
+    for n in 1..=3 {
+        wait_shown(
+            c,
+            "stream",
+            &format!("sensors/{n}"),
+            &format!("reading {n}"),
+        )
+        .await;
+    }
+    assert_eq!(counted(c).await.0, 3);
+
+    // With the chunk back, the chat's screen fetches it for the restored filter.
+    taken[0].put_back();
+    open_chat().await;
+    eventually("the intake's chunk fetched", 10, || async {
+        fetched(c, "split_watch_code").await.then_some(())
+    })
+    .await;
+    assert!(!fetched(c, "split_topic_viewer").await);
+    publish(4);
+    open_viewer().await;
+    wait_shown(c, "stream", "sensors/4", "reading 4").await;
+    assert_eq!(counted(c).await.0, 1);
+    browser.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Breaks if: a retained message (sent by the broker on subscribing) is not marked as such,
 /// or a live one is.
 #[tokio::test]
