@@ -7,6 +7,7 @@
 //! - [`session`]: joins transport, domain and storage into signals for the view.
 //! - [`persist`]: what is kept in this browser (IndexedDB history and outbox, preferences).
 //! - [`ui`]: Leptos components.
+//! - [`split`]: the parts fetched as Wasm chunks when first used (with `ui::chunks`).
 //! - [`browser`] and [`config`]: small wrappers over browser APIs and the page URL.
 
 pub mod bench;
@@ -14,6 +15,7 @@ pub mod browser;
 pub mod config;
 pub mod persist;
 pub mod session;
+pub mod split;
 pub mod transport;
 pub mod ui;
 

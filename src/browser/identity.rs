@@ -12,7 +12,7 @@
 //! Chat messages name their sender by a separate random author id, never the client id:
 //! anyone who knew a tab's client id could connect with it and take over its session.
 
-use super::live_ids::{self, Live};
+use super::live_ids::Live;
 use super::scope::scoped;
 use super::web_storage::{self as storage, Area};
 use super::{random_hex, NoRandomness};
@@ -62,9 +62,10 @@ pub async fn not_in_use(ids: &[String]) -> Vec<String> {
     }
     let held: Option<Vec<String>> = match lock_manager() {
         Some(locks) => held_locks(&locks).await,
-        None => match random_hex(8) {
-            Ok(nonce) => live_ids::held(ids, &nonce).await,
-            Err(_) => None,
+        None => match (random_hex(8), crate::split::live_ids().await) {
+            (Ok(nonce), Ok(live_ids)) => (live_ids.held)(ids.to_vec(), nonce).await,
+            // No way to tell: none is free.
+            _ => None,
         },
     };
     match held {
@@ -183,17 +184,24 @@ async fn claim_one(candidates: &[String]) -> Result<String, NoRandomness> {
             let id = new_client_id()?;
             // A random new id cannot collide; the lock only guards it for later tabs.
             if claim(&locks, &id).await.is_none() {
-                answer_for_life(Live::answer_for(id.clone()));
+                if let Ok(live_ids) = crate::split::live_ids().await {
+                    answer_for_life((live_ids.answer_for)(id.clone()));
+                }
             }
             return Ok(id);
         }
     }
     let nonce = random_hex(8)?;
-    let (id, live) = match live_ids::claim_first_free(&left, &nonce).await {
+    // Without its chunk (the server gone), a new id: it cannot collide, but no later tab
+    // learns that it is in use.
+    let Ok(live_ids) = crate::split::live_ids().await else {
+        return new_client_id();
+    };
+    let (id, live) = match (live_ids.claim_first_free)(left, nonce).await {
         Some((id, live)) => (id, Some(live)),
         None => {
             let id = new_client_id()?;
-            let live = Live::answer_for(id.clone());
+            let live = (live_ids.answer_for)(id.clone());
             (id, live)
         }
     };

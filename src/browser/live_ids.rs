@@ -37,6 +37,37 @@ enum Note {
     Wait { to: String },
 }
 
+type Boxed<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+/// The first free id, answered for; or none.
+type Claimed = Option<(String, Live)>;
+/// The ids a live tab answers for; none if that cannot be told.
+type Held = Option<Vec<String>>;
+
+/// This module's entry points, reached only through this value, which `crate::split` makes
+/// in a chunk of its own: the handshake is fetched only where Web Locks are missing or fail.
+#[derive(Clone, Copy)]
+pub struct LiveIds {
+    /// [`claim_first_free`].
+    pub claim_first_free: fn(Vec<String>, String) -> Boxed<Claimed>,
+    /// [`held`].
+    pub held: fn(Vec<String>, String) -> Boxed<Held>,
+    /// [`Live::answer_for`].
+    pub answer_for: fn(String) -> Option<Live>,
+}
+
+impl LiveIds {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> LiveIds {
+        LiveIds {
+            claim_first_free: |candidates, nonce| {
+                Box::pin(async move { claim_first_free(&candidates, &nonce).await })
+            },
+            held: |ids, nonce| Box::pin(async move { held(&ids, &nonce).await }),
+            answer_for: Live::answer_for,
+        }
+    }
+}
+
 /// Answers for one id until dropped.
 pub struct Live {
     channel: BroadcastChannel,

@@ -118,7 +118,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
 async fn load_mqtt5(session: ChatSession) -> Option<Protocol> {
     let mut backoff = mqtt_core::Backoff::default();
     loop {
-        match crate::ui::chunks::mqtt5().await {
+        match crate::split::mqtt5().await {
             Ok(v5) => return Some(v5),
             Err(_) => {
                 let offline = chat::ConnectionStatus::Offline {

@@ -264,7 +264,7 @@ impl ChatSession {
                     Some(false) => {}
                     _ => return,
                 }
-                match crate::ui::chunks::watch_code().await {
+                match crate::split::watch_code().await {
                     Ok(code) => return session.set_watch_code(code),
                     Err(e) => {
                         web_sys::console::warn_1(&e.to_string().into());

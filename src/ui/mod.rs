@@ -5,7 +5,7 @@
 //! visually hidden live region that announces new messages.
 
 mod badge;
-pub(crate) mod chunks;
+mod chunks;
 mod composer;
 mod keyed;
 mod message_rows;

@@ -355,7 +355,7 @@ fn DeleteData(deleted: RwSignal<Option<Offer>>) -> impl IntoView {
         deleted.update(|d| d.iter_mut().for_each(|o| o.step = Step::Working));
         leptos::task::spawn_local(async move {
             use crate::persist::forget::ForgetError;
-            let next = match super::chunks::forget(offer.scope.clone(), agreed).await {
+            let next = match crate::split::forget(offer.scope.clone(), agreed).await {
                 Ok(Ok(())) => {
                     Step::Said(format!("Deleted what this browser kept for {}.", offer.key))
                 }
@@ -462,7 +462,7 @@ fn ImportExport(saved: RwSignal<SavedConnections>) -> impl IntoView {
                 .ok()
                 .and_then(|v| v.as_string());
             let read = match text {
-                Some(text) => Some(super::chunks::import_connections(text).await),
+                Some(text) => Some(crate::split::import_connections(text).await),
                 None => None,
             };
             let said = match read {

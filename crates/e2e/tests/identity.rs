@@ -70,6 +70,39 @@ fn sys_count(sys: &Watch, name: &str) -> u64 {
         .unwrap_or_else(|_| panic!("$SYS/broker/clients/{name}: {text:?}"))
 }
 
+/// The Wasm chunks the page fetched (answered 200), by file name.
+async fn chunks_fetched(c: &Client) -> Vec<String> {
+    js_strings(
+        c,
+        "return performance.getEntriesByType('resource')
+            .filter(e => e.responseStatus === 200)
+            .map(e => e.name.split('/').pop())
+            .filter(n => /^(split|chunk)_.*\\.wasm$/.test(n))",
+        "read the resource timing",
+    )
+    .await
+}
+
+/// Breaks if: a load of the chat fetches any chunk (the parts not on its first screen,
+/// issue 21), such as the client-id handshake that only a browser without Web Locks needs.
+#[tokio::test]
+async fn with_web_locks_the_chat_loads_no_chunk() {
+    let broker = broker();
+    let base = serve_dist(dist());
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    open_app(c, &base, &broker.ws_url(), "").await;
+    wait_connected(c).await;
+    set_name(c, "Ann").await;
+    send(c, "Ann", "no chunk for this").await;
+    wait_own_delivered(c, "no chunk for this", 1, 10).await;
+    c.refresh().await.expect("reload");
+    wait_connected(c).await;
+    wait_row(c, "no chunk for this", 10).await;
+    assert_eq!(chunks_fetched(c).await, Vec::<String>::new());
+    browser.close().await;
+}
+
 #[tokio::test]
 async fn twenty_reloads_without_web_locks_leave_the_broker_one_session() {
     let broker = broker();
@@ -80,6 +113,8 @@ async fn twenty_reloads_without_web_locks_leave_the_broker_one_session() {
     open_app(c, &base, &broker.ws_url(), "").await;
     assert_no_web_locks(c).await;
     let first = wait_connected(c).await;
+    // The handshake that stands in for Web Locks is a chunk of its own (issue 21).
+    assert_eq!(chunks_fetched(c).await, ["split_live_ids.wasm"]);
 
     let mut ids = vec![first.clone()];
     for _ in 0..RELOADS {

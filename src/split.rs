@@ -1,0 +1,142 @@
+//! The split points: each `wasm_split` function here and in `ui::chunks` is cut, with
+//! everything only it reaches, into a Wasm chunk of its own that is fetched the first time
+//! it is called (issue 21). Here are the parts with no view of their own (a codec, the
+//! viewer's intake, a file reader, a storage tool, a fallback); `ui::chunks` mounts the
+//! views that are chunks (the topic viewer, the connection panel's body).
+//!
+//! A split build (`--features split`, run by `scripts/build-wasm` under trunk) does the
+//! cutting. Any other build (the browser tests, clippy, native) has no chunks: the same
+//! functions are plain calls. A function reached only through a split point must not be
+//! named anywhere else in the app, or it stays in the first load.
+
+use crate::browser::live_ids::LiveIds;
+use crate::session::WatchCode;
+
+/// Call a split point: in a split build its chunk is fetched first (awaited); in any
+/// other build it is a plain call.
+macro_rules! split_call {
+    ($call:expr) => {{
+        #[cfg(feature = "split")]
+        let result = $call.await;
+        #[cfg(not(feature = "split"))]
+        let result = $call;
+        result
+    }};
+}
+pub(crate) use split_call;
+
+/// A chunk that could not be fetched or started: which part, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "The {0} could not be loaded: the server did not answer, or the app was updated since \
+     this page opened (reload it then). The chat goes on."
+)]
+pub struct ChunkError(pub(crate) &'static str);
+
+// ----- MQTT 5's packet reader and writer, for a connection that speaks 5 -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(mqtt5, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn mqtt5_chunk() -> Result<mqtt_core::Protocol, leptos::wasm_split::SplitLoaderError> {
+    // The only call of `Protocol::v5` in the app: its codec comes with this chunk.
+    Ok(mqtt_core::Protocol::v5())
+}
+
+/// MQTT 5 with its codec (`mqtt_core::Protocol::v5`), fetching its chunk first.
+pub async fn mqtt5() -> Result<mqtt_core::Protocol, ChunkError> {
+    let protocol = split_call!(mqtt5_chunk());
+    protocol.map_err(|_| ChunkError("MQTT 5 support"))
+}
+
+// ----- the topic viewer's code that takes messages in, for filters restored on a reload -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(watch_code, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn watch_code_chunk() -> Result<WatchCode, leptos::wasm_split::SplitLoaderError> {
+    Ok(WatchCode::new())
+}
+
+/// The code that takes messages into the viewer's state, fetching its chunk first (the
+/// viewer's own chunk brings it too).
+pub async fn watch_code() -> Result<WatchCode, ChunkError> {
+    let code = split_call!(watch_code_chunk());
+    code.map_err(|_| ChunkError("topic viewer's message intake"))
+}
+
+// ----- the connection panel's import: the file formats' readers (this app's, MQTTX's) -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(
+        import_connections,
+        wasm_split_path = ::leptos::wasm_split,
+        fallible
+    )
+)]
+#[allow(clippy::type_complexity)]
+fn import_connections_chunk(
+    text: String,
+) -> Result<Result<chat::Imported, chat::ImportError>, leptos::wasm_split::SplitLoaderError> {
+    Ok(chat::import_connections(&text))
+}
+
+/// Reads a file of saved connections (`chat::import_connections`), fetching its chunk first.
+pub async fn import_connections(
+    text: String,
+) -> Result<Result<chat::Imported, chat::ImportError>, ChunkError> {
+    let read = split_call!(import_connections_chunk(text));
+    read.map_err(|_| ChunkError("connection import"))
+}
+
+// ----- deleting a saved connection's stored data (IndexedDB and Web Storage) -----
+
+type Forgetting = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<(), crate::persist::forget::ForgetError>>>,
+>;
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(forget_data, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn forget_chunk(
+    scope: Option<String>,
+    unsent_agreed: usize,
+) -> Result<Forgetting, leptos::wasm_split::SplitLoaderError> {
+    Ok(Box::pin(async move {
+        crate::persist::forget::forget(scope.as_deref(), unsent_agreed).await
+    }))
+}
+
+/// Deletes what this browser keeps for a connection's scope (`persist::forget`), fetching
+/// its chunk first.
+pub async fn forget(
+    scope: Option<String>,
+    unsent_agreed: usize,
+) -> Result<Result<(), crate::persist::forget::ForgetError>, ChunkError> {
+    let forgetting = split_call!(forget_chunk(scope, unsent_agreed));
+    match forgetting {
+        Ok(forgetting) => Ok(forgetting.await),
+        Err(_) => Err(ChunkError("deletion of stored data")),
+    }
+}
+
+// ----- the client-id handshake over a BroadcastChannel, where Web Locks are missing -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(live_ids, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn live_ids_chunk() -> Result<LiveIds, leptos::wasm_split::SplitLoaderError> {
+    Ok(LiveIds::new())
+}
+
+/// The BroadcastChannel handshake (`browser::live_ids`), fetching its chunk first. Only a
+/// browser without working Web Locks needs it.
+pub async fn live_ids() -> Result<LiveIds, ChunkError> {
+    let ids = split_call!(live_ids_chunk());
+    ids.map_err(|_| ChunkError("client-id handshake"))
+}
