@@ -124,6 +124,24 @@ pub async fn forget(
     }
 }
 
+// ----- the reader of outboxes spilled into localStorage (at pagehide, or by an old version) -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(spilled_outbox, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn spilled_outbox_chunk(
+) -> Result<crate::persist::outbox::LegacyReader, leptos::wasm_split::SplitLoaderError> {
+    Ok(crate::persist::outbox::legacy)
+}
+
+/// The reader of outboxes kept in localStorage (`persist::outbox::legacy`), fetching its
+/// chunk first; only a start that finds one needs it.
+pub async fn spilled_outbox_reader() -> Result<crate::persist::outbox::LegacyReader, ChunkError> {
+    let read = split_call!(spilled_outbox_chunk());
+    read.map_err(|_| ChunkError("reader of messages kept at the last page close"))
+}
+
 // ----- the client-id handshake over a BroadcastChannel, where Web Locks are missing -----
 
 #[cfg_attr(

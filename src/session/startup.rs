@@ -216,23 +216,31 @@ async fn restore_outbox(
     legacy_owners.push(me.to_owned());
     let stored: std::collections::HashSet<String> =
         unsent.iter().filter_map(|u| u.message.id.clone()).collect();
-    unsent.extend(migrate_legacy(session, me, &legacy_owners, &stored));
+    legacy_owners.retain(|owner| outbox::has_legacy(owner));
+    if !legacy_owners.is_empty() {
+        // Its reader is a chunk: a page that spilled nothing never fetches it. Without it
+        // (the server gone), the spilled messages stay where they are for the next start.
+        if let Ok(read) = crate::split::spilled_outbox_reader().await {
+            unsent.extend(migrate_legacy(session, me, &legacy_owners, &stored, read));
+        }
+    }
     unsent
 }
 
-/// Outboxes an earlier version kept in localStorage (one JSON string per client id) move
-/// into IndexedDB, entry by entry: what still parses is kept, and what does not is counted
-/// for the user.
+/// Outboxes kept in localStorage (one JSON string per client id: spilled at `pagehide`, or
+/// left by an earlier version) move into IndexedDB, entry by entry: what still parses is
+/// kept, and what does not is counted for the user.
 fn migrate_legacy(
     session: ChatSession,
     me: &str,
     owners: &[String],
     stored: &std::collections::HashSet<String>,
+    read: outbox::LegacyReader,
 ) -> Vec<Unsent> {
     let mut bad = 0;
     let mut moved = Vec::new();
     for owner in owners {
-        let (entries, unreadable) = outbox::legacy(owner);
+        let (entries, unreadable) = read(owner);
         bad += unreadable;
         if entries.is_empty() && unreadable == 0 {
             continue;
