@@ -51,7 +51,10 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
         let protocol = match config.protocol {
             chat::MqttVersion::V311 => Protocol::V311,
             chat::MqttVersion::V5 => match load_mqtt5(session).await {
-                Some(v5) => v5,
+                Some(v5) => {
+                    crate::bench::mark("mqtt-chat:mqtt5");
+                    v5
+                }
                 None => return,
             },
         };

@@ -1069,6 +1069,62 @@ async fn panel_chunk(base: &str, broker: &Broker, report: &mut Report) {
     .await;
 }
 
+/// MQTT 5's codec (issue 21), a chunk fetched before a v5 connection opens: ten fresh
+/// loads with `?protocol=5`, from the tab's identity known (when the fetch starts) to the
+/// codec ready (fetch + compile + instantiate), beside the fetch alone.
+async fn mqtt5_chunk(base: &str, broker: &Broker, report: &mut Report) {
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    let (mut samples, mut fetches, mut failed) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..10 {
+        c.visit(&format!("{}&protocol=5", bench_url(base, broker)))
+            .await
+            .unwrap();
+        wait_connected(c).await;
+        let v = c
+            .execute(
+                "const at = n => performance.getEntriesByName(n)[0]?.startTime;
+                 const f = performance.getEntriesByType('resource')
+                     .find(e => e.name.includes('split_mqtt5'));
+                 return [at('mqtt-chat:mqtt5') - at('mqtt-chat:identity'),
+                         f ? f.responseEnd - f.startTime : null];",
+                vec![],
+            )
+            .await
+            .expect("read the marks");
+        match (v[0].as_f64(), v[1].as_f64()) {
+            (Some(ms), Some(fetch)) => {
+                samples.push(ms);
+                fetches.push(fetch);
+            }
+            _ => failed += 1,
+        }
+    }
+    let (s, f) = (sorted(samples), sorted(fetches));
+    report.add(
+        "mqtt5-chunk",
+        "MQTT 5's codec before a v5 connection: identity known → codec ready (its fetch alone), p50 / max",
+        format!(
+            "{:.0} / {:.0} ms ({:.0} / {:.0} ms){}",
+            percentile(&s, 0.5),
+            s.last().copied().unwrap_or(f64::NAN),
+            percentile(&f, 0.5),
+            f.last().copied().unwrap_or(f64::NAN),
+            if failed > 0 {
+                format!(" ({failed} of 10 without it)")
+            } else {
+                String::new()
+            }
+        ),
+        "≤ 300 ms on loopback (issue 21)",
+    );
+    report.data(
+        "mqtt5_chunk",
+        json!({"samples_ms": s, "fetch_ms": f, "failed": failed}),
+    );
+    browser.close().await;
+}
+
 /// Ten fresh loads, each opening a chunk's part with `script` (ms to its first frame).
 async fn chunk_open(
     base: &str,
@@ -1968,6 +2024,10 @@ async fn main() {
     if run("viewer-chunk") {
         println!("viewer-chunk");
         viewer_chunk(&base, &broker, &mut report).await;
+    }
+    if run("mqtt5-chunk") {
+        println!("mqtt5-chunk");
+        mqtt5_chunk(&base, &broker, &mut report).await;
     }
     if run("panel-chunk") {
         println!("panel-chunk");
