@@ -25,6 +25,29 @@ macro_rules! split_call {
 }
 pub(crate) use split_call;
 
+/// Fetch a part with `fetch` until it comes, waiting between tries as for a lost broker
+/// (`mqtt_core::Backoff`: 0.3 to 0.5 s for the first 10 s, then longer). `failed` hears
+/// each failure and says whether to go on; `None` once it says no.
+pub async fn until_loaded<T, F>(
+    mut fetch: impl FnMut() -> F,
+    mut failed: impl FnMut(&ChunkError) -> bool,
+) -> Option<T>
+where
+    F: std::future::Future<Output = Result<T, ChunkError>>,
+{
+    let mut backoff = mqtt_core::Backoff::default();
+    loop {
+        match fetch().await {
+            Ok(part) => return Some(part),
+            Err(e) if failed(&e) => {
+                let wait = backoff.next_delay(crate::browser::now(), js_sys::Math::random());
+                gloo_timers::future::sleep(wait).await;
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
 /// A chunk that could not be fetched or started: which part, in words.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(

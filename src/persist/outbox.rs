@@ -144,12 +144,12 @@ fn decode(value: &JsValue) -> Option<Unsent> {
     }
 }
 
-/// The outbox an earlier version kept in localStorage (`mqtt-chat.outbox.<client id>`, one
-/// JSON string): every entry that still parses, in order, and how many did not. The caller
-/// moves them to IndexedDB and removes the key.
 /// [`legacy`], as `crate::split` hands it over from its chunk.
 pub type LegacyReader = fn(&str) -> (Vec<(String, ChatMessage)>, usize);
 
+/// The outbox kept in localStorage (`mqtt-chat.outbox.<client id>`, one JSON string: spilled
+/// at `pagehide`, or left by an earlier version): every entry that still parses, in order,
+/// and how many did not. The caller moves them to IndexedDB and removes the key.
 pub fn legacy(owner: &str) -> (Vec<(String, ChatMessage)>, usize) {
     use serde_json::value::RawValue;
 

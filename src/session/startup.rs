@@ -115,27 +115,18 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
     });
 }
 
-/// MQTT 5's codec, a chunk of its own (`ui::chunks::mqtt5`). One that cannot be fetched is
-/// said on the badge and fetched again on the schedule a lost broker gets; `None` once the
-/// view is gone.
+/// MQTT 5's codec, a chunk of its own (`split::mqtt5`). One that cannot be fetched is said
+/// on the badge and fetched again on the schedule a lost broker gets; `None` once the view
+/// is gone.
 async fn load_mqtt5(session: ChatSession) -> Option<Protocol> {
-    let mut backoff = mqtt_core::Backoff::default();
-    loop {
-        match crate::split::mqtt5().await {
-            Ok(v5) => return Some(v5),
-            Err(_) => {
-                let offline = chat::ConnectionStatus::Offline {
-                    reason: chat::OfflineReason::Mqtt5NotLoaded,
-                };
-                // Given back: the view is gone.
-                if session.status.try_set(offline).is_some() {
-                    return None;
-                }
-                let wait = backoff.next_delay(crate::browser::now(), js_sys::Math::random());
-                gloo_timers::future::sleep(wait).await;
-            }
-        }
-    }
+    crate::split::until_loaded(crate::split::mqtt5, |_| {
+        let offline = chat::ConnectionStatus::Offline {
+            reason: chat::OfflineReason::Mqtt5NotLoaded,
+        };
+        // Given back: the view is gone.
+        session.status.try_set(offline).is_none()
+    })
+    .await
 }
 
 /// Storage has not answered for a while: stop holding what was sent meanwhile. It is

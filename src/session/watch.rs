@@ -257,22 +257,14 @@ impl ChatSession {
         }
         let session = *self;
         leptos::task::spawn_local(async move {
-            let mut backoff = mqtt_core::Backoff::default();
-            loop {
-                // Loaded meanwhile with the viewer, or the view is gone.
-                match session.watch_intake.try_with_value(|i| i.code.is_some()) {
-                    Some(false) => {}
-                    _ => return,
-                }
-                match crate::split::watch_code().await {
-                    Ok(code) => return session.set_watch_code(code),
-                    Err(e) => {
-                        web_sys::console::warn_1(&e.to_string().into());
-                        let wait =
-                            backoff.next_delay(crate::browser::now(), js_sys::Math::random());
-                        gloo_timers::future::sleep(wait).await;
-                    }
-                }
+            let code = crate::split::until_loaded(crate::split::watch_code, |e| {
+                web_sys::console::warn_1(&e.to_string().into());
+                // Not when it came meanwhile with the viewer, or the view is gone.
+                session.watch_intake.try_with_value(|i| i.code.is_none()) == Some(true)
+            })
+            .await;
+            if let Some(code) = code {
+                session.set_watch_code(code);
             }
         });
     }

@@ -417,10 +417,11 @@ async fn mqtt_5_is_fetched_only_for_a_v5_connection_and_a_failed_fetch_is_said_a
     .await;
     assert!(said.contains("trying again"), "{said}");
     // Fetched again meanwhile, and not in a tight loop: the fast retries of a lost broker
-    // are 0.3 to 0.5 s apart.
+    // are 0.3 to 0.5 s apart (8 to 14 in the 4 s or so since the page opened; a loop
+    // without a wait makes thousands).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let tries = fetches(c).await;
-    assert!((3..=12).contains(&tries), "{tries} fetches in about 3 s");
+    assert!((3..=30).contains(&tries), "{tries} fetches in about 3 s");
     // The chunk is back: the tab fetches it and connects with MQTT 5.
     taken[0].put_back();
     let id = wait_connected(c).await;
