@@ -83,3 +83,22 @@ fn set_global(name: &str, value: &JsValue) {
         let _ = js_sys::Reflect::set(&w, &JsValue::from_str(name), value);
     }
 }
+
+/// The search answered a query: `window.__mqttChatSearches` (how many so far) and
+/// `window.__mqttChatSearched` (performance.now()).
+pub fn searched() {
+    if !enabled() {
+        return;
+    }
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        set_global("__mqttChatSearched", &JsValue::from_f64(p.now()));
+    }
+    if let Some(w) = web_sys::window() {
+        let key = JsValue::from_str("__mqttChatSearches");
+        let n = js_sys::Reflect::get(&w, &key)
+            .ok()
+            .and_then(|v| v.as_f64())
+            .unwrap_or(0.0);
+        let _ = js_sys::Reflect::set(&w, &key, &JsValue::from_f64(n + 1.0));
+    }
+}

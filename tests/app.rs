@@ -438,6 +438,7 @@ async fn a_view_removed_before_its_catch_up_answer_is_due_runs_nothing_then() {
         id: Some(format!("{}-m", request.id)),
         from: None,
         ts: None,
+        ..Default::default()
     };
     out.publish(&topic, marker.to_json(), QoS::AtLeastOnce)
         .unwrap();

@@ -35,6 +35,58 @@ pub async fn load(db: &Db, topic: &str) -> Result<Loaded, StoreError> {
     Ok(loaded)
 }
 
+/// What the search reads: for each of `topics` in turn, every stored payload with when it
+/// arrived, handed to `each` as soon as that topic's read is done (in no order; eviction may
+/// leave up to `HISTORY_SLACK` more than [`HISTORY_PER_TOPIC`]). One transaction, every
+/// read asked for at once, by primary key (`[topic, uid]`, about twice as fast as the
+/// `[topic, seq]` index), and only the two fields needed read from each record.
+pub async fn each_payloads(
+    db: &Db,
+    topics: &[String],
+    mut each: impl FnMut(usize, Vec<(Vec<u8>, f64)>),
+) -> Result<(), StoreError> {
+    let tx = db.transaction(&[HISTORY], TransactionMode::ReadOnly)?;
+    let store = req(tx.object_store(HISTORY))?;
+    let mut asked = Vec::with_capacity(topics.len());
+    for topic in topics {
+        asked.push(req(store.get_all(Some(prefix_range(topic)?.into()), None))?);
+    }
+    let (p, a) = (JsValue::from_str("p"), JsValue::from_str("a"));
+    for (i, request) in asked.into_iter().enumerate() {
+        let values = req(request.await)?;
+        let mut kept = Vec::with_capacity(values.len());
+        for value in &values {
+            let payload = js_sys::Reflect::get(value, &p).unwrap_or(JsValue::UNDEFINED);
+            let payload = match payload.as_string() {
+                Some(text) => text.into_bytes(),
+                None if payload.is_instance_of::<js_sys::Uint8Array>() => {
+                    js_sys::Uint8Array::new(&payload).to_vec()
+                }
+                None => continue,
+            };
+            let at = js_sys::Reflect::get(value, &a)
+                .ok()
+                .and_then(|a| a.as_f64())
+                .filter(|a| a.is_finite())
+                .unwrap_or(0.0);
+            kept.push((payload, at));
+        }
+        each(i, kept);
+    }
+    Ok(())
+}
+
+/// The stored message of `topic` with storage id `uid`, if there is one (a reply's quote
+/// leads to it).
+pub async fn get(db: &Db, topic: &str, uid: &str) -> Result<Option<StoredMessage>, StoreError> {
+    let tx = db.transaction(&[HISTORY], TransactionMode::ReadOnly)?;
+    let store = req(tx.object_store(HISTORY))?;
+    let key: JsValue =
+        js_sys::Array::of2(&JsValue::from_str(topic), &JsValue::from_str(uid)).into();
+    let value = req(req(store.get(key))?.await)?;
+    Ok(value.as_ref().and_then(decode))
+}
+
 /// Forget every stored message, of every topic, in this browser. Unsent messages stay.
 pub async fn clear(db: &Db) -> Result<(), StoreError> {
     let tx = db.transaction(&[HISTORY], TransactionMode::ReadWrite)?;

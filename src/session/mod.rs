@@ -10,6 +10,7 @@
 //! - [`catchup`]: asking peers for what the broker could not give, and answering them.
 //! - [`lifecycle`]: leaving and coming back to the page.
 //! - [`watch`]: the topic viewer's filters, on the same connection.
+//! - [`search`]: what the search reads (every room's messages) and the message it found.
 //!
 //! Nothing the user sends is lost: each message goes into the outbox (one IndexedDB record
 //! per message) before it is published at QoS 1, and leaves it only when the broker
@@ -21,6 +22,7 @@ mod lifecycle;
 mod presence;
 mod rooms;
 mod routing;
+mod search;
 mod startup;
 mod typing;
 mod vouch;
@@ -43,6 +45,7 @@ use crate::persist::Db;
 use crate::transport::Connection;
 use chat::pace::{Render, RenderThrottle};
 pub use rooms::RoomError;
+pub use search::StoredRead;
 pub use watch::WatchCode;
 
 /// Rows kept in the view; `data-total` still counts every message.
@@ -196,6 +199,19 @@ pub struct ChatSession {
     watch_intake: StoredValue<watch::Intake>,
     /// What every view subscribes to, and where each message goes.
     router: StoredValue<Router<View>>,
+    /// The search: whether it listens to the logs, and the message it found (see `search`).
+    search: StoredValue<search::Listening>,
+    /// Bumped (at most once a frame) when a room not shown got rows while the search
+    /// listens.
+    pub search_tick: RwSignal<u32>,
+    /// Bumped when the user cleared the history: the search reads again.
+    pub history_cleared: RwSignal<u32>,
+    search_render: StoredValue<RenderThrottle>,
+    /// The `data-id` of the row a search result or a quote led to, marked `found`, and
+    /// how many times one was led to (each time, it is scrolled to anew).
+    pub found: RwSignal<Option<(String, u32)>>,
+    /// The message the composer answers (a reply's quote), until sent or cancelled.
+    pub replying: RwSignal<Option<chat::Quote>>,
 }
 
 /// Storage as the session uses it.
@@ -280,6 +296,12 @@ impl ChatSession {
             watch_render: StoredValue::new(RenderThrottle::default()),
             watch_intake: StoredValue::new(watch::Intake::default()),
             router: StoredValue::new(router),
+            search: StoredValue::new(search::Listening::default()),
+            search_tick: RwSignal::new(0),
+            history_cleared: RwSignal::new(0),
+            search_render: StoredValue::new(RenderThrottle::default()),
+            found: RwSignal::new(None),
+            replying: RwSignal::new(None),
         };
         // Nothing is verified until this connection's own check answers (scoped, so after
         // the scope is set).
@@ -325,13 +347,18 @@ impl ChatSession {
             Some(true) => {}
         }
         let now = wall_clock_ms();
-        let message = ChatMessage {
+        let mut message = ChatMessage {
             name: draft.name,
             message: draft.message,
             id: Some(crate::browser::random_hex(12)?),
             from: Some(self.author.try_get_value().unwrap_or_default()),
             ts: Some(now),
+            ..Default::default()
         };
+        let replying = self.replying.try_get_untracked().flatten();
+        if let Some(quote) = &replying {
+            message = message.replying(quote);
+        }
         let seq = self
             .store
             .try_update_value(|s| s.recorder.next_seq(now))
@@ -353,7 +380,12 @@ impl ChatSession {
                 Err(SendError::TooLarge { size, limit })
             }
             Some((_, e)) => Err(SendError::Publish(e)),
-            None => Ok(()),
+            None => {
+                if replying.is_some() {
+                    self.replying.try_set(None);
+                }
+                Ok(())
+            }
         }
     }
 
@@ -638,6 +670,7 @@ impl ChatSession {
         self.room_logs
             .try_update_value(|logs| logs.values_mut().for_each(MessageLog::clear));
         self.update_log(MessageLog::clear);
+        self.search_cleared();
         for (topic, m) in &waiting {
             self.show_own(topic, m, m.ts.unwrap_or_else(wall_clock_ms));
         }

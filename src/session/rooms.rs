@@ -127,6 +127,8 @@ impl ChatSession {
     /// The open room is `to` now: the table renders `log`, so the old room's messages go
     /// out and the new one's in; its stored history is merged in (once).
     pub(super) fn room_shown(&self, from: RoomName, to: RoomName) {
+        // A reply answers a message of the room it was begun in.
+        self.replying.try_set(None);
         let incoming = self
             .room_logs
             .try_update_value(|logs| logs.remove(&to))
@@ -171,12 +173,14 @@ impl ChatSession {
         if &self.open_room() == room {
             self.update_log(change)
         } else {
-            self.room_logs.try_update_value(|logs| {
+            let result = self.room_logs.try_update_value(|logs| {
                 change(
                     logs.entry(room.clone())
                         .or_insert_with(|| self.new_room_log()),
                 )
-            })
+            });
+            self.search_heard();
+            result
         }
     }
 
@@ -189,7 +193,9 @@ impl ChatSession {
                 *n
             })
             .unwrap_or(0);
-        MessageLog::new(VIEW_CAPACITY).in_key_space(space)
+        let mut log = MessageLog::new(VIEW_CAPACITY).in_key_space(space);
+        log.listen(self.search_listens());
+        log
     }
 
     /// Read the log of `room`, without telling the view.

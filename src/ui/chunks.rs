@@ -9,10 +9,12 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::search::SearchState;
+use super::search_panel::SearchPanel;
 use super::settings::{ConnectionForm, Current};
 use super::watch::TopicViewer;
 use crate::browser::route::PageRoute;
-use crate::session::{ChatSession, WatchCode};
+use crate::session::{ChatSession, StoredRead, WatchCode};
 use crate::split::{split_call, ChunkError};
 
 // ----- the connection panel's form and tools -----
@@ -127,6 +129,62 @@ pub fn LazyTopicViewer(
                         {failed.then(|| view! { <a id="chat-link" href="#/">"Back to the chat"</a> })}
                         <LoadState state=state what="topic viewer" fetch=fetch />
                     </section>
+                }
+            })
+        }}
+    }
+}
+
+// ----- the search's results -----
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(search, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn mount_search_panel(
+    owner: Owner,
+    slot: web_sys::HtmlElement,
+    session: ChatSession,
+    state: SearchState,
+    route: RwSignal<PageRoute>,
+    stored: futures::channel::mpsc::UnboundedReceiver<StoredRead>,
+) -> Result<(), leptos::wasm_split::SplitLoaderError> {
+    owner.with(|| {
+        leptos::mount::mount_to(slot, move || {
+            view! { <SearchPanel session=session state=state route=route stored=stored /> }
+        })
+        .forget()
+    });
+    Ok(())
+}
+
+/// The search's results, fetched the first time the search opens.
+#[component]
+pub fn LazySearchPanel(
+    session: ChatSession,
+    state: SearchState,
+    route: RwSignal<PageRoute>,
+) -> impl IntoView {
+    let slot = NodeRef::<html::Div>::new();
+    let (load, fetch) = load_when_shown(slot, state.open.into(), move |owner, element| {
+        // The stored messages are read while the chunk comes.
+        let (sender, stored) = futures::channel::mpsc::unbounded();
+        leptos::task::spawn_local(session.search_stored(sender));
+        Box::pin(async move {
+            let mounted = split_call!(mount_search_panel(
+                owner, element, session, state, route, stored
+            ));
+            mounted.map_err(|_| ChunkError("search"))
+        })
+    });
+    view! {
+        <div id="search-slot" class="chunk-slot" node_ref=slot></div>
+        {move || {
+            load.with(Load::state).map(|state_now| {
+                view! {
+                    <div id="search-chunk" class="search-panel" hidden=move || !state.open.get()>
+                        <LoadState state=state_now what="search" fetch=fetch />
+                    </div>
                 }
             })
         }}

@@ -62,7 +62,10 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
     };
 
     let on_keydown = move |ev: KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+        if ev.key() == "Escape" && session.replying.with_untracked(Option::is_some) {
+            ev.prevent_default();
+            session.replying.set(None);
+        } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             if let Some(form) = form.get_untracked() {
                 let _ = form.request_submit();
@@ -92,6 +95,28 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
                     on:change=move |_| remember_name(name.get_untracked().trim())
                 />
             </label>
+            {move || {
+                session.replying.get().map(|quote| {
+                    view! {
+                        <div class="replying" role="status">
+                            <span class="replying-label">"Replying to"</span>
+                            <span class="quote">
+                                <span class="quote-name">{quote.name}</span>
+                                <span class="quote-text">{quote.text}</span>
+                            </span>
+                            <button
+                                type="button"
+                                id="reply-cancel"
+                                class="link"
+                                title="Cancel the reply (Escape)"
+                                on:click=move |_| session.replying.set(None)
+                            >
+                                "Cancel"
+                            </button>
+                        </div>
+                    }
+                })
+            }}
             <label class="field message-field">
                 <span>"Message"</span>
                 <textarea

@@ -25,6 +25,8 @@ pub struct Context<'a> {
     pub refusals: &'a HashMap<String, Refusal>,
     /// The broker pins authors (see `session::vouch`): verified authors are shown.
     pub vouched: bool,
+    /// The `data-id` of the row a search result led to: marked `found`.
+    pub found: Option<&'a str>,
 }
 
 /// How a row looks where it can change.
@@ -108,9 +110,11 @@ fn look_of(row: &Row, cx: &Context) -> Look {
     }
     .to_owned();
     for (on, name) in [
+        (row.quote.is_some(), "reply"),
         (row.own, "own"),
         (row.catch_up, "catch-up"),
         (author.is_some(), "verified"),
+        (cx.found.is_some_and(|id| id == row.dom_id()), "found"),
     ] {
         if on {
             class.push(' ');
@@ -151,14 +155,36 @@ fn look_of(row: &Row, cx: &Context) -> Look {
 fn draw(doc: &Document, row: &Row, look: Look) -> Option<Drawn> {
     let tr = doc.create_element("tr").ok()?;
     let _ = tr.set_attribute("data-own", if row.own { "true" } else { "false" });
+    let _ = tr.set_attribute("data-id", &row.dom_id());
     let name = match &row.kind {
         RowKind::Raw(reason) => format!("raw · {reason}"),
         _ => row.name.clone(),
     };
     append(doc, &tr, "td", "name", &name);
     append(doc, &tr, "td", "message", &row.text);
+    if let Some(quote) = &row.quote {
+        // Its own cell, laid over the top of the message's (style.css), so that
+        // `td.message` holds the reply's text alone.
+        let cell = append(doc, &tr, "td", "quote", "");
+        let _ = cell.set_attribute("data-to", &quote.to);
+        let _ = cell.set_attribute("role", "button");
+        let _ = cell.set_attribute("tabindex", "0");
+        let _ = cell.set_attribute("title", "Go to the message answered");
+        let who = if quote.name.is_empty() {
+            "someone"
+        } else {
+            &quote.name
+        };
+        append(doc, &cell, "span", "quote-name", who);
+        append(doc, &cell, "span", "quote-text", &quote.text);
+    }
     let time = append(doc, &tr, "td", "time", "");
     append(doc, &time, "time", "", &format_time(row.received_at));
+    if row.kind == RowKind::Chat {
+        let reply = append(doc, &time, "button", "reply", "Reply");
+        let _ = reply.set_attribute("type", "button");
+        let _ = reply.set_attribute("aria-label", &format!("Reply to {}", row.name));
+    }
     if row.catch_up {
         let span = append(doc, &time, "span", "caught-up", "caught up");
         let _ = span.set_attribute(
@@ -237,6 +263,7 @@ mod tests {
             id: own_id.map(str::to_owned),
             catch_up: false,
             verified: None,
+            quote: None,
         })
     }
 
@@ -274,6 +301,7 @@ mod tests {
             outbox: Some(&Outbox::new()),
             refusals: &none,
             vouched: false,
+            found: None,
         };
         let (a, b, c) = (
             row(1, "a", "x", None),
@@ -308,6 +336,7 @@ mod tests {
             id: Some("m1".into()),
             from: None,
             ts: None,
+            ..Default::default()
         };
         outbox.push(1.0, "messages", message).unwrap();
         let mine = row(1, "me", "hi", Some("m1"));
@@ -329,6 +358,7 @@ mod tests {
                 outbox,
                 refusals,
                 vouched: false,
+                found: None,
             };
             sync(&body, drawn, std::slice::from_ref(&mine), &cx);
         };

@@ -12,6 +12,8 @@ mod message_rows;
 mod notices;
 mod presence;
 mod rooms;
+mod search;
+mod search_panel;
 mod settings;
 mod table;
 mod watch;
@@ -63,6 +65,7 @@ pub fn App(config: AppConfig) -> impl IntoView {
         <div class="app" data-view=move || if watching.get() { "watch" } else { "chat" }>
             <header class="top">
                 <h1>"MQTT chat"</h1>
+                <search::SearchBox session=session route=route />
                 <ConnectBadge session=session />
                 <ConnectionPanel session=session current=current />
             </header>

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chat::Row;
 use leptos::html::Div;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 use crate::session::{ChatSession, HistoryState};
 
@@ -35,6 +36,10 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
             // The table may be gone by then.
             set_timeout(
                 move || {
+                    // A search result may have been scrolled to since.
+                    if !at_bottom.try_get_untracked().unwrap_or_default() {
+                        return;
+                    }
                     if let Some(el) = scroller.try_get_untracked().flatten() {
                         el.set_scroll_top(el.scroll_height());
                         followed_to.try_set_value(el.scroll_top());
@@ -49,6 +54,8 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
     // what own rows show (their delivery, a refusal, verified authors).
     let body = NodeRef::<leptos::html::Tbody>::new();
     let drawn = StoredValue::new_local(super::message_rows::Rows::default());
+    // The search result last scrolled to, so a later redraw does not scroll back to it.
+    let scrolled_to = StoredValue::new(None::<(String, u32)>);
     Effect::new(move |_| {
         let Some(body) = body.get() else {
             return;
@@ -57,17 +64,78 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
         let rows = log.with(|l| l.rows().cloned().collect::<Vec<Arc<Row>>>());
         let known = session.outbox_known.get();
         let vouched = session.vouched.get();
+        let found = session.found.get();
         session.outbox.with(|outbox| {
             session.refusals.with(|refusals| {
                 let cx = super::message_rows::Context {
                     outbox: known.then_some(outbox),
                     refusals,
                     vouched,
+                    found: found.as_ref().map(|(id, _)| id.as_str()),
                 };
                 drawn.update_value(|d| super::message_rows::sync(&body, d, &rows, &cx));
             })
-        })
+        });
+        if found.is_some() && scrolled_to.with_value(|s| *s != found) {
+            let row = body
+                .query_selector_all("tr.found")
+                .ok()
+                .and_then(|rows| rows.get(0));
+            if let Some(row) = row.and_then(|r| r.dyn_into::<web_sys::Element>().ok()) {
+                scrolled_to.set_value(found);
+                set_at_bottom.set(false);
+                let options = web_sys::ScrollIntoViewOptions::new();
+                options.set_block(web_sys::ScrollLogicalPosition::Center);
+                row.scroll_into_view_with_scroll_into_view_options(&options);
+            }
+        }
     });
+    // A row's reply button and a reply's quote, for every row at once.
+    let act = move |target: Option<web_sys::EventTarget>| {
+        let Some(target) = target.and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
+            return false;
+        };
+        if let Some(quote) = target.closest("td.quote").ok().flatten() {
+            let Some(to) = quote.get_attribute("data-to") else {
+                return false;
+            };
+            leptos::task::spawn_local(async move {
+                if !session.jump_to(to).await {
+                    quote.class_list().add_1("missing").ok();
+                    let _ = quote.set_attribute(
+                        "title",
+                        "The message answered is not stored in this browser.",
+                    );
+                }
+            });
+            return true;
+        }
+        let Some(button) = target.closest("button.reply").ok().flatten() else {
+            return false;
+        };
+        let Some(tr) = button.closest("tr").ok().flatten() else {
+            return false;
+        };
+        let cell = |class: &str| {
+            tr.query_selector(class)
+                .ok()
+                .flatten()
+                .and_then(|c| c.text_content())
+                .unwrap_or_default()
+        };
+        let id = tr.get_attribute("data-id").unwrap_or_default();
+        session.replying.set(Some(chat::Quote::of(
+            &id,
+            &cell("td.name"),
+            &cell("td.message"),
+        )));
+        if let Some(message) = gloo_utils::document().get_element_by_id("message") {
+            if let Ok(message) = message.dyn_into::<web_sys::HtmlElement>() {
+                let _ = message.focus();
+            }
+        }
+        true
+    };
     view! {
         // Focusable, so the messages scroll from the keyboard too (arrow keys, Page Up).
         <div
@@ -91,6 +159,18 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                     data-total=move || log.with(|l| l.total())
                     data-history=move || session.history.get().as_str()
                     node_ref=body
+                    on:click=move |ev| {
+                        act(ev.target());
+                    }
+                    on:keydown=move |ev| {
+                        let quote = ev
+                            .target()
+                            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                            .is_some_and(|t| t.class_list().contains("quote"));
+                        if quote && (ev.key() == "Enter" || ev.key() == " ") && act(ev.target()) {
+                            ev.prevent_default();
+                        }
+                    }
                 ></tbody>
             </table>
             <Show when=move || log.with(|l| l.total() == 0)>

@@ -239,6 +239,7 @@ async fn deleting_a_connection_offers_to_delete_its_data_naming_its_unsent_messa
                     id: Some(format!("{nonce}-{n}")),
                     from: None,
                     ts: None,
+                    ..Default::default()
                 },
             },
         });

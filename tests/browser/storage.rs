@@ -79,6 +79,7 @@ fn chat_json(name: &str, text: &str, id: Option<&str>) -> Vec<u8> {
         id: id.map(Into::into),
         from: None,
         ts: None,
+        ..Default::default()
     }
     .to_json()
 }
@@ -125,6 +126,7 @@ async fn leave_unsent(db: &Db, prefix: &str, topic: String, text: &str) -> Strin
         id: Some(mqtt_chat::browser::random_hex(6).unwrap()),
         from: Some("someone".into()),
         ts: Some(5.0),
+        ..Default::default()
     };
     let unsent = Unsent {
         seq: 5000.0,
@@ -714,6 +716,7 @@ async fn messages_sent_while_storage_opens_go_out_after_the_unsent_ones_from_bef
         id: Some(format!("before-{nonce}")),
         from: Some("someone".into()),
         ts: Some(5.0),
+        ..Default::default()
     };
     let payload = String::from_utf8(before.to_json()).unwrap();
     let held = hold_storage_open(

@@ -127,7 +127,7 @@ pub fn quota_eviction(count: usize) -> usize {
 }
 
 /// FNV-1a, 64 bits: stable across tabs and versions, and no crate for eight lines.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     for b in bytes {
         hash ^= u64::from(*b);

@@ -17,6 +17,7 @@ pub mod presence;
 pub mod receipts;
 mod room;
 mod rooms;
+pub mod search;
 pub mod session;
 mod status;
 pub mod topics;
@@ -31,8 +32,8 @@ pub use connection::{
 };
 pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_CHARS};
 pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};
-pub use log::{MessageLog, Row, RowKind};
-pub use message::{decode_payload, ChatMessage, Payload, RawReason};
+pub use log::{row_of, MessageLog, Row, RowKind};
+pub use message::{decode_payload, ChatMessage, Payload, Quote, RawReason, REPLY_TEXT_CHARS};
 pub use notice::{Notice, NoticeKind, Notices};
 pub use outbox::{
     is_safe_seq, renumber, Delivery, Outbox, OutboxError, Pending, Refusal, Restoration, Unsent,
@@ -44,6 +45,7 @@ pub use room::{
     RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,
 };
 pub use rooms::{JoinError, Rooms, MAX_ROOMS, TITLE};
+pub use search::{Found, Hit, SearchIndex};
 pub use session::Session;
 pub use status::{ConnectionStatus, OfflineReason};
 pub use topics::{

@@ -4,7 +4,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
-use crate::message::{decode_payload, ChatMessage, Payload, RawReason};
+use crate::message::{decode_payload, ChatMessage, Payload, Quote, RawReason};
 
 /// Longest text kept for display; the rest is cut with a note saying how much.
 const MAX_SHOWN_CHARS: usize = 10_000;
@@ -42,6 +42,72 @@ pub struct Row {
     /// The user name the broker vouches for: the message came on its `.../from/<user>`
     /// topic and names that user. Never set from a payload alone, nor through catch-up.
     pub verified: Option<String>,
+    /// A reply: what it answers, as the reply quoted it.
+    pub quote: Option<Quote>,
+}
+
+impl Row {
+    /// The row's name on the page (`data-id`) and in search results: the message id, or for
+    /// a message without one (`mosquitto_pub`) a name made of when it arrived and what it
+    /// says, so the live row and the same message read back from history agree.
+    pub fn dom_id(&self) -> String {
+        match &self.id {
+            Some(id) => id.clone(),
+            None => {
+                let mut bytes = self.name.as_bytes().to_vec();
+                bytes.push(0);
+                bytes.extend_from_slice(self.text.as_bytes());
+                let at = if self.received_at.is_finite() {
+                    self.received_at.max(0.0) as u64
+                } else {
+                    0
+                };
+                format!("t{at}-{:08x}", crate::history::fnv1a(&bytes) as u32)
+            }
+        }
+    }
+}
+
+/// A stored payload as the row it would make, with no log around it (no de-duplication, not
+/// marked own): what the search reads history as.
+pub fn row_of(payload: &[u8], at: f64) -> Row {
+    row_for(decode_payload(payload), at, "", false, None)
+}
+
+/// The row a decoded payload makes.
+fn row_for(
+    payload: Payload,
+    at: f64,
+    own_author: &str,
+    catch_up: bool,
+    author: Option<&str>,
+) -> Row {
+    match payload {
+        Payload::Chat(message) => Row {
+            key: 0,
+            kind: RowKind::Chat,
+            quote: message.quote(),
+            verified: vouched(author, &message.name),
+            own: !own_author.is_empty() && message.from.as_deref() == Some(own_author),
+            name: shown(&message.name),
+            text: shown(&message.message),
+            received_at: at,
+            id: message.id,
+            catch_up,
+        },
+        Payload::Raw { text, reason } => Row {
+            key: 0,
+            kind: RowKind::Raw(reason),
+            name: String::new(),
+            text: shown(&text),
+            received_at: at,
+            own: false,
+            id: None,
+            catch_up,
+            verified: None,
+            quote: None,
+        },
+    }
 }
 
 /// The author a message's topic proves, if its name is that author.
@@ -61,6 +127,9 @@ pub struct MessageLog {
     next_key: u64,
     seen: HashSet<String>,
     seen_order: VecDeque<String>,
+    /// Rows added since the last [`MessageLog::take_fresh`], while someone listens (the
+    /// search, which must also see rows trimmed before it looks).
+    fresh: Option<Vec<Arc<Row>>>,
 }
 
 impl MessageLog {
@@ -73,7 +142,46 @@ impl MessageLog {
             next_key: 0,
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
+            fresh: None,
         }
+    }
+
+    /// Keep every row added from now on for [`MessageLog::take_fresh`] (or stop).
+    pub fn listen(&mut self, on: bool) {
+        if on != self.fresh.is_some() {
+            self.fresh = on.then(Vec::new);
+        }
+    }
+
+    /// The rows added since the last call, oldest first (empty when nobody listens).
+    pub fn take_fresh(&mut self) -> Vec<Arc<Row>> {
+        self.fresh.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn added(&mut self, row: &Arc<Row>) {
+        if let Some(fresh) = &mut self.fresh {
+            fresh.push(row.clone());
+        }
+    }
+
+    /// Show `row` (a message read back from history, chosen in a search) in its place by
+    /// time, even when it is older than the rows this log keeps: it stays until the next
+    /// trim. Returns its key, or the key of the row already shown under its id.
+    pub fn reveal(&mut self, row: Row) -> u64 {
+        let id = row.dom_id();
+        if let Some(held) = self.rows.iter().find(|r| r.dom_id() == id) {
+            return held.key;
+        }
+        if let Some(id) = &row.id {
+            self.remember(id);
+        }
+        let key = self.next_key;
+        self.next_key += 1;
+        let at = self
+            .rows
+            .partition_point(|r| r.received_at.total_cmp(&row.received_at).is_le());
+        self.rows.insert(at, Arc::new(Row { key, ..row }));
+        key
     }
 
     /// This log's keys start at `space << 40`, so the logs of several rooms shown in turn by
@@ -129,6 +237,7 @@ impl MessageLog {
         let row = Row {
             key: 0,
             kind: RowKind::Chat,
+            quote: message.quote(),
             name: shown(&message.name),
             text: shown(&message.message),
             received_at: at,
@@ -141,7 +250,9 @@ impl MessageLog {
             None => Some(self.push(row)),
             Some(i) => {
                 let key = self.next_key;
-                self.rows.insert(i, Arc::new(Row { key, ..row }));
+                let row = Arc::new(Row { key, ..row });
+                self.added(&row);
+                self.rows.insert(i, row);
                 self.next_key += 1;
                 self.total += 1;
                 self.trim();
@@ -166,15 +277,17 @@ impl MessageLog {
             id: None,
             catch_up: false,
             verified: None,
+            quote: None,
         })
     }
 
     /// Forget every row and count (the user cleared the history). Keys keep counting up,
     /// so a keyed view never mistakes a new row for a removed one.
     pub fn clear(&mut self) {
-        let next_key = self.next_key;
+        let (next_key, listening) = (self.next_key, self.fresh.is_some());
         *self = MessageLog::new(self.capacity);
         self.next_key = next_key;
+        self.listen(listening);
     }
 
     /// A payload from the broker (or from history). Returns the new row, or `None` for a
@@ -244,7 +357,9 @@ impl MessageLog {
             }
             row.key = self.next_key;
             self.next_key += 1;
-            merged.push_back(Arc::new(row));
+            let row = Arc::new(row);
+            self.added(&row);
+            merged.push_back(row);
         }
         merged.extend(old);
         if merged.len() > self.capacity {
@@ -263,48 +378,26 @@ impl MessageLog {
         catch_up: bool,
         author: Option<&str>,
     ) -> Option<Row> {
-        Some(match payload {
-            Payload::Chat(message) => {
-                if let Some(id) = &message.id {
-                    if self.seen.contains(id) {
-                        return None;
-                    }
-                    self.remember(id);
+        match &payload {
+            Payload::Chat(ChatMessage { id: Some(id), .. }) => {
+                if self.seen.contains(id) {
+                    return None;
                 }
-                Row {
-                    key: 0,
-                    kind: RowKind::Chat,
-                    verified: vouched(author, &message.name),
-                    own: !own_author.is_empty() && message.from.as_deref() == Some(own_author),
-                    name: shown(&message.name),
-                    text: shown(&message.message),
-                    received_at: at,
-                    id: message.id,
-                    catch_up,
-                }
+                self.remember(id);
             }
-            Payload::Raw { text, reason } => {
-                self.raw += 1;
-                Row {
-                    key: 0,
-                    kind: RowKind::Raw(reason),
-                    name: String::new(),
-                    text: shown(&text),
-                    received_at: at,
-                    own: false,
-                    id: None,
-                    catch_up,
-                    verified: None,
-                }
-            }
-        })
+            Payload::Chat(_) => {}
+            Payload::Raw { .. } => self.raw += 1,
+        }
+        Some(row_for(payload, at, own_author, catch_up, author))
     }
 
     fn push(&mut self, mut row: Row) -> u64 {
         row.key = self.next_key;
         self.next_key += 1;
         self.total += 1;
-        self.rows.push_back(Arc::new(row));
+        let row = Arc::new(row);
+        self.added(&row);
+        self.rows.push_back(row);
         self.trim();
         self.next_key - 1
     }
@@ -366,6 +459,7 @@ mod tests {
             id: id.map(Into::into),
             from: from.map(Into::into),
             ts: None,
+            ..Default::default()
         }
         .to_json()
     }
@@ -407,6 +501,7 @@ mod tests {
             id: Some("x".into()),
             from: Some("tab-1".into()),
             ts: None,
+            ..Default::default()
         };
         assert!(log.push_own(&mine, 0.0, None).is_some());
         assert!(log.receive(&mine.to_json(), 1.0, "tab-1").is_none());
@@ -429,6 +524,7 @@ mod tests {
             id: Some(id.into()),
             from: Some("tab-1".into()),
             ts: None,
+            ..Default::default()
         };
         log.receive(&chat("you", "earlier", Some("e"), None), 0.0, "tab-1");
         log.push_own(&own("new-1"), 10.0, None);
@@ -747,6 +843,7 @@ mod tests {
                 id: Some("own".into()),
                 from: Some("tab-1".into()),
                 ts: None,
+                ..Default::default()
             },
             20.0,
             None,
@@ -829,5 +926,60 @@ mod tests {
         let merged = log.rows().filter(|r| r.catch_up).count();
         assert!((300..400).contains(&merged), "{merged}");
         assert!(keys_are_unique(&log));
+    }
+
+    #[test]
+    fn a_listener_gets_every_row_added_even_those_trimmed_since() {
+        let mut log = MessageLog::new(4);
+        log.receive(&chat("a", "before", None, None), 0.0, "me");
+        assert!(log.take_fresh().is_empty(), "nobody listened");
+        log.listen(true);
+        for i in 0..6 {
+            log.receive(&chat("a", &format!("m{i}"), None, None), f64::from(i), "me");
+        }
+        log.merge(
+            vec![(chat("b", "old", Some("o"), None), -1.0, None)],
+            "me",
+            false,
+        );
+        let mine = ChatMessage {
+            name: "me".into(),
+            message: "mine".into(),
+            id: Some("x".into()),
+            from: None,
+            ts: None,
+            ..Default::default()
+        };
+        log.push_own(&mine, 9.0, None);
+        let fresh: Vec<String> = log.take_fresh().iter().map(|r| r.text.clone()).collect();
+        assert_eq!(fresh, ["m0", "m1", "m2", "m3", "m4", "m5", "old", "mine"]);
+        assert!(log.take_fresh().is_empty());
+        log.clear();
+        log.receive(&chat("a", "after clear", None, None), 10.0, "me");
+        assert_eq!(log.take_fresh().len(), 1, "still listening after a clear");
+        log.listen(false);
+        log.receive(&chat("a", "unheard", None, None), 11.0, "me");
+        assert!(log.take_fresh().is_empty());
+    }
+
+    #[test]
+    fn a_revealed_row_goes_in_its_place_by_time_even_past_the_capacity() {
+        let mut log = MessageLog::new(3);
+        for i in 0..3 {
+            log.receive(
+                &chat("a", &format!("m{i}"), None, None),
+                f64::from(10 + i),
+                "me",
+            );
+        }
+        let old = row_of(&chat("a", "old", Some("o"), None), 5.0);
+        let key = log.reveal(old.clone());
+        assert_eq!(texts(&log), ["old", "m0", "m1", "m2"]);
+        assert_eq!(log.reveal(old), key, "shown once");
+        assert_eq!(log.total(), 3, "not a new arrival");
+        let ids: Vec<String> = log.rows().map(|r| r.dom_id()).collect();
+        assert_eq!(ids[0], "o");
+        assert!(ids[1].starts_with("t10-"), "{}", ids[1]);
+        assert_ne!(ids[1], ids[2]);
     }
 }

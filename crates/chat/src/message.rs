@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// One chat message as it travels. Other clients may add fields of any type; they are ignored.
 /// Serialized with serde; read with [`decode_payload`], which tolerates foreign field types.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ChatMessage {
     pub name: String,
     pub message: String,
@@ -21,6 +21,66 @@ pub struct ChatMessage {
     /// Sender's clock, milliseconds since the Unix epoch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ts: Option<f64>,
+    /// A reply: the id of the message it answers. Its own `message` is the reply alone, so
+    /// a client that knows nothing of replies still reads it as plain text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// Who wrote the message answered, for a quote shown without it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_name: Option<String>,
+    /// The start of the message answered (at most [`REPLY_TEXT_CHARS`] chars).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_text: Option<String>,
+}
+
+/// How much of the answered message a reply carries.
+pub const REPLY_TEXT_CHARS: usize = 100;
+
+/// What a reply quotes: the message it answers, as it is sent along with the reply.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Quote {
+    /// The id of the message answered.
+    pub to: String,
+    pub name: String,
+    /// At most [`REPLY_TEXT_CHARS`] chars of it, `…` marking a cut.
+    pub text: String,
+}
+
+impl Quote {
+    /// A quote of a message (`name` wrote `text`, under `id`).
+    pub fn of(id: &str, name: &str, text: &str) -> Quote {
+        let text = match text.char_indices().nth(REPLY_TEXT_CHARS) {
+            Some((cut, _)) => format!("{}…", &text[..cut]),
+            None => text.to_owned(),
+        };
+        Quote {
+            to: id.to_owned(),
+            name: name.chars().take(crate::MAX_NAME_CHARS).collect(),
+            text,
+        }
+    }
+}
+
+impl ChatMessage {
+    /// The quote this message carries, if it is a reply (a reply names what it answers;
+    /// its name and text may be missing from another client's reply).
+    pub fn quote(&self) -> Option<Quote> {
+        let to = self.reply_to.clone().filter(|to| !to.is_empty())?;
+        let of = Quote::of(
+            &to,
+            self.reply_name.as_deref().unwrap_or_default(),
+            self.reply_text.as_deref().unwrap_or_default(),
+        );
+        Some(of)
+    }
+
+    /// This message as a reply quoting `quote`.
+    pub fn replying(mut self, quote: &Quote) -> ChatMessage {
+        self.reply_to = Some(quote.to.clone());
+        self.reply_name = Some(quote.name.clone());
+        self.reply_text = Some(quote.text.clone());
+        self
+    }
 }
 
 impl ChatMessage {
@@ -87,12 +147,18 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
             id,
             from,
             ts,
+            reply_to,
+            reply_name,
+            reply_text,
         }) => Payload::Chat(ChatMessage {
             name,
             message,
             id: id.text(),
             from: from.text(),
             ts: ts.number(),
+            reply_to: reply_to.text(),
+            reply_name: reply_name.text(),
+            reply_text: reply_text.text(),
         }),
         Ok(_) => raw(RawReason::WrongShape),
         Err(e) if e.is_data() => raw(RawReason::WrongShape),
@@ -113,6 +179,12 @@ struct Wire {
     from: Field,
     #[serde(default)]
     ts: Field,
+    #[serde(default)]
+    reply_to: Field,
+    #[serde(default)]
+    reply_name: Field,
+    #[serde(default)]
+    reply_text: Field,
 }
 
 /// One JSON value, kept only if it is a string or a number.
@@ -208,7 +280,8 @@ mod tests {
                 message: "hi".into(),
                 id: None,
                 from: None,
-                ts: None
+                ts: None,
+                ..Default::default()
             })
         );
     }
@@ -232,7 +305,8 @@ mod tests {
                 message: "b".into(),
                 id: None,
                 from: None,
-                ts: None
+                ts: None,
+                ..Default::default()
             })
         );
         let p = decode_payload(br#"{"name":"a","message":"b","id":"k","ts":5}"#);
@@ -277,7 +351,59 @@ mod tests {
             id: Some("id-1".into()),
             from: Some("tab".into()),
             ts: Some(1_700_000_000_000.0),
+            ..Default::default()
         };
         assert_eq!(decode_payload(&m.to_json()), Payload::Chat(m));
+    }
+
+    #[test]
+    fn a_reply_carries_its_quote_and_reads_as_plain_text_elsewhere() {
+        let original = "x".repeat(150);
+        let quote = Quote::of("orig-1", "Ann", &original);
+        assert_eq!(
+            quote.text.chars().count(),
+            REPLY_TEXT_CHARS + 1,
+            "cut, with …"
+        );
+        assert!(quote.text.ends_with('…'));
+        let reply = ChatMessage {
+            name: "Bo".into(),
+            message: "yes!".into(),
+            id: Some("r1".into()),
+            ..Default::default()
+        }
+        .replying(&quote);
+        let json: serde_json::Value = serde_json::from_slice(&reply.to_json()).unwrap();
+        // A client that knows nothing of replies still reads name and message.
+        assert_eq!(json["message"], "yes!");
+        assert_eq!(json["reply_to"], "orig-1");
+        assert_eq!(json["reply_name"], "Ann");
+        let Payload::Chat(back) = decode_payload(&reply.to_json()) else {
+            panic!("a chat message");
+        };
+        assert_eq!(back.quote(), Some(quote));
+        // Another client's reply of another shape: only what has the right type is taken.
+        let Payload::Chat(other) =
+            decode_payload(br#"{"name":"x","message":"m","reply_to":"id9","reply_text":7}"#)
+        else {
+            panic!("a chat message");
+        };
+        assert_eq!(
+            other.quote(),
+            Some(Quote {
+                to: "id9".into(),
+                name: String::new(),
+                text: String::new()
+            })
+        );
+        let Payload::Chat(plain) = decode_payload(br#"{"name":"x","message":"m","reply_to":5}"#)
+        else {
+            panic!("a chat message");
+        };
+        assert_eq!(
+            plain.quote(),
+            None,
+            "a reply_to that is not text is no reply"
+        );
     }
 }

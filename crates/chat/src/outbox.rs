@@ -457,6 +457,7 @@ mod tests {
             id: Some(id.into()),
             from: Some("tab".into()),
             ts: Some(1.0),
+            ..Default::default()
         }
     }
 

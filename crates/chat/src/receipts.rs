@@ -20,14 +20,20 @@ enum Waiting {
     /// Published, not yet acknowledged.
     Sent,
     /// Acknowledged at 3.1.1 while signed in: must come back by `deadline`.
-    Acknowledged { deadline: f64, pending: Pending },
+    Acknowledged {
+        deadline: f64,
+        pending: Box<Pending>,
+    },
 }
 
 /// A change to what a row shows, for the history to keep too.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
     /// `pending` is now marked `refusal` (written into its history record).
-    Marked { pending: Pending, refusal: Refusal },
+    Marked {
+        pending: Box<Pending>,
+        refusal: Refusal,
+    },
     /// The message with this id came back after all: its "not seen back" mark is gone
     /// (its history record is written again without it).
     Unmarked { id: String },
@@ -75,7 +81,7 @@ impl Receipts {
         if let Some(w) = self.waiting.get_mut(&id) {
             *w = Waiting::Acknowledged {
                 deadline: now + f64::from(ECHO_WAIT_MS),
-                pending,
+                pending: Box::new(pending),
             };
         }
     }
@@ -84,7 +90,10 @@ impl Receipts {
     pub fn handle_refused(&mut self, pending: Pending, refusal: Refusal) -> Change {
         self.waiting.remove(pending.id());
         self.marks.insert(pending.id().to_owned(), refusal.clone());
-        Change::Marked { pending, refusal }
+        Change::Marked {
+            pending: Box::new(pending),
+            refusal,
+        }
     }
 
     /// Message `id` was never sent after all (the client could not take it): stop watching.

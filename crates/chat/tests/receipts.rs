@@ -16,6 +16,7 @@ fn pending(id: &str) -> Pending {
             id: Some(id.into()),
             from: Some("author".into()),
             ts: Some(0.0),
+            ..Default::default()
         },
         pkid: Some(1),
         on_wire: false,
@@ -38,7 +39,7 @@ fn an_acknowledged_message_not_back_within_the_wait_is_marked_not_seen_back() {
     assert_eq!(
         changes,
         vec![Change::Marked {
-            pending: pending("m1"),
+            pending: Box::new(pending("m1")),
             refusal: Refusal::NotSeenBack
         }]
     );
@@ -102,7 +103,7 @@ fn a_refusal_marks_the_row_and_stops_the_watch() {
     assert_eq!(
         change,
         Change::Marked {
-            pending: pending("m1"),
+            pending: Box::new(pending("m1")),
             refusal: Refusal::Refused("not authorized".into())
         }
     );

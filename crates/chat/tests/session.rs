@@ -20,6 +20,7 @@ fn message(id: &str, ts: f64) -> ChatMessage {
         id: Some(id.into()),
         from: Some("tab".into()),
         ts: Some(ts),
+        ..Default::default()
     }
 }
 

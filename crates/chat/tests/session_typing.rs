@@ -93,6 +93,7 @@ fn sending_the_message_cancels_the_trailing_publish() {
         id: Some("m1".into()),
         from: None,
         ts: Some(1600.0),
+        ..Default::default()
     };
     s.handle_send(1600.0, "messages", message).unwrap();
     s.handle_timeout(3000.0);
