@@ -77,24 +77,6 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
     let over = Memo::new(move |_| bytes.get() > MAX_MESSAGE_BYTES);
     view! {
         <form class="composer" node_ref=form on:submit=on_submit novalidate>
-            <label class="field name-field">
-                <span>"Name"</span>
-                <input
-                    id="name"
-                    type="text"
-                    autocomplete="nickname"
-                    placeholder="Your name"
-                    node_ref=name_input
-                    readonly=locked
-                    title=name_title
-                    prop:value=move || name.get()
-                    on:input=move |ev| {
-                        name.set(event_target_value(&ev));
-                        session.name_changed();
-                    }
-                    on:change=move |_| remember_name(name.get_untracked().trim())
-                />
-            </label>
             {move || {
                 session.replying.get().map(|quote| {
                     view! {
@@ -117,6 +99,24 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
                     }
                 })
             }}
+            <label class="field name-field">
+                <span>"Name"</span>
+                <input
+                    id="name"
+                    type="text"
+                    autocomplete="nickname"
+                    placeholder="Your name"
+                    node_ref=name_input
+                    readonly=locked
+                    title=name_title
+                    prop:value=move || name.get()
+                    on:input=move |ev| {
+                        name.set(event_target_value(&ev));
+                        session.name_changed();
+                    }
+                    on:change=move |_| remember_name(name.get_untracked().trim())
+                />
+            </label>
             <label class="field message-field">
                 <span>"Message"</span>
                 <textarea

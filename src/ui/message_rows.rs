@@ -162,24 +162,24 @@ fn draw(doc: &Document, row: &Row, look: Look) -> Option<Drawn> {
     };
     append(doc, &tr, "td", "name", &name);
     append(doc, &tr, "td", "message", &row.text);
+    let time = append(doc, &tr, "td", "time", "");
+    append(doc, &time, "time", "", &format_time(row.received_at));
     if let Some(quote) = &row.quote {
-        // Its own cell, laid over the top of the message's (style.css), so that
-        // `td.message` holds the reply's text alone.
-        let cell = append(doc, &tr, "td", "quote", "");
-        let _ = cell.set_attribute("data-to", &quote.to);
-        let _ = cell.set_attribute("role", "button");
-        let _ = cell.set_attribute("tabindex", "0");
-        let _ = cell.set_attribute("title", "Go to the message answered");
+        // Kept out of `td.message`, which holds the reply's text alone: in the last cell,
+        // laid over the top of the message's (style.css).
+        let quoted = append(doc, &time, "div", "quote", "");
+        let _ = quoted.set_attribute("data-to", &quote.to);
+        let _ = quoted.set_attribute("role", "button");
+        let _ = quoted.set_attribute("tabindex", "0");
+        let _ = quoted.set_attribute("title", "Go to the message answered");
         let who = if quote.name.is_empty() {
             "someone"
         } else {
             &quote.name
         };
-        append(doc, &cell, "span", "quote-name", who);
-        append(doc, &cell, "span", "quote-text", &quote.text);
+        append(doc, &quoted, "span", "quote-name", who);
+        append(doc, &quoted, "span", "quote-text", &quote.text);
     }
-    let time = append(doc, &tr, "td", "time", "");
-    append(doc, &time, "time", "", &format_time(row.received_at));
     if row.kind == RowKind::Chat {
         let reply = append(doc, &time, "button", "reply", "Reply");
         let _ = reply.set_attribute("type", "button");

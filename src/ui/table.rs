@@ -95,7 +95,7 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
         let Some(target) = target.and_then(|t| t.dyn_into::<web_sys::Element>().ok()) else {
             return false;
         };
-        if let Some(quote) = target.closest("td.quote").ok().flatten() {
+        if let Some(quote) = target.closest(".quote[data-to]").ok().flatten() {
             let Some(to) = quote.get_attribute("data-to") else {
                 return false;
             };

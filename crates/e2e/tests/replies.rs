@@ -153,7 +153,7 @@ async fn a_reply_quotes_its_message_for_everyone_and_leads_back_to_it() {
 
     assert_no_serious_axe(a, "a reply's row").await;
     // A clicks the quote: the original is marked found.
-    a.find(Locator::Css("#messages tr.reply td.quote"))
+    a.find(Locator::Css("#messages tr.reply .quote"))
         .await
         .unwrap()
         .click()
@@ -167,7 +167,7 @@ async fn a_reply_quotes_its_message_for_everyone_and_leads_back_to_it() {
     wait_connected(b).await;
     let (_, quote) = quote_of(b, "my reply").await;
     assert_eq!(quote.expect("still a reply").2, original_id);
-    b.find(Locator::Css("#messages tr.reply td.quote"))
+    b.find(Locator::Css("#messages tr.reply .quote"))
         .await
         .unwrap()
         .click()
@@ -206,7 +206,7 @@ async fn a_quote_of_a_message_not_stored_here_says_so() {
             "gone-1".to_owned()
         ))
     );
-    c.find(Locator::Css("#messages tr.reply td.quote"))
+    c.find(Locator::Css("#messages tr.reply .quote"))
         .await
         .unwrap()
         .click()
@@ -214,7 +214,7 @@ async fn a_quote_of_a_message_not_stored_here_says_so() {
         .unwrap();
     let title = eventually("the quote saying it is not stored", 10, || async {
         c.execute(
-            "const q = document.querySelector('td.quote.missing'); return q ? q.title : null;",
+            "const q = document.querySelector('#messages .quote.missing'); return q ? q.title : null;",
             vec![],
         )
         .await
