@@ -21,11 +21,25 @@ pub enum StoredRead {
     Done(Result<bool, StoreError>),
 }
 
+/// Why a quote could not lead to the message it answers, in words.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JumpError {
+    #[error("The message answered is not stored in this browser.")]
+    NotStored,
+    #[error("The message answered could not be read from storage: {0}.")]
+    Unreadable(StoreError),
+}
+
 /// Whether the search listens to the rooms' logs.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Listening(bool);
 
 impl ChatSession {
+    /// This tab's author id (own messages carry it as `from`).
+    pub fn own_author(&self) -> String {
+        self.author.try_get_value().unwrap_or_default()
+    }
+
     pub(super) fn search_listens(&self) -> bool {
         self.search.try_with_value(|l| l.0).unwrap_or_default()
     }
@@ -127,28 +141,29 @@ impl ChatSession {
     }
 
     /// Go to the message a reply quotes (its `data-id`): marked `found` if the open room
-    /// shows it, or put back from storage if it is stored. False if this browser does not
-    /// have it.
-    pub async fn jump_to(self, id: String) -> bool {
+    /// shows it, or put back from storage if it is stored. Says why when it cannot.
+    pub async fn jump_to(self, id: String) -> Result<(), JumpError> {
         let held = self
             .log
             .with_untracked(|l| l.rows().any(|r| r.dom_id() == id));
         if !held {
             let room = self.open_room();
             let db = self.store.try_with_value(|s| s.db.clone()).flatten();
-            let Some(db) = db else {
-                return false;
-            };
-            let stored = history::get(&db, &room.chat_topic(), &format!("i:{id}")).await;
-            let Ok(Some(stored)) = stored else {
-                return false;
-            };
+            let db = db.ok_or(JumpError::NotStored)?;
+            let stored = history::get(&db, &room.chat_topic(), &format!("i:{id}"))
+                .await
+                .map_err(JumpError::Unreadable)?
+                .ok_or(JumpError::NotStored)?;
             self.with_room_log(&room, |log| {
-                log.reveal(chat::row_of(&stored.payload, stored.at))
+                log.reveal(chat::row_of_own(
+                    &stored.payload,
+                    stored.at,
+                    &self.own_author(),
+                ))
             });
         }
         self.lead_to(id);
-        true
+        Ok(())
     }
 
     /// Go to a search result: its room opened, its row in the table (put back if the log

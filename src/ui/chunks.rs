@@ -168,13 +168,19 @@ pub fn LazySearchPanel(
     let slot = NodeRef::<html::Div>::new();
     let (load, fetch) = load_when_shown(slot, state.open.into(), move |owner, element| {
         // The stored messages are read while the chunk comes.
+        // Listening first: nothing that arrives during the read is missed.
+        session.search_listen(true);
         let (sender, stored) = futures::channel::mpsc::unbounded();
         leptos::task::spawn_local(session.search_stored(sender));
         Box::pin(async move {
             let mounted = split_call!(mount_search_panel(
                 owner, element, session, state, route, stored
             ));
-            mounted.map_err(|_| ChunkError("search"))
+            // Nobody takes what the logs keep for it: they stop keeping it.
+            mounted.map_err(|_| {
+                session.search_listen(false);
+                ChunkError("search")
+            })
         })
     });
     view! {

@@ -180,7 +180,8 @@ fn draw(doc: &Document, row: &Row, look: Look) -> Option<Drawn> {
         append(doc, &quoted, "span", "quote-name", who);
         append(doc, &quoted, "span", "quote-text", &quote.text);
     }
-    if row.kind == RowKind::Chat {
+    // Only a message with an id can be answered: another client finds the original by it.
+    if row.kind == RowKind::Chat && row.id.is_some() {
         let reply = append(doc, &time, "button", "reply", "Reply");
         let _ = reply.set_attribute("type", "button");
         let _ = reply.set_attribute("aria-label", &format!("Reply to {}", row.name));

@@ -37,65 +37,68 @@ pub fn SearchPanel(
     /// The stored messages, being read since the search opened.
     stored: futures::channel::mpsc::UnboundedReceiver<StoredRead>,
 ) -> impl IntoView {
-    let index = StoredValue::new_local(SearchIndex::default());
+    let mut searched = SearchIndex::default();
+    searched.set_own_author(&session.own_author());
+    let index = StoredValue::new_local(searched);
     let reading = RwSignal::new(Reading::Going);
     // Bumped when the index changed outside the results' own reads.
     let filled = RwSignal::new(0u32);
-    session.search_listen(true);
+    // Each filling of the index; a read from an earlier one drops what it brings.
+    let generation = StoredValue::new(0u32);
+    // Listening began with the read of storage (`chunks::LazySearchPanel`).
     on_cleanup(move || session.search_listen(false));
 
-    let first_read = StoredValue::new_local(Some(stored));
-    let fill = move || {
-        reading.set(Reading::Going);
+    // The index from what the rooms' logs hold now (what arrives from here on comes fresh).
+    let from_logs = move || {
+        generation.update_value(|g| *g = g.wrapping_add(1));
         index.update_value(|i| {
             i.clear();
-            // Listening started before this: what arrives from here on comes fresh.
             session.search_fresh();
             for (room, row) in session.search_held() {
                 i.add_row(&room, row);
             }
         });
-        leptos::task::spawn_local(async move {
-            use futures::StreamExt;
-            let mut read = match first_read.try_update_value(Option::take).flatten() {
-                Some(read) => read,
-                None => {
-                    let (sender, read) = futures::channel::mpsc::unbounded();
-                    leptos::task::spawn_local(session.search_stored(sender));
-                    read
+        generation.get_value()
+    };
+    let mine = from_logs();
+    leptos::task::spawn_local(async move {
+        use futures::StreamExt;
+        let mut read = stored;
+        let mut failed = None;
+        while let Some(part) = read.next().await {
+            if generation.try_get_value() != Some(mine) {
+                return;
+            }
+            match part {
+                StoredRead::Room(room, payloads) => {
+                    index.try_update_value(|i| {
+                        for (payload, at) in payloads {
+                            i.add_stored(&room, &payload, at);
+                        }
+                    });
                 }
-            };
-            let mut failed = None;
-            while let Some(part) = read.next().await {
-                match part {
-                    StoredRead::Room(room, payloads) => {
-                        index.try_update_value(|i| {
-                            for (payload, at) in payloads {
-                                i.add_stored(&room, &payload, at);
-                            }
-                        });
-                    }
-                    StoredRead::Done(done) => {
-                        failed = done.err().map(|e| e.to_string());
-                        break;
-                    }
+                StoredRead::Done(done) => {
+                    failed = done.err().map(|e| e.to_string());
+                    break;
                 }
             }
-            reading.try_set(match failed {
-                Some(why) => Reading::Failed(why),
-                None => Reading::Done,
-            });
-            filled.try_update(|n| *n += 1);
-            crate::bench::mark("mqtt-chat:search-ready");
+        }
+        reading.try_set(match failed {
+            Some(why) => Reading::Failed(why),
+            None => Reading::Done,
         });
-    };
-    fill();
-    // The history was cleared: read again (what is left: unsent messages).
+        filled.try_update(|n| *n += 1);
+        crate::bench::mark("mqtt-chat:search-ready");
+    });
+    // The history was cleared: storage may not have done it yet, so the index is made
+    // again from the logs (what is left: unsent messages), and a read under way stops.
     let cleared = session.history_cleared;
     Effect::new(move |first: Option<()>| {
         cleared.track();
         if first.is_some() {
-            fill();
+            from_logs();
+            reading.set(Reading::Done);
+            filled.update(|n| *n += 1);
         }
     });
 

@@ -100,12 +100,15 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                 return false;
             };
             leptos::task::spawn_local(async move {
-                if !session.jump_to(to).await {
-                    quote.class_list().add_1("missing").ok();
-                    let _ = quote.set_attribute(
-                        "title",
-                        "The message answered is not stored in this browser.",
-                    );
+                match session.jump_to(to).await {
+                    Ok(()) => {
+                        quote.class_list().remove_1("missing").ok();
+                        let _ = quote.set_attribute("title", "Go to the message answered");
+                    }
+                    Err(e) => {
+                        quote.class_list().add_1("missing").ok();
+                        let _ = quote.set_attribute("title", &e.to_string());
+                    }
                 }
             });
             return true;

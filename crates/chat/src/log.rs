@@ -71,7 +71,12 @@ impl Row {
 /// A stored payload as the row it would make, with no log around it (no de-duplication, not
 /// marked own): what the search reads history as.
 pub fn row_of(payload: &[u8], at: f64) -> Row {
-    row_for(decode_payload(payload), at, "", false, None)
+    row_of_own(payload, at, "")
+}
+
+/// [`row_of`], marked own when it was sent under `own_author` (this tab's author id).
+pub fn row_of_own(payload: &[u8], at: f64, own_author: &str) -> Row {
+    row_for(decode_payload(payload), at, own_author, false, None)
 }
 
 /// The row a decoded payload makes.

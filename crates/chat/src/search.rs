@@ -11,7 +11,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::history::{HISTORY_PER_TOPIC, HISTORY_SLACK};
-use crate::log::{row_of, Row, RowKind};
+use crate::log::{row_of_own, Row, RowKind};
 use crate::room::RoomName;
 
 /// Results drawn at most; the count still says how many matched.
@@ -52,6 +52,8 @@ pub struct SearchIndex {
     /// [`ident`] of each entry: the same message from history and live is one.
     known: HashSet<u64>,
     per_room: HashMap<RoomName, usize>,
+    /// This tab's author id: stored messages sent under it are read as own rows.
+    own_author: String,
 }
 
 impl SearchIndex {
@@ -125,7 +127,13 @@ impl SearchIndex {
 
     /// A stored payload of `room` that arrived at `at`, read as the room would show it.
     pub fn add_stored(&mut self, room: &RoomName, payload: &[u8], at: f64) -> bool {
-        self.add_row(room, Arc::new(row_of(payload, at)))
+        let row = row_of_own(payload, at, &self.own_author);
+        self.add_row(room, Arc::new(row))
+    }
+
+    /// This tab's author id, for what [`SearchIndex::add_stored`] reads as its own.
+    pub fn set_own_author(&mut self, author: &str) {
+        author.clone_into(&mut self.own_author);
     }
 
     /// Forget everything (the history was cleared).
@@ -282,6 +290,7 @@ pub fn mark(text: &str, query: &str) -> Option<Range<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log::row_of;
     use crate::message::ChatMessage;
 
     fn room(name: &str) -> RoomName {

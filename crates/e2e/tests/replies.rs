@@ -206,6 +206,17 @@ async fn a_quote_of_a_message_not_stored_here_says_so() {
             "gone-1".to_owned()
         ))
     );
+    let buttons = c
+        .execute(
+            "return document.querySelectorAll('#messages button.reply').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        buttons, 0,
+        "a message without an id cannot be answered: nobody could find it"
+    );
     c.find(Locator::Css("#messages tr.reply .quote"))
         .await
         .unwrap()

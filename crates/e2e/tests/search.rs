@@ -462,3 +462,65 @@ async fn the_search_is_fetched_when_first_opened_and_says_so_if_it_cannot_load()
     assert!(asked().await, "fetched once it could be had");
     ann.close().await;
 }
+
+/// Breaks if: clearing the history leaves its messages in the search (storage clears
+/// after the search could read it again), or what arrives after the clear is not found.
+#[tokio::test]
+async fn clearing_the_history_clears_what_the_search_finds() {
+    let broker = Broker::start(&[]);
+    let base = serve_dist(dist());
+    let ann = Browser::start().await;
+    let c = &ann.client;
+    open_app(c, &base, &broker.ws_url(), "").await;
+    wait_connected(c).await;
+    for i in 0..3 {
+        mosquitto_pub_to(
+            broker.tcp_port,
+            "messages",
+            &chat_json("cli", &format!("old needle {i}")),
+            1,
+            false,
+        );
+    }
+    eventually("three rows", 10, || async {
+        (rows(c).await.len() == 3).then_some(())
+    })
+    .await;
+    search_for(c, "needle").await;
+    wait_results(c, "three results", |r| r.len() == 3).await;
+    c.execute("document.activeElement?.blur()", vec![])
+        .await
+        .unwrap();
+    c.execute("document.getElementById('clear-history').click()", vec![])
+        .await
+        .unwrap();
+    eventually("the table empty", 10, || async {
+        rows(c).await.is_empty().then_some(())
+    })
+    .await;
+    mosquitto_pub_to(
+        broker.tcp_port,
+        "messages",
+        &chat_json("cli", "new needle"),
+        1,
+        false,
+    );
+    eventually("the new row", 10, || async {
+        (rows(c).await.len() == 1).then_some(())
+    })
+    .await;
+    c.find(Locator::Id("search"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Long enough for any read of storage begun before the clear to have landed.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let found = wait_results(c, "only what came after the clear", |r| r.len() == 1).await;
+    assert_eq!(found[0].text, "new needle");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let again: Vec<String> = results(c).await.into_iter().map(|r| r.text).collect();
+    assert_eq!(again, ["new needle"]);
+    ann.close().await;
+}
