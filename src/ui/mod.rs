@@ -65,7 +65,6 @@ pub fn App(config: AppConfig) -> impl IntoView {
         <div class="app" data-view=move || if watching.get() { "watch" } else { "chat" }>
             <header class="top">
                 <h1>"MQTT chat"</h1>
-                <search::SearchBox session=session route=route />
                 <ConnectBadge session=session />
                 <ConnectionPanel session=session current=current />
             </header>
@@ -73,6 +72,9 @@ pub fn App(config: AppConfig) -> impl IntoView {
             <main class="room-view" hidden=move || watching.get()>
                 <div class="watch-head">
                     <h2 class="room-title">{room_title}</h2>
+                    // Here, not in the banner: the badge's words change length as it counts
+                    // down, and must not move the page.
+                    <search::SearchBox session=session route=route />
                     <a id="watch-link" href="#/watch">"Topic viewer"</a>
                 </div>
                 <NoticeList session=session />
