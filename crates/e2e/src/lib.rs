@@ -1425,6 +1425,17 @@ impl std::fmt::Display for AxeViolation {
 
 /// Run `axe.run(document)` in the current page (axe-core injected first) and return its
 /// violations, every impact.
+/// axe-core finds nothing serious or critical on the page as it is; `what` names the moment.
+pub async fn assert_no_serious_axe(client: &Client, what: &str) {
+    let serious: Vec<String> = run_axe(client)
+        .await
+        .into_iter()
+        .filter(|v| v.impact == "serious" || v.impact == "critical")
+        .map(|v| v.to_string())
+        .collect();
+    assert!(serious.is_empty(), "axe-core, {what}: {serious:#?}");
+}
+
 pub async fn run_axe(client: &Client) -> Vec<AxeViolation> {
     inject_axe(client).await;
     let value = client

@@ -58,16 +58,6 @@ async fn replying(c: &Client) -> Option<String> {
     .map(str::to_owned)
 }
 
-async fn assert_no_serious_axe(c: &Client, what: &str) {
-    let serious: Vec<String> = run_axe(c)
-        .await
-        .into_iter()
-        .filter(|v| v.impact == "serious" || v.impact == "critical")
-        .map(|v| v.to_string())
-        .collect();
-    assert!(serious.is_empty(), "axe-core, {what}: {serious:#?}");
-}
-
 async fn found_id(c: &Client) -> Option<String> {
     c.execute(
         "const f = document.querySelectorAll('#messages tr.found');

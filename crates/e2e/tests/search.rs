@@ -68,16 +68,6 @@ async fn active_id(c: &Client) -> String {
         .to_owned()
 }
 
-async fn assert_no_serious_axe(c: &Client, what: &str) {
-    let serious: Vec<String> = run_axe(c)
-        .await
-        .into_iter()
-        .filter(|v| v.impact == "serious" || v.impact == "critical")
-        .map(|v| v.to_string())
-        .collect();
-    assert!(serious.is_empty(), "axe-core, {what}: {serious:#?}");
-}
-
 /// Nothing focused: keys go to the page.
 async fn blur(c: &Client) {
     c.execute("document.activeElement?.blur()", vec![])
