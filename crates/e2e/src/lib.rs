@@ -1488,6 +1488,23 @@ pub fn mosquitto_pub_to(port: u16, topic: &str, payload: &str, qos: u8, retain: 
     assert!(status.success(), "mosquitto_pub to {topic} failed");
 }
 
+/// Publish each line as a message on `topic`, in one `mosquitto_pub` (QoS 1, in order).
+pub fn publish_lines(port: u16, topic: &str, lines: &[String]) {
+    use std::io::Write;
+    let mut child = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(["-q", "1", "-t", topic, "-l"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("mosquitto_pub runs");
+    let mut stdin = child.stdin.take().unwrap();
+    for line in lines {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "mosquitto_pub failed");
+}
+
 /// A chat message as `mosquitto_pub` users write it.
 pub fn chat_json(name: &str, message: &str) -> String {
     json!({ "name": name, "message": message }).to_string()

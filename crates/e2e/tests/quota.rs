@@ -17,8 +17,6 @@
 //!   src/persist/writer.rs every later batch evicted another quarter and the whole history
 //!   was gone two batches later, and the unsent messages then could not be written either.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use e2e::*;
@@ -39,22 +37,6 @@ async fn set_quota(c: &Client, origin: &str, bytes: u64) {
     })
     .await
     .expect("CDP Storage.overrideQuotaForOrigin");
-}
-
-/// Publish one chat message per line, in one `mosquitto_pub` (QoS 1, in order).
-fn publish_lines(port: u16, lines: &[String]) {
-    let mut child = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-q", "1", "-t", "messages", "-l"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("mosquitto_pub runs");
-    let mut stdin = child.stdin.take().unwrap();
-    for line in lines {
-        writeln!(stdin, "{line}").unwrap();
-    }
-    drop(stdin);
-    assert!(child.wait().unwrap().success(), "mosquitto_pub failed");
 }
 
 /// Filler message `n`: its text starts `fill NNNN`, its id is `fill-NNNN`.
@@ -196,7 +178,7 @@ async fn storage_full_the_oldest_history_goes_first_and_unsent_messages_stay() {
         let lines: Vec<String> = (0..PER_BATCH)
             .map(|i| filler(batch * PER_BATCH + i))
             .collect();
-        publish_lines(y.tcp_port, &lines);
+        publish_lines(y.tcp_port, "messages", &lines);
         // One burst at a time, so the writer sees the storage fill batch by batch.
         let shown = (batch + 1) * PER_BATCH;
         eventually(&format!("{shown} filler rows"), 20, || async {

@@ -4,9 +4,6 @@
 //! table holds; Ctrl+K and `/` focus it and Escape closes it; after a reload it reads what
 //! the browser stored. Each test runs a Mosquitto of its own.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use e2e::*;
 use fantoccini::{Client, Locator};
 use serde_json::Value;
@@ -146,22 +143,6 @@ async fn panel_shown(c: &Client) -> bool {
     .unwrap()
     .as_bool()
     .unwrap()
-}
-
-/// Publish each line as a message on `topic`, in one `mosquitto_pub` (QoS 1, in order).
-fn publish_lines(port: u16, topic: &str, lines: &[String]) {
-    let mut child = Command::new("mosquitto_pub")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .args(["-q", "1", "-t", topic, "-l"])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("mosquitto_pub runs");
-    let mut stdin = child.stdin.take().unwrap();
-    for line in lines {
-        writeln!(stdin, "{line}").unwrap();
-    }
-    drop(stdin);
-    assert!(child.wait().unwrap().success(), "mosquitto_pub failed");
 }
 
 #[tokio::test]
