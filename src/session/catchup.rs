@@ -66,6 +66,10 @@ impl ChatSession {
             let payload = entry.payload.into_bytes();
             let decoded = decode_payload(&payload);
             let id = match &decoded {
+                Payload::Chat(m) if m.react.is_some() => {
+                    self.on_reaction(room, m, &payload, entry.at);
+                    continue;
+                }
                 Payload::Chat(m) => m.id.clone(),
                 Payload::Raw { .. } => None,
             };
@@ -118,22 +122,27 @@ impl ChatSession {
         let Some(db) = db else {
             return;
         };
-        let Ok(loaded) = history::load(&db, &due.room.chat_topic()).await else {
-            return;
-        };
-        let stored = loaded.messages.into_iter().filter_map(|m| {
-            Some(Entry {
-                uid: m.uid,
-                at: m.at,
-                payload: String::from_utf8(m.payload).ok()?,
-            })
-        });
-        if self
-            .core
-            .try_update_value(|c| c.handle_read_for_answer(&due, stored))
-            .is_some()
-        {
-            self.drive();
+        // The messages, then the reactions: each its own newest `limit`, so a flood of
+        // reactions never crowds the messages out of an answer.
+        let topic = due.room.chat_topic();
+        for topic in [topic.clone(), chat::reactions_topic(&topic)] {
+            let Ok(loaded) = history::load(&db, &topic).await else {
+                return;
+            };
+            let stored = loaded.messages.into_iter().filter_map(|m| {
+                Some(Entry {
+                    uid: m.uid,
+                    at: m.at,
+                    payload: String::from_utf8(m.payload).ok()?,
+                })
+            });
+            if self
+                .core
+                .try_update_value(|c| c.handle_read_for_answer(&due, stored))
+                .is_some()
+            {
+                self.drive();
+            }
         }
     }
 }

@@ -327,6 +327,11 @@ impl ChatSession {
     }
 
     /// The signed-in user whose name the broker vouches for, if any.
+    /// This browser's person id (presence's; who a reaction is by), once known.
+    pub fn person(&self) -> String {
+        self.person.try_get_value().unwrap_or_default()
+    }
+
     pub fn signed_in_as(&self) -> Option<String> {
         self.user.try_get_value().unwrap_or_default()
     }
@@ -334,18 +339,7 @@ impl ChatSession {
     /// Send a validated draft. It shows at once as the user's own row; its delivery state
     /// follows the broker's acknowledgements. Online or not, it is kept until delivered.
     pub fn send(&self, draft: Draft) -> Result<(), SendError> {
-        let ready = self.connection.try_with_value(|c| c.is_some());
-        match ready {
-            None => return Err(SendError::Closed),
-            Some(false) => {
-                let why = self
-                    .status
-                    .try_with_untracked(|s| s.label(wall_clock_ms()))
-                    .unwrap_or_default();
-                return Err(SendError::NotReady(why));
-            }
-            Some(true) => {}
-        }
+        self.ready_to_send()?;
         let now = wall_clock_ms();
         let mut message = ChatMessage {
             name: draft.name,
@@ -359,6 +353,58 @@ impl ChatSession {
         if let Some(quote) = &replying {
             message = message.replying(quote);
         }
+        self.publish_own(message, now)?;
+        if replying.is_some() {
+            self.replying.try_set(None);
+        }
+        Ok(())
+    }
+
+    /// React with `emoji` to the open room's message `to`, as `name`; or take the reaction
+    /// back if this person gave it. Sent like a message: queued while offline, kept until
+    /// delivered (`chat::reactions`).
+    pub fn react(&self, to: &str, emoji: &str, name: &str) -> Result<(), SendError> {
+        self.ready_to_send()?;
+        let me = self.person.try_get_value().unwrap_or_default();
+        let given = self
+            .log
+            .try_with_untracked(|l| {
+                l.reactions()
+                    .chips(to, &me)
+                    .iter()
+                    .any(|c| c.emoji == emoji && c.mine)
+            })
+            .unwrap_or_default();
+        let now = wall_clock_ms();
+        let message = ChatMessage {
+            name: name.to_owned(),
+            id: Some(crate::browser::random_hex(12)?),
+            from: Some(self.author.try_get_value().unwrap_or_default()),
+            ts: Some(now),
+            react: Some(emoji.to_owned()),
+            to: Some(to.to_owned()),
+            by: Some(me).filter(|me| !me.is_empty()),
+            undo: given,
+            ..Default::default()
+        };
+        self.publish_own(message, now)
+    }
+
+    /// Whether a message can be taken now: the client is there (online or not).
+    fn ready_to_send(&self) -> Result<(), SendError> {
+        match self.connection.try_with_value(|c| c.is_some()) {
+            None => Err(SendError::Closed),
+            Some(false) => Err(SendError::NotReady(
+                self.status
+                    .try_with_untracked(|s| s.label(wall_clock_ms()))
+                    .unwrap_or_default(),
+            )),
+            Some(true) => Ok(()),
+        }
+    }
+
+    /// Into the outbox and onto the wire in the open room (see [`ChatSession::send`]).
+    fn publish_own(&self, message: ChatMessage, now: f64) -> Result<(), SendError> {
         let seq = self
             .store
             .try_update_value(|s| s.recorder.next_seq(now))
@@ -380,12 +426,7 @@ impl ChatSession {
                 Err(SendError::TooLarge { size, limit })
             }
             Some((_, e)) => Err(SendError::Publish(e)),
-            None => {
-                if replying.is_some() {
-                    self.replying.try_set(None);
-                }
-                Ok(())
-            }
+            None => Ok(()),
         }
     }
 

@@ -320,6 +320,16 @@ impl ChatSession {
                         })
                         .collect();
                     session.with_room_log(&target, |log| log.merge(items, &author, false));
+                    // The room's reactions, kept apart (`chat::reactions`): counted, no rows.
+                    let topic = chat::reactions_topic(&target.chat_topic());
+                    if let Ok(reactions) = history::load(&db, &topic).await {
+                        let items = reactions
+                            .messages
+                            .into_iter()
+                            .map(|m| (m.payload, m.at, None))
+                            .collect();
+                        session.with_room_log(&target, |log| log.merge(items, &author, false));
+                    }
                     if loaded.skipped > 0 {
                         session
                             .notices

@@ -215,6 +215,10 @@ impl ChatSession {
             return;
         }
         let at = wall_clock_ms();
+        if let Payload::Chat(m @ chat::ChatMessage { react: Some(_), .. }) = &payload {
+            self.on_reaction(&room, m, &message.payload, at);
+            return;
+        }
         if let Some(name) = &name {
             self.typing_stopped(&room, name);
         }
@@ -239,5 +243,28 @@ impl ChatSession {
         self.core
             .try_update_value(|c| c.handle_shown(at, &room, shown));
         self.drive();
+    }
+
+    /// A reaction in `room` (from the link or a catch-up answer): counted on its message,
+    /// and kept if it is news (see `chat::reactions`).
+    pub(super) fn on_reaction(
+        &self,
+        room: &RoomName,
+        message: &chat::ChatMessage,
+        payload: &[u8],
+        at: f64,
+    ) {
+        let folded = self
+            .with_room_log(room, |log| log.react(message, at))
+            .flatten();
+        if folded != Some(chat::Folded::Newest) {
+            return;
+        }
+        if let Some(r) = chat::Reaction::of(message, at) {
+            let (key, at) = (r.key(), r.at());
+            self.core
+                .try_update_value(|c| c.handle_reacted(room, payload, key, at));
+            self.drive();
+        }
     }
 }

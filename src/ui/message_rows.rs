@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chat::{Delivery, Outbox, Refusal, Row, RowKind};
+use chat::{Chip, Delivery, Outbox, Reactions, Refusal, Row, RowKind};
 use web_sys::{Document, Element, Node};
 
 use super::watch_rows::append;
@@ -27,6 +27,9 @@ pub struct Context<'a> {
     pub vouched: bool,
     /// The `data-id` of the row a search result led to: marked `found`.
     pub found: Option<&'a str>,
+    /// The reactions on the rows' messages, and who "mine" is (this browser's person id).
+    pub reactions: Option<&'a Reactions>,
+    pub me: &'a str,
 }
 
 /// How a row looks where it can change.
@@ -37,6 +40,7 @@ struct Look {
     author: Option<String>,
     /// The delivery span's `data-delivery` and its words.
     delivery: Option<(&'static str, String)>,
+    reactions: Vec<Chip>,
 }
 
 struct Drawn {
@@ -45,6 +49,8 @@ struct Drawn {
     look: Look,
     /// The delivery span, once the row has one.
     delivery: Option<Element>,
+    /// The reactions' span, while it has any.
+    reactions: Option<Element>,
 }
 
 /// The rows on the page, in the log's order.
@@ -103,6 +109,10 @@ fn look_of(row: &Row, cx: &Context) -> Look {
         .filter(|_| row.own)
         .and_then(|id| cx.refusals.get(id));
     let author = row.verified.clone().filter(|_| cx.vouched);
+    let reactions = match (&row.id, cx.reactions) {
+        (Some(id), Some(r)) if !r.is_empty() => r.chips(id, cx.me),
+        _ => Vec::new(),
+    };
     let mut class = match row.kind {
         RowKind::Chat => "chat",
         RowKind::Raw(_) => "raw",
@@ -111,6 +121,7 @@ fn look_of(row: &Row, cx: &Context) -> Look {
     .to_owned();
     for (on, name) in [
         (row.quote.is_some(), "reply"),
+        (!reactions.is_empty(), "reacted"),
         (row.own, "own"),
         (row.catch_up, "catch-up"),
         (author.is_some(), "verified"),
@@ -148,6 +159,7 @@ fn look_of(row: &Row, cx: &Context) -> Look {
         title,
         author,
         delivery,
+        reactions,
     }
 }
 
@@ -185,6 +197,10 @@ fn draw(doc: &Document, row: &Row, look: Look) -> Option<Drawn> {
         let reply = append(doc, &time, "button", "reply", "Reply");
         let _ = reply.set_attribute("type", "button");
         let _ = reply.set_attribute("aria-label", &format!("Reply to {}", row.name));
+        let react = append(doc, &time, "button", "react", "React");
+        let _ = react.set_attribute("type", "button");
+        let _ = react.set_attribute("aria-haspopup", "true");
+        let _ = react.set_attribute("aria-label", &format!("React to {}", row.name));
     }
     if row.catch_up {
         let span = append(doc, &time, "span", "caught-up", "caught up");
@@ -198,6 +214,7 @@ fn draw(doc: &Document, row: &Row, look: Look) -> Option<Drawn> {
         row: tr,
         look: Look::default(),
         delivery: None,
+        reactions: None,
     };
     restyle(doc, &mut d, look);
     Some(d)
@@ -241,7 +258,42 @@ fn restyle(doc: &Document, d: &mut Drawn, look: Look) {
             (None, None) => {}
         }
     }
+    if d.look.reactions != look.reactions {
+        if let Some(old) = d.reactions.take() {
+            old.remove();
+        }
+        if let (false, Some(time)) = (look.reactions.is_empty(), tr.last_element_child()) {
+            d.reactions = Some(draw_chips(doc, &time, &look.reactions));
+        }
+    }
     d.look = look;
+}
+
+/// `.reactions`: a button per emoji with its count (`👍 2`), pressed if it is the user's
+/// (pressing it again takes it back).
+fn draw_chips(doc: &Document, time: &Element, chips: &[Chip]) -> Element {
+    let span = append(doc, time, "span", "reactions", "");
+    for chip in chips {
+        let words = format!("{} {}", chip.emoji, chip.count);
+        let b = append(doc, &span, "button", "reaction", &words);
+        let _ = b.set_attribute("type", "button");
+        let _ = b.set_attribute("data-emoji", &chip.emoji);
+        let _ = b.set_attribute("aria-pressed", if chip.mine { "true" } else { "false" });
+        let who = if chip.count == 1 { "person" } else { "people" };
+        let title = if chip.mine {
+            format!(
+                "{} {who} reacted {}, you too: press to take yours back",
+                chip.count, chip.emoji
+            )
+        } else {
+            format!(
+                "{} {who} reacted {}: press to add yours",
+                chip.count, chip.emoji
+            )
+        };
+        let _ = b.set_attribute("title", &title);
+    }
+    span
 }
 
 #[cfg(test)]
@@ -303,6 +355,8 @@ mod tests {
             refusals: &none,
             vouched: false,
             found: None,
+            reactions: None,
+            me: "",
         };
         let (a, b, c) = (
             row(1, "a", "x", None),
@@ -360,6 +414,8 @@ mod tests {
                 refusals,
                 vouched: false,
                 found: None,
+                reactions: None,
+                me: "",
             };
             sync(&body, drawn, std::slice::from_ref(&mine), &cx);
         };

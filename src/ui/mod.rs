@@ -11,6 +11,7 @@ mod keyed;
 mod message_rows;
 mod notices;
 mod presence;
+mod reactions;
 mod rooms;
 mod search;
 mod search_panel;

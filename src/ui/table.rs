@@ -60,20 +60,25 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
         let Some(body) = body.get() else {
             return;
         };
-        // Rows are shared, so this snapshot costs a reference count per row.
-        let rows = log.with(|l| l.rows().cloned().collect::<Vec<Arc<Row>>>());
         let known = session.outbox_known.get();
         let vouched = session.vouched.get();
         let found = session.found.get();
-        session.outbox.with(|outbox| {
-            session.refusals.with(|refusals| {
-                let cx = super::message_rows::Context {
-                    outbox: known.then_some(outbox),
-                    refusals,
-                    vouched,
-                    found: found.as_ref().map(|(id, _)| id.as_str()),
-                };
-                drawn.update_value(|d| super::message_rows::sync(&body, d, &rows, &cx));
+        let me = session.person();
+        log.with(|l| {
+            // Rows are shared, so this snapshot costs a reference count per row.
+            let rows = l.rows().cloned().collect::<Vec<Arc<Row>>>();
+            session.outbox.with(|outbox| {
+                session.refusals.with(|refusals| {
+                    let cx = super::message_rows::Context {
+                        outbox: known.then_some(outbox),
+                        refusals,
+                        vouched,
+                        found: found.as_ref().map(|(id, _)| id.as_str()),
+                        reactions: Some(l.reactions()),
+                        me: &me,
+                    };
+                    drawn.update_value(|d| super::message_rows::sync(&body, d, &rows, &cx));
+                })
             })
         });
         if found.is_some() && scrolled_to.with_value(|s| *s != found) {
@@ -112,6 +117,9 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                 }
             });
             return true;
+        }
+        if let Some(done) = super::reactions::clicked(session, &target) {
+            return done;
         }
         let Some(button) = target.closest("button.reply").ok().flatten() else {
             return false;
@@ -171,6 +179,9 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                             .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
                             .is_some_and(|t| t.class_list().contains("quote"));
                         if quote && (ev.key() == "Enter" || ev.key() == " ") && act(ev.target()) {
+                            ev.prevent_default();
+                        }
+                        if ev.key() == "Escape" && super::reactions::close_picker() {
                             ev.prevent_default();
                         }
                     }

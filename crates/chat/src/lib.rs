@@ -14,6 +14,7 @@ mod notice;
 mod outbox;
 pub mod pace;
 pub mod presence;
+pub mod reactions;
 pub mod receipts;
 mod room;
 mod rooms;
@@ -40,6 +41,7 @@ pub use outbox::{
     CLOSED_ON_SEND_MS, ECHO_WAIT_MS, MAX_CLOSED_SENDS, MAX_SEQ, OUTBOX_CAPACITY,
 };
 pub use presence::{decode_status, Listing, Person, Presence, PresenceRefresh, Status};
+pub use reactions::{reactions_topic, Chip, Folded, Reaction, Reactions};
 pub use receipts::Receipts;
 pub use room::{
     RoomName, RoomNameError, CATCHUP_PREFIX, DEFAULT_ROOM, MAX_ROOM_NAME_BYTES, TYPING_PREFIX,

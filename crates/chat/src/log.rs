@@ -5,6 +5,7 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::message::{decode_payload, ChatMessage, Payload, Quote, RawReason};
+use crate::reactions::{Folded, Reaction, Reactions};
 
 /// Longest text kept for display; the rest is cut with a note saying how much.
 const MAX_SHOWN_CHARS: usize = 10_000;
@@ -135,6 +136,8 @@ pub struct MessageLog {
     /// Rows added since the last [`MessageLog::take_fresh`], while someone listens (the
     /// search, which must also see rows trimmed before it looks).
     fresh: Option<Vec<Arc<Row>>>,
+    /// The reactions on its messages (held or not: one may come before its message).
+    reactions: Reactions,
 }
 
 impl MessageLog {
@@ -148,7 +151,19 @@ impl MessageLog {
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             fresh: None,
+            reactions: Reactions::default(),
         }
+    }
+
+    /// Take in a reaction (`message` carries one, see [`crate::reactions`]) that arrived at
+    /// `at`. `None` if it carries none.
+    pub fn react(&mut self, message: &ChatMessage, at: f64) -> Option<Folded> {
+        Reaction::of(message, at).map(|r| self.reactions.fold(&r))
+    }
+
+    /// The reactions on this log's messages.
+    pub fn reactions(&self) -> &Reactions {
+        &self.reactions
     }
 
     /// Keep every row added from now on for [`MessageLog::take_fresh`] (or stop).
@@ -233,6 +248,10 @@ impl MessageLog {
         author: Option<&str>,
         before: impl Fn(&Row) -> bool,
     ) -> Option<u64> {
+        if message.react.is_some() {
+            self.react(message, at);
+            return None;
+        }
         if let Some(id) = &message.id {
             if self.seen.contains(id) {
                 return None;
@@ -383,6 +402,11 @@ impl MessageLog {
         catch_up: bool,
         author: Option<&str>,
     ) -> Option<Row> {
+        if let Payload::Chat(message @ ChatMessage { react: Some(_), .. }) = &payload {
+            // Not a row: its count goes on the message it names.
+            self.react(message, at);
+            return None;
+        }
         match &payload {
             Payload::Chat(ChatMessage { id: Some(id), .. }) => {
                 if self.seen.contains(id) {
@@ -986,5 +1010,35 @@ mod tests {
         assert_eq!(ids[0], "o");
         assert!(ids[1].starts_with("t10-"), "{}", ids[1]);
         assert_ne!(ids[1], ids[2]);
+    }
+
+    #[test]
+    fn reactions_make_no_rows_and_are_counted_on_the_message_they_name() {
+        let mut log = MessageLog::new(10);
+        let react = |by: &str, id: &str| {
+            format!(r#"{{"name":"{by}","react":"👍","to":"m1","by":"{by}","id":"{id}","ts":5}}"#)
+                .into_bytes()
+        };
+        // Before its message, live, then from history and catch-up (merge), then our own.
+        assert!(log.receive(&react("ann", "r1"), 1.0, "").is_none());
+        log.receive(&chat("Ann", "hello", Some("m1"), None), 2.0, "");
+        let merged = log.merge(vec![(react("bo", "r2"), 3.0, None)], "", true);
+        assert_eq!(merged, 0, "no row");
+        let own = ChatMessage {
+            name: "me".into(),
+            react: Some("👍".into()),
+            to: Some("m1".into()),
+            by: Some("me".into()),
+            id: Some("r3".into()),
+            ..Default::default()
+        };
+        assert_eq!(log.push_own(&own, 4.0, None), None);
+        assert_eq!(texts(&log), ["hello"]);
+        assert_eq!(log.total(), 1, "reactions are not messages");
+        let chips = log.reactions().chips("m1", "me");
+        assert_eq!(chips.len(), 1);
+        assert_eq!((chips[0].count, chips[0].mine), (3, true));
+        log.clear();
+        assert!(log.reactions().chips("m1", "me").is_empty());
     }
 }

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct ChatMessage {
     pub name: String,
+    /// The text; a reaction has none, and leaves the field out.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub message: String,
     /// Unique per message, so a message that arrives twice is shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -31,6 +33,19 @@ pub struct ChatMessage {
     /// The start of the message answered (at most [`REPLY_TEXT_CHARS`] chars).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_text: Option<String>,
+    /// A reaction: this emoji on the message [`ChatMessage::to`] names (see
+    /// [`crate::reactions`]). A reaction is no chat row.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub react: Option<String>,
+    /// What a reaction is on: the id of a message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Who reacts: the person (a browser profile's id, as in presence); without it, the name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// A reaction taken back.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub undo: bool,
 }
 
 /// How much of the answered message a reply carries.
@@ -96,6 +111,8 @@ pub enum RawReason {
     InvalidUtf8,
     NotJson,
     WrongShape,
+    /// Has a text `react`, but no message id in `to`, or an emoji too long or with spaces.
+    BadReaction,
 }
 
 impl fmt::Display for RawReason {
@@ -104,11 +121,15 @@ impl fmt::Display for RawReason {
             RawReason::InvalidUtf8 => "not valid UTF-8",
             RawReason::NotJson => "not JSON",
             RawReason::WrongShape => "JSON without text \"name\" and \"message\"",
+            RawReason::BadReaction => "a reaction without a valid emoji and message id",
         })
     }
 }
 
 /// What a payload on the chat topic turned out to be.
+// Decoded once per arrival and taken apart at once: boxing the message would cost an
+// allocation per message for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Payload {
     Chat(ChatMessage),
@@ -142,6 +163,34 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
     }
     match serde_json::from_str::<Wire>(text) {
         Ok(Wire {
+            react: Field::Text(react),
+            to,
+            name,
+            id,
+            from,
+            ts,
+            by,
+            undo,
+            ..
+        }) => {
+            let reaction = ChatMessage {
+                name: name.text().unwrap_or_default(),
+                id: id.text(),
+                from: from.text(),
+                ts: ts.number(),
+                react: Some(react),
+                to: to.text(),
+                by: by.text(),
+                undo: matches!(undo, Field::Flag(true)),
+                ..Default::default()
+            };
+            if crate::reactions::Reaction::of(&reaction, 0.0).is_some() {
+                Payload::Chat(reaction)
+            } else {
+                raw(RawReason::BadReaction)
+            }
+        }
+        Ok(Wire {
             name: Field::Text(name),
             message: Field::Text(message),
             id,
@@ -150,6 +199,7 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
             reply_to,
             reply_name,
             reply_text,
+            ..
         }) => Payload::Chat(ChatMessage {
             name,
             message,
@@ -159,6 +209,7 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
             reply_to: reply_to.text(),
             reply_name: reply_name.text(),
             reply_text: reply_text.text(),
+            ..Default::default()
         }),
         Ok(_) => raw(RawReason::WrongShape),
         Err(e) if e.is_data() => raw(RawReason::WrongShape),
@@ -185,6 +236,14 @@ struct Wire {
     reply_name: Field,
     #[serde(default)]
     reply_text: Field,
+    #[serde(default)]
+    react: Field,
+    #[serde(default)]
+    to: Field,
+    #[serde(default)]
+    by: Field,
+    #[serde(default)]
+    undo: Field,
 }
 
 /// One JSON value, kept only if it is a string or a number.
@@ -192,6 +251,7 @@ struct Wire {
 enum Field {
     Text(String),
     Number(f64),
+    Flag(bool),
     #[default]
     Other,
 }
@@ -247,8 +307,8 @@ impl<'de> Visitor<'de> for FieldVisitor {
         Ok(Field::Number(v as f64))
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Field, E> {
-        Ok(Field::Other)
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Field, E> {
+        Ok(Field::Flag(v))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Field, E> {

@@ -550,3 +550,50 @@ fn announced(s: &mut Session) -> Vec<String> {
         })
         .collect()
 }
+
+#[test]
+fn an_own_reaction_goes_through_the_outbox_and_is_kept_under_the_rooms_reactions_topic() {
+    let mut s = ready(MqttVersion::V5, false);
+    let reaction = |id: &str, undo: bool| ChatMessage {
+        name: "Ann".into(),
+        id: Some(id.into()),
+        from: Some("tab".into()),
+        ts: Some(1000.0),
+        react: Some("👍".into()),
+        to: Some("m1".into()),
+        by: Some("person".into()),
+        undo,
+        ..Default::default()
+    };
+    // Sent on a signed-in author's topic: kept under its room's reactions, not the topic's.
+    let topic = "messages/kitchen/from/ann";
+    let mut keys = Vec::new();
+    for (id, undo) in [("r1", false), ("r2", true)] {
+        s.handle_send(1000.0, topic, reaction(id, undo)).unwrap();
+        let out = drain(&mut s);
+        assert_eq!(
+            published_ids(&out),
+            [id],
+            "through the outbox, as any message"
+        );
+        s.handle_published(&Key::Message(id.into()), Ok(Some(1)))
+            .unwrap();
+        let out = drain(&mut s);
+        let kept: Vec<_> = out
+            .stores
+            .iter()
+            .filter_map(|op| match op {
+                StoreOp::History { topic, id, .. } => Some((topic.clone(), id.clone())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kept.len(), 1, "{out:?}");
+        assert_eq!(kept[0].0, "messages/kitchen#reactions");
+        keys.push(kept[0].1.clone());
+    }
+    assert_eq!(
+        keys[0], keys[1],
+        "a take-back replaces the reaction it takes back"
+    );
+    assert!(keys[0].as_deref().unwrap().starts_with("r:"));
+}

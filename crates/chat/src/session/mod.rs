@@ -36,6 +36,7 @@ mod rooms;
 mod typing;
 
 pub use catchup::OVERLAP_MS;
+pub use own::reactions_topic_of;
 pub use presence::{
     NAME_SETTLE_MS, REFRESH_CHECK_MS, RESTORE_MS, SWEEP_AFTER_MS, SWEEP_SPREAD_MS, WILL_DELAY,
 };
@@ -133,7 +134,7 @@ pub enum ViewChange {
     /// ids in `before` (sent after it, while it was being read back), if any are shown.
     ShowOwn {
         topic: String,
-        message: ChatMessage,
+        message: Box<ChatMessage>,
         at: f64,
         before: Vec<String>,
     },

@@ -43,10 +43,11 @@ impl Session {
     /// A fresh message is on its way: into the history and onto the page.
     fn sent_fresh(&mut self, unsent: &Unsent) {
         let at = unsent.message.ts.unwrap_or(unsent.seq / 1000.0);
+        let (topic, id) = kept_as(&unsent.topic, &unsent.message, at);
         self.stores.push_back(StoreOp::History {
-            topic: unsent.topic.clone(),
+            topic,
             payload: unsent.message.to_json(),
-            id: unsent.message.id.clone(),
+            id,
             at,
             refusal: None,
         });
@@ -56,7 +57,7 @@ impl Session {
     pub(super) fn show_own(&mut self, unsent: &Unsent, before: Vec<String>) {
         self.views.push_back(ViewChange::ShowOwn {
             topic: unsent.topic.clone(),
-            message: unsent.message.clone(),
+            message: Box::new(unsent.message.clone()),
             at: unsent.message.ts.unwrap_or(unsent.seq / 1000.0),
             before,
         });
@@ -267,7 +268,7 @@ impl Session {
     /// If it is an own message marked "not seen back", it was delivered after all: the mark
     /// goes, from the history too.
     pub fn handle_echo(&mut self, id: &str, topic: &str, payload: &[u8], at: f64) {
-        if self.receipts.handle_echo(id).is_some() {
+        if self.receipts.handle_echo(id).is_some() && !is_reaction(payload) {
             self.stores.push_back(StoreOp::History {
                 topic: topic.to_owned(),
                 payload: payload.to_vec(),
@@ -287,6 +288,11 @@ impl Session {
     /// A mark came: into the history record and the rows.
     pub(super) fn changed(&mut self, now: f64, change: Change) {
         if let Change::Marked { pending, refusal } = change {
+            if pending.message.react.is_some() {
+                // A reaction has no row to mark, and its record is the reaction's own.
+                self.view(ViewChange::Marks);
+                return;
+            }
             self.stores.push_back(StoreOp::History {
                 topic: pending.topic.clone(),
                 payload: pending.message.to_json(),
@@ -297,6 +303,31 @@ impl Session {
         }
         self.view(ViewChange::Marks);
     }
+}
+
+/// Where one of ours is kept in the history: a chat message under its topic and id; a
+/// reaction under its room's reactions topic and its key (see [`crate::reactions`]).
+fn kept_as(topic: &str, message: &ChatMessage, at: f64) -> (String, Option<String>) {
+    match crate::reactions::Reaction::of(message, at) {
+        Some(r) => (reactions_topic_of(topic), Some(r.key())),
+        None => (topic.to_owned(), message.id.clone()),
+    }
+}
+
+/// The reactions topic of the room `topic` belongs to (`…/from/<user>` is its room's).
+pub fn reactions_topic_of(topic: &str) -> String {
+    let room = match crate::topics::route(topic) {
+        Some(crate::topics::Route::Chat { room, .. }) => room.chat_topic(),
+        _ => topic.to_owned(),
+    };
+    crate::reactions::reactions_topic(&room)
+}
+
+fn is_reaction(payload: &[u8]) -> bool {
+    matches!(
+        crate::message::decode_payload(payload),
+        crate::message::Payload::Chat(ChatMessage { react: Some(_), .. })
+    )
 }
 
 fn unsent_of(p: &Pending) -> Unsent {

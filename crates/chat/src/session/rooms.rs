@@ -164,6 +164,19 @@ impl Session {
         }
     }
 
+    /// A reaction in `room` that is now the newest of its kind ([`crate::Folded::Newest`]),
+    /// from the link or a catch-up answer: kept under the room's reactions topic and its key
+    /// ([`crate::Reaction::key`]). It makes no row, so nothing is unread.
+    pub fn handle_reacted(&mut self, room: &RoomName, payload: &[u8], key: String, at: f64) {
+        self.stores.push_back(StoreOp::History {
+            topic: crate::reactions::reactions_topic(&room.chat_topic()),
+            payload: payload.to_vec(),
+            id: Some(key),
+            at,
+            refusal: None,
+        });
+    }
+
     fn new_row(&mut self, now: f64, room: &RoomName, words: Option<(&str, &str)>) {
         let before = self.rooms.rooms.unread(room);
         self.rooms.rooms.arrived(room, self.rooms.visible);
