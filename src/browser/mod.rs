@@ -4,6 +4,7 @@
 pub mod early_socket;
 pub mod identity;
 pub mod live_ids;
+pub mod notify;
 pub mod route;
 pub mod scope;
 pub mod web_storage;

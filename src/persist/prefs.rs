@@ -5,6 +5,7 @@ use crate::browser::web_storage::{self, Area};
 
 const NAME_KEY: &str = "mqtt-chat.name";
 const DRAFT_KEY: &str = "mqtt-chat.draft";
+const NOTIFY_KEY: &str = "mqtt-chat.notify";
 
 /// This tab's name if it has one (two tabs can be two people), else the last one used in
 /// this browser.
@@ -32,4 +33,14 @@ pub fn save_draft(text: &str) {
     } else {
         let _ = web_storage::set_raw(Area::Session, DRAFT_KEY, text);
     }
+}
+
+/// What each room notifies of (this browser's choice; off until the user turns it on).
+pub fn load_notify() -> chat::NotifySettings {
+    web_storage::get(Area::Local, NOTIFY_KEY).unwrap_or_default()
+}
+
+pub fn save_notify(settings: &chat::NotifySettings) -> Result<(), String> {
+    web_storage::set(Area::Local, NOTIFY_KEY, settings)
+        .map_err(|why| format!("This choice could not be saved for next time ({why})."))
 }

@@ -147,6 +147,8 @@ pub struct ChatSession {
     /// The tab is visible (the title shows the unread count only while it is not; the core
     /// is told too, for what counts as unread).
     pub visible: RwSignal<bool>,
+    /// What each room notifies of: a mirror of the core's (see [`ChatSession::set_notify`]).
+    pub notify: RwSignal<chat::NotifySettings>,
     /// The link, once the tab knows who it is.
     connection: StoredValue<Option<Connection>, LocalStorage>,
     store: StoredValue<Store, LocalStorage>,
@@ -244,6 +246,8 @@ impl ChatSession {
             .unwrap_or_else(crate::persist::prefs::load_name);
         core.set_name(&name);
         core.handle_visible(lifecycle::page_visible());
+        let notify = crate::persist::prefs::load_notify();
+        core.handle_notify_settings(notify.clone());
         // A room from the link is joined: remembered, and asked about once connected.
         core.handle_rooms_restored(wall_clock_ms(), rooms.clone(), &rooms::saved_rooms());
         let router = chat_router(rooms.joined());
@@ -302,7 +306,13 @@ impl ChatSession {
             search_render: StoredValue::new(RenderThrottle::default()),
             found: RwSignal::new(None),
             replying: RwSignal::new(None),
+            notify: RwSignal::new(notify),
         };
+        crate::browser::notify::on_click(move |room| {
+            if let Ok(room) = RoomName::parse(&room) {
+                session.show_room(room);
+            }
+        });
         // Nothing is verified until this connection's own check answers (scoped, so after
         // the scope is set).
         vouch::forget_old_answers();
@@ -326,12 +336,12 @@ impl ChatSession {
         })
     }
 
-    /// The signed-in user whose name the broker vouches for, if any.
     /// This browser's person id (presence's; who a reaction is by), once known.
     pub fn person(&self) -> String {
         self.person.try_get_value().unwrap_or_default()
     }
 
+    /// The signed-in user whose name the broker vouches for, if any.
     pub fn signed_in_as(&self) -> Option<String> {
         self.user.try_get_value().unwrap_or_default()
     }
@@ -388,6 +398,34 @@ impl ChatSession {
             ..Default::default()
         };
         self.publish_own(message, now)
+    }
+
+    /// Set what the open room notifies of. Turning it on asks for the browser's permission
+    /// first (this is the user's own action); refused, nothing changes and the words say why.
+    pub async fn set_notify(&self, level: chat::Level) -> Result<(), String> {
+        use crate::browser::notify::{ask, Permission};
+        if level != chat::Level::Off {
+            match ask().await {
+                Permission::Granted => {}
+                Permission::Unsupported => {
+                    return Err("This browser cannot show notifications here.".into())
+                }
+                Permission::Denied => {
+                    return Err(
+                        "Notifications are blocked for this page: allow them in the browser's site settings."
+                            .into(),
+                    )
+                }
+                Permission::Ask => return Err("Notifications were not allowed.".into()),
+            }
+        }
+        let room = self.open_room();
+        let mut settings = self.notify.try_get_untracked().unwrap_or_default();
+        settings.set(&room, level);
+        self.core
+            .try_update_value(|c| c.handle_notify_settings(settings.clone()));
+        self.notify.try_set(settings.clone());
+        crate::persist::prefs::save_notify(&settings)
     }
 
     /// Whether a message can be taken now: the client is there (online or not).
@@ -600,6 +638,20 @@ impl ChatSession {
             ViewChange::CaughtUp { room, entries } => self.merge_catch_up(&room, entries),
             ViewChange::Announce(words) => {
                 self.announcement.try_set(words);
+            }
+            ViewChange::Notify {
+                room,
+                name,
+                text,
+                mention,
+            } => {
+                let title = if mention {
+                    format!("{name} mentioned you in #{room}")
+                } else {
+                    format!("{name} in #{room}")
+                };
+                let body: String = text.chars().take(200).collect();
+                crate::browser::notify::show(&title, &body, room.as_str());
             }
             ViewChange::Rooms => self.mirror_rooms(),
             ViewChange::Shown { from, to } => self.room_shown(from, to),

@@ -30,6 +30,8 @@ pub struct Context<'a> {
     /// The reactions on the rows' messages, and who "mine" is (this browser's person id).
     pub reactions: Option<&'a Reactions>,
     pub me: &'a str,
+    /// The user's name: someone else's message naming it (`@name`) is marked `mention`.
+    pub name: &'a str,
 }
 
 /// How a row looks where it can change.
@@ -122,6 +124,10 @@ fn look_of(row: &Row, cx: &Context) -> Look {
     for (on, name) in [
         (row.quote.is_some(), "reply"),
         (!reactions.is_empty(), "reacted"),
+        (
+            !row.own && row.kind == RowKind::Chat && chat::mentions(&row.text, cx.name),
+            "mention",
+        ),
         (row.own, "own"),
         (row.catch_up, "catch-up"),
         (author.is_some(), "verified"),
@@ -357,6 +363,7 @@ mod tests {
             found: None,
             reactions: None,
             me: "",
+            name: "",
         };
         let (a, b, c) = (
             row(1, "a", "x", None),
@@ -416,6 +423,7 @@ mod tests {
                 found: None,
                 reactions: None,
                 me: "",
+                name: "",
             };
             sync(&body, drawn, std::slice::from_ref(&mine), &cx);
         };

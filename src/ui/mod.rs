@@ -10,6 +10,7 @@ mod composer;
 mod keyed;
 mod message_rows;
 mod notices;
+mod notify;
 mod presence;
 mod reactions;
 mod rooms;
@@ -76,6 +77,7 @@ pub fn App(config: AppConfig) -> impl IntoView {
                     // Here, not in the banner: the badge's words change length as it counts
                     // down, and must not move the page.
                     <search::SearchBox session=session route=route />
+                    <notify::NotifyChoice session=session />
                     <a id="watch-link" href="#/watch">"Topic viewer"</a>
                 </div>
                 <NoticeList session=session />

@@ -64,6 +64,7 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
         let vouched = session.vouched.get();
         let found = session.found.get();
         let me = session.person();
+        let name = session.name.get();
         log.with(|l| {
             // Rows are shared, so this snapshot costs a reference count per row.
             let rows = l.rows().cloned().collect::<Vec<Arc<Row>>>();
@@ -76,6 +77,7 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                         found: found.as_ref().map(|(id, _)| id.as_str()),
                         reactions: Some(l.reactions()),
                         me: &me,
+                        name: &name,
                     };
                     drawn.update_value(|d| super::message_rows::sync(&body, d, &rows, &cx));
                 })

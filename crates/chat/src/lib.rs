@@ -11,6 +11,7 @@ pub mod history;
 mod log;
 mod message;
 mod notice;
+pub mod notify;
 mod outbox;
 pub mod pace;
 pub mod presence;
@@ -36,6 +37,7 @@ pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};
 pub use log::{row_of, row_of_own, MessageLog, Row, RowKind};
 pub use message::{decode_payload, ChatMessage, Payload, Quote, RawReason, REPLY_TEXT_CHARS};
 pub use notice::{Notice, NoticeKind, Notices};
+pub use notify::{mentions, Level, NotifySettings};
 pub use outbox::{
     is_safe_seq, renumber, Delivery, Outbox, OutboxError, Pending, Refusal, Restoration, Unsent,
     CLOSED_ON_SEND_MS, ECHO_WAIT_MS, MAX_CLOSED_SENDS, MAX_SEQ, OUTBOX_CAPACITY,

@@ -22,6 +22,8 @@ pub struct Rooms {
     joined: Vec<RoomName>,
     open: RoomName,
     unread: HashMap<RoomName, u32>,
+    /// Of the unread, those that name the user (`@name`).
+    mentioned: HashMap<RoomName, u32>,
 }
 
 impl Default for Rooms {
@@ -37,6 +39,7 @@ impl Rooms {
             joined: vec![RoomName::default_room()],
             open: RoomName::default_room(),
             unread: HashMap::new(),
+            mentioned: HashMap::new(),
         };
         for room in saved {
             let _ = rooms.join(room);
@@ -80,10 +83,10 @@ impl Rooms {
             return false;
         }
         self.joined.retain(|r| r != room);
-        self.unread.remove(room);
+        self.read(room.clone());
         if &self.open == room {
             self.open = RoomName::default_room();
-            self.unread.remove(&self.open);
+            self.read(self.open.clone());
         }
         true
     }
@@ -91,7 +94,7 @@ impl Rooms {
     /// Show `room` (joined or not: it is joined). Its unread count goes.
     pub fn show(&mut self, room: RoomName) -> Result<(), JoinError> {
         self.join(room.clone())?;
-        self.unread.remove(&room);
+        self.read(room.clone());
         self.open = room;
         Ok(())
     }
@@ -99,15 +102,33 @@ impl Rooms {
     /// A new message for `room` arrived. It is unread unless it is in the open room of a tab
     /// the user is looking at.
     pub fn arrived(&mut self, room: &RoomName, visible: bool) {
+        self.arrived_naming(room, visible, false);
+    }
+
+    /// [`Rooms::arrived`], for a message that names the user (`mention`) or not.
+    pub fn arrived_naming(&mut self, room: &RoomName, visible: bool, mention: bool) {
         if !self.is_joined(room) || (visible && room == &self.open) {
             return;
         }
         *self.unread.entry(room.clone()).or_default() += 1;
+        if mention {
+            *self.mentioned.entry(room.clone()).or_default() += 1;
+        }
+    }
+
+    fn read(&mut self, room: RoomName) {
+        self.unread.remove(&room);
+        self.mentioned.remove(&room);
+    }
+
+    /// Unread messages of `room` that name the user.
+    pub fn mentions(&self, room: &RoomName) -> u32 {
+        self.mentioned.get(room).copied().unwrap_or(0)
     }
 
     /// The user looks at the tab again: what the open room got meanwhile is read.
     pub fn seen(&mut self) {
-        self.unread.remove(&self.open);
+        self.read(self.open.clone());
     }
 
     pub fn unread(&self, room: &RoomName) -> u32 {
@@ -118,9 +139,12 @@ impl Rooms {
         self.unread.values().sum()
     }
 
-    /// The page title: `(3) MQTT chat` while hidden with something unread.
+    /// The page title: `(3) MQTT chat` while hidden with something unread, `(3 · @1) MQTT
+    /// chat` when one of them names the user.
     pub fn title(&self, hidden: bool) -> String {
+        let mentions: u32 = self.mentioned.values().sum();
         match self.total_unread() {
+            n if hidden && n > 0 && mentions > 0 => format!("({n} · @{mentions}) {TITLE}"),
             n if hidden && n > 0 => format!("({n}) {TITLE}"),
             _ => TITLE.to_owned(),
         }
@@ -193,5 +217,23 @@ mod tests {
         assert_eq!(rooms.join(room("r1")), Ok(false));
         assert!(rooms.show(room("one-more")).is_err());
         assert_eq!(rooms.open(), &RoomName::default_room());
+    }
+
+    #[test]
+    fn mentions_are_counted_in_the_title_and_read_with_the_room() {
+        let mut rooms = Rooms::new(vec![room("ops")], None);
+        rooms.arrived(&room("ops"), false);
+        rooms.arrived_naming(&room("ops"), false, true);
+        rooms.arrived_naming(&room("messages"), false, true);
+        assert_eq!(rooms.title(true), format!("(3 · @2) {TITLE}"));
+        assert_eq!(rooms.title(false), TITLE);
+        rooms.show(room("ops")).unwrap();
+        assert_eq!(rooms.mentions(&room("ops")), 0);
+        assert_eq!(rooms.title(true), format!("(1 · @1) {TITLE}"));
+        rooms.show(room("messages")).unwrap();
+        assert_eq!(rooms.title(true), TITLE);
+        // Looked at, nothing counts.
+        rooms.arrived_naming(&room("messages"), true, true);
+        assert_eq!(rooms.mentions(&room("messages")), 0);
     }
 }

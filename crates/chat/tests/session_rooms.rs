@@ -2,7 +2,7 @@
 //! following another tab subscribe to, remember and show; when each room asks for catch-up
 //! (once the link and storage are up, once per need); and what counts as unread.
 
-use chat::session::{room_filters, Shown, StoreOp, Transmit, ViewChange};
+use chat::session::{room_filters, Shown, StoreOp, Transmit, ViewChange, NOTIFY_GAP_MS};
 use chat::{JoinError, MqttVersion, RoomName, Rooms, Session, MAX_ROOMS};
 use mqtt_core::QoS;
 
@@ -433,4 +433,68 @@ fn every_message_shown_is_kept_whoever_sent_it_and_only_others_count_as_unread()
         out.stores
     );
     assert_eq!(s.rooms().unread(&room("dev")), 1);
+}
+
+fn notified(out: &Out) -> Vec<(String, String, bool)> {
+    out.views
+        .iter()
+        .filter_map(|v| match v {
+            ViewChange::Notify {
+                room,
+                text,
+                mention,
+                ..
+            } => Some((room.to_string(), text.clone(), *mention)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_hidden_tab_notifies_of_mentions_and_of_every_message_where_a_room_says_so() {
+    use chat::{Level, NotifySettings};
+    let mut s = ready();
+    s.handle_saved_rooms(0.0, vec![room("dev")]);
+    s.set_name("Ann");
+    drain(&mut s);
+    let naming = theirs(Some(("Bo", "hey @ann, look")));
+    let plain = theirs(Some(("Bo", "just chatting")));
+
+    // Off until the user turns it on: nothing, but the mention is counted in the title.
+    s.handle_visible(false);
+    s.handle_shown(10.0, &default(), naming);
+    assert!(notified(&drain(&mut s)).is_empty());
+    assert_eq!(s.rooms().mentions(&default()), 1);
+    assert!(
+        s.rooms().title(true).contains("@1"),
+        "{}",
+        s.rooms().title(true)
+    );
+
+    let mut settings = NotifySettings::default();
+    settings.set(&room("dev"), Level::All);
+    s.handle_notify_settings(settings);
+    s.handle_shown(20.0, &default(), naming);
+    s.handle_shown(21.0, &default(), plain);
+    s.handle_shown(22.0, &room("dev"), plain);
+    // A catch-up row (no words) never notifies.
+    s.handle_shown(23.0, &room("dev"), theirs(None));
+    assert_eq!(
+        notified(&drain(&mut s)),
+        [
+            ("messages".to_owned(), "hey @ann, look".to_owned(), true),
+            ("dev".to_owned(), "just chatting".to_owned(), false),
+        ]
+    );
+    // A flood is one notification per room per NOTIFY_GAP_MS.
+    for i in 0..100 {
+        s.handle_shown(100.0 + f64::from(i), &room("dev"), plain);
+    }
+    assert!(notified(&drain(&mut s)).is_empty(), "dev notified at 22");
+    s.handle_shown(22.0 + NOTIFY_GAP_MS, &room("dev"), plain);
+    assert_eq!(notified(&drain(&mut s)).len(), 1);
+    // Looked at: nothing notifies, even a mention.
+    s.handle_visible(true);
+    s.handle_shown(99_999.0, &room("dev"), naming);
+    assert!(notified(&drain(&mut s)).is_empty());
 }

@@ -40,7 +40,7 @@ pub use own::reactions_topic_of;
 pub use presence::{
     NAME_SETTLE_MS, REFRESH_CHECK_MS, RESTORE_MS, SWEEP_AFTER_MS, SWEEP_SPREAD_MS, WILL_DELAY,
 };
-pub use rooms::{room_filters, Shown};
+pub use rooms::{room_filters, Shown, NOTIFY_GAP_MS};
 
 use std::collections::{HashSet, VecDeque};
 
@@ -160,6 +160,15 @@ pub enum ViewChange {
     CaughtUp { room: RoomName, entries: Vec<Entry> },
     /// Tell a screen reader these words (new messages in the open room, gathered).
     Announce(String),
+    /// Show a browser notification of `name`'s message in `room` (the tab is hidden, and
+    /// the room notifies of it: see [`crate::notify`]).
+    Notify {
+        room: RoomName,
+        name: String,
+        text: String,
+        /// It names the user.
+        mention: bool,
+    },
     /// Of the messages from before a reload (or held while storage was read), `failed`
     /// could not be queued, the last because of `why`; they stay stored. 0: all went.
     Requeued { failed: usize, why: String },

@@ -48,7 +48,7 @@ pub(super) struct PresencePart {
     tab: Option<String>,
     /// The signed-in user: the status goes to `.../from/<user>`.
     user: Option<String>,
-    name: String,
+    pub(super) name: String,
     rooms: Vec<String>,
     connected: bool,
     /// When our online status was last said.

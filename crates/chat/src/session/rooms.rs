@@ -9,6 +9,7 @@
 use mqtt_core::QoS;
 
 use super::{Session, StoreOp, Transmit, ViewChange};
+use crate::notify::{mentions, should_notify, NotifySettings};
 use crate::room::RoomName;
 use crate::rooms::{JoinError, Rooms};
 use crate::topics::verified_chat_filter;
@@ -23,7 +24,14 @@ pub(super) struct RoomsPart {
     storage_known: bool,
     /// The user looks at this tab (the open room's arrivals are read, not unread).
     visible: bool,
+    /// What each room notifies of while the tab is hidden.
+    notify: NotifySettings,
+    /// When each room last notified: at most one per [`NOTIFY_GAP_MS`], so a flood is one.
+    notified_at: std::collections::HashMap<RoomName, f64>,
 }
+
+/// The least time between two notifications of one room.
+pub const NOTIFY_GAP_MS: f64 = 2_000.0;
 
 impl Default for RoomsPart {
     fn default() -> Self {
@@ -32,6 +40,8 @@ impl Default for RoomsPart {
             unasked: Vec::new(),
             storage_known: false,
             visible: true,
+            notify: NotifySettings::default(),
+            notified_at: std::collections::HashMap::new(),
         }
     }
 }
@@ -177,11 +187,37 @@ impl Session {
         });
     }
 
+    /// What each room notifies of (the user's choice, or as stored).
+    pub fn handle_notify_settings(&mut self, settings: NotifySettings) {
+        self.rooms.notify = settings;
+    }
+
+    pub fn notify_settings(&self) -> &NotifySettings {
+        &self.rooms.notify
+    }
+
     fn new_row(&mut self, now: f64, room: &RoomName, words: Option<(&str, &str)>) {
         let before = self.rooms.rooms.unread(room);
-        self.rooms.rooms.arrived(room, self.rooms.visible);
+        let mention = words.is_some_and(|(_, text)| mentions(text, &self.presence.name));
+        self.rooms
+            .rooms
+            .arrived_naming(room, self.rooms.visible, mention);
         if self.rooms.rooms.unread(room) != before {
             self.view(ViewChange::Rooms);
+        }
+        let level = self.rooms.notify.level(room);
+        if let Some((name, text)) = words {
+            let last = self.rooms.notified_at.get(room).copied();
+            let rested = last.is_none_or(|at| now - at >= NOTIFY_GAP_MS || now < at);
+            if rested && should_notify(level, mention, !self.rooms.visible) {
+                self.rooms.notified_at.insert(room.clone(), now);
+                self.views.push_back(ViewChange::Notify {
+                    room: room.clone(),
+                    name: name.to_owned(),
+                    text: text.to_owned(),
+                    mention,
+                });
+            }
         }
         if let Some((name, text)) = words {
             if self.rooms.rooms.open() == room {
