@@ -147,6 +147,42 @@ pub async fn forget(
     }
 }
 
+// ----- a room's stored history as a file (`persist::export`, `chat::export`) -----
+
+type Exporting = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<usize, crate::persist::export::ExportError>>>,
+>;
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(export_history, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn export_chunk(
+    db: crate::persist::Db,
+    topic: String,
+    format: chat::export::Format,
+    file_name: String,
+) -> Result<Exporting, leptos::wasm_split::SplitLoaderError> {
+    Ok(Box::pin(async move {
+        crate::persist::export::download(&db, &topic, format, &file_name).await
+    }))
+}
+
+/// Downloads the stored history of `topic` (`persist::export`), fetching its chunk first.
+/// Returns how many messages the file holds.
+pub async fn export_history(
+    db: crate::persist::Db,
+    topic: String,
+    format: chat::export::Format,
+    file_name: String,
+) -> Result<Result<usize, crate::persist::export::ExportError>, ChunkError> {
+    let exporting = split_call!(export_chunk(db, topic, format, file_name));
+    match exporting {
+        Ok(exporting) => Ok(exporting.await),
+        Err(_) => Err(ChunkError("history export")),
+    }
+}
+
 // ----- the reader of outboxes spilled into localStorage (at pagehide, or by an old version) -----
 
 #[cfg_attr(

@@ -30,6 +30,17 @@ pub fn wall_clock_ms() -> f64 {
     js_sys::Date::now()
 }
 
+/// Today's date in the user's local time, `YYYY-MM-DD`.
+pub fn today() -> String {
+    let d = js_sys::Date::new_0();
+    format!(
+        "{:04}-{:02}-{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date()
+    )
+}
+
 /// `HH:MM:SS` in the user's local time.
 pub fn format_time(epoch_ms: f64) -> String {
     let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(epoch_ms));

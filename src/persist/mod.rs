@@ -14,6 +14,7 @@
 //! about 8 KiB gzip). Its two quirks are handled here: a failed request surfaces as the DOM
 //! exception, and an aborted transaction (quota) comes back as `Ok(Aborted)`.
 
+pub mod export;
 pub mod forget;
 pub mod history;
 pub mod outbox;

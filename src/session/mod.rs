@@ -428,6 +428,31 @@ impl ChatSession {
         crate::persist::prefs::save_notify(&settings)
     }
 
+    /// Download the open room's stored history as a file in `format` (a chunk of its own).
+    /// Returns how many messages it holds, or why it could not, in words.
+    pub async fn export_history(&self, format: chat::export::Format) -> Result<usize, String> {
+        let db = self
+            .store
+            .try_with_value(|s| s.db.clone().filter(|_| s.keep_history))
+            .flatten()
+            .ok_or("This browser keeps no history to export.")?;
+        // What the writer still holds goes first: the read's transaction comes after.
+        self.store.try_with_value(|s| s.writer.flush_now());
+        gloo_timers::future::sleep(std::time::Duration::ZERO).await;
+        let room = self.open_room();
+        let day = crate::browser::today();
+        let file_name = format!(
+            "mqtt-chat-{}-{day}.{}",
+            room.as_str().replace(['/', '\\'], "_"),
+            format.extension()
+        );
+        match crate::split::export_history(db, room.chat_topic(), format, file_name).await {
+            Ok(Ok(count)) => Ok(count),
+            Ok(Err(e)) => Err(format!("The export failed: {e}.")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// Whether a message can be taken now: the client is there (online or not).
     fn ready_to_send(&self) -> Result<(), SendError> {
         match self.connection.try_with_value(|c| c.is_some()) {

@@ -205,6 +205,7 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                 })}
             </span>
             <Show when=move || session.history.get() != HistoryState::Off>
+                <ExportHistory session=session />
                 <button
                     id="clear-history"
                     type="button"
@@ -216,5 +217,54 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                 </button>
             </Show>
         </p>
+    }
+}
+
+/// `#export-history`: the open room's stored history as a JSON or CSV file
+/// (`#export-format`), its outcome in `#export-status`.
+#[component]
+fn ExportHistory(session: ChatSession) -> impl IntoView {
+    let format = RwSignal::new("json".to_owned());
+    let status = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let export = move |_| {
+        let Some(chosen) = chat::export::Format::parse(&format.get_untracked()) else {
+            return;
+        };
+        busy.set(true);
+        status.set("Exporting…".into());
+        leptos::task::spawn_local(async move {
+            let words = match session.export_history(chosen).await {
+                Ok(1) => "Exported 1 message.".to_owned(),
+                Ok(n) => format!("Exported {n} messages."),
+                Err(why) => why,
+            };
+            status.try_set(words);
+            busy.try_set(false);
+        });
+    };
+    view! {
+        <span class="export">
+            <label class="visually-hidden" for="export-format">"Export format"</label>
+            <select
+                id="export-format"
+                prop:value=move || format.get()
+                on:change=move |ev| format.set(event_target_value(&ev))
+            >
+                <option value="json">"JSON"</option>
+                <option value="csv">"CSV"</option>
+            </select>
+            <button
+                id="export-history"
+                type="button"
+                class="link"
+                title="Download this room's stored messages"
+                disabled=move || busy.get()
+                on:click=export
+            >
+                "Export"
+            </button>
+            <span id="export-status" role="status">{move || status.get()}</span>
+        </span>
     }
 }

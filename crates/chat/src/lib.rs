@@ -7,6 +7,7 @@ pub mod authorship;
 pub mod catchup;
 pub mod connection;
 mod draft;
+pub mod export;
 pub mod history;
 mod log;
 mod message;
