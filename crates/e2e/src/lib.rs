@@ -104,6 +104,73 @@ pub fn serve_dist(dir: PathBuf) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
+/// [`serve_dist`] that can be stopped and started again on the same port (the app's
+/// offline start: its web server gone, then back).
+pub struct StaticServer {
+    pub base: String,
+    dir: PathBuf,
+    port: u16,
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl StaticServer {
+    pub fn start(dir: PathBuf) -> StaticServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("a free port")
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = StaticServer {
+            base: format!("http://127.0.0.1:{port}"),
+            dir,
+            port,
+            stop: None,
+        };
+        server.resume();
+        server
+    }
+
+    /// Serve again, on the same port.
+    pub fn resume(&mut self) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).expect("the same port again");
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        self.stop = Some(stop.clone());
+        let dir = self.dir.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let dir = dir.clone();
+                std::thread::spawn(move || serve_one(&dir, stream));
+            }
+        });
+    }
+
+    /// Stop answering: the port is closed once this returns.
+    pub fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            // Wake the accept loop, which then drops the listener.
+            let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+            for _ in 0..50 {
+                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            panic!("the static server on {} did not stop", self.port);
+        }
+    }
+}
+
+impl Drop for StaticServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Read one request from `stream`, answer it, close.
 fn serve_one(dir: &Path, mut stream: std::net::TcpStream) {
     use std::io::{BufRead, BufReader, Write};
@@ -164,6 +231,8 @@ fn respond_from(dir: &Path, path: &str) -> (&'static str, &'static str, Vec<u8>)
                 Some("js") => "text/javascript",
                 Some("wasm") => "application/wasm",
                 Some("css") => "text/css",
+                Some("svg") => "image/svg+xml",
+                Some("webmanifest") => "application/manifest+json",
                 _ => "application/octet-stream",
             };
             ("200 OK", kind, body)

@@ -470,6 +470,25 @@ async fn scripts_serve_serves_the_app_and_broker_autosaves_never_reload_the_page
             .find(|r| r.message == draft && r.name == "Serve" && r.own)
     })
     .await;
+    // Development never sees stale code (issue 22): `trunk serve`'s debug build registers
+    // no service worker, and the one it serves caches nothing and removes itself (for an
+    // origin a release build's worker once controlled).
+    let dev = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             Promise.all([navigator.serviceWorker.getRegistrations(),
+                          fetch('/sw.js').then(r => r.text())])
+               .then(([regs, sw]) => done([regs.length, sw.includes('const CACHING = false;'),
+                                           !!document.querySelector('script[data-sw]')]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        dev,
+        serde_json::json!([0, true, false]),
+        "no caching worker under trunk serve"
+    );
     browser.close().await;
     drop(serve);
     let _ = std::fs::remove_dir_all(&state);
