@@ -37,10 +37,12 @@ pub fn save_draft(text: &str) {
 
 /// What each room notifies of (this browser's choice; off until the user turns it on).
 pub fn load_notify() -> chat::NotifySettings {
-    web_storage::get(Area::Local, NOTIFY_KEY).unwrap_or_default()
+    web_storage::get_raw(Area::Local, NOTIFY_KEY)
+        .map(|text| chat::NotifySettings::decode(&text))
+        .unwrap_or_default()
 }
 
 pub fn save_notify(settings: &chat::NotifySettings) -> Result<(), String> {
-    web_storage::set(Area::Local, NOTIFY_KEY, settings)
+    web_storage::set_raw(Area::Local, NOTIFY_KEY, &settings.encode())
         .map_err(|why| format!("This choice could not be saved for next time ({why})."))
 }

@@ -45,10 +45,8 @@ pub fn NotifyChoice(session: ChatSession) -> impl IntoView {
                 <option value="all">"Notify: every message"</option>
             </select>
         </label>
-        <Show when=move || error.with(Option::is_some)>
-            <p id="notify-error" class="notify-error" role="alert">
-                {move || error.get().unwrap_or_default()}
-            </p>
-        </Show>
+        <p id="notify-error" class="notify-error" role="alert">
+            {move || error.get().unwrap_or_default()}
+        </p>
     }
 }

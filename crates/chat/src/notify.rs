@@ -2,10 +2,6 @@
 //! whether a message should send a browser notification, by each room's setting. The
 //! browser's part (permission, the Notification itself) is the app's.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-
 use crate::room::RoomName;
 
 /// Whether `text` names `name` as `@<name>`, case-insensitively (Unicode lower case), not
@@ -26,8 +22,7 @@ pub fn mentions(text: &str, name: &str) -> bool {
 }
 
 /// What a room notifies of, while the tab is hidden.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Level {
     #[default]
     Off,
@@ -59,20 +54,19 @@ impl Level {
 /// The user's choices: a level per room they set, and for the others the default, which
 /// is mentions once they turned notifications on anywhere (and off until then: the
 /// permission is asked only when they turn them on).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct NotifySettings {
-    #[serde(default)]
     default: Level,
-    #[serde(default)]
-    rooms: BTreeMap<String, Level>,
+    /// Rooms the user set, each once.
+    rooms: Vec<(String, Level)>,
 }
 
 impl NotifySettings {
     pub fn level(&self, room: &RoomName) -> Level {
         self.rooms
-            .get(room.as_str())
-            .copied()
-            .unwrap_or(self.default)
+            .iter()
+            .find(|(r, _)| r == room.as_str())
+            .map_or(self.default, |(_, l)| *l)
     }
 
     /// Set `room` to `level`. Turning a room on makes mentions the default everywhere;
@@ -81,12 +75,48 @@ impl NotifySettings {
         if level != Level::Off {
             self.default = Level::Mentions;
         }
-        self.rooms.insert(room.as_str().to_owned(), level);
+        match self.rooms.iter_mut().find(|(r, _)| r == room.as_str()) {
+            Some((_, l)) => *l = level,
+            None => self.rooms.push((room.as_str().to_owned(), level)),
+        }
     }
 
     /// Whether anything may notify (the permission is worth having).
     pub fn any_on(&self) -> bool {
-        self.default != Level::Off || self.rooms.values().any(|l| *l != Level::Off)
+        self.default != Level::Off || self.rooms.iter().any(|(_, l)| *l != Level::Off)
+    }
+
+    /// As kept: the default on the first line, then a line per room, `<level> <room>` (a
+    /// room name has no line break; no serde here, to keep the first load small).
+    pub fn encode(&self) -> String {
+        let mut out = self.default.as_str().to_owned();
+        for (room, level) in &self.rooms {
+            out.push('\n');
+            out.push_str(level.as_str());
+            out.push(' ');
+            out.push_str(room);
+        }
+        out
+    }
+
+    /// What [`NotifySettings::encode`] wrote; anything unreadable in it is left out.
+    pub fn decode(text: &str) -> NotifySettings {
+        let mut lines = text.lines();
+        let default = lines.next().and_then(Level::parse).unwrap_or_default();
+        let mut settings = NotifySettings {
+            default,
+            rooms: Vec::new(),
+        };
+        for line in lines {
+            let Some((level, room)) = line.split_once(' ') else {
+                continue;
+            };
+            if let (Some(level), Ok(room)) = (Level::parse(level), RoomName::parse(room)) {
+                settings.set(&room, level);
+                settings.default = default;
+            }
+        }
+        settings
     }
 }
 
@@ -152,9 +182,15 @@ mod tests {
         s.set(&room("dev"), Level::Off);
         assert_eq!(s.level(&room("dev")), Level::Off);
         assert!(s.any_on());
-        let json = serde_json::to_string(&s).unwrap();
-        assert_eq!(serde_json::from_str::<NotifySettings>(&json).unwrap(), s);
-        let odd: NotifySettings = serde_json::from_str("{}").unwrap();
-        assert_eq!(odd, NotifySettings::default());
+        assert_eq!(NotifySettings::decode(&s.encode()), s);
+        assert_eq!(NotifySettings::decode(""), NotifySettings::default());
+        let odd = NotifySettings::decode("loud\nall ops\nnope\nmentions bad/../room\noff dev");
+        assert_eq!(odd.level(&room("ops")), Level::All);
+        assert_eq!(odd.level(&room("dev")), Level::Off);
+        assert_eq!(
+            odd.level(&room("other")),
+            Level::Off,
+            "an unreadable default is off"
+        );
     }
 }

@@ -174,8 +174,12 @@ async fn mentions_are_marked_and_counted_and_a_hidden_tab_notifies_as_each_room_
     .unwrap();
     choose_notify(a, "mentions").await;
     eventually("the choice to hold", 5, || async {
-        (notify_value(a).await == "mentions" && text_of(a, "notify-error").await.is_none())
-            .then_some(())
+        (notify_value(a).await == "mentions"
+            && text_of(a, "notify-error")
+                .await
+                .unwrap_or_default()
+                .is_empty())
+        .then_some(())
     })
     .await;
     assert_eq!(asked(a).await, 2, "asked when turned on");
