@@ -43,11 +43,17 @@ if (!CACHING) {
     );
   });
 
+  // The app's page: the scope itself, or its index.html.
+  const scope = new URL(self.registration.scope).pathname;
+  const isApp = (url) => url.pathname === scope || url.pathname === `${scope}index.html`;
+
   self.addEventListener("fetch", (event) => {
     const request = event.request;
-    if (request.method !== "GET" || new URL(request.url).origin !== self.location.origin) return;
-    // The page (any query: `?broker=…`) is this build's page; its files are this build's.
-    const key = request.mode === "navigate" ? "./" : request;
+    const url = new URL(request.url);
+    if (request.method !== "GET" || url.origin !== self.location.origin) return;
+    // The app's page (any query: `?broker=…`) is this build's page; its files are this
+    // build's. Anything else on the origin (another page) is the server's.
+    const key = request.mode === "navigate" && isApp(url) ? "./" : request;
     event.respondWith(
       caches
         .open(CACHE)

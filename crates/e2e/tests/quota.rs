@@ -30,6 +30,18 @@ const BATCHES: usize = 8;
 const FILLER: usize = 3000;
 
 /// Give the page's origin a quota of `bytes` (the tab must be on that origin already).
+/// These tests are about IndexedDB under a quota: the app's service worker, whose cache of
+/// the app's files (about 1.1 MB) shares the origin's quota, is kept out of the page (before
+/// any of its scripts runs, so it registers none).
+async fn without_service_worker(c: &Client) {
+    c.issue_cmd(Cdp {
+        cmd: "Page.addScriptToEvaluateOnNewDocument",
+        params: json!({ "source": "delete Navigator.prototype.serviceWorker;" }),
+    })
+    .await
+    .expect("CDP addScriptToEvaluateOnNewDocument");
+}
+
 async fn set_quota(c: &Client, origin: &str, bytes: u64) {
     c.issue_cmd(Cdp {
         cmd: "Storage.overrideQuotaForOrigin",
@@ -150,6 +162,7 @@ async fn storage_full_the_oldest_history_goes_first_and_unsent_messages_stay() {
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
+    without_service_worker(c).await;
 
     open_app(c, &base, &x.ws_url(), "").await;
     let a = c.window().await.unwrap();
@@ -160,6 +173,7 @@ async fn storage_full_the_oldest_history_goes_first_and_unsent_messages_stay() {
     set_quota(c, &base, QUOTA_FOR_HISTORY).await;
     let b = c.new_window(false).await.unwrap().handle;
     c.switch_to_window(b.clone()).await.unwrap();
+    without_service_worker(c).await;
     open_app(c, &base, &y.ws_url(), "").await;
     wait_connected(c).await;
 
@@ -271,6 +285,7 @@ async fn storage_full_even_for_unsent_messages_says_so_and_keeps_them_in_the_tab
     let base = serve_dist(dist());
     let browser = Browser::start().await;
     let c = &browser.client;
+    without_service_worker(c).await;
     open_app(c, &base, &broker.ws_url(), "").await;
     wait_connected(c).await;
     set_quota(c, &base, QUOTA_FOR_NOTHING).await;

@@ -1711,6 +1711,148 @@ async fn search(base: &str, broker: &Broker, report: &mut Report) {
     browser.close().await;
 }
 
+// ----- issue 22: reactions and export -----
+
+/// Start recording the page's long tasks (over 50 ms, Chromium's Long Tasks API).
+const LONG_TASKS_START: &str = "
+window.__long = [];
+new PerformanceObserver(list => { for (const e of list.getEntries()) window.__long.push(e.duration); })
+  .observe({ type: 'longtask' });";
+
+/// (the longest task in ms, how many were over 50 ms) since [`LONG_TASKS_START`].
+async fn long_tasks(c: &Client) -> (f64, usize) {
+    let v = js(
+        c,
+        "return [Math.max(0, ...window.__long), window.__long.length]",
+    )
+    .await;
+    (
+        v[0].as_f64().unwrap_or(f64::NAN),
+        v[1].as_u64().unwrap_or(0) as usize,
+    )
+}
+
+/// 10,000 reactions by 10,000 people on one message, from one plain client as fast as the
+/// broker takes them: until the chip says `👍 10000`, and the page's longest task meanwhile.
+async fn reactions_burst(base: &str, broker: &Broker, report: &mut Report) {
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    open_app(c, base, &broker.ws_url(), "?room=react-bench").await;
+    wait_connected(c).await;
+    send(c, "Ann", "react to this").await;
+    let id = eventually("the row's id", 10, || async {
+        js(
+            c,
+            "return document.querySelector('#messages tr:last-child')?.dataset.id",
+        )
+        .await
+        .as_str()
+        .map(str::to_owned)
+    })
+    .await;
+    js(c, LONG_TASKS_START).await;
+    let lines: Vec<String> = (0..10_000)
+        .map(|i| {
+            json!({"name": format!("p{i}"), "by": format!("person-{i}"), "react": "👍",
+                   "to": id, "id": format!("r{i}")})
+            .to_string()
+        })
+        .collect();
+    let started = Instant::now();
+    let port = broker.tcp_port;
+    let publish = tokio::task::spawn_blocking(move || {
+        publish_lines(port, "messages/react-bench", &lines);
+    });
+    let shown = eventually("all 10,000 counted", 120, || async {
+        let chip = js(
+            c,
+            "return document.querySelector('#messages .reactions')?.textContent",
+        )
+        .await;
+        (chip.as_str() == Some("👍 10000")).then(|| started.elapsed())
+    })
+    .await;
+    publish.await.unwrap();
+    let (longest, count) = long_tasks(c).await;
+    report.add(
+        "reactions",
+        "10,000 reactions on one message (one plain client): until the chip says 👍 10000; the page's longest task meanwhile (tasks over 50 ms)",
+        format!("{:.1} s; {longest:.0} ms ({count})", shown.as_secs_f64()),
+        "the page never freezes (issue 22)",
+    );
+    browser.close().await;
+}
+
+/// 100,000 messages stored in a room (written straight into IndexedDB), exported as CSV:
+/// from the click to the file's words, and the page's longest task meanwhile.
+async fn export_big(base: &str, broker: &Broker, report: &mut Report) {
+    const SEED: &str = "
+    const [topic, n, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
+    indexedDB.databases().then(dbs => {
+      const open = indexedDB.open(dbs.map(d => d.name).find(n => n.startsWith('mqtt-chat')));
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction('history', 'readwrite');
+        const store = tx.objectStore('history');
+        const t0 = (Date.now() - 86400000) * 1000;
+        for (let i = 0; i < n; i++) {
+          const p = JSON.stringify({ name: 'seed', message: `old message ${i}, \"quoted\"`, id: `s${i}` });
+          store.put({ t: topic, u: `i:s${i}`, s: t0 + i, a: t0 / 1000 + i, p }, [topic, `i:s${i}`]);
+        }
+        tx.oncomplete = () => { db.close(); done(n); };
+        tx.onerror = () => done(-1);
+      };
+    });";
+    const EXPORT: &str = "
+    const [format, done] = [arguments[0], arguments[arguments.length - 1]];
+    const select = document.getElementById('export-format');
+    select.value = format;
+    select.dispatchEvent(new Event('change', { bubbles: true }));
+    const status = document.getElementById('export-status');
+    status.textContent = '';
+    const t0 = performance.now();
+    document.getElementById('export-history').click();
+    const poll = () => {
+      if (status.textContent.startsWith('Exported')) done([performance.now() - t0, status.textContent]);
+      else if (performance.now() - t0 > 120000) done([-1, status.textContent]);
+      else setTimeout(poll, 20);
+    };
+    poll();";
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    open_app(c, base, &broker.ws_url(), "?room=export-bench").await;
+    wait_connected(c).await;
+    let seeded = c
+        .execute_async(SEED, vec![json!("messages/export-bench"), json!(100_000)])
+        .await
+        .expect("seeding runs");
+    assert_eq!(seeded, 100_000);
+    c.refresh().await.unwrap();
+    wait_connected(c).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut figures = Vec::new();
+    for format in ["csv", "json"] {
+        js(c, LONG_TASKS_START).await;
+        let done = c
+            .execute_async(EXPORT, vec![json!(format)])
+            .await
+            .expect("export script runs");
+        let (longest, count) = long_tasks(c).await;
+        figures.push(format!(
+            "{format}: {:.1} s, longest task {longest:.0} ms ({count} over 50 ms); {}",
+            done[0].as_f64().unwrap_or(f64::NAN) / 1000.0,
+            done[1].as_str().unwrap_or_default()
+        ));
+    }
+    report.add(
+        "export",
+        "100,000 stored messages to a file: from the click to \"Exported\"; the page's longest task meanwhile",
+        figures.join(" · "),
+        "streams without freezing the page (issue 22)",
+    );
+    browser.close().await;
+}
+
 // ----- the topic viewer (issue 10) -----
 
 /// A browser of its own whose `performance.memory` is exact (Chromium otherwise rounds it
@@ -2250,6 +2392,14 @@ async fn main() {
     if run("search") {
         println!("search");
         search(&base, &broker, &mut report).await;
+    }
+    if run("reactions") {
+        println!("reactions");
+        reactions_burst(&base, &broker, &mut report).await;
+    }
+    if run("export") {
+        println!("export");
+        export_big(&base, &broker, &mut report).await;
     }
     if run("watch-latest") {
         println!("watch-latest");
