@@ -8,7 +8,10 @@
 // reload (the page shows "a new version is ready: reload"). A debug build (`trunk serve`)
 // gets a worker that caches nothing and removes itself, so development never sees stale code.
 
-const CACHE = `mqtt-chat-${VERSION}`;
+// Cache Storage is the origin's: named by the scope too, so two deployments on one origin
+// (`/chat/`, `/chat-beta/`) never remove each other's.
+const PREFIX = `mqtt-chat-${new URL(self.registration.scope).pathname}-`;
+const CACHE = `${PREFIX}${VERSION}`;
 
 if (!CACHING) {
   // Debug build: take over at once, drop every cache and this registration.
@@ -17,14 +20,40 @@ if (!CACHING) {
     event.waitUntil(
       caches
         .keys()
-        .then((keys) => Promise.all(keys.filter((k) => k.startsWith("mqtt-chat-")).map((k) => caches.delete(k))))
+        .then((keys) => Promise.all(keys.filter((k) => k.startsWith(PREFIX)).map((k) => caches.delete(k))))
         .then(() => self.registration.unregister()),
     );
   });
 } else {
+  // The page must be this build's: it loads this build's folder of Wasm.
+  const folder = (FILES.find((f) => f.startsWith("wasm-")) || "").split("/")[0];
+
   self.addEventListener("install", (event) => {
-    // Every file of this build, or none: a build missing a file never takes over.
-    event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(["./", ...FILES])));
+    // Every file of this build, or none: a build missing a file, or a page of another build
+    // (a deploy landing meanwhile), never takes over. Past the HTTP cache, which may hold
+    // the previous build's page.
+    event.waitUntil(
+      (async () => {
+        const cache = await caches.open(CACHE);
+        try {
+          // Each body is taken as soon as it comes: a browser has few connections to a
+          // host, and bodies left unread would hold them all.
+          await Promise.all(
+            ["./", ...FILES].map(async (file) => {
+              const request = new Request(file, { cache: "reload" });
+              const answer = await fetch(request);
+              if (!answer.ok) throw new Error(`${file}: ${answer.status}`);
+              const page = file === "./" && folder ? answer.clone().text() : null;
+              await cache.put(request, answer);
+              if (page && !(await page).includes(folder)) throw new Error("the page is not this build's");
+            }),
+          );
+        } catch (e) {
+          await caches.delete(CACHE);
+          throw e;
+        }
+      })(),
+    );
   });
 
   // The page sends this when the user chose to reload into the new version.
@@ -37,7 +66,7 @@ if (!CACHING) {
       caches
         .keys()
         .then((keys) =>
-          Promise.all(keys.filter((k) => k.startsWith("mqtt-chat-") && k !== CACHE).map((k) => caches.delete(k))),
+          Promise.all(keys.filter((k) => k.startsWith(PREFIX) && k !== CACHE).map((k) => caches.delete(k))),
         )
         .then(() => self.clients.claim()),
     );

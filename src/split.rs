@@ -150,7 +150,11 @@ pub async fn forget(
 // ----- a room's stored history as a file (`persist::export`, `chat::export`) -----
 
 type Exporting = std::pin::Pin<
-    Box<dyn std::future::Future<Output = Result<usize, crate::persist::export::ExportError>>>,
+    Box<
+        dyn std::future::Future<
+            Output = Result<crate::persist::export::Exported, crate::persist::export::ExportError>,
+        >,
+    >,
 >;
 
 #[cfg_attr(
@@ -169,13 +173,13 @@ fn export_chunk(
 }
 
 /// Downloads the stored history of `topic` (`persist::export`), fetching its chunk first.
-/// Returns how many messages the file holds.
 pub async fn export_history(
     db: crate::persist::Db,
     topic: String,
     format: chat::export::Format,
     file_name: String,
-) -> Result<Result<usize, crate::persist::export::ExportError>, ChunkError> {
+) -> Result<Result<crate::persist::export::Exported, crate::persist::export::ExportError>, ChunkError>
+{
     let exporting = split_call!(export_chunk(db, topic, format, file_name));
     match exporting {
         Ok(exporting) => Ok(exporting.await),

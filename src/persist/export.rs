@@ -22,25 +22,48 @@ pub enum ExportError {
     File(String),
 }
 
-/// Download the history of `topic` as `file_name` in `format`. Returns how many messages
-/// it holds.
+/// Download the history of `topic` as `file_name` in `format`.
 pub async fn download(
     db: &Db,
     topic: &str,
     format: Format,
     file_name: &str,
-) -> Result<usize, ExportError> {
+) -> Result<Exported, ExportError> {
     let (mut writer, head) = Writer::start(format);
     let parts = js_sys::Array::new();
     parts.push(&JsValue::from_str(&head));
-    let mut after: Option<f64> = None;
+    // Pages start at the last page's sequence number, inclusive: two tabs can number two
+    // records alike. What was written at that number is skipped by its uid.
+    let mut from: Option<(f64, Vec<String>)> = None;
+    let mut unreadable = 0;
     loop {
-        let page = read_page(db, topic, after).await?;
+        let values = read_page(db, topic, from.as_ref().map(|f| f.0)).await?;
+        let full = values.len() as u32 == PAGE;
+        let mut page = Vec::with_capacity(values.len());
+        for value in &values {
+            match decode(value) {
+                Some(m)
+                    if from
+                        .as_ref()
+                        .is_some_and(|(s, uids)| m.seq == *s && uids.contains(&m.uid)) => {}
+                Some(m) => page.push(m),
+                None => unreadable += 1,
+            }
+        }
         let Some(last) = page.last() else {
             break;
         };
-        after = Some(last.seq);
-        let full = page.len() as u32 == PAGE;
+        let at_last = page
+            .iter()
+            .filter(|m| m.seq == last.seq)
+            .map(|m| m.uid.clone());
+        from = Some(match from {
+            Some((seq, mut uids)) if seq == last.seq => {
+                uids.extend(at_last);
+                (seq, uids)
+            }
+            _ => (last.seq, at_last.collect()),
+        });
         let text = writer.page(page.iter().map(|m| (m.payload.as_slice(), m.at)));
         parts.push(&JsValue::from_str(&text));
         if !full {
@@ -50,32 +73,30 @@ pub async fn download(
     let count = writer.written();
     parts.push(&JsValue::from_str(&writer.end()));
     save(&parts, format.mime(), file_name).map_err(ExportError::File)?;
-    Ok(count)
+    Ok(Exported { count, unreadable })
 }
 
-/// Up to [`PAGE`] records of `topic` after sequence number `after`, oldest first.
-async fn read_page(
-    db: &Db,
-    topic: &str,
-    after: Option<f64>,
-) -> Result<Vec<chat::StoredMessage>, StoreError> {
+/// What went into the file.
+#[derive(Clone, Copy, Debug)]
+pub struct Exported {
+    pub count: usize,
+    /// Stored records that could not be read (another shape): left out, and said.
+    pub unreadable: usize,
+}
+
+/// Up to [`PAGE`] records of `topic` from sequence number `from` on, oldest first.
+async fn read_page(db: &Db, topic: &str, from: Option<f64>) -> Result<Vec<JsValue>, StoreError> {
     let tx = db.transaction(&[HISTORY], TransactionMode::ReadOnly)?;
     let store = req(tx.object_store(HISTORY))?;
     let index = req(store.index(BY_TOPIC))?;
     let t = JsValue::from_str(topic);
-    let lower: JsValue = match after {
+    let lower: JsValue = match from {
         Some(seq) => js_sys::Array::of2(&t, &JsValue::from_f64(seq)).into(),
         None => js_sys::Array::of1(&t).into(),
     };
     let upper: JsValue = js_sys::Array::of2(&t, &js_sys::Array::new()).into();
-    let range = req(idb::KeyRange::bound(
-        &lower,
-        &upper,
-        Some(after.is_some()),
-        None,
-    ))?;
-    let values = req(req(index.get_all(Some(range.into()), Some(PAGE)))?.await)?;
-    Ok(values.iter().filter_map(decode).collect())
+    let range = req(idb::KeyRange::bound(&lower, &upper, None, None))?;
+    req(req(index.get_all(Some(range.into()), Some(PAGE)))?.await)
 }
 
 /// Hand `parts` to the browser as a download.

@@ -116,6 +116,8 @@ pub enum SendError {
     Closed,
     #[error("Not sent: {0}.")]
     NoId(#[from] crate::browser::NoRandomness),
+    #[error("Not sent: this message cannot be reacted to (its id is too long).")]
+    NotReactable,
 }
 
 /// The live chat: read its signals, call its methods. Cheap to copy into closures.
@@ -397,6 +399,9 @@ impl ChatSession {
             undo: given,
             ..Default::default()
         };
+        if chat::Reaction::of(&message, now).is_none() {
+            return Err(SendError::NotReactable);
+        }
         self.publish_own(message, now)
     }
 
@@ -404,6 +409,8 @@ impl ChatSession {
     /// first (this is the user's own action); refused, nothing changes and the words say why.
     pub async fn set_notify(&self, level: chat::Level) -> Result<(), String> {
         use crate::browser::notify::{ask, Permission};
+        // The room it was chosen for, whatever is open once the prompt is answered.
+        let room = self.open_room();
         if level != chat::Level::Off {
             match ask().await {
                 Permission::Granted => {}
@@ -419,7 +426,6 @@ impl ChatSession {
                 Permission::Ask => return Err("Notifications were not allowed.".into()),
             }
         }
-        let room = self.open_room();
         let mut settings = self.notify.try_get_untracked().unwrap_or_default();
         settings.set(&room, level);
         self.core
@@ -429,8 +435,8 @@ impl ChatSession {
     }
 
     /// Download the open room's stored history as a file in `format` (a chunk of its own).
-    /// Returns how many messages it holds, or why it could not, in words.
-    pub async fn export_history(&self, format: chat::export::Format) -> Result<usize, String> {
+    /// Returns what the file holds, in words, or why it could not be made.
+    pub async fn export_history(&self, format: chat::export::Format) -> Result<String, String> {
         let db = self
             .store
             .try_with_value(|s| s.db.clone().filter(|_| s.keep_history))
@@ -447,7 +453,19 @@ impl ChatSession {
             format.extension()
         );
         match crate::split::export_history(db, room.chat_topic(), format, file_name).await {
-            Ok(Ok(count)) => Ok(count),
+            Ok(Ok(done)) => {
+                let mut words = match done.count {
+                    1 => "Exported 1 message.".to_owned(),
+                    n => format!("Exported {n} messages."),
+                };
+                if done.unreadable > 0 {
+                    words.push_str(&format!(
+                        " {} stored records could not be read and were left out.",
+                        done.unreadable
+                    ));
+                }
+                Ok(words)
+            }
             Ok(Err(e)) => Err(format!("The export failed: {e}.")),
             Err(e) => Err(e.to_string()),
         }

@@ -203,6 +203,14 @@ fn draw(doc: &Document, row: &Row, look: Look) -> Option<Drawn> {
         let reply = append(doc, &time, "button", "reply", "Reply");
         let _ = reply.set_attribute("type", "button");
         let _ = reply.set_attribute("aria-label", &format!("Reply to {}", row.name));
+    }
+    // A reaction names its message by id, of at most `MAX_TARGET_BYTES`.
+    if row.kind == RowKind::Chat
+        && row
+            .id
+            .as_ref()
+            .is_some_and(|id| id.len() <= chat::reactions::MAX_TARGET_BYTES)
+    {
         let react = append(doc, &time, "button", "react", "React");
         let _ = react.set_attribute("type", "button");
         let _ = react.set_attribute("aria-haspopup", "true");

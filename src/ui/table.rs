@@ -235,9 +235,7 @@ fn ExportHistory(session: ChatSession) -> impl IntoView {
         status.set("Exporting…".into());
         leptos::task::spawn_local(async move {
             let words = match session.export_history(chosen).await {
-                Ok(1) => "Exported 1 message.".to_owned(),
-                Ok(n) => format!("Exported {n} messages."),
-                Err(why) => why,
+                Ok(words) | Err(words) => words,
             };
             status.try_set(words);
             busy.try_set(false);

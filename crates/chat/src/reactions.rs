@@ -24,8 +24,14 @@ pub const MAX_TARGET_BYTES: usize = 128;
 pub const MAX_PERSON_BYTES: usize = 64;
 /// Distinct emoji on one message; further ones are not counted.
 pub const MAX_KINDS: usize = 20;
+/// The longest name a reaction without a person id counts by.
+pub const MAX_NAME_BYTES: usize = 256;
 /// Reactions (message, emoji, person) one room remembers; further ones are not counted.
-pub const MAX_FOLDED: usize = 200_000;
+pub const MAX_FOLDED: usize = 20_000;
+/// How far a reaction's own time (`ts`) may be ahead of its arrival: a later one is taken
+/// as arriving now, so a made-up time far ahead can neither win every fold nor number the
+/// history's records.
+pub const MAX_AHEAD_MS: f64 = 60_000.0;
 /// The emoji the picker offers.
 pub const PICKS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
@@ -58,8 +64,8 @@ impl Stamp {
 }
 
 impl<'a> Reaction<'a> {
-    /// The reaction `message` carries, if it is a valid one; `at` is when it arrived, its time
-    /// when it has no `ts`.
+    /// The reaction `message` carries, if it is a valid one; `at` is when it arrived: its
+    /// time when it has no `ts`, and the latest it may claim (plus [`MAX_AHEAD_MS`]).
     pub fn of(message: &'a ChatMessage, at: f64) -> Option<Reaction<'a>> {
         let emoji = message.react.as_deref()?;
         let to = message.to.as_deref()?;
@@ -74,10 +80,14 @@ impl<'a> Reaction<'a> {
             .as_deref()
             .filter(|by| !by.is_empty() && by.len() <= MAX_PERSON_BYTES)
             .unwrap_or(&message.name);
-        if person.is_empty() {
+        if person.is_empty() || person.len() > MAX_NAME_BYTES {
             return None;
         }
-        let at = message.ts.filter(|t| t.is_finite()).unwrap_or(at);
+        let at = match message.ts.filter(|t| t.is_finite()) {
+            Some(ts) if at.is_finite() => ts.min(at + MAX_AHEAD_MS),
+            Some(ts) => ts,
+            None => at,
+        };
         let tie = message.id.as_deref().map_or(0, |id| fnv1a(id.as_bytes()));
         Some(Reaction {
             emoji,
@@ -404,6 +414,35 @@ mod tests {
             decode_payload(br#"{"name":"a","message":"b","react":5}"#),
             Payload::Chat(ChatMessage { react: None, .. })
         ));
+    }
+
+    #[test]
+    fn a_time_far_ahead_is_taken_as_arriving_now() {
+        let mut r = Reactions::default();
+        // A hostile take-back dated far ahead, in the victim's name.
+        let ahead = reaction("👍", "m1", "victim", 1e306, "x", true);
+        let ahead = Reaction::of(&ahead, 1_000.0).unwrap();
+        assert_eq!(ahead.at(), 1_000.0 + MAX_AHEAD_MS);
+        r.fold(&ahead);
+        // The victim reacts after that much time: theirs counts.
+        let later = reaction(
+            "👍",
+            "m1",
+            "victim",
+            1_000.0 + MAX_AHEAD_MS + 1.0,
+            "y",
+            false,
+        );
+        r.fold(&Reaction::of(&later, 1_000.0 + MAX_AHEAD_MS + 1.0).unwrap());
+        assert_eq!(shown(&r, "m1"), [("👍".into(), 1)]);
+        // A name as the person is bounded.
+        let long = ChatMessage {
+            name: "n".repeat(MAX_NAME_BYTES + 1),
+            react: Some("👍".into()),
+            to: Some("m1".into()),
+            ..Default::default()
+        };
+        assert!(Reaction::of(&long, 0.0).is_none());
     }
 
     #[test]

@@ -155,7 +155,7 @@ async fn the_open_rooms_history_downloads_as_json_and_csv_with_the_wire_fields()
 }
 
 /// Put `n` messages of `topic` straight into the page's history store, as the app writes
-/// them; resolves with how many the store holds for the topic.
+/// them (three to a sequence number); resolves with how many the store holds for the topic.
 const SEED: &str = "
 const [topic, n, done] = [arguments[0], arguments[1], arguments[arguments.length - 1]];
 indexedDB.databases().then(dbs => {
@@ -168,7 +168,9 @@ indexedDB.databases().then(dbs => {
     const t0 = (Date.now() - 86400000) * 1000;
     for (let i = 0; i < n; i++) {
       const p = JSON.stringify({ name: 'seed', message: `old ${i}, \"quoted\"`, id: `s${i}` });
-      store.put({ t: topic, u: `i:s${i}`, s: t0 + i, a: t0 / 1000 + i, p }, [topic, `i:s${i}`]);
+      // Three records to a sequence number, as tabs writing in the same instant number
+      // theirs: pages split them.
+      store.put({ t: topic, u: `i:s${i}`, s: t0 + Math.floor(i / 3), a: t0 / 1000 + i, p }, [topic, `i:s${i}`]);
     }
     tx.oncomplete = () => {
       const count = db.transaction('history').objectStore('history').index('by-topic')
