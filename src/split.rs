@@ -79,14 +79,16 @@ pub async fn mqtt5() -> Result<mqtt_core::Protocol, ChunkError> {
     feature = "split",
     leptos::wasm_split::wasm_split(watch_code, wasm_split_path = ::leptos::wasm_split, fallible)
 )]
-fn watch_code_chunk() -> Result<WatchCode, leptos::wasm_split::SplitLoaderError> {
-    Ok(WatchCode::new())
+fn watch_code_chunk(
+    session: crate::session::ChatSession,
+) -> Result<WatchCode, leptos::wasm_split::SplitLoaderError> {
+    Ok(WatchCode::new(&session))
 }
 
 /// The code that takes messages into the viewer's state, fetching its chunk first (the
 /// viewer's own chunk brings it too).
-pub async fn watch_code() -> Result<WatchCode, ChunkError> {
-    let code = split_call!(watch_code_chunk());
+pub async fn watch_code(session: crate::session::ChatSession) -> Result<WatchCode, ChunkError> {
+    let code = split_call!(watch_code_chunk(session));
     code.map_err(|_| ChunkError("topic viewer's message intake"))
 }
 

@@ -229,13 +229,11 @@ pub fn watch_key(client_id: &str) -> String {
 }
 
 /// Every localStorage key kept for one client id, in `scope` (see `scope::scoped_in`):
-/// its author id and the viewer's filters. (Its unsent messages are not here: a copy left
+/// its author id, and the viewer's filters and how each is read. (Its unsent messages are not here: a copy left
 /// at `pagehide`, `mqtt-chat.outbox.<id>`, is moved into IndexedDB by the next start.)
-pub fn per_id_keys(client_id: &str, scope: Option<&str>) -> [String; 2] {
-    [
-        author_key(client_id),
-        super::scope::scoped_in(&format!("{WATCH_KEY}.{client_id}"), scope),
-    ]
+pub fn per_id_keys(client_id: &str, scope: Option<&str>) -> [String; 3] {
+    let watch = super::scope::scoped_in(&format!("{WATCH_KEY}.{client_id}"), scope);
+    [author_key(client_id), format!("{watch}.readers"), watch]
 }
 
 /// Remove what is kept for a client id no tab will use again.

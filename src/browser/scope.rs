@@ -39,12 +39,17 @@ pub fn current() -> Option<String> {
     SCOPE.with(|s| s.borrow().clone())
 }
 
-/// The Web Storage keys a scope keeps that are not per client id: the rooms, and the
-/// identity's (`identity::scope_keys`). Per id: `identity::per_id_keys`.
+/// localStorage, scoped: the viewer's publish templates (`ui::viewer::publish`).
+pub const TEMPLATES_KEY: &str = "mqtt-chat.templates";
+
+/// The Web Storage keys a scope keeps that are not per client id: the rooms, the viewer's
+/// publish templates, and the identity's (`identity::scope_keys`). Per id:
+/// `identity::per_id_keys`.
 pub fn scope_keys(scope: Option<&str>) -> Vec<(Area, String)> {
     let mut keys = vec![
         (Area::Local, scoped_in(ROOMS_KEY, scope)),
         (Area::Session, scoped_in(OPEN_ROOM_KEY, scope)),
+        (Area::Local, scoped_in(TEMPLATES_KEY, scope)),
     ];
     keys.extend(super::identity::scope_keys(scope));
     keys

@@ -100,7 +100,7 @@ async fn read_page(db: &Db, topic: &str, from: Option<f64>) -> Result<Vec<JsValu
 }
 
 /// Hand `parts` to the browser as a download.
-fn save(parts: &js_sys::Array, mime: &str, file_name: &str) -> Result<(), String> {
+pub(crate) fn save(parts: &js_sys::Array, mime: &str, file_name: &str) -> Result<(), String> {
     let words = |e: JsValue| e.as_string().unwrap_or_else(|| format!("{e:?}"));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);

@@ -25,6 +25,7 @@ mod routing;
 mod search;
 mod startup;
 mod typing;
+mod viewer;
 mod vouch;
 mod watch;
 
@@ -46,6 +47,7 @@ use crate::transport::Connection;
 use chat::pace::{Render, RenderThrottle};
 pub use rooms::RoomError;
 pub use search::StoredRead;
+pub use viewer::ViewerSendError;
 pub use watch::WatchCode;
 
 /// Rows kept in the view; `data-total` still counts every message.
@@ -584,6 +586,7 @@ impl ChatSession {
                         message_expiry: Some(std::time::Duration::from_millis(
                             expires_in.max(0.0) as u64
                         )),
+                        ..Default::default()
                     };
                     let _ = c.publish_with_options(&topic, payload, QoS::AtMostOnce, options);
                 }

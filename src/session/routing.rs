@@ -122,6 +122,7 @@ impl ChatSession {
             LinkEvent::Mqtt(Event::Acknowledged { pkid }) => {
                 self.core
                     .try_update_value(|c| c.handle_puback(wall_clock_ms(), pkid));
+                self.publish_answered(pkid, Ok(()));
                 self.drive();
             }
             // MQTT 5: the broker refused one of ours (PUBACK reason code): it leaves the
@@ -131,6 +132,7 @@ impl ChatSession {
                 self.core.try_update_value(|c| {
                     c.handle_publish_refused(wall_clock_ms(), pkid, code, &reason)
                 });
+                self.publish_answered(pkid, Err(reason));
                 self.drive();
             }
             LinkEvent::Mqtt(Event::SubscribeRefused { filter, reason }) => {

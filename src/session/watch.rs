@@ -43,14 +43,24 @@ fn qos_of(n: u8) -> QoS {
 pub struct WatchCode {
     receive: fn(&mut Watch, &str, &[u8], QoS, bool, f64),
     skipped: fn(&mut Watch, &str, usize, usize, QoS, f64),
+    /// The broker answered a QoS 1 publish (accepted, or refused in words): the viewer's
+    /// own publishes hear it (`chat::viewer::Tools::answered`).
+    answered: fn(&mut Watch, u16, Result<(), String>, f64),
 }
 
 impl WatchCode {
-    #[allow(clippy::new_without_default)]
-    pub fn new() -> WatchCode {
+    /// The code, and how each watched filter's payloads are read, restored for this
+    /// client id before anything held is taken in. Called only in the chunks' split points.
+    pub fn new(session: &ChatSession) -> WatchCode {
+        if let Some(client_id) = session.client_id.try_get_untracked().flatten() {
+            session
+                .watch
+                .try_update_untracked(|w| crate::ui::viewer::readers::restore(w, &client_id));
+        }
         WatchCode {
             receive: Watch::receive,
             skipped: Watch::skipped,
+            answered: |w, pkid, answer, now| w.tools_mut().answered(pkid, answer, now),
         }
     }
 }
@@ -257,16 +267,30 @@ impl ChatSession {
         }
         let session = *self;
         leptos::task::spawn_local(async move {
-            let code = crate::split::until_loaded(crate::split::watch_code, |e| {
-                web_sys::console::warn_1(&e.to_string().into());
-                // Not when it came meanwhile with the viewer, or the view is gone.
-                session.watch_intake.try_with_value(|i| i.code.is_none()) == Some(true)
-            })
+            let code = crate::split::until_loaded(
+                || crate::split::watch_code(session),
+                |e| {
+                    web_sys::console::warn_1(&e.to_string().into());
+                    // Not when it came meanwhile with the viewer, or the view is gone.
+                    session.watch_intake.try_with_value(|i| i.code.is_none()) == Some(true)
+                },
+            )
             .await;
             if let Some(code) = code {
                 session.set_watch_code(code);
             }
         });
+    }
+
+    /// The broker answered QoS 1 publish `pkid`: the viewer hears it, once its code is
+    /// here (it publishes nothing before).
+    pub(super) fn publish_answered(&self, pkid: u16, answer: Result<(), String>) {
+        if let Some(code) = self.watch_intake.try_with_value(|i| i.code).flatten() {
+            self.watch
+                .try_update_untracked(|w| (code.answered)(w, pkid, answer, wall_clock_ms()));
+            let watch = self.watch;
+            notify_soon(self.watch_render, move || watch.notify());
+        }
     }
 
     /// The broker's answer to a subscription the viewer holds.

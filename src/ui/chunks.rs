@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use super::search::SearchState;
 use super::search_panel::SearchPanel;
 use super::settings::{ConnectionForm, Current};
-use super::watch::TopicViewer;
+use super::viewer::TopicViewer;
 use crate::browser::route::PageRoute;
 use crate::session::{ChatSession, StoredRead, WatchCode};
 use crate::split::{split_call, ChunkError};
@@ -91,7 +91,7 @@ fn mount_topic_viewer(
     route: RwSignal<PageRoute>,
     hidden: Signal<bool>,
 ) -> Result<(), leptos::wasm_split::SplitLoaderError> {
-    session.set_watch_code(WatchCode::new());
+    session.set_watch_code(WatchCode::new(&session));
     // Under the app's owner, so that it goes (its timers with it) when the app does; the
     // view itself stays mounted as long as the slot.
     owner.with(|| {

@@ -151,7 +151,7 @@ pub fn button(
     label: &str,
     text: &str,
 ) -> Element {
-    let b = super::watch_rows::append(doc, parent, "button", class, text);
+    let b = append(doc, parent, "button", class, text);
     let _ = b.set_attribute("type", "button");
     let _ = b.set_attribute("data-key", key);
     if !label.is_empty() {
@@ -159,6 +159,28 @@ pub fn button(
         let _ = b.set_attribute("title", label);
     }
     b
+}
+
+/// A new `tag` element with `class` and `text` (as text), at the end of `parent`.
+pub(crate) fn append(
+    doc: &Document,
+    parent: &Element,
+    tag: &str,
+    class: &str,
+    text: &str,
+) -> Element {
+    // Our tag names are valid: creating them does not fail.
+    let Ok(el) = doc.create_element(tag) else {
+        return parent.clone();
+    };
+    if !class.is_empty() {
+        el.set_class_name(class);
+    }
+    if !text.is_empty() {
+        el.set_text_content(Some(text));
+    }
+    let _ = parent.append_child(&el);
+    el
 }
 
 #[cfg(test)]

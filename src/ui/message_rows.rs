@@ -1,4 +1,4 @@
-//! The chat's `#messages` rows, drawn by hand like the viewer's (`watch_rows`): each row is a
+//! The chat's `#messages` rows, drawn by hand like the viewer's (`viewer::rows`): each row is a
 //! plain `tr` made once, its text set with `textContent` (never HTML), and kept while its
 //! message is in the log. Only what can change on a row is looked at again: its delivery
 //! state, a refusal, and whether the broker vouches for its author.
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chat::{Chip, Delivery, Outbox, Reactions, Refusal, Row, RowKind};
 use web_sys::{Document, Element, Node};
 
-use super::watch_rows::append;
+use super::keyed::append;
 use crate::browser::format_time;
 
 /// What decides a drawn row's changing parts.

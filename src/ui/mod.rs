@@ -7,7 +7,7 @@
 mod badge;
 mod chunks;
 mod composer;
-mod keyed;
+pub(crate) mod keyed;
 mod message_rows;
 mod notices;
 mod notify;
@@ -18,8 +18,7 @@ mod search;
 mod search_panel;
 mod settings;
 mod table;
-mod watch;
-mod watch_rows;
+pub(crate) mod viewer;
 
 use leptos::prelude::*;
 
@@ -35,7 +34,7 @@ pub use presence::PresenceList;
 pub use rooms::RoomList;
 pub use settings::{ConnectionPanel, Current};
 pub use table::MessageTable;
-pub use watch::TopicViewer;
+pub use viewer::TopicViewer;
 
 /// The whole app for one page.
 #[component]

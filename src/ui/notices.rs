@@ -4,8 +4,8 @@
 use chat::Notice;
 use leptos::prelude::*;
 
+use super::keyed::append;
 use super::keyed::{self, Item};
-use super::watch_rows::append;
 use crate::session::ChatSession;
 
 #[component]

@@ -5,7 +5,7 @@
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
-use super::watch_rows::append;
+use super::keyed::append;
 use crate::session::ChatSession;
 
 /// Answer a click on `target` in the table, if it was one of the reactions' buttons: `None`

@@ -7,8 +7,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use web_sys::{Document, Element};
 
+use super::keyed::append;
 use super::keyed::{self, Item};
-use super::watch_rows::append;
 
 use crate::session::ChatSession;
 

@@ -100,6 +100,7 @@ async fn a_v5_and_a_v311_connection_chat_through_one_broker() {
         PublishOptions {
             retain: false,
             message_expiry: Some(std::time::Duration::from_secs(30)),
+            ..PublishOptions::default()
         },
     )
     .expect("publish accepted");

@@ -129,6 +129,12 @@ async fn the_keys_of_an_id_pushed_out_of_the_pool_are_removed() {
         local
             .set_item(&format!("mqtt-chat.author.{id}"), "\"abc\"")
             .unwrap();
+        local
+            .set_item(
+                &format!("mqtt-chat.watch.{id}.readers"),
+                r#"{"a/#":{"decoder":"base64"}}"#,
+            )
+            .unwrap();
     }
     local
         .set_item(

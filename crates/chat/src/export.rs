@@ -188,7 +188,7 @@ fn csv_record(out: &mut String, payload: &[u8], at: f64) {
 /// A field that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, a tab or a
 /// carriage return first) gets a `'` before it (OWASP's advice on CSV injection): another
 /// client's message must never run in the reader's spreadsheet. The JSON export is exact.
-fn csv_field(out: &mut String, field: &str) {
+pub(crate) fn csv_field(out: &mut String, field: &str) {
     out.push('"');
     if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         out.push('\'');

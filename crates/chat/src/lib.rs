@@ -25,6 +25,7 @@ pub mod session;
 mod status;
 pub mod topics;
 pub mod typing;
+pub mod viewer;
 pub mod watch;
 pub mod write_queue;
 

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use mqtt_core::topic::{check_filter, FilterError};
+
+use crate::viewer::Tools;
 use mqtt_core::QoS;
 
 /// Stream rows kept (state N).
@@ -85,9 +87,40 @@ pub struct Seen {
     pub retain: bool,
     /// Wall clock, ms.
     pub at: f64,
+    /// Read by the watched filter's decoder (Base64, MessagePack, CBOR, hex), if it has
+    /// one other than text.
+    pub decoded: Option<Decoding>,
+    /// The number it holds, for a chart: the whole payload, or the filter's JSON path.
+    pub number: Option<f64>,
+}
+
+/// A payload as the filter's decoder read it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoding {
+    /// JSON-shaped text (or text, for Base64 of text), cut at [`SHOWN_BYTES`].
+    Read { text: String, cut: bool },
+    /// Why it did not decode, in words (the row shows its hex beside).
+    Failed(String),
 }
 
 impl Seen {
+    /// A message as the viewer keeps it, for tests: read as text or hex, no decoder.
+    #[cfg(test)]
+    pub(crate) fn test(seq: u64, topic: &str, payload: &[u8], at: f64) -> Seen {
+        Seen {
+            seq,
+            topic: topic.to_owned(),
+            topic_size: topic.len(),
+            body: body_of(payload),
+            size: payload.len(),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            at,
+            decoded: None,
+            number: None,
+        }
+    }
+
     /// The payload pretty-printed, if it is a whole (uncut) JSON object or array.
     pub fn pretty_json(&self) -> Option<String> {
         let Body::Text { text, cut: false } = &self.body else {
@@ -282,7 +315,7 @@ struct Frozen {
 }
 
 /// The viewer's whole state.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Watch {
     filters: Vec<WatchedFilter>,
     stream: VecDeque<Arc<Seen>>,
@@ -296,6 +329,11 @@ pub struct Watch {
     frozen: Option<Frozen>,
     rate: Rate,
     seq: u64,
+    /// The viewer's tools (`crate::viewer::Tools`: decoders, tree, retained messages,
+    /// charts), made by the first message taken in. Boxed as a trait object so that the first
+    /// load, which holds a `Watch` but takes no message into it, carries none of their
+    /// code: they come with the viewer's chunk (issue 21).
+    tools: Option<Box<dyn ToolsBox>>,
 }
 
 impl Watch {
@@ -347,18 +385,55 @@ impl Watch {
         }
     }
 
-    /// A message arrived on a watched topic.
+    /// A message arrived on a watched topic: read by its filter's decoder and chart path,
+    /// and taken into every view.
     pub fn receive(&mut self, topic: &str, payload: &[u8], qos: QoS, retain: bool, at: f64) {
         let body = body_of(payload);
-        self.push(topic, body, payload.len(), qos, retain, at);
+        let filters = &self.filters;
+        let tools = tools_mut(&mut self.tools);
+        let (decoded, number) = tools.read(filters, topic, payload, &body);
+        let seen = self.push(topic, body, payload.len(), qos, retain, at, decoded, number);
+        let tools = tools_mut(&mut self.tools);
+        tools.take(topic, &seen, payload.len(), retain);
     }
 
     /// A message too large to take in was read past: it shows with its size.
     pub fn skipped(&mut self, topic: &str, size: usize, limit: usize, qos: QoS, at: f64) {
-        self.push(topic, Body::Skipped { limit }, size, qos, false, at);
+        let seen = self.push(
+            topic,
+            Body::Skipped { limit },
+            size,
+            qos,
+            false,
+            at,
+            None,
+            None,
+        );
+        tools_mut(&mut self.tools).take(topic, &seen, size, false);
     }
 
-    fn push(&mut self, topic: &str, body: Body, size: usize, qos: QoS, retain: bool, at: f64) {
+    /// The viewer's tools, once a message came.
+    pub fn tools(&self) -> Option<&Tools> {
+        self.tools.as_deref().map(ToolsBox::tools)
+    }
+
+    /// The viewer's tools, made now if no message came yet.
+    pub fn tools_mut(&mut self) -> &mut Tools {
+        tools_mut(&mut self.tools)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        topic: &str,
+        body: Body,
+        size: usize,
+        qos: QoS,
+        retain: bool,
+        at: f64,
+        decoded: Option<Decoding>,
+        number: Option<f64>,
+    ) -> Arc<Seen> {
         self.seq += 1;
         self.counted += 1;
         if self.frozen.is_some() {
@@ -375,6 +450,8 @@ impl Watch {
             qos,
             retain,
             at,
+            decoded,
+            number,
         });
         if self.stream.len() == STREAM_CAPACITY {
             self.stream.pop_front();
@@ -403,7 +480,10 @@ impl Watch {
             }
         };
         latest.by_age.insert(seen.seq, topic.to_owned());
-        latest.by_topic.insert(topic.to_owned(), (seen, count));
+        latest
+            .by_topic
+            .insert(topic.to_owned(), (Arc::clone(&seen), count));
+        seen
     }
 
     /// Stream rows to show, oldest first (as they were when paused).
@@ -464,6 +544,9 @@ impl Watch {
 
     /// Freeze what shows; messages keep being counted and kept.
     pub fn pause(&mut self) {
+        if let Some(tools) = self.tools.as_deref_mut().map(ToolsBox::tools_mut) {
+            tools.pause();
+        }
         if self.frozen.is_none() {
             self.frozen = Some(Frozen {
                 stream: self.stream.iter().cloned().collect(),
@@ -475,6 +558,9 @@ impl Watch {
 
     /// Show what is kept now, including what came while paused.
     pub fn resume(&mut self) {
+        if let Some(tools) = self.tools.as_deref_mut().map(ToolsBox::tools_mut) {
+            tools.resume();
+        }
         self.frozen = None;
         self.while_paused = 0;
     }
@@ -482,6 +568,9 @@ impl Watch {
     /// Forget every message and count (the filters stay).
     pub fn clear(&mut self) {
         let paused = self.paused();
+        if let Some(tools) = self.tools.as_deref_mut().map(ToolsBox::tools_mut) {
+            tools.clear();
+        }
         self.stream.clear();
         self.latest = Latest::default();
         self.counted = 0;
@@ -493,5 +582,28 @@ impl Watch {
     /// Messages per second over the last second at `now_ms`.
     pub fn rate(&self, now_ms: f64) -> u32 {
         self.rate.per_second(now_ms)
+    }
+}
+
+fn tools_mut(tools: &mut Option<Box<dyn ToolsBox>>) -> &mut Tools {
+    tools
+        .get_or_insert_with(|| Box::new(Tools::default()))
+        .tools_mut()
+}
+
+/// The one kind of box the watch keeps its tools in: a trait object, so that the code of
+/// [`Tools`] (its drop too) is reached only where a box is made, in the viewer's chunk.
+pub trait ToolsBox: std::fmt::Debug + Send + Sync {
+    fn tools(&self) -> &Tools;
+    fn tools_mut(&mut self) -> &mut Tools;
+}
+
+impl ToolsBox for Tools {
+    fn tools(&self) -> &Tools {
+        self
+    }
+
+    fn tools_mut(&mut self) -> &mut Tools {
+        self
     }
 }

@@ -326,3 +326,50 @@ pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
     // USER_HZ is 100 on Linux.
     Some((ticks / 100.0, rss_kb * 1024))
 }
+
+/// Publish `messages` (topic, payload) as retained QoS 1 messages from one client over TCP,
+/// pipelined, and return once the broker acknowledged every one: the broker then holds
+/// them all. For a broker with thousands of retained topics (the viewer's tests).
+pub async fn publish_retained(port: u16, messages: &[(String, String)]) -> std::io::Result<()> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
+    let mut out = BytesMut::new();
+    let mut connect = v4::Connect::new(format!("retain-bulk-{}", crate::now_ms()));
+    connect.keep_alive = 60;
+    write(&mut connect, &mut out);
+    stream.write_all(&out).await?;
+    out.clear();
+    let mut inbox = BytesMut::with_capacity(4096);
+    let mut acked = 0usize;
+    let mut sent = 0usize;
+    // At most this many unacknowledged at once (Mosquitto's default inflight is 20, and it
+    // queues the rest).
+    const WINDOW: usize = 200;
+    while acked < messages.len() {
+        while sent < messages.len() && sent - acked < WINDOW {
+            let (topic, payload) = &messages[sent];
+            let mut p = v4::Publish::new(topic.clone(), QoS::AtLeastOnce, payload.clone());
+            p.retain = true;
+            p.pkid = (sent % 60_000 + 1) as u16;
+            p.write(&mut out).map_err(io)?;
+            sent += 1;
+        }
+        if !out.is_empty() {
+            stream.write_all(&out).await?;
+            out.clear();
+        }
+        match v4::read(&mut inbox, 1 << 20) {
+            Ok(Packet::PubAck(_)) => acked += 1,
+            Ok(_) => {}
+            Err(mqttbytes::Error::InsufficientBytes(_)) => {
+                if stream.read_buf(&mut inbox).await? == 0 {
+                    return Err(io("the broker closed the connection"));
+                }
+            }
+            Err(e) => return Err(io(format!("{e:?}"))),
+        }
+    }
+    let mut bye = BytesMut::new();
+    v4::Disconnect.write(&mut bye).map_err(io)?;
+    stream.write_all(&bye).await?;
+    Ok(())
+}

@@ -205,6 +205,41 @@ pub enum PublishError {
     /// The client is gone (the page is closing): nothing can be published.
     #[error("the connection is closed")]
     Closed,
+    /// The MQTT 5 Content Type (`PublishOptions::content_type`) cannot be sent.
+    #[error("invalid content type: it {0}")]
+    InvalidContentType(MqttStringError),
+    /// The key of an MQTT 5 User Property (`PublishOptions::user_properties`) cannot be
+    /// sent. `index`: the property's place in that list, from 0 (the words count from 1).
+    #[error("invalid user property {}: its key {problem}", index + 1)]
+    InvalidUserPropertyKey {
+        index: usize,
+        problem: MqttStringError,
+    },
+    /// The value of an MQTT 5 User Property cannot be sent; `index` as for the key.
+    #[error("invalid user property {}: its value {problem}", index + 1)]
+    InvalidUserPropertyValue {
+        index: usize,
+        problem: MqttStringError,
+    },
+    /// The MQTT 5 properties of the message (expiry, content type, user properties) take
+    /// more than their length field can say (`size`: the Property Length, without its own
+    /// bytes; `limit`: 268,435,455, MQTT 5 §1.5.5).
+    #[error("the message properties are too large: {size} bytes, MQTT allows {limit}")]
+    PropertiesTooLarge { size: usize, limit: usize },
+}
+
+/// Why a string cannot go into a packet as an MQTT UTF-8 Encoded String (MQTT 5 §1.5.4).
+/// The words follow "it" ("it holds a null character ..."). Control characters, which the
+/// spec only advises against, are let through; a Rust string is always well-formed UTF-8
+/// without surrogates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum MqttStringError {
+    /// Over 65,535 bytes (of UTF-8), the most its two-byte length can say.
+    #[error("is {0} bytes long, over the 65535 an MQTT string can hold")]
+    TooLong(usize),
+    /// It holds U+0000, which MQTT forbids in a string (MQTT-1.5.4-2).
+    #[error("holds a null character (U+0000), which MQTT does not allow")]
+    NullCharacter,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Error)]

@@ -30,7 +30,7 @@ pub use client::{
 };
 pub use codec::{Protocol, ServerLimits, V5Codec};
 pub use error::{
-    ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError,
+    ConnectRefusal, DisconnectReason, MqttStringError, ProtocolError, PublishError, SubscribeError,
     SESSION_TAKEN_OVER,
 };
 pub use failover::{Failover, Next};

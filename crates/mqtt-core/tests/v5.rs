@@ -173,11 +173,13 @@ fn message_expiry_goes_out_as_a_property_rounded_up_and_resends_keep_it() {
 }
 
 #[test]
-fn message_expiry_is_left_out_under_3_1_1() {
+fn message_expiry_content_type_and_user_properties_are_left_out_under_3_1_1() {
     let mut c = connected(Protocol::V311);
     let opts = PublishOptions {
         retain: true,
         message_expiry: Some(Duration::from_secs(60)),
+        content_type: Some("text/plain".into()),
+        user_properties: vec![("trace".into(), "7".into())],
     };
     c.publish_with_options(at(1.0), "messages", "a", QoS::AtMostOnce, opts)
         .unwrap();
@@ -186,6 +188,337 @@ fn message_expiry_is_left_out_under_3_1_1() {
         &raw[0][..],
         [0x31, 0x0B, 0x00, 0x08, b'm', b'e', b's', b's', b'a', b'g', b'e', b's', b'a']
     );
+    // Not sent, so not checked either: what MQTT 5 would refuse goes out without it, and
+    // a QoS 1 resend after a reconnect is the plain publish too.
+    let invalid = PublishOptions {
+        content_type: Some("nul\0".into()),
+        user_properties: vec![("k".into(), "x".repeat(70_000))],
+        ..PublishOptions::default()
+    };
+    let id = c
+        .publish_with_options(at(1.0), "messages", "b", QoS::AtLeastOnce, invalid)
+        .unwrap()
+        .unwrap();
+    let plain = |dup| Sent::Publish {
+        topic: "messages".into(),
+        payload: "b".into(),
+        qos: QoS::AtLeastOnce,
+        retain: false,
+        dup,
+        pkid: id,
+    };
+    let raw = sent_raw(&mut c);
+    assert_eq!(raw[0].len(), 2 + 2 + 8 + 2 + 1);
+    assert_eq!(decode(Protocol::V311, &raw[0]), plain(false));
+    c.handle_close("gone");
+    c.handle_open(at(2.0));
+    let _ = sent_raw(&mut c);
+    c.handle_bytes(at(2.0), &connack(Protocol::V311, true));
+    assert_eq!(sent(&mut c), vec![plain(true)]);
+}
+
+/// Properties as mqttbytes reads them, with only these set.
+fn publish_properties(
+    expiry: Option<u32>,
+    content_type: Option<&str>,
+    user: &[(&str, &str)],
+) -> v5::PublishProperties {
+    v5::PublishProperties {
+        payload_format_indicator: None,
+        message_expiry_interval: expiry,
+        topic_alias: None,
+        response_topic: None,
+        correlation_data: None,
+        user_properties: user
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        subscription_identifiers: Vec::new(),
+        content_type: content_type.map(str::to_owned),
+    }
+}
+
+fn with_properties(content_type: Option<&str>, user: &[(&str, &str)]) -> PublishOptions {
+    PublishOptions {
+        content_type: content_type.map(str::to_owned),
+        user_properties: user
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        ..PublishOptions::default()
+    }
+}
+
+#[test]
+fn content_type_and_user_properties_round_trip_through_the_v5_codec() {
+    // In order, a name more than once, empty strings, any script, control characters
+    // (which MQTT only advises against).
+    let user: &[(&str, &str)] = &[
+        ("trace", "1"),
+        ("trace", "2"),
+        ("", ""),
+        ("ключ", "värde ☃ 🦀"),
+        ("tab\there", "\u{1}\u{7f}"),
+    ];
+    let cases: Vec<(PublishOptions, v5::PublishProperties)> = vec![
+        (
+            with_properties(Some("application/json; charset=utf-8"), &[]),
+            publish_properties(None, Some("application/json; charset=utf-8"), &[]),
+        ),
+        (
+            with_properties(Some(""), &[]),
+            publish_properties(None, Some(""), &[]),
+        ),
+        (
+            with_properties(None, user),
+            publish_properties(None, None, user),
+        ),
+        (
+            PublishOptions {
+                retain: true,
+                message_expiry: Some(Duration::from_secs(60)),
+                ..with_properties(Some("text/plain"), user)
+            },
+            publish_properties(Some(60), Some("text/plain"), user),
+        ),
+        (
+            // At the limits of an MQTT string.
+            PublishOptions {
+                content_type: Some("c".repeat(65_535)),
+                user_properties: vec![("k".repeat(65_535), "v".repeat(65_535))],
+                ..PublishOptions::default()
+            },
+            v5::PublishProperties {
+                content_type: Some("c".repeat(65_535)),
+                user_properties: vec![("k".repeat(65_535), "v".repeat(65_535))],
+                ..publish_properties(None, None, &[])
+            },
+        ),
+    ];
+    for (opts, expected) in cases {
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+            let mut c = connected(V5);
+            let retain = opts.retain;
+            let id = c
+                .publish_with_options(at(1.0), "messages", "hello", qos, opts.clone())
+                .unwrap();
+            let p = only_publish(sent_raw(&mut c));
+            assert_eq!(
+                (p.topic.as_str(), &p.payload[..]),
+                ("messages", &b"hello"[..])
+            );
+            assert_eq!((p.qos, p.retain, p.pkid), (qos, retain, id.unwrap_or(0)));
+            assert_eq!(p.properties.as_ref(), Some(&expected), "{qos:?}");
+        }
+    }
+    // None of them: no properties, the property length 0 alone.
+    let mut c = connected(V5);
+    c.publish_with_options(
+        at(1.0),
+        "messages",
+        "a",
+        QoS::AtMostOnce,
+        PublishOptions::default(),
+    )
+    .unwrap();
+    let raw = sent_raw(&mut c);
+    assert_eq!(
+        raw[0][..],
+        [0x30, 0x0C, 0, 8, b'm', b'e', b's', b's', b'a', b'g', b'e', b's', 0, b'a']
+    );
+}
+
+#[test]
+fn resends_after_a_reconnect_carry_the_content_type_and_user_properties() {
+    let user: &[(&str, &str)] = &[("trace", "abc"), ("trace", "def")];
+    let expected = publish_properties(Some(30), Some("application/cbor"), user);
+    let opts = PublishOptions {
+        message_expiry: Some(Duration::from_secs(30)),
+        ..with_properties(Some("application/cbor"), user)
+    };
+    // Queued while offline, sent on connecting, then again after the link drops.
+    let mut c = Client::new(options(V5));
+    let queued = c
+        .publish_with_options(T0, "messages", "q", QoS::AtLeastOnce, opts.clone())
+        .unwrap()
+        .unwrap();
+    c.handle_open(T0);
+    let _ = sent_raw(&mut c);
+    c.handle_bytes(at(0.1), &connack(V5, false));
+    let first = only_publish(sent_raw(&mut c));
+    assert_eq!((first.pkid, first.dup), (queued, false));
+    assert_eq!(first.properties.as_ref(), Some(&expected));
+    let live = c
+        .publish_with_options(at(0.5), "messages", "l", QoS::AtLeastOnce, opts)
+        .unwrap()
+        .unwrap();
+    let p = only_publish(sent_raw(&mut c));
+    assert_eq!(p.properties.as_ref(), Some(&expected));
+    c.handle_close("gone");
+    c.handle_open(at(2.0));
+    let _ = sent_raw(&mut c);
+    c.handle_bytes(at(2.0), &connack(V5, true));
+    let resent: Vec<v5::Publish> = sent_raw(&mut c)
+        .into_iter()
+        .map(|b| match read_v5(&b) {
+            v5::Packet::Publish(p) => p,
+            other => panic!("expected PUBLISH, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(resent.len(), 2);
+    for (p, (id, payload)) in resent.iter().zip([(queued, "q"), (live, "l")]) {
+        assert_eq!(
+            (p.pkid, p.dup, &p.payload[..]),
+            (id, true, payload.as_bytes())
+        );
+        assert_eq!(p.properties.as_ref(), Some(&expected));
+    }
+}
+
+#[test]
+fn invalid_content_types_and_user_properties_are_refused_before_anything_is_sent() {
+    use mqtt_core::MqttStringError::{NullCharacter, TooLong};
+    let long = "x".repeat(65_536);
+    let cases = [
+        (
+            with_properties(Some("text/\0plain"), &[]),
+            PublishError::InvalidContentType(NullCharacter),
+            "invalid content type: it holds a null character (U+0000), which MQTT does not allow",
+        ),
+        (
+            with_properties(Some(&long), &[("a", "b")]),
+            PublishError::InvalidContentType(TooLong(65_536)),
+            "invalid content type: it is 65536 bytes long, over the 65535 an MQTT string can hold",
+        ),
+        (
+            with_properties(Some("text/plain"), &[("a", "b"), ("k\0", "v")]),
+            PublishError::InvalidUserPropertyKey {
+                index: 1,
+                problem: NullCharacter,
+            },
+            "invalid user property 2: its key holds a null character (U+0000), \
+             which MQTT does not allow",
+        ),
+        (
+            with_properties(None, &[(&long, "v")]),
+            PublishError::InvalidUserPropertyKey {
+                index: 0,
+                problem: TooLong(65_536),
+            },
+            "invalid user property 1: its key is 65536 bytes long, \
+             over the 65535 an MQTT string can hold",
+        ),
+        (
+            with_properties(None, &[("a", "b"), ("c", "d"), ("k", "\0")]),
+            PublishError::InvalidUserPropertyValue {
+                index: 2,
+                problem: NullCharacter,
+            },
+            "invalid user property 3: its value holds a null character (U+0000), \
+             which MQTT does not allow",
+        ),
+        (
+            with_properties(None, &[("k", &long)]),
+            PublishError::InvalidUserPropertyValue {
+                index: 0,
+                problem: TooLong(65_536),
+            },
+            "invalid user property 1: its value is 65536 bytes long, \
+             over the 65535 an MQTT string can hold",
+        ),
+    ];
+    for (opts, error, words) in cases {
+        assert_eq!(error.to_string(), words);
+        for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+            // Connected, and offline (where a QoS 1 publish would be queued).
+            let mut online = connected(V5);
+            let mut offline = Client::new(options(V5));
+            for c in [&mut online, &mut offline] {
+                assert_eq!(
+                    c.publish_with_options(at(1.0), "messages", "m", qos, opts.clone()),
+                    Err(error.clone()),
+                    "{qos:?}"
+                );
+                assert!(sent_raw(c).is_empty(), "no bytes written");
+                assert!(events(c).is_empty());
+                assert_eq!(c.unacknowledged(), 0, "nothing queued");
+            }
+            // No packet id was used up: the next publish gets the one after SUBSCRIBE's.
+            assert_eq!(
+                online.publish(at(1.0), "messages", "ok", QoS::AtLeastOnce),
+                Ok(Some(2))
+            );
+        }
+    }
+    // An invalid topic is still the first thing said.
+    let mut c = connected(V5);
+    assert_eq!(
+        c.publish_with_options(
+            at(1.0),
+            "a/#",
+            "m",
+            QoS::AtMostOnce,
+            with_properties(Some("\0"), &[])
+        ),
+        Err(PublishError::InvalidTopic("a/#".into()))
+    );
+}
+
+#[test]
+fn the_size_checked_is_the_size_sent_with_content_type_and_user_properties() {
+    let content_types = [None, Some(0), Some(1), Some(120), Some(16_400)];
+    let users: [&[(usize, usize)]; 4] = [&[], &[(0, 0)], &[(3, 4), (3, 118)], &[(10, 16_370)]];
+    let mut checked = 0;
+    for content_type in content_types {
+        for user in users {
+            for expiry in [None, Some(Duration::from_secs(9))] {
+                for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+                    for payload in [0, 100, 16_300] {
+                        let opts = PublishOptions {
+                            message_expiry: expiry,
+                            content_type: content_type.map(|n| "c".repeat(n)),
+                            user_properties: user
+                                .iter()
+                                .map(|&(k, v)| ("k".repeat(k), "v".repeat(v)))
+                                .collect(),
+                            ..PublishOptions::default()
+                        };
+                        let payload = "x".repeat(payload);
+                        // The size counted, from the refusal of a client that takes 1 byte.
+                        let mut tiny = connected_with(
+                            Options {
+                                max_outgoing_packet: 1,
+                                ..options(V5)
+                            },
+                            &connack(V5, false),
+                        );
+                        let counted = match tiny.publish_with_options(
+                            at(1.0),
+                            "messages",
+                            payload.clone(),
+                            qos,
+                            opts.clone(),
+                        ) {
+                            Err(PublishError::TooLarge { size, limit: 1 }) => size,
+                            other => panic!("{other:?}"),
+                        };
+                        let mut c = connected(V5);
+                        c.publish_with_options(at(1.0), "messages", payload, qos, opts)
+                            .unwrap();
+                        let raw = sent_raw(&mut c);
+                        assert_eq!(raw.len(), 1);
+                        assert_eq!(
+                            counted,
+                            raw[0].len(),
+                            "{content_type:?} {user:?} {expiry:?} {qos:?}"
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 5 * 4 * 2 * 2 * 3);
 }
 
 // ----- CONNACK -----------------------------------------------------------------------------
@@ -448,16 +781,49 @@ fn publishes_over_the_brokers_maximum_packet_size_are_refused_counting_propertie
     c.handle_bytes(at(1.0), &puback(V5, id));
     let over = "x".repeat(81);
     assert_eq!(
-        c.publish_with_options(at(1.0), "messages", over.clone(), QoS::AtLeastOnce, expiry),
+        c.publish_with_options(
+            at(1.0),
+            "messages",
+            over.clone(),
+            QoS::AtLeastOnce,
+            expiry.clone()
+        ),
         Err(PublishError::TooLarge {
             size: 101,
             limit: 100
         })
     );
     // Without the expiry property the same payload fits.
-    assert!(c
+    let id = c
         .publish(at(1.0), "messages", over.clone(), QoS::AtLeastOnce)
-        .is_ok());
+        .unwrap()
+        .unwrap();
+    let _ = sent_raw(&mut c);
+    c.handle_bytes(at(1.0), &puback(V5, id));
+    // Content type "json" (1 + 2 + 4) and a user property "k" = "v" (1 + 2 + 1 + 2 + 1)
+    // take the place of 14 bytes of payload: 66 fit exactly, 67 do not.
+    let props = PublishOptions {
+        content_type: Some("json".into()),
+        user_properties: vec![("k".into(), "v".into())],
+        ..expiry.clone()
+    };
+    c.publish_with_options(
+        at(1.0),
+        "messages",
+        "x".repeat(66),
+        QoS::AtLeastOnce,
+        props.clone(),
+    )
+    .unwrap();
+    let raw = sent_raw(&mut c);
+    assert_eq!(raw[0].len(), 100, "the size counted is the size sent");
+    assert_eq!(
+        c.publish_with_options(at(1.0), "messages", "x".repeat(67), QoS::AtLeastOnce, props),
+        Err(PublishError::TooLarge {
+            size: 101,
+            limit: 100
+        })
+    );
 }
 
 #[test]

@@ -2412,6 +2412,14 @@ async fn main() {
         println!("watch-stream");
         watch_stream(&base, &broker, &mut report).await;
     }
+    if run("watch-tree") {
+        println!("watch-tree");
+        watch_tree(&base, &broker, &mut report).await;
+    }
+    if run("watch-charts") {
+        println!("watch-charts");
+        watch_charts(&base, &broker, &mut report).await;
+    }
     browser.close().await;
     report.print();
     if let Ok(path) = std::env::var("MQTT_CHAT_BENCH_OUT") {
@@ -2422,6 +2430,206 @@ async fn main() {
         }
         std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
         println!("\nwrote {path}");
+    }
+}
+
+// ----- issue 23: the topic tree and the charts -----
+
+/// Scrolls `#tree-scroller` from top to bottom in `arguments[0]` frames, timing each frame.
+const SCROLL_TREE: &str = "
+    const done = arguments[arguments.length - 1];
+    const steps = arguments[0];
+    const el = document.getElementById('tree-scroller');
+    const out = { maxFrame: 0, over50: 0, frames: 0, drawn: 0 };
+    let i = 0, prev = null;
+    const step = (t) => {
+        if (prev !== null) { const d = t - prev; out.frames++; out.maxFrame = Math.max(out.maxFrame, d); if (d > 50) out.over50++; }
+        prev = t;
+        if (i++ >= steps) { out.drawn = document.querySelectorAll('#tree li').length; done(out); return; }
+        el.scrollTop = (el.scrollHeight - el.clientHeight) * i / steps;
+        requestAnimationFrame(step);
+    };
+    requestAnimationFrame(step);";
+
+/// 10,000 topics into the tree mode (issue 23: "10,000 topics stay responsive: the rows are
+/// drawn as they scroll into view, and the longest frame is ≤ 50 ms"): the frames while
+/// they arrive, then while the tree is scrolled from top to bottom.
+async fn watch_tree(base: &str, broker: &Broker, report: &mut Report) {
+    const N: usize = 10_000;
+    let label = "watch-tree";
+    let browser = measuring_browser().await;
+    let c = &browser.client;
+    open_viewer(c, base, broker, "tree").await;
+    js_args(c, WATCH_VIEWER, vec![json!(N), Value::Null, Value::Null]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    js(c, "window.__wv.start = performance.now()").await;
+    let tcp = broker.tcp_port;
+    tokio::task::spawn_blocking(move || {
+        publish_all(
+            tcp,
+            "bench-watch-tree",
+            (0..N).map(|i| {
+                (
+                    format!("bench/site{}/dev{}/t", i / 100, i % 100),
+                    format!("{i}"),
+                )
+            }),
+            false,
+        )
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let mut b = Value::Null;
+    while started.elapsed() < Duration::from_secs(120) {
+        b = js(c, "return window.__wv").await;
+        if !b["done"].is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A few frames more, for the last draw.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    js(c, "window.__wv.stop ??= performance.now()").await;
+    let b2 = js(c, "return window.__wv").await;
+    let marks = js(
+        c,
+        "const t = document.getElementById('tree');
+         return { topics: t?.dataset.topics ?? null, evicted: t?.dataset.evicted ?? null,
+                  drawn: document.querySelectorAll('#tree li').length }",
+    )
+    .await;
+    report.add(
+        label,
+        "topics held (data-topics, evicted) / li in the page",
+        format!(
+            "{} ({}) / {}",
+            marks["topics"].as_str().unwrap_or("?"),
+            marks["evicted"].as_str().unwrap_or("?"),
+            marks["drawn"]
+        ),
+        "10000 (0) / a few dozen",
+    );
+    report.add(
+        label,
+        "while 10,000 new topics arrive in one burst: longest frame / over 50 ms / frames / LoAF",
+        frames_words(if b2.is_null() { &b } else { &b2 }),
+        "",
+    );
+    // Steady updates into the full tree: 100 of its topics, 10 times a second, for 5 s.
+    js_args(
+        c,
+        WATCH_VIEWER,
+        vec![json!(u64::MAX), Value::Null, Value::Null],
+    )
+    .await;
+    js(c, "window.__wv.start = performance.now()").await;
+    tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        for tick in 0..50u64 {
+            let due = Duration::from_millis(tick * 100);
+            if let Some(wait) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+            publish_all(
+                tcp,
+                &format!("bench-tree-steady-{tick}"),
+                (0..100).map(|t| (format!("bench/site{t}/dev0/t"), format!("{}", tick + t))),
+                false,
+            );
+        }
+    })
+    .await
+    .unwrap();
+    js(c, "window.__wv.stop = performance.now()").await;
+    let steady = js(c, "return window.__wv").await;
+    report.add(
+        label,
+        "10,000 topics held, 100 of them updated 10 times a second for 5 s: longest frame / over 50 ms / frames / LoAF",
+        frames_words(&steady),
+        "≤ 50 ms",
+    );
+    let scroll = c
+        .execute_async(SCROLL_TREE, vec![json!(120)])
+        .await
+        .unwrap_or(Value::Null);
+    report.add(
+        label,
+        "scrolling 10,101 rows top to bottom in 120 frames: longest frame / over 50 ms / li at the end",
+        format!(
+            "{:.0} ms / {} / {}",
+            scroll["maxFrame"].as_f64().unwrap_or(f64::NAN),
+            scroll["over50"],
+            scroll["drawn"]
+        ),
+        "≤ 50 ms",
+    );
+    browser.close().await;
+}
+
+/// 100 topics updating 10 times a second for 10 s, each with a sparkline (issue 23: "stay
+/// at 60 fps. Measure it"): frames per second and the longest frame, in latest and in tree
+/// mode.
+async fn watch_charts(base: &str, broker: &Broker, report: &mut Report) {
+    let label = "watch-charts";
+    for mode in ["latest", "tree"] {
+        let browser = measuring_browser().await;
+        let c = &browser.client;
+        open_viewer(c, base, broker, mode).await;
+        js_args(
+            c,
+            WATCH_VIEWER,
+            vec![json!(u64::MAX), Value::Null, Value::Null],
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        js(c, "window.__wv.start = performance.now()").await;
+        let tcp = broker.tcp_port;
+        let sent = tokio::task::spawn_blocking(move || {
+            let start = Instant::now();
+            let mut sent = 0;
+            for tick in 0..100u64 {
+                let due = Duration::from_millis(tick * 100);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+                publish_all(
+                    tcp,
+                    &format!("bench-charts-{tick}"),
+                    (0..100).map(|t| {
+                        (
+                            format!("bench/chart/{t}"),
+                            format!("{}", 20 + (tick + t) % 7),
+                        )
+                    }),
+                    false,
+                );
+                sent += 100;
+            }
+            sent
+        })
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        js(c, "window.__wv.stop = performance.now()").await;
+        let b = js(c, "return window.__wv").await;
+        let secs =
+            (b["stop"].as_f64().unwrap_or(0.0) - b["start"].as_f64().unwrap_or(0.0)) / 1000.0;
+        let fps = b["frames"].as_f64().unwrap_or(f64::NAN) / secs;
+        let sparks = js(c, "return document.querySelectorAll('button.spark').length").await;
+        report.add(
+            label,
+            &format!("{mode}: 100 topics × 10/s for 10 s ({sent} sent): frames per second / sparklines shown"),
+            format!("{fps:.1} / {sparks}"),
+            "≈ 60",
+        );
+        report.add(
+            label,
+            &format!("{mode}: longest frame / over 50 ms / frames / LoAF"),
+            frames_words(&b),
+            "",
+        );
+        browser.close().await;
     }
 }
 

@@ -169,6 +169,19 @@ pub(crate) struct OutPublish {
     pub pkid: u16,
     /// v5 Message Expiry Interval in seconds; ignored under 3.1.1.
     pub message_expiry: Option<u32>,
+    /// v5 Content Type, already checked as an MQTT string; ignored under 3.1.1.
+    pub content_type: Option<String>,
+    /// v5 User Properties in order, already checked; ignored under 3.1.1.
+    pub user_properties: Vec<(String, String)>,
+}
+
+impl OutPublish {
+    /// Whether it carries any v5 property.
+    pub fn has_properties(&self) -> bool {
+        self.message_expiry.is_some()
+            || self.content_type.is_some()
+            || !self.user_properties.is_empty()
+    }
 }
 
 /// What goes into CONNECT.
@@ -256,23 +269,43 @@ pub(crate) fn encode(
     }
 }
 
-/// Bytes a PUBLISH takes on the wire: fixed header, topic, packet id, (v5) properties,
-/// payload.
-pub(crate) fn publish_size(
-    protocol: Protocol,
-    topic: &str,
-    payload: usize,
-    qos: QoS,
-    message_expiry: Option<u32>,
-) -> usize {
+/// The largest value of a variable byte integer (MQTT 5 §1.5.5): the most a remaining
+/// length or a property length can say.
+pub(crate) const VARIABLE_INT_MAX: usize = 268_435_455;
+
+/// Bytes a PUBLISH takes on the wire: fixed header, topic, packet id (counted for QoS 1
+/// even before one is given), (v5) property length and properties, payload.
+pub(crate) fn publish_size(protocol: Protocol, publish: &OutPublish) -> usize {
     let properties = match protocol {
         Protocol::V311 => 0,
-        // Property length (one byte: at most 5 here) and Message Expiry Interval (id + u32).
-        Protocol::V5(_) => 1 + if message_expiry.is_some() { 5 } else { 0 },
+        Protocol::V5(_) => {
+            let len = publish_properties_len(publish);
+            length_len(len) + len
+        }
     };
-    let pkid = if qos == QoS::AtMostOnce { 0 } else { 2 };
-    let remaining = 2 + topic.len() + pkid + properties + payload;
+    let pkid = if publish.qos == QoS::AtMostOnce { 0 } else { 2 };
+    let remaining = 2 + publish.topic.len() + pkid + properties + publish.payload.len();
     1 + length_len(remaining) + remaining
+}
+
+/// The v5 Property Length of `publish`: the bytes of its properties, without the variable
+/// byte integer that says how many there are.
+pub(crate) fn publish_properties_len(publish: &OutPublish) -> usize {
+    // Message Expiry Interval: identifier and a four-byte integer.
+    let expiry = if publish.message_expiry.is_some() {
+        5
+    } else {
+        0
+    };
+    // Content Type: identifier and a string with its two-byte length.
+    let content_type = publish.content_type.as_ref().map_or(0, |t| 1 + 2 + t.len());
+    // Each User Property: identifier and two strings with their two-byte lengths.
+    let user: usize = publish
+        .user_properties
+        .iter()
+        .map(|(key, value)| 1 + 2 + key.len() + 2 + value.len())
+        .sum();
+    expiry + content_type + user
 }
 
 /// Bytes a variable byte integer of `value` takes.
@@ -488,5 +521,86 @@ pub(crate) fn describe(e: mqttbytes::Error) -> String {
         E::PayloadSizeLimitExceeded(n) => format!("packet of {n} bytes over the limit"),
         E::InsufficientBytes(_) => "packet cut short".into(),
         _ => "malformed packet".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Properties (content type and user properties) whose Property Length is `target`.
+    fn properties_of_len(target: usize) -> (Option<String>, Vec<(String, String)>) {
+        let mut user = Vec::new();
+        let mut left = target;
+        // User properties with an empty key, 5 bytes of overhead each, while the rest does
+        // not fit one content type.
+        while left > 3 + u16::MAX as usize {
+            let value = (left - 5).min(u16::MAX as usize);
+            // Leave at least 3 bytes for the content type below.
+            let value = if left - 5 - value < 3 {
+                value - 3
+            } else {
+                value
+            };
+            user.push((String::new(), "v".repeat(value)));
+            left -= 5 + value;
+        }
+        let content_type = match left {
+            0 => None,
+            n => {
+                assert!(n >= 3, "{target}: {n} bytes left over");
+                Some("t".repeat(n - 3))
+            }
+        };
+        (content_type, user)
+    }
+
+    fn encoded_len(protocol: Protocol, publish: &OutPublish) -> usize {
+        let mut buf = BytesMut::new();
+        encode(protocol, Out::Publish(publish), &mut buf).expect("encodes");
+        buf.len()
+    }
+
+    #[test]
+    fn publish_size_is_the_encoded_size_across_property_length_boundaries() {
+        // Property lengths around where their variable byte integer grows a byte.
+        let lengths = [
+            0, 3, 5, 8, 126, 127, 128, 129, 16_382, 16_383, 16_384, 16_385, 2_097_150, 2_097_151,
+            2_097_152,
+        ];
+        let mut checked = 0;
+        for target in lengths {
+            let (content_type, user_properties) = properties_of_len(target);
+            for expiry in [None, Some(60)] {
+                for qos in [QoS::AtMostOnce, QoS::AtLeastOnce] {
+                    // Payloads around where the remaining length grows a byte.
+                    for payload in [0, 100, 16_250, 16_384] {
+                        let publish = OutPublish {
+                            topic: "chat/room".into(),
+                            payload: Bytes::from(vec![b'x'; payload]),
+                            qos,
+                            retain: false,
+                            dup: false,
+                            pkid: 7,
+                            message_expiry: expiry,
+                            content_type: content_type.clone(),
+                            user_properties: user_properties.clone(),
+                        };
+                        let props = publish_properties_len(&publish);
+                        assert_eq!(props, target + if expiry.is_some() { 5 } else { 0 });
+                        for protocol in [Protocol::V311, Protocol::v5()] {
+                            assert_eq!(
+                                publish_size(protocol, &publish),
+                                encoded_len(protocol, &publish),
+                                "{protocol:?}, property length {props}, {qos:?}, \
+                                 payload {payload}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, lengths.len() * 2 * 2 * 4 * 2);
     }
 }

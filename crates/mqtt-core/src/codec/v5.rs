@@ -243,15 +243,16 @@ pub(super) fn encode(packet: Out<'_>, buf: &mut BytesMut) -> Result<(), mqttbyte
             publish.retain = p.retain;
             publish.dup = p.dup;
             publish.pkid = p.pkid;
-            publish.properties = p.message_expiry.map(|secs| PublishProperties {
+            // Without any, the property length 0 alone: the same bytes as empty ones.
+            publish.properties = p.has_properties().then(|| PublishProperties {
                 payload_format_indicator: None,
-                message_expiry_interval: Some(secs),
+                message_expiry_interval: p.message_expiry,
                 topic_alias: None,
                 response_topic: None,
                 correlation_data: None,
-                user_properties: Vec::new(),
+                user_properties: p.user_properties.clone(),
                 subscription_identifiers: Vec::new(),
-                content_type: None,
+                content_type: p.content_type.clone(),
             });
             publish.write(buf)?;
         }
