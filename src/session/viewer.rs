@@ -67,6 +67,13 @@ impl ChatSession {
         }
     }
 
+    /// A session is up on the link right now.
+    pub fn viewer_connected(&self) -> bool {
+        self.connection
+            .try_with_value(|c| c.as_ref().is_some_and(|c| c.is_connected()))
+            .unwrap_or(false)
+    }
+
     /// The viewer's state changed: its views hear it at most once a frame, like its
     /// messages. (Notifying at once from `drive_clear`, which an effect on the watch calls,
     /// would wake that effect again without end.)
@@ -79,16 +86,33 @@ impl ChatSession {
     /// what is overdue as not confirmed. Returns whether a clear is still under way.
     pub fn drive_clear(&self) -> bool {
         let now = wall_clock_ms();
-        let (batch, changed) = self
+        // A batch goes only while connected: one queued for later could go out after the
+        // user stopped the clear, or after it was said not to be confirmed.
+        let connected = self.viewer_connected();
+        let (batch, changed, given_up) = self
             .watch
             .try_update_untracked(|w| {
-                let retained = &mut w.tools_mut().retained;
+                let tools = w.tools_mut();
+                let retained = &mut tools.retained;
                 let before = retained.job().map(|j| j.done());
                 retained.tick(now);
                 let changed = retained.job().map(|j| j.done()) != before;
-                (retained.next_batch(now), changed)
+                let batch = if connected {
+                    retained.next_batch(now)
+                } else {
+                    Vec::new()
+                };
+                (batch, changed, tools.given_up_clears())
             })
             .unwrap_or_default();
+        // Clears given up (stopped, not confirmed in time) and still queued are taken back.
+        self.connection.with_value(|c| {
+            if let Some(c) = c {
+                for pkid in given_up {
+                    c.abandon(pkid);
+                }
+            }
+        });
         if changed || !batch.is_empty() {
             self.watch_changed();
         }
@@ -103,12 +127,13 @@ impl ChatSession {
                 expiry_secs: None,
             };
             if let Err(e) = self.viewer_publish(&ready, Purpose::Clear(topic.clone())) {
+                // Refused here, before sending: not the broker's doing.
                 let why = match e {
                     ViewerSendError::Publish(e) => e.to_string(),
                     e => e.to_string(),
                 };
                 self.watch
-                    .try_update_untracked(|w| w.tools_mut().retained.refused(&topic, &why));
+                    .try_update_untracked(|w| w.tools_mut().retained.failed(&topic, &why));
                 self.watch_changed();
             }
         }

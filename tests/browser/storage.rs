@@ -187,13 +187,17 @@ async fn a_remounted_view_shows_the_stored_conversation_with_no_broker_at_all() 
     assert_eq!(messages(&app), ["one", "two", "three", "four"]);
     assert_eq!(app.total(), "4", "data-total counts the history");
     assert_ne!(app.badge().1, "connected");
-    assert_eq!(
-        app.find("#messages")
+    // "ready" once the whole stored history is read: the rows come first, the room's
+    // stored reactions (read after them) a moment later.
+    wait_for("data-history ready", 5000.0, || {
+        (app.find("#messages")
             .unwrap()
             .get_attribute("data-history")
-            .as_deref(),
-        Some("ready")
-    );
+            .as_deref()
+            == Some("ready"))
+        .then_some(())
+    })
+    .await;
     // (Which rows are "own" depends on the author id, which a remount in the same page
     // does not keep: the first view's Web Lock is held until the page goes away. A real
     // reload keeps it: crates/e2e/tests/history.rs.)

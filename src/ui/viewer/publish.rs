@@ -71,6 +71,16 @@ pub fn PublishPanel(session: ChatSession) -> impl IntoView {
             .map_err(|e| e.to_string())
     };
 
+    // A repeat sends only while connected: queued sends would all go at once on reconnect.
+    let send_repeat = move || -> Result<(), String> {
+        if !session.viewer_connected() {
+            return Err(
+                "The connection dropped: a repeat does not queue messages while offline.".into(),
+            );
+        }
+        send_once()
+    };
+
     let stop = move || {
         repeating.set_value(None);
         repeat_count.set(None);
@@ -94,6 +104,10 @@ pub fn PublishPanel(session: ChatSession) -> impl IntoView {
                 return;
             };
             let now = wall_clock_ms();
+            if !r.due(now) {
+                schedule(repeating, repeat_count, error, send_once, r);
+                return;
+            }
             match send_once() {
                 Ok(()) => {
                     r.sent(now);
@@ -136,7 +150,7 @@ pub fn PublishPanel(session: ChatSession) -> impl IntoView {
         }
         let r = Repeater::start(every_ms, wall_clock_ms());
         repeat_count.set(Some((0, r.every_ms())));
-        schedule(repeating, repeat_count, error, send_once, r);
+        schedule(repeating, repeat_count, error, send_repeat, r);
     };
 
     let on_save = move |_| {

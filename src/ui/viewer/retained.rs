@@ -144,12 +144,19 @@ pub fn RetainedPanel(session: ChatSession, now: RwSignal<f64>) -> impl IntoView 
         });
     });
 
+    // Said when a clear cannot start (another is under way).
+    let busy = RwSignal::new(None::<String>);
     let start = move |topics: Vec<String>| {
         let started = watch
             .try_update(|w| w.tools_mut().retained.start_clear(topics))
             .unwrap_or(false);
         if started {
+            busy.set(None);
             session.drive_clear();
+        } else {
+            busy.set(Some(
+                "A clear is under way: wait for it to end, or stop it, then clear again.".into(),
+            ));
         }
     };
     let on_list_click = move |ev: leptos::ev::MouseEvent| {
@@ -159,8 +166,13 @@ pub fn RetainedPanel(session: ChatSession, now: RwSignal<f64>) -> impl IntoView 
             }
         }
     };
-    let progress =
-        move || watch.with(|w| w.tools().and_then(|t| t.retained.job()).map(|j| j.words()));
+    let progress = move || {
+        let job = watch.with(|w| w.tools().and_then(|t| t.retained.job()).map(|j| j.words()));
+        match (job, busy.get()) {
+            (Some(words), Some(busy)) => Some(format!("{words} {busy}")),
+            (job, busy) => job.or(busy),
+        }
+    };
     let filter_words = move || {
         let f = filter.get();
         if f == ALL {
@@ -219,6 +231,7 @@ pub fn RetainedPanel(session: ChatSession, now: RwSignal<f64>) -> impl IntoView 
                     hidden=move || !running.get()
                     on:click=move |_| {
                         watch.update(|w| w.tools_mut().retained.stop_clear());
+                        session.drive_clear();
                     }
                 >
                     "Stop clearing"

@@ -10,6 +10,8 @@ pub const POINTS: usize = 500;
 pub const SPARK_POINTS: usize = 60;
 /// Topics with a series at most; past it the least recently updated goes.
 pub const SERIES_TOPICS: usize = 2_000;
+/// Bytes of topic names with a series at most, likewise.
+pub const SERIES_TOPIC_BYTES: usize = 4 << 20;
 
 /// One topic's numbers, oldest first: (wall clock ms, value).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,6 +44,7 @@ pub struct Charts {
     by_topic: HashMap<String, Series>,
     by_age: BTreeMap<u64, String>,
     seq: u64,
+    topic_bytes: usize,
 }
 
 impl Charts {
@@ -60,12 +63,17 @@ impl Charts {
             }
             series.points.push_back((at, value));
         } else {
-            while self.by_topic.len() >= SERIES_TOPICS {
+            while self.by_topic.len() >= SERIES_TOPICS
+                || (self.topic_bytes + topic.len() > SERIES_TOPIC_BYTES
+                    && !self.by_topic.is_empty())
+            {
                 let Some((_, oldest)) = self.by_age.pop_first() else {
                     break;
                 };
                 self.by_topic.remove(&oldest);
+                self.topic_bytes -= oldest.len();
             }
+            self.topic_bytes += topic.len();
             self.by_topic.insert(
                 topic.to_owned(),
                 Series {
@@ -259,6 +267,13 @@ mod tests {
         c.add("new", 1.0, 2.0);
         assert!(c.get("o/0").is_some());
         assert!(c.get("o/1").is_none());
+        let mut long = Charts::default();
+        let name = "x".repeat(60_000);
+        for i in 0..200 {
+            long.add(&format!("{name}{i}"), 0.0, 1.0);
+        }
+        assert!(long.topics() < 200);
+        assert!(long.topic_bytes <= SERIES_TOPIC_BYTES);
     }
 
     #[test]

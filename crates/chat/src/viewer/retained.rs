@@ -17,6 +17,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 /// Retained topics kept in the list at most; past it the least recently seen go, counted.
 pub const RETAINED_CAPACITY: usize = 20_000;
+/// Bytes of topic names the list holds at most (a topic can be 64 KiB: a count alone would
+/// not bound its memory); past it the least recently seen go, counted.
+pub const RETAINED_TOPIC_BYTES: usize = 4 << 20;
 /// Clears sent at once; the next batch goes when this one is answered.
 pub const CLEAR_BATCH: usize = 100;
 /// How long a clear may take to come back before it counts as not confirmed, ms.
@@ -41,8 +44,10 @@ pub struct Held {
 pub enum Outcome {
     /// Sent, no answer yet.
     Clearing,
-    /// The broker refused it (MQTT 5 reason, or an error before sending), in words.
+    /// The broker refused it (its MQTT 5 reason, in words).
     Refused(String),
+    /// It could not be sent (this client refused it before sending), in words.
+    Failed(String),
     /// No sign it cleared within the wait: not known.
     Unconfirmed,
 }
@@ -52,6 +57,7 @@ impl Outcome {
         match self {
             Self::Clearing => "clearing",
             Self::Refused(_) => "refused",
+            Self::Failed(_) => "failed",
             Self::Unconfirmed => "unconfirmed",
         }
     }
@@ -60,6 +66,7 @@ impl Outcome {
         match self {
             Self::Clearing => "clearing…".into(),
             Self::Refused(why) => format!("not cleared: the broker refused it ({why})"),
+            Self::Failed(why) => format!("not cleared: it could not be sent ({why})"),
             Self::Unconfirmed => "not confirmed: the clear did not come back from the broker \
                                   (it may not allow this client to write here)"
                 .into(),
@@ -144,7 +151,7 @@ impl ClearJob {
         };
         if self.refused > 0 {
             words.push_str(&format!(
-                " {} refused by the broker.",
+                " {} refused or not sent.",
                 thousands(self.refused)
             ));
         }
@@ -183,6 +190,8 @@ pub struct Retained {
     by_age: BTreeMap<u64, String>,
     seq: u64,
     evicted: u64,
+    /// Bytes of the topic names held.
+    topic_bytes: usize,
     job: Option<ClearJob>,
 }
 
@@ -194,6 +203,7 @@ impl Retained {
             self.confirm(topic);
             if let Some(old) = self.held.remove(topic) {
                 self.by_age.remove(&old.seq);
+                self.topic_bytes -= topic.len();
             }
             return;
         }
@@ -204,13 +214,17 @@ impl Retained {
         if let Some(old) = self.held.remove(topic) {
             self.by_age.remove(&old.seq);
         } else {
-            while self.held.len() >= RETAINED_CAPACITY {
+            while self.held.len() >= RETAINED_CAPACITY
+                || (self.topic_bytes + topic.len() > RETAINED_TOPIC_BYTES && !self.held.is_empty())
+            {
                 let Some((_, oldest)) = self.by_age.pop_first() else {
                     break;
                 };
                 self.held.remove(&oldest);
+                self.topic_bytes -= oldest.len();
                 self.evicted += 1;
             }
+            self.topic_bytes += topic.len();
         }
         self.by_age.insert(self.seq, topic.to_owned());
         self.held.insert(
@@ -255,6 +269,7 @@ impl Retained {
     pub fn forget(&mut self) {
         self.held.clear();
         self.by_age.clear();
+        self.topic_bytes = 0;
         self.evicted = 0;
     }
 
@@ -285,14 +300,28 @@ impl Retained {
         true
     }
 
-    /// The user stopped the clear: what is in flight may still be confirmed.
+    /// The user stopped the clear: nothing more is sent, and what is in flight counts as
+    /// not confirmed (the caller takes back what has not left yet).
     pub fn stop_clear(&mut self) {
         if let Some(job) = &mut self.job {
             if !job.finished() {
                 job.queue.clear();
                 job.stopped = Some(Stop::ByUser);
+                for (t, _) in std::mem::take(&mut job.in_flight) {
+                    job.unconfirmed += 1;
+                    if let Some(h) = self.held.get_mut(&t) {
+                        h.outcome = Some(Outcome::Unconfirmed);
+                    }
+                }
             }
         }
+    }
+
+    /// Whether the clear of `topic` is awaited now (sent, not answered, not given up).
+    pub fn awaits(&self, topic: &str) -> bool {
+        self.job
+            .as_ref()
+            .is_some_and(|j| j.in_flight.contains_key(topic))
     }
 
     /// The next batch to send, when the last one is answered.
@@ -322,15 +351,24 @@ impl Retained {
         }
     }
 
-    /// The clear of `topic` was refused, `why` in words.
+    /// The broker refused the clear of `topic`, `why` in words.
     pub fn refused(&mut self, topic: &str, why: &str) {
+        self.not_cleared(topic, Outcome::Refused(why.to_owned()));
+    }
+
+    /// The clear of `topic` could not be sent, `why` in words.
+    pub fn failed(&mut self, topic: &str, why: &str) {
+        self.not_cleared(topic, Outcome::Failed(why.to_owned()));
+    }
+
+    fn not_cleared(&mut self, topic: &str, outcome: Outcome) {
         let Some(job) = &mut self.job else {
             return;
         };
         if job.in_flight.remove(topic).is_some() {
             job.refused += 1;
             if let Some(h) = self.held.get_mut(topic) {
-                h.outcome = Some(Outcome::Refused(why.to_owned()));
+                h.outcome = Some(outcome);
             }
             self.end_of_batch();
         }
@@ -472,7 +510,7 @@ mod tests {
         assert_eq!(job.done(), 250);
         assert_eq!(
             job.words(),
-            "Cleared 248 of 250 retained messages. 1 refused by the broker. 1 not confirmed."
+            "Cleared 248 of 250 retained messages. 1 refused or not sent. 1 not confirmed."
         );
         assert_eq!(r.len(), 2, "what did not clear stays listed");
     }
@@ -507,11 +545,62 @@ mod tests {
         for t in &first {
             r.seen(t, 0, false, 1.0);
         }
+        // Given up at the stop: echoes after it take the rows away but count nothing.
         let job = r.job().unwrap();
         assert!(job.finished());
-        assert_eq!(job.cleared(), 100);
+        assert_eq!((job.cleared(), job.unconfirmed()), (0, 100));
         assert!(job.words().ends_with("Stopped."), "{}", job.words());
         assert!(r.next_batch(2.0).is_empty());
+        assert_eq!(r.len(), 200);
+    }
+
+    #[test]
+    fn long_topics_are_bounded_by_their_bytes() {
+        let mut r = Retained::default();
+        let long = "t/".to_owned() + &"x".repeat(60_000);
+        for i in 0..200 {
+            r.seen(&format!("{long}{i}"), 1, true, 0.0);
+        }
+        assert!(
+            r.len() < 200 && r.len() >= RETAINED_TOPIC_BYTES / 60_010 - 1,
+            "{}",
+            r.len()
+        );
+        assert_eq!(r.evicted() as usize, 200 - r.len());
+        assert!(r.topic_bytes <= RETAINED_TOPIC_BYTES);
+        r.seen(&format!("{long}199"), 0, false, 1.0);
+        assert!(r.topic_bytes <= RETAINED_TOPIC_BYTES - 60_000);
+    }
+
+    #[test]
+    fn a_stop_gives_up_what_is_in_flight_and_a_send_failure_is_not_the_broker() {
+        let mut r = held(3);
+        let topics: Vec<String> = r.iter().map(|(t, _)| t.to_owned()).collect();
+        r.start_clear(topics.clone());
+        r.next_batch(0.0);
+        assert!(r.awaits(&topics[0]));
+        r.failed(&topics[0], "too large");
+        assert_eq!(
+            r.get(&topics[0])
+                .unwrap()
+                .outcome
+                .as_ref()
+                .map(Outcome::words),
+            Some("not cleared: it could not be sent (too large)".into())
+        );
+        r.stop_clear();
+        assert!(!r.awaits(&topics[1]));
+        assert_eq!(
+            r.get(&topics[1]).unwrap().outcome,
+            Some(Outcome::Unconfirmed)
+        );
+        let job = r.job().unwrap();
+        assert!(job.finished());
+        assert_eq!((job.refused(), job.unconfirmed()), (1, 2));
+        // A late echo still takes the row away, but counts nothing.
+        r.seen(&topics[1], 0, false, 5.0);
+        assert_eq!(r.job().unwrap().cleared(), 0);
+        assert!(r.get(&topics[1]).is_none());
     }
 
     #[test]

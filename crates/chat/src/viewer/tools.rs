@@ -35,6 +35,8 @@ pub struct Tools {
     panel: PanelStatus,
     /// Sends from the panel since the page opened (a repeat counts each).
     panel_sends: u64,
+    /// The packet id of the panel's last QoS 1 send: only its answer is the panel's status.
+    panel_last: Option<u16>,
 }
 
 /// Why the viewer published something.
@@ -160,7 +162,10 @@ impl Tools {
             (None, Body::Text { text, cut: false }) => Some(text.as_str()),
             (None, _) => None,
         };
-        let number = text.and_then(|t| number_of(t, path));
+        // Hex is digits, not a number.
+        let number = text
+            .filter(|_| decoder != Decoder::Hex)
+            .and_then(|t| number_of(t, path));
         (decoded, number)
     }
 
@@ -180,6 +185,7 @@ impl Tools {
     pub fn published(&mut self, pkid: Option<u16>, purpose: Purpose) {
         if purpose == Purpose::Panel {
             self.panel_sends += 1;
+            self.panel_last = pkid;
             self.panel = if pkid.is_some() {
                 PanelStatus::Waiting
             } else {
@@ -193,7 +199,25 @@ impl Tools {
 
     /// A publish of the panel could not go: why, in words.
     pub fn panel_failed(&mut self, why: String) {
+        self.panel_last = None;
         self.panel = PanelStatus::Refused(why);
+    }
+
+    /// Clears sent and no longer awaited (given up: stopped, or not confirmed in time):
+    /// their packet ids, to take back from the connection, so that one still queued (the
+    /// link was down) never goes out after the user was told it did not.
+    pub fn given_up_clears(&mut self) -> Vec<u16> {
+        let retained = &self.retained;
+        let gone: Vec<u16> = self
+            .waiting
+            .iter()
+            .filter(|(_, p)| matches!(p, Purpose::Clear(t) if !retained.awaits(t)))
+            .map(|(pkid, _)| *pkid)
+            .collect();
+        for pkid in &gone {
+            self.waiting.remove(pkid);
+        }
+        gone
     }
 
     /// The broker answered QoS 1 publish `pkid`: accepted, or refused with words. Not one
@@ -203,6 +227,8 @@ impl Tools {
             return;
         };
         match (purpose, answer) {
+            // An answer to an earlier send says nothing of the last one.
+            (Purpose::Panel, _) if self.panel_last != Some(pkid) => {}
             (Purpose::Panel, Ok(())) => self.panel = PanelStatus::Acknowledged,
             (Purpose::Panel, Err(why)) => {
                 self.panel = PanelStatus::Refused(format!("The broker refused it: {why}."));
@@ -299,5 +325,44 @@ mod tests {
         let tools = w.tools().unwrap();
         assert_eq!((tools.tree().topics(), tools.retained.len()), (0, 0));
         assert_eq!(tools.reader("b64/#").decoder, Decoder::Base64);
+    }
+
+    #[test]
+    fn hex_is_not_charted_and_the_panel_hears_only_its_last_send() {
+        let mut w = Watch::default();
+        w.add_filter("#", QoS::AtMostOnce).unwrap();
+        w.tools_mut().set_decoder("#", Decoder::Hex);
+        w.receive("h", &[0x12, 0x34], QoS::AtMostOnce, false, 1.0);
+        assert_eq!(w.stream()[0].number, None);
+        let t = w.tools_mut();
+        t.published(Some(7), super::Purpose::Panel);
+        t.published(None, super::Purpose::Panel);
+        t.answered(7, Ok(()), 2.0);
+        assert_eq!(t.panel_status(), &super::PanelStatus::Sent);
+        t.published(Some(8), super::Purpose::Panel);
+        t.answered(8, Err("not authorized".into()), 3.0);
+        assert!(
+            matches!(t.panel_status(), super::PanelStatus::Refused(w) if w.contains("not authorized"))
+        );
+    }
+
+    #[test]
+    fn clears_given_up_are_taken_back() {
+        let mut w = Watch::default();
+        w.add_filter("#", QoS::AtMostOnce).unwrap();
+        for t in ["a", "b"] {
+            w.receive(t, b"1", QoS::AtMostOnce, true, 0.0);
+        }
+        let t = w.tools_mut();
+        t.retained.start_clear(vec!["a".into(), "b".into()]);
+        for (pkid, topic) in t.retained.next_batch(0.0).into_iter().enumerate() {
+            t.published(Some(pkid as u16 + 1), super::Purpose::Clear(topic));
+        }
+        assert!(t.given_up_clears().is_empty(), "both awaited");
+        t.retained.stop_clear();
+        let mut gone = t.given_up_clears();
+        gone.sort();
+        assert_eq!(gone, [1, 2]);
+        assert!(t.given_up_clears().is_empty());
     }
 }
