@@ -6,6 +6,7 @@
 
 use chat::viewer::retained::{thousands, Held};
 use chat::watch::size_words;
+use chat::Watch;
 use leptos::prelude::*;
 use web_sys::{Document, Element};
 
@@ -26,13 +27,25 @@ fn age_words(ms: f64) -> String {
     }
 }
 
+/// Whether `topic` is under the filter chosen in `#retained-filter` (`ALL`: any watched).
+fn chosen_covers(watch: &Watch, chosen: &str, topic: &str) -> bool {
+    if chosen == ALL {
+        watch
+            .filters()
+            .iter()
+            .any(|f| mqtt_core::topic::matches(&f.filter, topic))
+    } else {
+        mqtt_core::topic::matches(chosen, topic)
+    }
+}
+
 #[component]
 pub fn RetainedPanel(session: ChatSession, now: RwSignal<f64>) -> impl IntoView {
     let watch = session.watch;
     let filter = RwSignal::new(ALL.to_owned());
     // Asking before clearing all: the topics it would clear.
     let asking = RwSignal::new(None::<Vec<String>>);
-    let scrolled = RwSignal::new(0u32);
+    let scrolled = RwSignal::new(window::Scrolled::default());
     let scroller = NodeRef::<leptos::html::Div>::new();
     let list = NodeRef::<leptos::html::Ul>::new();
 
@@ -46,15 +59,7 @@ pub fn RetainedPanel(session: ChatSession, now: RwSignal<f64>) -> impl IntoView 
             tools
                 .retained
                 .iter()
-                .filter(|(t, _)| {
-                    if chosen == ALL {
-                        w.filters()
-                            .iter()
-                            .any(|f| mqtt_core::topic::matches(&f.filter, t))
-                    } else {
-                        mqtt_core::topic::matches(&chosen, t)
-                    }
-                })
+                .filter(|(t, _)| chosen_covers(w, &chosen, t))
                 .map(|(t, _)| t.to_owned())
                 .collect()
         })
@@ -66,10 +71,10 @@ pub fn RetainedPanel(session: ChatSession, now: RwSignal<f64>) -> impl IntoView 
     });
 
     keyed::keep_drawn(list, move |sync| {
-        scrolled.track();
+        let at = scrolled.get();
         let now = now.get();
         let chosen = filter.get();
-        let (Some(scroller), Some(list)) = (scroller.get(), list.get()) else {
+        let Some(list) = list.get() else {
             return;
         };
         watch.with(|w| {
@@ -80,17 +85,9 @@ pub fn RetainedPanel(session: ChatSession, now: RwSignal<f64>) -> impl IntoView 
             let held: Vec<(&str, &Held)> = tools
                 .retained
                 .iter()
-                .filter(|(t, _)| {
-                    if chosen == ALL {
-                        w.filters()
-                            .iter()
-                            .any(|f| mqtt_core::topic::matches(&f.filter, t))
-                    } else {
-                        mqtt_core::topic::matches(&chosen, t)
-                    }
-                })
+                .filter(|(t, _)| chosen_covers(w, &chosen, t))
                 .collect();
-            let range = window::in_view(&scroller, held.len());
+            let range = window::in_view(at, held.len());
             window::place(&list, &range, held.len());
             let shown = &held[range];
             let items: Vec<Item> = shown
@@ -279,7 +276,11 @@ pub fn RetainedPanel(session: ChatSession, now: RwSignal<f64>) -> impl IntoView 
                 role="region"
                 aria-label="Retained messages seen"
                 node_ref=scroller
-                on:scroll=move |_| scrolled.update(|n| *n = n.wrapping_add(1))
+                on:scroll=move |_| {
+                if let Some(el) = scroller.get_untracked() {
+                    scrolled.set(window::Scrolled::read(&el));
+                }
+            }
             >
                 <ul
                     id="retained"

@@ -27,12 +27,12 @@ pub fn TopicTree(
 ) -> impl IntoView {
     let watch = session.watch;
     let collapsed = RwSignal::new(HashSet::<String>::new());
-    let scrolled = RwSignal::new(0u32);
+    let scrolled = RwSignal::new(window::Scrolled::default());
     let scroller = NodeRef::<leptos::html::Div>::new();
     let list = NodeRef::<leptos::html::Ul>::new();
     keyed::keep_drawn(list, move |sync| {
-        scrolled.track();
-        let (Some(scroller), Some(list)) = (scroller.get(), list.get()) else {
+        let at = scrolled.get();
+        let Some(list) = list.get() else {
             return;
         };
         watch.with(|w| {
@@ -42,7 +42,7 @@ pub fn TopicTree(
             };
             collapsed.with(|collapsed| {
                 let rows = tools.tree().rows(collapsed);
-                let range = window::in_view(&scroller, rows.len());
+                let range = window::in_view(at, rows.len());
                 window::place(&list, &range, rows.len());
                 let shown = &rows[range];
                 let items: Vec<Item> = shown
@@ -78,7 +78,11 @@ pub fn TopicTree(
             role="region"
             aria-label="Topic tree"
             node_ref=scroller
-            on:scroll=move |_| scrolled.update(|n| *n = n.wrapping_add(1))
+            on:scroll=move |_| {
+                if let Some(el) = scroller.get_untracked() {
+                    scrolled.set(window::Scrolled::read(&el));
+                }
+            }
         >
             <ul
                 id="tree"

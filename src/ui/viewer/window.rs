@@ -17,16 +17,33 @@ const OVERSCAN: usize = 15;
 /// Rows drawn when the scroller has no size yet (hidden, not laid out).
 const UNSIZED_ROWS: usize = 40;
 
-/// The rows of `total` to draw for the view `scroller` shows now.
-pub fn in_view(scroller: &Element, total: usize) -> Range<usize> {
-    let top = f64::from(scroller.scroll_top()).max(0.0);
-    let height = f64::from(scroller.client_height());
-    let shown = if height > 0.0 {
-        (height / ROW_PX).ceil() as usize
+/// Where a scroller stands: its scroll offset and height in CSS pixels, read when it
+/// scrolls (`Scrolled::read`), never while drawing: reading them after the page changed
+/// would make the browser lay the page out again there and then, once a frame, with every
+/// message that arrives.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Scrolled {
+    top: f64,
+    height: f64,
+}
+
+impl Scrolled {
+    pub fn read(scroller: &Element) -> Scrolled {
+        Scrolled {
+            top: f64::from(scroller.scroll_top()).max(0.0),
+            height: f64::from(scroller.client_height()),
+        }
+    }
+}
+
+/// The rows of `total` to draw for the view `at` shows.
+pub fn in_view(at: Scrolled, total: usize) -> Range<usize> {
+    let shown = if at.height > 0.0 {
+        (at.height / ROW_PX).ceil() as usize
     } else {
         UNSIZED_ROWS
     };
-    let first = ((top / ROW_PX).floor() as usize).saturating_sub(OVERSCAN);
+    let first = ((at.top / ROW_PX).floor() as usize).saturating_sub(OVERSCAN);
     let start = first.min(total);
     let end = (first + shown + 2 * OVERSCAN).min(total);
     start..end
