@@ -151,13 +151,7 @@ pub async fn forget(
 
 // ----- a room's stored history as a file (`persist::export`, `chat::export`) -----
 
-type Exporting = std::pin::Pin<
-    Box<
-        dyn std::future::Future<
-            Output = Result<crate::persist::export::Exported, crate::persist::export::ExportError>,
-        >,
-    >,
->;
+type Exporting = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>>>>;
 
 #[cfg_attr(
     feature = "split",
@@ -165,27 +159,24 @@ type Exporting = std::pin::Pin<
 )]
 fn export_chunk(
     db: crate::persist::Db,
-    topic: String,
+    room: chat::RoomName,
     format: chat::export::Format,
-    file_name: String,
 ) -> Result<Exporting, leptos::wasm_split::SplitLoaderError> {
-    Ok(Box::pin(async move {
-        crate::persist::export::download(&db, &topic, format, &file_name).await
-    }))
+    Ok(Box::pin(crate::persist::export::download_room(
+        db, room, format,
+    )))
 }
 
-/// Downloads the stored history of `topic` (`persist::export`), fetching its chunk first.
+/// Downloads the stored history of `room` (`persist::export::download_room`), fetching its
+/// chunk first: how it went in words, an error's too.
 pub async fn export_history(
     db: crate::persist::Db,
-    topic: String,
+    room: chat::RoomName,
     format: chat::export::Format,
-    file_name: String,
-) -> Result<Result<crate::persist::export::Exported, crate::persist::export::ExportError>, ChunkError>
-{
-    let exporting = split_call!(export_chunk(db, topic, format, file_name));
-    match exporting {
-        Ok(exporting) => Ok(exporting.await),
-        Err(_) => Err(ChunkError("history export")),
+) -> Result<String, String> {
+    match split_call!(export_chunk(db, room, format)) {
+        Ok(exporting) => exporting.await,
+        Err(_) => Err(ChunkError("history export").to_string()),
     }
 }
 

@@ -22,6 +22,33 @@ pub enum ExportError {
     File(String),
 }
 
+/// Download the stored history of `room` in `format`, named by the room and today's date,
+/// and say how it went in words (the export's chunk runs this: `split::export_history`).
+pub async fn download_room(db: Db, room: chat::RoomName, format: Format) -> Result<String, String> {
+    let day = crate::browser::today();
+    let file_name = format!(
+        "mqtt-chat-{}-{day}.{}",
+        room.as_str().replace(['/', '\\'], "_"),
+        format.extension()
+    );
+    match download(&db, &room.chat_topic(), format, &file_name).await {
+        Ok(done) => {
+            let mut words = match done.count {
+                1 => "Exported 1 message.".to_owned(),
+                n => format!("Exported {n} messages."),
+            };
+            if done.unreadable > 0 {
+                words.push_str(&format!(
+                    " {} stored records could not be read and were left out.",
+                    done.unreadable
+                ));
+            }
+            Ok(words)
+        }
+        Err(e) => Err(format!("The export failed: {e}.")),
+    }
+}
+
 /// Download the history of `topic` as `file_name` in `format`.
 pub async fn download(
     db: &Db,

@@ -447,30 +447,7 @@ impl ChatSession {
         // What the writer still holds goes first: the read's transaction comes after.
         self.store.try_with_value(|s| s.writer.flush_now());
         gloo_timers::future::sleep(std::time::Duration::ZERO).await;
-        let room = self.open_room();
-        let day = crate::browser::today();
-        let file_name = format!(
-            "mqtt-chat-{}-{day}.{}",
-            room.as_str().replace(['/', '\\'], "_"),
-            format.extension()
-        );
-        match crate::split::export_history(db, room.chat_topic(), format, file_name).await {
-            Ok(Ok(done)) => {
-                let mut words = match done.count {
-                    1 => "Exported 1 message.".to_owned(),
-                    n => format!("Exported {n} messages."),
-                };
-                if done.unreadable > 0 {
-                    words.push_str(&format!(
-                        " {} stored records could not be read and were left out.",
-                        done.unreadable
-                    ));
-                }
-                Ok(words)
-            }
-            Ok(Err(e)) => Err(format!("The export failed: {e}.")),
-            Err(e) => Err(e.to_string()),
-        }
+        crate::split::export_history(db, self.open_room(), format).await
     }
 
     /// Whether a message can be taken now: the client is there (online or not).

@@ -44,8 +44,8 @@ pub struct WatchCode {
     receive: fn(&mut Watch, &str, &[u8], QoS, bool, f64),
     skipped: fn(&mut Watch, &str, usize, usize, QoS, f64),
     /// The broker answered a QoS 1 publish (accepted, or refused in words): the viewer's
-    /// own publishes hear it (`chat::viewer::Tools::answered`).
-    answered: fn(&mut Watch, u16, Result<(), String>, f64),
+    /// own publishes hear it (`chat::viewer::Tools::answered`), and its views redraw.
+    answered: fn(&ChatSession, u16, Result<(), String>),
 }
 
 impl WatchCode {
@@ -60,7 +60,14 @@ impl WatchCode {
         WatchCode {
             receive: Watch::receive,
             skipped: Watch::skipped,
-            answered: |w, pkid, answer, now| w.tools_mut().answered(pkid, answer, now),
+            answered: |session, pkid, answer| {
+                let now = wall_clock_ms();
+                session
+                    .watch
+                    .try_update_untracked(|w| w.tools_mut().answered(pkid, answer, now));
+                let watch = session.watch;
+                notify_soon(session.watch_render, move || watch.notify());
+            },
         }
     }
 }
@@ -286,10 +293,7 @@ impl ChatSession {
     /// here (it publishes nothing before).
     pub(super) fn publish_answered(&self, pkid: u16, answer: Result<(), String>) {
         if let Some(code) = self.watch_intake.try_with_value(|i| i.code).flatten() {
-            self.watch
-                .try_update_untracked(|w| (code.answered)(w, pkid, answer, wall_clock_ms()));
-            let watch = self.watch;
-            notify_soon(self.watch_render, move || watch.notify());
+            (code.answered)(self, pkid, answer);
         }
     }
 

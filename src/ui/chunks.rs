@@ -147,8 +147,11 @@ fn mount_search_panel(
     session: ChatSession,
     state: SearchState,
     route: RwSignal<PageRoute>,
-    stored: futures::channel::mpsc::UnboundedReceiver<StoredRead>,
 ) -> Result<(), leptos::wasm_split::SplitLoaderError> {
+    // The stored messages are read from here, in the chunk (the read is about 3 KB of the
+    // first load otherwise); the logs keep what arrives meanwhile (`search_listen`).
+    let (sender, stored) = futures::channel::mpsc::unbounded::<StoredRead>();
+    leptos::task::spawn_local(session.search_stored(sender));
     owner.with(|| {
         leptos::mount::mount_to(slot, move || {
             view! { <SearchPanel session=session state=state route=route stored=stored /> }
@@ -167,15 +170,11 @@ pub fn LazySearchPanel(
 ) -> impl IntoView {
     let slot = NodeRef::<html::Div>::new();
     let (load, fetch) = load_when_shown(slot, state.open.into(), move |owner, element| {
-        // The stored messages are read while the chunk comes.
-        // Listening first: nothing that arrives during the read is missed.
+        // Listening first, while the chunk comes: nothing that arrives before or during the
+        // read of the stored messages (begun in the chunk) is missed.
         session.search_listen(true);
-        let (sender, stored) = futures::channel::mpsc::unbounded();
-        leptos::task::spawn_local(session.search_stored(sender));
         Box::pin(async move {
-            let mounted = split_call!(mount_search_panel(
-                owner, element, session, state, route, stored
-            ));
+            let mounted = split_call!(mount_search_panel(owner, element, session, state, route));
             // Nobody takes what the logs keep for it: they stop keeping it.
             mounted.map_err(|_| {
                 session.search_listen(false);

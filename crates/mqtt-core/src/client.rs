@@ -11,9 +11,7 @@ use crate::codec::{
     self, ConnectSpec, DecodeError, HeadError, Incoming, Out, OutPublish, Protocol, ServerLimits,
     SubCode, PUBLISH_TYPE,
 };
-use crate::error::{
-    ConnectRefusal, DisconnectReason, MqttStringError, ProtocolError, PublishError, SubscribeError,
-};
+use crate::error::{ConnectRefusal, DisconnectReason, ProtocolError, PublishError, SubscribeError};
 use crate::time::Instant;
 use crate::topic;
 
@@ -108,9 +106,6 @@ pub struct PublishOptions {
 
 /// Topic and payload of a will each go into CONNECT with a two-byte length.
 const WILL_FIELD_LIMIT: usize = u16::MAX as usize;
-
-/// The most bytes an MQTT string holds: its length goes in two bytes.
-const STRING_LIMIT: usize = u16::MAX as usize;
 
 impl LastWill {
     /// The will as it can go into CONNECT: topic and payload fit their two-byte lengths, the
@@ -596,7 +591,6 @@ impl Client {
         // not keep. It is downgraded to QoS 1, and chat dedups by message id.
         let qos = downgrade(qos);
         let (content_type, user_properties) = if self.options.protocol.is_v5() {
-            check_v5_strings(opts.content_type.as_deref(), &opts.user_properties)?;
             (opts.content_type, opts.user_properties)
         } else {
             // Never sent under 3.1.1: not kept either.
@@ -614,9 +608,9 @@ impl Client {
             content_type,
             user_properties,
         };
-        if self.options.protocol.is_v5() {
-            check_properties_fit(&publish, codec::VARIABLE_INT_MAX)?;
-        }
+        // MQTT 5's properties are checked by its codec (out of the first load of a build
+        // that loads the codec only for a v5 connection).
+        codec::check_publish(self.options.protocol, &publish)?;
         let (size, limit) = self.publish_size(&publish);
         if size > limit {
             return Err(PublishError::TooLarge { size, limit });
@@ -1250,45 +1244,6 @@ fn valid_topic(topic: &str) -> bool {
     crate::topic::valid_topic(topic)
 }
 
-/// `s` as it can go into a packet as an MQTT UTF-8 string (MQTT 5 §1.5.4): at most 65,535
-/// bytes, no U+0000. Control characters are only advised against there, and let through.
-fn check_mqtt_string(s: &str) -> Result<(), MqttStringError> {
-    if s.len() > STRING_LIMIT {
-        Err(MqttStringError::TooLong(s.len()))
-    } else if s.contains('\0') {
-        Err(MqttStringError::NullCharacter)
-    } else {
-        Ok(())
-    }
-}
-
-/// The strings of a publish's MQTT 5 properties, each as it can go into a packet.
-fn check_v5_strings(
-    content_type: Option<&str>,
-    user_properties: &[(String, String)],
-) -> Result<(), PublishError> {
-    if let Some(content_type) = content_type {
-        check_mqtt_string(content_type).map_err(PublishError::InvalidContentType)?;
-    }
-    for (index, (key, value)) in user_properties.iter().enumerate() {
-        check_mqtt_string(key)
-            .map_err(|problem| PublishError::InvalidUserPropertyKey { index, problem })?;
-        check_mqtt_string(value)
-            .map_err(|problem| PublishError::InvalidUserPropertyValue { index, problem })?;
-    }
-    Ok(())
-}
-
-/// The MQTT 5 Property Length of `publish` is at most `limit` (`VARIABLE_INT_MAX`, all a
-/// variable byte integer can say; a parameter so that a test need not build 256 MiB).
-fn check_properties_fit(publish: &OutPublish, limit: usize) -> Result<(), PublishError> {
-    let size = codec::publish_properties_len(publish);
-    if size > limit {
-        return Err(PublishError::PropertiesTooLarge { size, limit });
-    }
-    Ok(())
-}
-
 /// QoS 2 is not offered (see `publish`): it becomes QoS 1.
 fn downgrade(qos: QoS) -> QoS {
     if qos == QoS::ExactlyOnce {
@@ -1301,67 +1256,4 @@ fn downgrade(qos: QoS) -> QoS {
 /// MQTT 3.1.1 §4.7: `#` only as a whole last level, `+` only as a whole level.
 fn valid_filter(filter: &str) -> bool {
     crate::topic::check_filter(filter).is_ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn properties_over_their_length_limit_are_refused_counting_every_one() {
-        // The real limit (256 MiB) is too much to build in a test: the same check, smaller.
-        let publish = OutPublish {
-            topic: "t".into(),
-            payload: Bytes::new(),
-            qos: QoS::AtMostOnce,
-            retain: false,
-            dup: false,
-            pkid: 0,
-            message_expiry: Some(60),
-            content_type: Some("abc".into()),
-            user_properties: vec![("k".into(), "vv".into()), (String::new(), String::new())],
-        };
-        // 5 (expiry) + 6 (content type) + 8 + 5 (user properties).
-        assert_eq!(check_properties_fit(&publish, 24), Ok(()));
-        assert_eq!(
-            check_properties_fit(&publish, 23),
-            Err(PublishError::PropertiesTooLarge {
-                size: 24,
-                limit: 23
-            })
-        );
-        assert_eq!(
-            PublishError::PropertiesTooLarge {
-                size: 300_000_000,
-                limit: codec::VARIABLE_INT_MAX
-            }
-            .to_string(),
-            "the message properties are too large: 300000000 bytes, MQTT allows 268435455"
-        );
-    }
-
-    #[test]
-    fn mqtt_strings_refuse_only_null_and_over_65535_bytes() {
-        assert_eq!(check_mqtt_string(""), Ok(()));
-        assert_eq!(check_mqtt_string("tab\there\u{7f}\u{9f}\u{1}"), Ok(()));
-        assert_eq!(
-            check_mqtt_string(&"é".repeat(32_767)),
-            Ok(()),
-            "65534 bytes"
-        );
-        assert_eq!(check_mqtt_string(&"x".repeat(65_535)), Ok(()));
-        assert_eq!(
-            check_mqtt_string(&"x".repeat(65_536)),
-            Err(MqttStringError::TooLong(65_536))
-        );
-        assert_eq!(
-            check_mqtt_string(&"é".repeat(32_768)),
-            Err(MqttStringError::TooLong(65_536)),
-            "bytes, not characters"
-        );
-        assert_eq!(
-            check_mqtt_string("a\0b"),
-            Err(MqttStringError::NullCharacter)
-        );
-    }
 }

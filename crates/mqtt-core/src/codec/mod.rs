@@ -12,7 +12,7 @@ use bytes::{Bytes, BytesMut};
 use mqttbytes::QoS;
 
 use crate::client::{Credentials, LastWill};
-use crate::error::{ConnectRefusal, ProtocolError};
+use crate::error::{ConnectRefusal, MqttStringError, ProtocolError, PublishError};
 
 mod v4;
 mod v5;
@@ -67,11 +67,17 @@ impl std::fmt::Debug for Protocol {
 pub struct V5Codec {
     decode: fn(BytesMut, usize) -> Result<Incoming, DecodeError>,
     encode: fn(Out<'_>, &mut BytesMut) -> Result<(), mqttbytes::Error>,
+    /// The checks of a publish's properties ([`check_publish`]).
+    check_publish: fn(&OutPublish) -> Result<(), PublishError>,
+    /// Its Property Length ([`publish_properties_len`]).
+    properties_len: fn(&OutPublish) -> usize,
 }
 
 static V5_CODEC: V5Codec = V5Codec {
     decode: v5::decode,
     encode: v5::encode,
+    check_publish: check_v5_publish,
+    properties_len: publish_properties_len,
 };
 
 /// What the broker said about itself in its CONNACK (MQTT 5 properties). Under MQTT 3.1.1,
@@ -278,8 +284,8 @@ pub(crate) const VARIABLE_INT_MAX: usize = 268_435_455;
 pub(crate) fn publish_size(protocol: Protocol, publish: &OutPublish) -> usize {
     let properties = match protocol {
         Protocol::V311 => 0,
-        Protocol::V5(_) => {
-            let len = publish_properties_len(publish);
+        Protocol::V5(codec) => {
+            let len = (codec.properties_len)(publish);
             length_len(len) + len
         }
     };
@@ -306,6 +312,64 @@ pub(crate) fn publish_properties_len(publish: &OutPublish) -> usize {
         .map(|(key, value)| 1 + 2 + key.len() + 2 + value.len())
         .sum();
     expiry + content_type + user
+}
+
+/// The most bytes an MQTT string holds: its length goes in two bytes.
+const STRING_LIMIT: usize = u16::MAX as usize;
+
+/// Refuses a publish that cannot be sent as `protocol`: under MQTT 5, properties whose strings
+/// are not MQTT strings or that are longer than their length can say. Nothing under 3.1.1
+/// (it sends no properties).
+pub(crate) fn check_publish(protocol: Protocol, publish: &OutPublish) -> Result<(), PublishError> {
+    match protocol {
+        Protocol::V311 => Ok(()),
+        Protocol::V5(codec) => (codec.check_publish)(publish),
+    }
+}
+
+/// [`check_publish`] for MQTT 5, reached through its codec.
+fn check_v5_publish(publish: &OutPublish) -> Result<(), PublishError> {
+    check_v5_strings(publish.content_type.as_deref(), &publish.user_properties)?;
+    check_properties_fit(publish, VARIABLE_INT_MAX)
+}
+
+/// `s` as it can go into a packet as an MQTT UTF-8 string (MQTT 5 §1.5.4): at most 65,535
+/// bytes, no U+0000. Control characters are only advised against there, and let through.
+pub(super) fn check_mqtt_string(s: &str) -> Result<(), MqttStringError> {
+    if s.len() > STRING_LIMIT {
+        Err(MqttStringError::TooLong(s.len()))
+    } else if s.contains('\0') {
+        Err(MqttStringError::NullCharacter)
+    } else {
+        Ok(())
+    }
+}
+
+/// The strings of a publish's MQTT 5 properties, each as it can go into a packet.
+fn check_v5_strings(
+    content_type: Option<&str>,
+    user_properties: &[(String, String)],
+) -> Result<(), PublishError> {
+    if let Some(content_type) = content_type {
+        check_mqtt_string(content_type).map_err(PublishError::InvalidContentType)?;
+    }
+    for (index, (key, value)) in user_properties.iter().enumerate() {
+        check_mqtt_string(key)
+            .map_err(|problem| PublishError::InvalidUserPropertyKey { index, problem })?;
+        check_mqtt_string(value)
+            .map_err(|problem| PublishError::InvalidUserPropertyValue { index, problem })?;
+    }
+    Ok(())
+}
+
+/// The MQTT 5 Property Length of `publish` is at most `limit` (`VARIABLE_INT_MAX`, all a
+/// variable byte integer can say; a parameter so that a test need not build 256 MiB).
+pub(super) fn check_properties_fit(publish: &OutPublish, limit: usize) -> Result<(), PublishError> {
+    let size = publish_properties_len(publish);
+    if size > limit {
+        return Err(PublishError::PropertiesTooLarge { size, limit });
+    }
+    Ok(())
 }
 
 /// Bytes a variable byte integer of `value` takes.
@@ -602,5 +666,63 @@ mod tests {
             }
         }
         assert_eq!(checked, lengths.len() * 2 * 2 * 4 * 2);
+    }
+
+    #[test]
+    fn properties_over_their_length_limit_are_refused_counting_every_one() {
+        // The real limit (256 MiB) is too much to build in a test: the same check, smaller.
+        let publish = OutPublish {
+            topic: "t".into(),
+            payload: Bytes::new(),
+            qos: QoS::AtMostOnce,
+            retain: false,
+            dup: false,
+            pkid: 0,
+            message_expiry: Some(60),
+            content_type: Some("abc".into()),
+            user_properties: vec![("k".into(), "vv".into()), (String::new(), String::new())],
+        };
+        // 5 (expiry) + 6 (content type) + 8 + 5 (user properties).
+        assert_eq!(check_properties_fit(&publish, 24), Ok(()));
+        assert_eq!(
+            check_properties_fit(&publish, 23),
+            Err(PublishError::PropertiesTooLarge {
+                size: 24,
+                limit: 23
+            })
+        );
+        assert_eq!(
+            PublishError::PropertiesTooLarge {
+                size: 300_000_000,
+                limit: VARIABLE_INT_MAX
+            }
+            .to_string(),
+            "the message properties are too large: 300000000 bytes, MQTT allows 268435455"
+        );
+    }
+
+    #[test]
+    fn mqtt_strings_refuse_only_null_and_over_65535_bytes() {
+        assert_eq!(check_mqtt_string(""), Ok(()));
+        assert_eq!(check_mqtt_string("tab\there\u{7f}\u{9f}\u{1}"), Ok(()));
+        assert_eq!(
+            check_mqtt_string(&"é".repeat(32_767)),
+            Ok(()),
+            "65534 bytes"
+        );
+        assert_eq!(check_mqtt_string(&"x".repeat(65_535)), Ok(()));
+        assert_eq!(
+            check_mqtt_string(&"x".repeat(65_536)),
+            Err(MqttStringError::TooLong(65_536))
+        );
+        assert_eq!(
+            check_mqtt_string(&"é".repeat(32_768)),
+            Err(MqttStringError::TooLong(65_536)),
+            "bytes, not characters"
+        );
+        assert_eq!(
+            check_mqtt_string("a\0b"),
+            Err(MqttStringError::NullCharacter)
+        );
     }
 }
