@@ -14,6 +14,7 @@ mod message;
 mod notice;
 pub mod notify;
 mod outbox;
+pub mod private;
 pub mod pace;
 pub mod presence;
 pub mod reactions;
