@@ -113,6 +113,12 @@ pub enum RawReason {
     WrongShape,
     /// Has a text `react`, but no message id in `to`, or an emoji too long or with spaces.
     BadReaction,
+    /// A private room's sealed message (`crate::private`): this tab has no key that opens
+    /// it, or has not opened it yet. Its text is the whole payload, never cut, so it can be
+    /// opened later.
+    Sealed,
+    /// Says it is sealed (`enc`), but is not a sealed message this app can read.
+    BadSealed(crate::private::SealedError),
 }
 
 impl fmt::Display for RawReason {
@@ -122,6 +128,8 @@ impl fmt::Display for RawReason {
             RawReason::NotJson => "not JSON",
             RawReason::WrongShape => "JSON without text \"name\" and \"message\"",
             RawReason::BadReaction => "a reaction without a valid emoji and message id",
+            RawReason::Sealed => "a private room's sealed message",
+            RawReason::BadSealed(e) => return write!(f, "a sealed message that {e}"),
         })
     }
 }
@@ -160,6 +168,12 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
             Ok(_) => raw(RawReason::WrongShape),
             Err(_) => raw(RawReason::NotJson),
         };
+    }
+    if let Some(sealed) = crate::private::Sealed::read(bytes) {
+        return raw(match sealed {
+            Ok(_) => RawReason::Sealed,
+            Err(e) => RawReason::BadSealed(e),
+        });
     }
     match serde_json::from_str::<Wire>(text) {
         Ok(Wire {

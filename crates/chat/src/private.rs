@@ -53,6 +53,12 @@ pub const TAG_BYTES: usize = 16;
 /// The largest ciphertext read, in bytes: a chat message is at most 256 KiB on the wire
 /// (`Options::max_incoming_packet`), and base64 grows it by a third.
 pub const MAX_CIPHERTEXT_BYTES: usize = 192 * 1024;
+/// A known answer for another implementation of the format: [`KNOWN_ANSWER_PLAIN`] sealed
+/// in the room `tea` with the link key of 32 bytes of 42 (`0x2a`) and the IV of 12 bytes of
+/// 1. Checked here with RustCrypto's AES-GCM and in the browser with WebCrypto.
+pub const KNOWN_ANSWER_WIRE: &str = r#"{"enc":1,"iv":"AQEBAQEBAQEBAQEB","ct":"P4TX6TN6g+w21bUV+p2sJbVMw1o9hRBW/oI7hsX28bfB0J0S+qBtymG1KRlimOTa"}"#;
+/// The plaintext of [`KNOWN_ANSWER_WIRE`].
+pub const KNOWN_ANSWER_PLAIN: &str = r#"{"name":"ana","message":"hello"}"#;
 /// Where a room's salt is published, retained, before its chat topic.
 pub const SALT_PREFIX: &str = "chat/salt/";
 
@@ -179,7 +185,9 @@ pub enum SaltError {
     NotObject,
     #[error("{0}")]
     Field(SealedError),
-    #[error("asks for {0} rounds; between {PBKDF2_ITERATIONS} and {MAX_PBKDF2_ITERATIONS} are taken")]
+    #[error(
+        "asks for {0} rounds; between {PBKDF2_ITERATIONS} and {MAX_PBKDF2_ITERATIONS} are taken"
+    )]
     Iterations(String),
 }
 
@@ -313,7 +321,13 @@ mod tests {
         let cipher = Aes256Gcm::new(key.into());
         let aad = associated_data(room);
         let ct = cipher
-            .encrypt(Nonce::from_slice(&iv), Payload { msg: plain, aad: &aad })
+            .encrypt(
+                Nonce::from_slice(&iv),
+                Payload {
+                    msg: plain,
+                    aad: &aad,
+                },
+            )
             .unwrap();
         Sealed {
             salt: Some([7; 16]),
@@ -350,10 +364,28 @@ mod tests {
         assert_eq!(read, sealed);
         assert_eq!(open(&key, &tea, &read).unwrap(), plain);
         // A link key's message names no salt.
-        let linked = Sealed { salt: None, ..sealed };
+        let linked = Sealed {
+            salt: None,
+            ..sealed
+        };
         let wire = linked.to_json();
         assert!(!String::from_utf8_lossy(&wire).contains("salt"));
         assert_eq!(Sealed::read(&wire).unwrap().unwrap(), linked);
+    }
+
+    #[test]
+    fn the_known_answer_is_what_aes_gcm_gives() {
+        let plain = KNOWN_ANSWER_PLAIN.as_bytes();
+        let sealed = Sealed {
+            salt: None,
+            ..seal(&[42; 32], [1; 12], &room("tea"), plain)
+        };
+        assert_eq!(
+            String::from_utf8(sealed.to_json()).unwrap(),
+            KNOWN_ANSWER_WIRE
+        );
+        let read = Sealed::read(KNOWN_ANSWER_WIRE.as_bytes()).unwrap().unwrap();
+        assert_eq!(open(&[42; 32], &room("tea"), &read).unwrap(), plain);
     }
 
     #[test]
@@ -399,7 +431,12 @@ mod tests {
             b"\"enc\"",
             br#"{"name":"a","message":"b"}"#,
         ] {
-            assert_eq!(Sealed::read(plain), None, "{:?}", String::from_utf8_lossy(plain));
+            assert_eq!(
+                Sealed::read(plain),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(plain)
+            );
         }
     }
 
@@ -416,8 +453,14 @@ mod tests {
                 format!(r#"{{"enc":"1","iv":"{iv}","ct":"{ct}"}}"#),
                 SealedError::Version("\"1\"".into()),
             ),
-            (format!(r#"{{"enc":1,"ct":"{ct}"}}"#), SealedError::Missing("iv")),
-            (format!(r#"{{"enc":1,"iv":"{iv}"}}"#), SealedError::Missing("ct")),
+            (
+                format!(r#"{{"enc":1,"ct":"{ct}"}}"#),
+                SealedError::Missing("iv"),
+            ),
+            (
+                format!(r#"{{"enc":1,"iv":"{iv}"}}"#),
+                SealedError::Missing("ct"),
+            ),
             (
                 format!(r#"{{"enc":1,"iv":"{iv}","ct":5}}"#),
                 SealedError::NotBase64("ct"),
@@ -536,7 +579,10 @@ mod tests {
         let value = fragment.strip_prefix("key=").unwrap();
         assert!(!value.contains(['+', '/', '=']), "{fragment}");
         assert_eq!(key_in_fragment(&format!("#{fragment}")), Some(Ok(key)));
-        assert_eq!(key_in_fragment(&format!("room=tea&{fragment}")), Some(Ok(key)));
+        assert_eq!(
+            key_in_fragment(&format!("room=tea&{fragment}")),
+            Some(Ok(key))
+        );
         assert_eq!(key_in_fragment("#/watch"), None);
         assert_eq!(key_in_fragment(""), None);
         assert!(matches!(
