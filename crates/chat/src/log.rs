@@ -277,6 +277,12 @@ impl MessageLog {
             self.react(message, at);
             return None;
         }
+        if let (Some(sealed), true) = (&message.sealed, message.name.is_empty()) {
+            // Known only sealed (a private room's unsent message read back after a reload):
+            // a sealed row until this tab opens it, then marked own by its `from`.
+            let row = self.new_row(decode_payload(sealed), at, "", false, author)?;
+            return Some(self.push(row));
+        }
         if let Some(id) = &message.id {
             if self.seen.contains(id) {
                 return None;

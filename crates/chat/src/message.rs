@@ -46,6 +46,11 @@ pub struct ChatMessage {
     /// A reaction taken back.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub undo: bool,
+    /// In a private room, this message as it travels: sealed (`crate::private`), what
+    /// [`ChatMessage::to_json`] gives, so that the outbox, the history and the wire only
+    /// ever hold it sealed. Never part of the JSON itself.
+    #[serde(skip)]
+    pub sealed: Option<std::sync::Arc<[u8]>>,
 }
 
 /// How much of the answered message a reply carries.
@@ -99,7 +104,17 @@ impl ChatMessage {
 }
 
 impl ChatMessage {
+    /// The payload on the wire: the JSON, or for a private room's message, the sealed
+    /// payload ([`ChatMessage::sealed`]).
     pub fn to_json(&self) -> Vec<u8> {
+        if let Some(sealed) = &self.sealed {
+            return sealed.to_vec();
+        }
+        self.plain_json()
+    }
+
+    /// The JSON of the message itself, never sealed: what a private room seals.
+    pub fn plain_json(&self) -> Vec<u8> {
         // Serializing plain strings and numbers cannot fail; NaN/inf become null.
         serde_json::to_vec(self).unwrap_or_default()
     }
