@@ -73,6 +73,28 @@ pub async fn mqtt5() -> Result<mqtt_core::Protocol, ChunkError> {
     protocol.map_err(|_| ChunkError("MQTT 5 support"))
 }
 
+// ----- private rooms' worker: WebCrypto, deriving keys, opening and sealing (issue 24) -----
+
+type Working = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(private_rooms, wasm_split_path = ::leptos::wasm_split, fallible)
+)]
+fn private_chunk(
+    session: crate::session::ChatSession,
+) -> Result<Working, leptos::wasm_split::SplitLoaderError> {
+    // The only call of the worker: it and the browser's crypto come with this chunk.
+    Ok(Box::pin(session.private_work()))
+}
+
+/// The private rooms' worker (`session::private`), fetching its chunk first: a room's key
+/// is first asked for, or its first sealed message arrives.
+pub async fn private_worker(session: crate::session::ChatSession) -> Result<Working, ChunkError> {
+    let working = split_call!(private_chunk(session));
+    working.map_err(|_| ChunkError("private rooms' encryption"))
+}
+
 // ----- the topic viewer's code that takes messages in, for filters restored on a reload -----
 
 #[cfg_attr(

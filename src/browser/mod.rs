@@ -1,6 +1,7 @@
 //! Small typed wrappers over the browser APIs the app needs and gloo does not cover:
 //! the clock, the page location, Web Storage that never panics, and a per-tab identity.
 
+pub mod crypto;
 pub mod early_socket;
 pub mod identity;
 pub mod live_ids;

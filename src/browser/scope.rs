@@ -42,6 +42,9 @@ pub fn current() -> Option<String> {
 /// localStorage, scoped: the viewer's publish templates (`ui::viewer::publish`).
 pub const TEMPLATES_KEY: &str = "mqtt-chat.templates";
 
+/// localStorage, scoped: which joined rooms are private (issue 24; never their keys).
+pub const PRIVATE_ROOMS_KEY: &str = "mqtt-chat.private-rooms";
+
 /// The Web Storage keys a scope keeps that are not per client id: the rooms, the viewer's
 /// publish templates, and the identity's (`identity::scope_keys`). Per id:
 /// `identity::per_id_keys`.
@@ -50,6 +53,7 @@ pub fn scope_keys(scope: Option<&str>) -> Vec<(Area, String)> {
         (Area::Local, scoped_in(ROOMS_KEY, scope)),
         (Area::Session, scoped_in(OPEN_ROOM_KEY, scope)),
         (Area::Local, scoped_in(TEMPLATES_KEY, scope)),
+        (Area::Local, scoped_in(PRIVATE_ROOMS_KEY, scope)),
     ];
     keys.extend(super::identity::scope_keys(scope));
     keys

@@ -114,7 +114,9 @@ pub(crate) fn key(owner: &str, seq: f64) -> JsValue {
     js_sys::Array::of2(&JsValue::from_str(owner), &JsValue::from_f64(seq)).into()
 }
 
-/// As stored: `{o, s, t, p}`, `p` being the JSON payload as published.
+/// As stored: `{o, s, t, p}`, `p` being the JSON payload as published. A private room's
+/// message is stored sealed, as published (issue 24), with its id beside it in `i` (a
+/// random id says nothing; the outbox needs it to know the message before it is opened).
 pub(crate) fn encode(owner: &str, unsent: &Unsent) -> JsValue {
     let o = js_sys::Object::new();
     set_field(&o, "o", &JsValue::from_str(owner));
@@ -122,6 +124,9 @@ pub(crate) fn encode(owner: &str, unsent: &Unsent) -> JsValue {
     set_field(&o, "t", &JsValue::from_str(&unsent.topic));
     let payload = String::from_utf8(unsent.message.to_json()).unwrap_or_default();
     set_field(&o, "p", &JsValue::from_str(&payload));
+    if let (Some(_), Some(id)) = (&unsent.message.sealed, &unsent.message.id) {
+        set_field(&o, "i", &JsValue::from_str(id));
+    }
     o.into()
 }
 
@@ -139,6 +144,19 @@ fn decode(value: &JsValue) -> Option<Unsent> {
             seq,
             topic,
             message,
+        }),
+        // Sealed: known by its id until this tab opens it.
+        Payload::Raw {
+            reason: chat::RawReason::Sealed,
+            ..
+        } => Some(Unsent {
+            seq,
+            topic,
+            message: ChatMessage {
+                id: Some(field(value, "i").as_string()?),
+                sealed: Some(payload.into_bytes().into()),
+                ..Default::default()
+            },
         }),
         _ => None,
     }

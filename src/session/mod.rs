@@ -20,6 +20,7 @@
 mod catchup;
 mod lifecycle;
 mod presence;
+mod private;
 mod rooms;
 mod routing;
 mod search;
@@ -45,6 +46,7 @@ use crate::persist::writer::{Op, Outcome, Writer};
 use crate::persist::Db;
 use crate::transport::Connection;
 use chat::pace::{Render, RenderThrottle};
+pub use private::KeyState;
 pub use rooms::RoomError;
 pub use search::StoredRead;
 pub use viewer::ViewerSendError;
@@ -120,6 +122,8 @@ pub enum SendError {
     NoId(#[from] crate::browser::NoRandomness),
     #[error("Not sent: this message cannot be reacted to (its id is too long).")]
     NotReactable,
+    #[error("Not sent: this room is private and this tab has no key for it yet (enter its passphrase beside the room's name). Your message is kept.")]
+    NoKey,
 }
 
 /// The live chat: read its signals, call its methods. Cheap to copy into closures.
@@ -218,6 +222,12 @@ pub struct ChatSession {
     pub found: RwSignal<Option<(String, u32)>>,
     /// The message the composer answers (a reply's quote), until sent or cancelled.
     pub replying: RwSignal<Option<chat::Quote>>,
+    /// The joined rooms that are private in this browser (issue 24), remembered.
+    pub private_rooms: RwSignal<std::collections::BTreeSet<RoomName>>,
+    /// Where each private room's key stands in this tab.
+    pub key_states: RwSignal<HashMap<RoomName, KeyState>>,
+    /// Keys, salts and the worker that opens and seals (see `private`).
+    private: StoredValue<private::Private, LocalStorage>,
 }
 
 /// Storage as the session uses it.
@@ -311,6 +321,9 @@ impl ChatSession {
             found: RwSignal::new(None),
             replying: RwSignal::new(None),
             notify: RwSignal::new(notify),
+            private_rooms: RwSignal::new(private::saved_private_rooms()),
+            key_states: RwSignal::new(HashMap::new()),
+            private: StoredValue::new_local(private::Private::default()),
         };
         crate::browser::notify::on_click(move |room| {
             if let Ok(room) = RoomName::parse(&room) {
@@ -465,12 +478,26 @@ impl ChatSession {
 
     /// Into the outbox and onto the wire in the open room (see [`ChatSession::send`]).
     fn publish_own(&self, message: ChatMessage, now: f64) -> Result<(), SendError> {
+        let room = self.open_room();
+        if self.is_private(&room) && message.sealed.is_none() {
+            return self.send_private(&room, message, now);
+        }
+        self.publish_own_in(&room, message, now)
+    }
+
+    /// [`ChatSession::publish_own`] in `room`, as it is (a private room's message sealed).
+    fn publish_own_in(
+        &self,
+        room: &RoomName,
+        message: ChatMessage,
+        now: f64,
+    ) -> Result<(), SendError> {
         let seq = self
             .store
             .try_update_value(|s| s.recorder.next_seq(now))
             .ok_or(SendError::Closed)?;
         let user = self.user.try_get_value().unwrap_or_default();
-        let topic = chat::chat_topic_for(&self.open_room(), user.as_deref());
+        let topic = chat::chat_topic_for(room, user.as_deref());
         let id = message.id.clone().unwrap_or_default();
         self.core
             .try_update_value(|c| c.handle_send(seq, &topic, message))
@@ -551,6 +578,13 @@ impl ChatSession {
             match t {
                 // Carried out in `drive`.
                 Transmit::Publish { .. } | Transmit::Want { .. } | Transmit::Unwant { .. } => {}
+                Transmit::Typing {
+                    topic,
+                    payload: _,
+                    expires_in: _,
+                } if self.is_private_topic(&topic) => {
+                    // Not sent in a private room (issue 24): who types, and when, stays in.
+                }
                 Transmit::Typing {
                     topic,
                     payload,

@@ -90,6 +90,9 @@ impl ChatSession {
         self.core
             .try_update_value(|c| c.handle_leave(wall_clock_ms(), room));
         self.drive();
+        if self.is_private(room) {
+            self.private_room_left(room);
+        }
     }
 
     /// Another tab changed the joined rooms: follow, so every tab of this browser agrees.
@@ -170,7 +173,7 @@ impl ChatSession {
         room: &RoomName,
         change: impl FnOnce(&mut MessageLog) -> R,
     ) -> Option<R> {
-        if &self.open_room() == room {
+        let result = if &self.open_room() == room {
             self.update_log(change)
         } else {
             let result = self.room_logs.try_update_value(|logs| {
@@ -181,7 +184,12 @@ impl ChatSession {
             });
             self.search_heard();
             result
+        };
+        // Sealed rows (from history, catch-up, before a key) open once a key is here.
+        if self.is_private(room) {
+            self.unseal_soon(room);
         }
+        result
     }
 
     /// An empty log for a room, with keys no other room's log uses.

@@ -88,6 +88,7 @@ impl ChatSession {
                     Some(Route::Presence { tab, .. }) => self.on_presence(&tab, &message),
                     Some(Route::Typing(room)) => self.on_typing(room, &message),
                     Some(Route::CatchUp(room)) => self.on_catch_up(room, &message),
+                    Some(Route::Salt(room)) => self.on_salt(room, &message.payload),
                     None => {}
                 }
             }
@@ -200,7 +201,23 @@ impl ChatSession {
 
     /// A chat message for `room`: into its log once, its history, its unread count.
     fn on_chat(&self, room: RoomName, author: Option<&str>, message: IncomingMessage) {
+        // A private room's sealed message, if this tab has its passphrase, is opened first.
+        if self.on_sealed(&room, author, &message) {
+            return;
+        }
         let payload = decode_payload(&message.payload);
+        self.on_chat_payload(room, author, &message, payload);
+    }
+
+    /// [`ChatSession::on_chat`] for `message` read as `payload` (a sealed one as what it
+    /// opened to; its wire bytes are what the history keeps).
+    pub(super) fn on_chat_payload(
+        &self,
+        room: RoomName,
+        author: Option<&str>,
+        message: &IncomingMessage,
+        payload: Payload,
+    ) {
         let (id, name, ts) = match &payload {
             Payload::Chat(m) => (m.id.clone(), Some(m.name.clone()), m.ts),
             Payload::Raw { .. } => (None, None, None),

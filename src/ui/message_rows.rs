@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chat::{Chip, Delivery, Outbox, Reactions, Refusal, Row, RowKind};
+use chat::{Chip, Delivery, Outbox, RawReason, Reactions, Refusal, Row, RowKind};
 use web_sys::{Document, Element, Node};
 
 use super::keyed::append;
@@ -117,6 +117,8 @@ fn look_of(row: &Row, cx: &Context) -> Look {
     };
     let mut class = match row.kind {
         RowKind::Chat => "chat",
+        // A private room's message this tab cannot open (yet): never its ciphertext.
+        RowKind::Raw(RawReason::Sealed) => "raw undecryptable",
         RowKind::Raw(_) => "raw",
         RowKind::Skipped { .. } => "skipped",
     }
@@ -144,6 +146,9 @@ fn look_of(row: &Row, cx: &Context) -> Look {
     }
     let title = match (&author, &row.kind) {
         (Some(user), _) => format!("Verified: the broker checked that {user} sent this."),
+        (None, RowKind::Raw(RawReason::Sealed)) => {
+            "A private room's message: its text shows when this tab has the room's key.".to_owned()
+        }
         (None, RowKind::Raw(reason)) => format!("This payload is {reason}; it is shown as text."),
         (None, RowKind::Skipped { .. }) => {
             "Too large to show; it was acknowledged and skipped so the chat goes on.".to_owned()
@@ -169,17 +174,25 @@ fn look_of(row: &Row, cx: &Context) -> Look {
     }
 }
 
+/// What a sealed row says in place of its text (issue 24).
+pub const UNDECRYPTABLE: &str = "can't read this message: wrong or missing key";
+
 /// A new row for `row`, not yet on the page.
 fn draw(doc: &Document, row: &Row, look: Look) -> Option<Drawn> {
     let tr = doc.create_element("tr").ok()?;
     let _ = tr.set_attribute("data-own", if row.own { "true" } else { "false" });
     let _ = tr.set_attribute("data-id", &row.dom_id());
     let name = match &row.kind {
+        RowKind::Raw(RawReason::Sealed) => "private".to_owned(),
         RowKind::Raw(reason) => format!("raw · {reason}"),
         _ => row.name.clone(),
     };
     append(doc, &tr, "td", "name", &name);
-    append(doc, &tr, "td", "message", &row.text);
+    let text = match &row.kind {
+        RowKind::Raw(RawReason::Sealed) => UNDECRYPTABLE,
+        _ => &row.text,
+    };
+    append(doc, &tr, "td", "message", text);
     let time = append(doc, &tr, "td", "time", "");
     append(doc, &time, "time", "", &format_time(row.received_at));
     if let Some(quote) = &row.quote {
@@ -331,6 +344,7 @@ mod tests {
             catch_up: false,
             verified: None,
             quote: None,
+            sealed_author: None,
         })
     }
 

@@ -10,7 +10,7 @@ use web_sys::{Document, Element};
 use super::keyed::append;
 use super::keyed::{self, Item};
 
-use crate::session::ChatSession;
+use crate::session::{ChatSession, KeyState};
 
 #[component]
 pub fn RoomList(
@@ -20,13 +20,25 @@ pub fn RoomList(
     hidden: Signal<bool>,
 ) -> impl IntoView {
     let rooms = session.rooms;
+    let private = session.private_rooms;
     let draft = RwSignal::new(String::new());
+    // A passphrase beside the name makes or joins the room as private (issue 24). Kept in
+    // memory only: the field is cleared once it is taken.
+    let passphrase = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let on_join = move |ev: SubmitEvent| {
         ev.prevent_default();
-        match session.join_room(&draft.get_untracked()) {
+        let name = draft.get_untracked();
+        match session.join_room(&name) {
             Ok(()) => {
+                let secret = passphrase.get_untracked();
+                if !secret.is_empty() {
+                    if let Ok(room) = RoomName::parse(&name) {
+                        session.set_room_passphrase(room, secret);
+                    }
+                }
                 draft.set(String::new());
+                passphrase.set(String::new());
                 error.set(None);
             }
             Err(e) => error.set(Some(e.to_string())),
@@ -41,12 +53,18 @@ pub fn RoomList(
                 .iter()
                 .map(|room| Item {
                     key: room.as_str().to_owned(),
-                    look: format!("{}|{}", r.open() == room, r.unread(room)),
+                    look: format!(
+                        "{}|{}|{}",
+                        r.open() == room,
+                        r.unread(room),
+                        private.with(|p| p.contains(room))
+                    ),
                 })
                 .collect();
             sync(&items, &|doc, i| {
                 let room = &joined[i];
-                draw_room(doc, room, r.open() == room, r.unread(room))
+                let locked = private.with_untracked(|p| p.contains(room));
+                draw_room(doc, room, r.open() == room, r.unread(room), locked)
             });
         });
     });
@@ -82,24 +100,74 @@ pub fn RoomList(
                         error.set(None);
                     }
                 />
+                <label for="room-key" class="visually-hidden">
+                    "Passphrase, to make or join the room as private"
+                </label>
+                <input
+                    id="room-key"
+                    type="password"
+                    placeholder="Passphrase (private)"
+                    autocomplete="off"
+                    title="A passphrase makes or joins the room as private: messages are encrypted in this browser, and only people with the passphrase can read them."
+                    prop:value=move || passphrase.get()
+                    on:input=move |ev| passphrase.set(event_target_value(&ev))
+                />
                 <button id="join-room-button" type="submit">"Join"</button>
                 <p id="room-error" class="hint" role="alert">{move || error.get()}</p>
+                <p id="room-key-status" class="hint" role="status">
+                    {move || key_words(session)}
+                </p>
             </form>
         </nav>
     }
 }
 
-/// One joined room: its name (a button that opens it), unread count, and a leave button
-/// (not for the default room).
-fn draw_room(doc: &Document, room: &RoomName, current: bool, unread: u32) -> Option<Element> {
+/// Where the open room's key stands, if it is private, in words.
+fn key_words(session: ChatSession) -> Option<String> {
+    let open = session.rooms.with(|r| r.open().clone());
+    if !session.private_rooms.with(|p| p.contains(&open)) {
+        return None;
+    }
+    let state = session
+        .key_states
+        .with(|k| k.get(&open).cloned())
+        .unwrap_or(KeyState::Missing);
+    Some(match state {
+        KeyState::Missing => format!(
+            "{} is private and this tab has no key: enter the room's name with its passphrase to read and send.",
+            open.as_str()
+        ),
+        KeyState::Deriving => "Making the room's key…".to_owned(),
+        KeyState::Ready => format!("{} is private: end-to-end encrypted.", open.as_str()),
+        KeyState::Failed(why) => format!("The room's key could not be made: {why}"),
+    })
+}
+
+/// One joined room: its name (a button that opens it), a lock if it is private, unread
+/// count, and a leave button (not for the default room).
+fn draw_room(
+    doc: &Document,
+    room: &RoomName,
+    current: bool,
+    unread: u32,
+    private: bool,
+) -> Option<Element> {
     let name = room.as_str();
     let li = doc.create_element("li").ok()?;
     let _ = li.set_attribute("data-room", name);
+    if private {
+        let _ = li.set_attribute("data-private", "true");
+    }
     if current {
         let _ = li.set_attribute("aria-current", "true");
         li.set_class_name("current");
     }
     keyed::button(doc, &li, "open-room", name, "", name);
+    if private {
+        let lock = append(doc, &li, "span", "lock", "🔒");
+        let _ = lock.set_attribute("title", "Private: end-to-end encrypted");
+        let _ = lock.set_attribute("aria-label", "private");
+    }
     if unread > 0 {
         let span = append(doc, &li, "span", "unread", &unread.to_string());
         let _ = span.set_attribute("title", &format!("{unread} unread"));

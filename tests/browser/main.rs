@@ -12,6 +12,7 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 mod common;
 
 mod client;
+mod crypto;
 mod identity;
 mod rooms;
 mod settings;

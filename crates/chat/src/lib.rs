@@ -16,6 +16,7 @@ pub mod notify;
 mod outbox;
 pub mod pace;
 pub mod presence;
+pub mod private;
 pub mod reactions;
 pub mod receipts;
 mod room;
@@ -36,7 +37,7 @@ pub use connection::{
 };
 pub use draft::{validate_draft, Draft, DraftError, MAX_MESSAGE_BYTES, MAX_NAME_CHARS};
 pub use history::{Recorder, StoredMessage, HISTORY_PER_TOPIC};
-pub use log::{row_of, row_of_own, MessageLog, Row, RowKind};
+pub use log::{row_of, row_of_own, MessageLog, Row, RowKind, Unsealed};
 pub use message::{decode_payload, ChatMessage, Payload, Quote, RawReason, REPLY_TEXT_CHARS};
 pub use notice::{Notice, NoticeKind, Notices};
 pub use notify::{mentions, Level, NotifySettings};

@@ -45,6 +45,10 @@ pub struct Row {
     pub verified: Option<String>,
     /// A reply: what it answers, as the reply quoted it.
     pub quote: Option<Quote>,
+    /// A sealed row's (`RowKind::Raw(RawReason::Sealed)`) author as its topic proved it,
+    /// kept until the row is opened ([`MessageLog::unseal`]): only then is its name known,
+    /// and [`Row::verified`] set if they agree. `None` on every other row.
+    pub sealed_author: Option<String>,
 }
 
 impl Row {
@@ -100,6 +104,26 @@ fn row_for(
             received_at: at,
             id: message.id,
             catch_up,
+            sealed_author: None,
+        },
+        // A sealed message keeps its whole text (bounded by `private::MAX_CIPHERTEXT_BYTES`),
+        // to be opened later, and is named by it: the same message from the broker, from
+        // history and from catch-up is one row.
+        Payload::Raw {
+            text,
+            reason: RawReason::Sealed,
+        } => Row {
+            key: 0,
+            kind: RowKind::Raw(RawReason::Sealed),
+            name: String::new(),
+            id: Some(sealed_id(&text)),
+            text,
+            received_at: at,
+            own: false,
+            catch_up,
+            verified: None,
+            quote: None,
+            sealed_author: author.map(str::to_owned),
         },
         Payload::Raw { text, reason } => Row {
             key: 0,
@@ -112,6 +136,7 @@ fn row_for(
             catch_up,
             verified: None,
             quote: None,
+            sealed_author: None,
         },
     }
 }
@@ -252,6 +277,12 @@ impl MessageLog {
             self.react(message, at);
             return None;
         }
+        if let (Some(sealed), true) = (&message.sealed, message.name.is_empty()) {
+            // Known only sealed (a private room's unsent message read back after a reload):
+            // a sealed row until this tab opens it, then marked own by its `from`.
+            let row = self.new_row(decode_payload(sealed), at, "", false, author)?;
+            return Some(self.push(row));
+        }
         if let Some(id) = &message.id {
             if self.seen.contains(id) {
                 return None;
@@ -269,6 +300,7 @@ impl MessageLog {
             id: message.id.clone(),
             catch_up: false,
             verified: vouched(author, &message.name),
+            sealed_author: None,
         };
         match self.rows.iter().position(|r| before(r)) {
             None => Some(self.push(row)),
@@ -302,6 +334,7 @@ impl MessageLog {
             catch_up: false,
             verified: None,
             quote: None,
+            sealed_author: None,
         })
     }
 
@@ -415,9 +448,76 @@ impl MessageLog {
                 self.remember(id);
             }
             Payload::Chat(_) => {}
+            Payload::Raw {
+                text,
+                reason: RawReason::Sealed,
+            } => {
+                let id = sealed_id(text);
+                if self.seen.contains(&id) {
+                    return None;
+                }
+                self.remember(&id);
+                self.raw += 1;
+            }
             Payload::Raw { .. } => self.raw += 1,
         }
         Some(row_for(payload, at, own_author, catch_up, author))
+    }
+
+    /// The sealed rows held (a private room's messages not opened yet): key and payload.
+    pub fn sealed(&self) -> Vec<(u64, String)> {
+        self.rows
+            .iter()
+            .filter(|r| r.kind == RowKind::Raw(RawReason::Sealed))
+            .map(|r| (r.key, r.text.clone()))
+            .collect()
+    }
+
+    /// Sealed row `key` opened: what its plaintext decodes to takes its place (a new key, so
+    /// a keyed view draws it anew; when it arrived, and whether by catch-up, kept). A
+    /// message already shown under its id, or a reaction (counted on its message), takes the
+    /// sealed row away instead.
+    pub fn unseal(&mut self, key: u64, payload: Payload, own_author: &str) -> Unsealed {
+        let Some(at) = self.rows.iter().position(|r| r.key == key) else {
+            return Unsealed::Gone;
+        };
+        let old = self.rows[at].clone();
+        if old.kind != RowKind::Raw(RawReason::Sealed) {
+            return Unsealed::Gone;
+        }
+        let take_away = |log: &mut MessageLog| {
+            log.rows.remove(at);
+            log.total -= 1;
+            log.raw -= 1;
+        };
+        if let Payload::Chat(m @ ChatMessage { react: Some(_), .. }) = &payload {
+            let folded = self.react(m, old.received_at);
+            take_away(self);
+            return Unsealed::Reaction(folded);
+        }
+        if let Payload::Chat(ChatMessage { id: Some(id), .. }) = &payload {
+            if self.seen.contains(id) {
+                take_away(self);
+                return Unsealed::Duplicate;
+            }
+            self.remember(id);
+        }
+        if let Payload::Chat(_) = &payload {
+            self.raw -= 1;
+        }
+        let mut row = row_for(
+            payload,
+            old.received_at,
+            own_author,
+            old.catch_up,
+            old.sealed_author.as_deref(),
+        );
+        row.key = self.next_key;
+        self.next_key += 1;
+        let row = Arc::new(row);
+        self.added(&row);
+        self.rows[at] = row.clone();
+        Unsealed::Shown(row)
     }
 
     fn push(&mut self, mut row: Row) -> u64 {
@@ -452,6 +552,26 @@ impl MessageLog {
     }
 }
 
+/// What [`MessageLog::unseal`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Unsealed {
+    /// The opened message, in the sealed row's place.
+    Shown(Arc<Row>),
+    /// It was a message already shown: the sealed row is gone.
+    Duplicate,
+    /// It was a reaction, counted on its message (see [`MessageLog::react`]); the sealed
+    /// row is gone.
+    Reaction(Option<Folded>),
+    /// No sealed row has that key (trimmed, or opened already).
+    Gone,
+}
+
+/// The id a sealed row goes by: its payload's hash (its IV alone would do; the hash needs
+/// no parsing).
+fn sealed_id(text: &str) -> String {
+    format!("sealed-{:016x}", crate::history::fnv1a(text.as_bytes()))
+}
+
 /// A size in words: "1.1 MB", "256 KiB"-style precision without float formatting (which
 /// costs 8 KB of Wasm).
 fn human_size(bytes: usize) -> String {
@@ -480,6 +600,120 @@ fn shown(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sealed_payload(n: u8, ct_len: usize) -> Vec<u8> {
+        crate::private::Sealed {
+            salt: None,
+            iv: [n; 12],
+            ct: vec![n; ct_len],
+        }
+        .to_json()
+    }
+
+    fn decoded(name: &str, message: &str, id: &str) -> Payload {
+        decode_payload(&chat(name, message, Some(id), None))
+    }
+
+    #[test]
+    fn a_sealed_message_is_one_row_of_its_own_kind_kept_whole_until_opened() {
+        let mut log = MessageLog::new(10);
+        let big = sealed_payload(1, 30_000);
+        let row = log.receive_decoded(decode_payload(&big), 5.0, "me", Some("ana"));
+        let row = row.expect("a row").clone();
+        assert_eq!(row.kind, RowKind::Raw(RawReason::Sealed));
+        assert_eq!(row.text.as_bytes(), &big[..], "never cut");
+        assert_eq!(row.sealed_author.as_deref(), Some("ana"));
+        assert_eq!(
+            row.verified, None,
+            "nothing is vouched for before it is opened"
+        );
+        // The same message again (from history, from catch-up) is the same row.
+        assert!(log.receive(&big, 6.0, "me").is_none());
+        log.merge(vec![(big.clone(), 7.0, None)], "me", true);
+        assert_eq!(log.rows().len(), 1);
+        assert_eq!(log.total(), 1);
+        // A different one is another row.
+        assert!(log.receive(&sealed_payload(2, 40), 8.0, "me").is_some());
+        assert_eq!(log.sealed().len(), 2);
+        // Something that says it is sealed but is not: raw, in words.
+        let bad = br#"{"enc":1,"iv":"AAAA","ct":"AAAAAAAAAAAAAAAAAAAAAA=="}"#;
+        let row = log.receive(bad, 9.0, "me").unwrap();
+        assert!(matches!(row.kind, RowKind::Raw(RawReason::BadSealed(_))));
+        assert_eq!(
+            RawReason::BadSealed(crate::private::SealedError::Missing("iv")).to_string(),
+            "a sealed message that has no iv"
+        );
+    }
+
+    #[test]
+    fn an_opened_row_takes_the_sealed_ones_place_with_a_new_key() {
+        let mut log = MessageLog::new(10);
+        log.receive(&chat("a", "before", Some("b1"), None), 1.0, "me");
+        let key = log
+            .receive_decoded(
+                decode_payload(&sealed_payload(1, 40)),
+                2.0,
+                "me",
+                Some("ana"),
+            )
+            .unwrap()
+            .key;
+        log.receive(&chat("a", "after", Some("a1"), None), 3.0, "me");
+        assert_eq!(log.raw_count(), 1);
+        let Unsealed::Shown(row) = log.unseal(key, decoded("ana", "the secret", "s1"), "me") else {
+            panic!("shown")
+        };
+        assert_ne!(row.key, key);
+        assert_eq!(row.text, "the secret");
+        assert_eq!(row.received_at, 2.0, "when it arrived");
+        assert_eq!(row.verified.as_deref(), Some("ana"), "its topic proved ana");
+        let texts: Vec<&str> = log.rows().map(|r| r.text.as_str()).collect();
+        assert_eq!(texts, ["before", "the secret", "after"], "in its place");
+        assert_eq!((log.total(), log.raw_count()), (3, 0));
+        assert!(log.sealed().is_empty());
+        // Opened once only; and it is now a seen id.
+        assert_eq!(
+            log.unseal(key, decoded("ana", "x", "s9"), "me"),
+            Unsealed::Gone
+        );
+        assert!(log
+            .receive(&chat("ana", "the secret", Some("s1"), None), 4.0, "me")
+            .is_none());
+    }
+
+    #[test]
+    fn an_opened_duplicate_or_reaction_takes_the_sealed_row_away() {
+        let mut log = MessageLog::new(10);
+        log.receive(&chat("a", "shown", Some("m1"), None), 1.0, "me");
+        let dup = log.receive(&sealed_payload(1, 40), 2.0, "me").unwrap().key;
+        let react = log.receive(&sealed_payload(2, 40), 3.0, "me").unwrap().key;
+        let other = log.receive(&sealed_payload(3, 40), 4.0, "me").unwrap().key;
+        assert_eq!(log.total(), 4);
+        assert_eq!(
+            log.unseal(dup, decoded("a", "shown", "m1"), "me"),
+            Unsealed::Duplicate
+        );
+        let reaction =
+            decode_payload(r#"{"name":"b","react":"👍","to":"m1","by":"p2"}"#.as_bytes());
+        assert!(matches!(
+            log.unseal(react, reaction, "me"),
+            Unsealed::Reaction(Some(_))
+        ));
+        assert_eq!(log.reactions().chips("m1", "").len(), 1);
+        // Opened to something that is not chat JSON: still raw, in its words.
+        let Unsealed::Shown(row) = log.unseal(other, decode_payload(b"plain text"), "me") else {
+            panic!("shown")
+        };
+        assert_eq!(row.kind, RowKind::Raw(RawReason::NotJson));
+        assert_eq!((log.total(), log.raw_count()), (2, 1));
+        // An own message opened after a reload is marked own.
+        let mine = log.receive(&sealed_payload(4, 40), 5.0, "me").unwrap().key;
+        let own = decode_payload(&chat("me-name", "mine", Some("o1"), Some("me")));
+        let Unsealed::Shown(row) = log.unseal(mine, own, "me") else {
+            panic!("shown")
+        };
+        assert!(row.own);
+    }
 
     fn chat(name: &str, message: &str, id: Option<&str>, from: Option<&str>) -> Vec<u8> {
         ChatMessage {

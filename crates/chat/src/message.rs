@@ -46,6 +46,11 @@ pub struct ChatMessage {
     /// A reaction taken back.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub undo: bool,
+    /// In a private room, this message as it travels: sealed (`crate::private`), what
+    /// [`ChatMessage::to_json`] gives, so that the outbox, the history and the wire only
+    /// ever hold it sealed. Never part of the JSON itself.
+    #[serde(skip)]
+    pub sealed: Option<std::sync::Arc<[u8]>>,
 }
 
 /// How much of the answered message a reply carries.
@@ -99,7 +104,17 @@ impl ChatMessage {
 }
 
 impl ChatMessage {
+    /// The payload on the wire: the JSON, or for a private room's message, the sealed
+    /// payload ([`ChatMessage::sealed`]).
     pub fn to_json(&self) -> Vec<u8> {
+        if let Some(sealed) = &self.sealed {
+            return sealed.to_vec();
+        }
+        self.plain_json()
+    }
+
+    /// The JSON of the message itself, never sealed: what a private room seals.
+    pub fn plain_json(&self) -> Vec<u8> {
         // Serializing plain strings and numbers cannot fail; NaN/inf become null.
         serde_json::to_vec(self).unwrap_or_default()
     }
@@ -113,6 +128,12 @@ pub enum RawReason {
     WrongShape,
     /// Has a text `react`, but no message id in `to`, or an emoji too long or with spaces.
     BadReaction,
+    /// A private room's sealed message (`crate::private`): this tab has no key that opens
+    /// it, or has not opened it yet. Its text is the whole payload, never cut, so it can be
+    /// opened later.
+    Sealed,
+    /// Says it is sealed (`enc`), but is not a sealed message this app can read.
+    BadSealed(crate::private::SealedError),
 }
 
 impl fmt::Display for RawReason {
@@ -122,6 +143,8 @@ impl fmt::Display for RawReason {
             RawReason::NotJson => "not JSON",
             RawReason::WrongShape => "JSON without text \"name\" and \"message\"",
             RawReason::BadReaction => "a reaction without a valid emoji and message id",
+            RawReason::Sealed => "a private room's sealed message",
+            RawReason::BadSealed(e) => return write!(f, "a sealed message that {e}"),
         })
     }
 }
@@ -160,6 +183,12 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
             Ok(_) => raw(RawReason::WrongShape),
             Err(_) => raw(RawReason::NotJson),
         };
+    }
+    if let Some(sealed) = crate::private::Sealed::read(bytes) {
+        return raw(match sealed {
+            Ok(_) => RawReason::Sealed,
+            Err(e) => RawReason::BadSealed(e),
+        });
     }
     match serde_json::from_str::<Wire>(text) {
         Ok(Wire {

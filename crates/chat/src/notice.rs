@@ -29,6 +29,8 @@ pub enum Notice {
     Broker { what: String },
     /// The room named in the page's link (`?room=`) cannot be a room.
     RoomRefused { why: String },
+    /// A private room's message could not be sealed and sent (issue 24); its words.
+    PrivateSend { why: String },
 }
 
 /// Which cause a notice belongs to: setting a notice replaces the one of the same kind.
@@ -42,6 +44,7 @@ pub enum NoticeKind {
     UnsentNotQueued,
     SubscribeRefused,
     RoomRefused,
+    PrivateSend,
     PasswordInLink,
     Broker,
 }
@@ -58,6 +61,7 @@ impl NoticeKind {
             NoticeKind::UnsentNotQueued => "unsent-not-queued",
             NoticeKind::SubscribeRefused => "subscribe-refused",
             NoticeKind::RoomRefused => "room-refused",
+            NoticeKind::PrivateSend => "private-send",
             NoticeKind::PasswordInLink => "password-in-link",
             NoticeKind::Broker => "broker",
         }
@@ -75,6 +79,7 @@ impl Notice {
             Notice::UnsentNotQueued { .. } => NoticeKind::UnsentNotQueued,
             Notice::SubscribeRefused { .. } => NoticeKind::SubscribeRefused,
             Notice::RoomRefused { .. } => NoticeKind::RoomRefused,
+            Notice::PrivateSend { .. } => NoticeKind::PrivateSend,
             Notice::PasswordInLink => NoticeKind::PasswordInLink,
             Notice::Broker { .. } => NoticeKind::Broker,
         }
@@ -127,6 +132,7 @@ impl fmt::Display for Notice {
             Notice::RoomRefused { why } => {
                 write!(f, "The room in this link cannot be opened: {why}")
             }
+            Notice::PrivateSend { why } => write!(f, "A private room's message {why}"),
         }
     }
 }

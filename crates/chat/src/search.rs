@@ -66,9 +66,13 @@ impl SearchIndex {
     }
 
     /// A row of `room`, live or already in its log. False if it was there already, or has
-    /// nothing to find (a message skipped for its size).
+    /// nothing to find (a message skipped for its size, or a private room's message not
+    /// opened: its text is ciphertext; opened, it comes again as a row of its own).
     pub fn add_row(&mut self, room: &RoomName, row: Arc<Row>) -> bool {
-        if matches!(row.kind, RowKind::Skipped { .. }) {
+        if matches!(
+            row.kind,
+            RowKind::Skipped { .. } | RowKind::Raw(crate::message::RawReason::Sealed)
+        ) {
             return false;
         }
         if !self.known.insert(ident(room, &row)) {
@@ -459,5 +463,19 @@ mod tests {
         // A match longer than the width is shown whole.
         let (shown, mark) = excerpt(&long, Some(0..206), 10);
         assert_eq!(&shown[mark.unwrap()], long.as_str());
+    }
+
+    #[test]
+    fn a_sealed_message_is_not_searched_until_opened() {
+        let mut index = SearchIndex::default();
+        let tea = RoomName::parse("tea").unwrap();
+        let sealed = crate::private::Sealed {
+            salt: None,
+            iv: [1; 12],
+            ct: vec![2; 20],
+        }
+        .to_json();
+        assert!(!index.add_stored(&tea, &sealed, 1.0));
+        assert!(index.is_empty());
     }
 }

@@ -69,6 +69,8 @@ pub enum Route {
     Typing(RoomName),
     /// A catch-up request or answer for a room.
     CatchUp(RoomName),
+    /// A private room's salt record (`crate::private`), retained.
+    Salt(RoomName),
     /// One tab's status. `tab` is the topic after `chat/presence/` (for a signed-in tab,
     /// `<client id>/from/<user>`): a key per status topic, so a plain status can never
     /// overwrite a verified one.
@@ -92,6 +94,9 @@ pub fn route(topic: &str) -> Option<Route> {
     }
     if let Some(chat) = topic.strip_prefix(CATCHUP_PREFIX) {
         return chat_room(chat).map(Route::CatchUp);
+    }
+    if let Some(chat) = topic.strip_prefix(crate::private::SALT_PREFIX) {
+        return chat_room(chat).map(Route::Salt);
     }
     let (base, author) = split_author(topic);
     chat_room(base).map(|room| Route::Chat {
@@ -164,6 +169,8 @@ mod tests {
             ("chat/typing/messages/tea", Route::Typing(room("tea"))),
             ("chat/catchup/messages", Route::CatchUp(default)),
             ("chat/catchup/messages/tea", Route::CatchUp(room("tea"))),
+            ("chat/salt/messages/tea", Route::Salt(room("tea"))),
+            ("chat/salt/messages", Route::Salt(RoomName::default_room())),
             (
                 "chat/presence/tab-1",
                 Route::Presence {

@@ -144,6 +144,7 @@ fn joining_a_room_subscribes_its_filters_remembers_and_shows_it_asks_it_and_tell
             ("messages/dev/from/+".to_owned(), QoS::AtLeastOnce),
             ("chat/typing/messages/dev".to_owned(), QoS::AtMostOnce),
             ("chat/catchup/messages/dev".to_owned(), QoS::AtMostOnce),
+            ("chat/salt/messages/dev".to_owned(), QoS::AtLeastOnce),
         ]
     );
     assert_eq!(saved(&out), [vec!["dev".to_owned()]]);

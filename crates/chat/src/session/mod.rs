@@ -99,6 +99,9 @@ pub enum Transmit {
 
 /// For storage, in this order. The outbox's records are keyed by `seq` under this tab's
 /// client id.
+// Polled and taken apart at once by the driver, a few per message: boxing the message would
+// cost an allocation each for nothing (as for `Payload`).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum StoreOp {
     /// Keep this unsent message (before it goes on the wire).

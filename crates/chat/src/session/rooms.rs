@@ -64,13 +64,14 @@ pub struct Shown<'a> {
 
 /// The subscriptions a joined room needs: its messages, plain and from signed-in users
 /// (QoS 1, kept for us while away), who is typing and catch-up (QoS 0: only worth anything
-/// live).
-pub fn room_filters(room: &RoomName) -> [(String, QoS); 4] {
+/// live), and its salt record if it is private (retained; nothing comes for a plain room).
+pub fn room_filters(room: &RoomName) -> [(String, QoS); 5] {
     [
         (room.chat_topic(), QoS::AtLeastOnce),
         (verified_chat_filter(room), QoS::AtLeastOnce),
         (room.typing_topic(), QoS::AtMostOnce),
         (room.catchup_topic(), QoS::AtMostOnce),
+        (crate::private::salt_topic(room), QoS::AtLeastOnce),
     ]
 }
 

@@ -292,6 +292,39 @@ fn codec(report: &mut Report) {
             }),
         );
     }
+    // Private rooms (issue 24), tests/codec_bench.rs: WebCrypto in headless Chromium.
+    if let Ok(line) = std::env::var("MQTT_CHAT_BENCH_BROWSER_CRYPTO") {
+        let field = |name: &str| field_of(&line, name);
+        report.add(
+            "private rooms",
+            "derive a passphrase key (PBKDF2-SHA-256, 600,000 rounds), median (max) of 3",
+            format!(
+                "{:.0} ms ({:.0})",
+                field("derive_ms="),
+                field("derive_max_ms=")
+            ),
+            "",
+        );
+        report.add(
+            "private rooms",
+            "seal / open 1,000 chat messages (AES-256-GCM, one after another)",
+            format!(
+                "{:.0} ms / {:.0} ms",
+                field("seal_1000_ms="),
+                field("open_1000_ms=")
+            ),
+            "",
+        );
+        report.data(
+            "private_rooms_ms",
+            json!({
+                "derive": field("derive_ms="),
+                "derive_max": field("derive_max_ms="),
+                "seal_1000": field("seal_1000_ms="),
+                "open_1000": field("open_1000_ms="),
+            }),
+        );
+    }
 }
 
 async fn js(c: &Client, script: &str) -> Value {
