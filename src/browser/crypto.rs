@@ -3,11 +3,11 @@
 //! AES-256-GCM seals and opens each message, both in the browser. The format around them
 //! is `chat::private`.
 //!
-//! A room key is a `CryptoKey`: its bytes stay inside the browser's crypto, out of Wasm
-//! memory, except for a key the user was given as a link (they hold it anyway). "Remember on
-//! this device" wraps the room key with a wrapping key that is not extractable, kept in
-//! IndexedDB as the browser's own object: script on the page can ask it to unwrap, but can
-//! never read its bytes.
+//! A room key is a `CryptoKey`. One derived from a passphrase is not extractable: its bytes
+//! stay inside the browser's crypto, out of Wasm memory and out of reach of script. One
+//! given as raw bytes (a key link: the user holds it anyway) can be wrapped by a wrapping key
+//! that is not extractable ([`wrap`], [`unwrap`]), for a key to be remembered on a device;
+//! nothing keeps one yet.
 //!
 //! WebCrypto exists only in a secure context (https, or http on localhost): elsewhere every
 //! call answers [`CryptoError::Unavailable`], in words.
@@ -84,8 +84,7 @@ pub fn random<const N: usize>() -> Result<[u8; N], CryptoError> {
 }
 
 /// The AES-256-GCM key of `passphrase` with `salt`: PBKDF2-SHA-256, `iterations` rounds
-/// (`chat::private::PBKDF2_ITERATIONS` for a new room). Extractable only so that it can be
-/// wrapped to be remembered ([`wrap`]).
+/// (`chat::private::PBKDF2_ITERATIONS` for a new room). Not extractable.
 pub async fn derive(
     passphrase: &str,
     salt: &[u8; SALT_BYTES],
@@ -112,7 +111,7 @@ pub async fn derive(
         &params,
         &base,
         &AesDerivedKeyParams::new("AES-GCM", 256),
-        true,
+        false,
         &usages(&["encrypt", "decrypt"]),
     ))
     .await?;
@@ -122,7 +121,8 @@ pub async fn derive(
     })
 }
 
-/// The AES-256-GCM key of 32 raw bytes (a key given as a link).
+/// The AES-256-GCM key of 32 raw bytes (a key given as a link). Extractable, so that it
+/// can be wrapped ([`wrap`]).
 pub async fn import(raw: &[u8; KEY_BYTES]) -> Result<RoomKey, CryptoError> {
     let subtle = subtle()?;
     let key = settle(subtle.import_key_with_str(

@@ -25,11 +25,11 @@ use crate::browser::crypto::{self, CryptoError, RoomKey};
 use crate::browser::web_storage::{self, Area};
 
 use crate::browser::scope::{scoped, PRIVATE_ROOMS_KEY};
-/// The most salts a room's passphrase is derived with in one tab: each costs 600,000
-/// rounds, so a peer sending messages under ever new salts cannot hold the worker.
+/// The most salts other than the room's that its passphrase is derived with in one tab:
+/// each costs 600,000 rounds, so a peer sending under ever new salts cannot hold the worker.
 const MAX_KEYS_PER_ROOM: usize = 8;
 /// How long a new key waits for the room's retained salt to arrive before making one.
-const SALT_WAIT_MS: u32 = 1_500;
+const SALT_WAIT_MS: u32 = 3_000;
 
 /// Where a private room's key stands, for the view.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,7 +60,12 @@ pub(super) struct Private {
 struct Secret {
     /// Kept while the tab lives, to derive the key of a salt someone else made.
     passphrase: Option<String>,
+    /// Keys that opened something here, or made with the room's salt.
     keys: Vec<RoomKey>,
+    /// Salts derived for that opened nothing: not derived for again.
+    failed_salts: HashSet<[u8; SALT_BYTES]>,
+    /// Derivations for salts other than the room's, at most [`MAX_KEYS_PER_ROOM`].
+    derivations: usize,
     /// The key own messages are sealed with.
     sealing: Option<RoomKey>,
 }
@@ -120,6 +125,8 @@ impl ChatSession {
                 Secret {
                     passphrase: Some(passphrase),
                     keys: Vec::new(),
+                    failed_salts: HashSet::new(),
+                    derivations: 0,
                     sealing: None,
                 },
             );
@@ -169,17 +176,11 @@ impl ChatSession {
         });
     }
 
-    /// A room's retained salt record arrived: the room is private (shown with its lock,
-    /// and asking for its passphrase, even in a tab that joined it without one).
+    /// A room's retained salt record arrived. It does not make the room private here: only
+    /// a passphrase does (anyone may publish a record, on any room).
     pub(super) fn on_salt(&self, room: RoomName, payload: &[u8]) {
         match SaltRecord::read(payload) {
             Ok(record) => {
-                if !self.is_private(&room) && self.is_joined(&room) {
-                    self.private_rooms.try_update(|r| {
-                        r.insert(room.clone());
-                    });
-                    self.save_private_rooms();
-                }
                 self.private.try_update_value(|p| {
                     p.salts.insert(room, record);
                 });
@@ -232,14 +233,14 @@ impl ChatSession {
         if !has_keys {
             return;
         }
-        let tried = self
-            .private
-            .try_with_value(|p| p.tried.get(room).cloned().unwrap_or_default())
-            .unwrap_or_default();
         let untried = self
-            .with_room_log_untracked(room, |log| {
-                log.sealed().iter().any(|(key, _)| !tried.contains(key))
+            .private
+            .try_with_value(|p| {
+                let none = HashSet::new();
+                let tried = p.tried.get(room).unwrap_or(&none);
+                self.with_room_log_untracked(room, |log| log.has_sealed_besides(tried))
             })
+            .flatten()
             .unwrap_or(false);
         let queued = self
             .private
@@ -355,11 +356,16 @@ impl ChatSession {
                     message,
                     sealed,
                 } => {
-                    let plain = match self.key_for(&room, &sealed).await {
-                        Some(key) => crypto::open(&key, &room, &sealed).await.ok(),
-                        None => None,
+                    let plain = self.open_sealed(&room, &sealed).await;
+                    let payload = match &plain {
+                        Some(plain) => {
+                            // The same sealed payload again (history, catch-up) is this one.
+                            let wire = String::from_utf8_lossy(&message.payload).into_owned();
+                            self.with_room_log(&room, |log| log.saw_sealed(&wire));
+                            decode_payload(plain)
+                        }
+                        None => decode_payload(&message.payload),
                     };
-                    let payload = decode_payload(plain.as_deref().unwrap_or(&message.payload));
                     self.on_chat_payload(room, author.as_deref(), &message, payload);
                 }
                 Job::Unseal(room) => self.unseal(&room).await,
@@ -368,41 +374,45 @@ impl ChatSession {
         }
     }
 
-    /// The key that opens `sealed` in `room`: one held for its salt, or derived for it from
-    /// the passphrase (someone else made the room's salt).
-    async fn key_for(&self, room: &RoomName, sealed: &Sealed) -> Option<RoomKey> {
-        let (held, passphrase) = self
+    /// What `sealed` holds in `room`, opened with a key held for its salt, or with one
+    /// derived for it from the passphrase (someone else made the room's salt). A derived key
+    /// is kept only once it opens something; each room derives for at most
+    /// [`MAX_KEYS_PER_ROOM`] salts, so a peer sending under ever new salts cannot hold the
+    /// worker.
+    async fn open_sealed(&self, room: &RoomName, sealed: &Sealed) -> Option<Vec<u8>> {
+        let (held, passphrase, rounds) = self
             .private
-            .try_with_value(|p| {
-                let secret = p.secrets.get(room)?;
-                let held = secret.keys.iter().find(|k| k.salt == sealed.salt).cloned();
-                Some((held, secret.passphrase.clone()))
+            .try_update_value(|p| {
+                let record = p.salts.get(room).cloned();
+                let secret = p.secrets.get_mut(room)?;
+                if let Some(key) = secret.keys.iter().find(|k| k.salt == sealed.salt) {
+                    return Some((Some(key.clone()), None, 0));
+                }
+                let salt = sealed.salt?;
+                if secret.derivations >= MAX_KEYS_PER_ROOM || !secret.failed_salts.insert(salt) {
+                    return None;
+                }
+                secret.derivations += 1;
+                // The rounds the room's record names, for its salt; the default for another.
+                let rounds = record
+                    .filter(|r| r.salt == salt)
+                    .map_or(chat::private::PBKDF2_ITERATIONS, |r| r.iterations);
+                Some((None, secret.passphrase.clone(), rounds))
             })
             .flatten()?;
-        if held.is_some() {
-            return held;
-        }
-        let full = self
-            .private
-            .try_with_value(|p| {
-                p.secrets
-                    .get(room)
-                    .is_some_and(|s| s.keys.len() >= MAX_KEYS_PER_ROOM)
-            })
-            .unwrap_or(true);
-        if full {
-            return None;
+        if let Some(key) = held {
+            return crypto::open(&key, room, sealed).await.ok();
         }
         let salt = sealed.salt?;
-        let key = crypto::derive(&passphrase?, &salt, chat::private::PBKDF2_ITERATIONS)
-            .await
-            .ok()?;
+        let key = crypto::derive(&passphrase?, &salt, rounds).await.ok()?;
+        let plain = crypto::open(&key, room, sealed).await.ok()?;
         self.private.try_update_value(|p| {
             if let Some(secret) = p.secrets.get_mut(room) {
-                secret.keys.push(key.clone());
+                secret.failed_salts.remove(&salt);
+                secret.keys.push(key);
             }
         });
-        Some(key)
+        Some(plain)
     }
 
     async fn derive(&self, room: RoomName) {
@@ -471,10 +481,18 @@ impl ChatSession {
                 })
             })
             .flatten();
-        if let Some(Err(e)) = published {
-            return Err(CryptoError::Refused(format!(
-                "the room's salt could not be published: {e}"
-            )));
+        match published {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                return Err(CryptoError::Refused(format!(
+                    "the room's salt could not be published: {e}"
+                )))
+            }
+            None => {
+                return Err(CryptoError::Refused(
+                    "not connected, so the room's salt could not be read or published; join again once connected".to_owned(),
+                ))
+            }
         }
         self.private.try_update_value(|p| {
             p.salts.insert(room.clone(), record.clone());
@@ -492,17 +510,21 @@ impl ChatSession {
         let rows = self
             .with_room_log_untracked(room, |log| log.sealed())
             .unwrap_or_default();
-        for (key, text) in rows.into_iter().filter(|(k, _)| !tried.contains(k)) {
+        for key in rows.into_iter().filter(|k| !tried.contains(k)) {
             self.private.try_update_value(|p| {
                 p.tried.entry(room.clone()).or_default().insert(key);
             });
-            let Some(Ok(sealed)) = Sealed::read(text.as_bytes()) else {
+            let sealed = self
+                .with_room_log_untracked(room, |log| {
+                    log.sealed_payload(key)
+                        .map(str::as_bytes)
+                        .and_then(Sealed::read)
+                })
+                .flatten();
+            let Some(Ok(sealed)) = sealed else {
                 continue;
             };
-            let Some(room_key) = self.key_for(room, &sealed).await else {
-                continue;
-            };
-            if let Ok(plain) = crypto::open(&room_key, room, &sealed).await {
+            if let Some(plain) = self.open_sealed(room, &sealed).await {
                 let payload = decode_payload(&plain);
                 self.with_room_log(room, |log| log.unseal(key, payload, &own));
             }

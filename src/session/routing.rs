@@ -245,10 +245,14 @@ impl ChatSession {
         let shown = self
             .with_room_log(&room, |log| {
                 log.receive_decoded(payload, at, &own, self.vouched(author))
-                    .map(|row| (row.own, row.name.clone(), row.text.clone()))
+                    .map(|row| {
+                        // A sealed row's text is ciphertext: not words for anyone.
+                        let sealed = row.kind == chat::RowKind::Raw(chat::RawReason::Sealed);
+                        (row.own, row.name.clone(), row.text.clone(), sealed)
+                    })
             })
             .flatten();
-        let Some((own, name, text)) = shown else {
+        let Some((own, name, text, sealed)) = shown else {
             return;
         };
         let shown = Shown {
@@ -257,7 +261,7 @@ impl ChatSession {
             id: id.as_deref(),
             at,
             own,
-            words: Some((&name, &text)),
+            words: (!sealed).then_some((&name, &text)),
         };
         self.core
             .try_update_value(|c| c.handle_shown(at, &room, shown));

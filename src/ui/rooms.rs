@@ -138,7 +138,10 @@ fn key_words(session: ChatSession) -> Option<String> {
             open.as_str()
         ),
         KeyState::Deriving => "Making the room's key…".to_owned(),
-        KeyState::Ready => format!("{} is private: end-to-end encrypted.", open.as_str()),
+        KeyState::Ready => format!(
+            "{} is private: what you send here is encrypted with this passphrase; a message it does not open shows as undecryptable.",
+            open.as_str()
+        ),
         KeyState::Failed(why) => format!("The room's key could not be made: {why}"),
     })
 }
@@ -165,7 +168,7 @@ fn draw_room(
     keyed::button(doc, &li, "open-room", name, "", name);
     if private {
         let lock = append(doc, &li, "span", "lock", "🔒");
-        let _ = lock.set_attribute("title", "Private: end-to-end encrypted");
+        let _ = lock.set_attribute("title", "Private: messages are encrypted in the browser");
         let _ = lock.set_attribute("aria-label", "private");
     }
     if unread > 0 {

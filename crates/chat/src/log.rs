@@ -464,13 +464,34 @@ impl MessageLog {
         Some(row_for(payload, at, own_author, catch_up, author))
     }
 
-    /// The sealed rows held (a private room's messages not opened yet): key and payload.
-    pub fn sealed(&self) -> Vec<(u64, String)> {
+    /// The keys of the sealed rows held (a private room's messages not opened yet).
+    pub fn sealed(&self) -> Vec<u64> {
         self.rows
             .iter()
             .filter(|r| r.kind == RowKind::Raw(RawReason::Sealed))
-            .map(|r| (r.key, r.text.clone()))
+            .map(|r| r.key)
             .collect()
+    }
+
+    /// Whether a sealed row is held that `tried` does not name.
+    pub fn has_sealed_besides(&self, tried: &HashSet<u64>) -> bool {
+        self.rows
+            .iter()
+            .any(|r| r.kind == RowKind::Raw(RawReason::Sealed) && !tried.contains(&r.key))
+    }
+
+    /// The payload of sealed row `key`, if it is held.
+    pub fn sealed_payload(&self, key: u64) -> Option<&str> {
+        self.rows
+            .iter()
+            .find(|r| r.key == key && r.kind == RowKind::Raw(RawReason::Sealed))
+            .map(|r| r.text.as_str())
+    }
+
+    /// A sealed payload was opened before it became a row (a live message): the same
+    /// payload again (from history, from catch-up) makes no sealed row.
+    pub fn saw_sealed(&mut self, payload: &str) {
+        self.remember(&sealed_id(payload));
     }
 
     /// Sealed row `key` opened: what its plaintext decodes to takes its place (a new key, so

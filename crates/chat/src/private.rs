@@ -50,9 +50,10 @@ pub const IV_BYTES: usize = 12;
 pub const KEY_BYTES: usize = 32;
 /// Bytes of GCM's tag, at the end of every ciphertext.
 pub const TAG_BYTES: usize = 16;
-/// The largest ciphertext read, in bytes: a chat message is at most 256 KiB on the wire
-/// (`Options::max_incoming_packet`), and base64 grows it by a third.
-pub const MAX_CIPHERTEXT_BYTES: usize = 192 * 1024;
+/// The largest ciphertext read, in bytes: a chat message's text is at most 4,096 bytes
+/// (`MAX_MESSAGE_BYTES`), and with its name, id and quote its JSON stays well under this.
+/// A sealed row is kept whole until opened, so this bounds what a flood of them holds.
+pub const MAX_CIPHERTEXT_BYTES: usize = 16 * 1024;
 /// A known answer for another implementation of the format: [`KNOWN_ANSWER_PLAIN`] sealed
 /// in the room `tea` with the link key of 32 bytes of 42 (`0x2a`) and the IV of 12 bytes of
 /// 1. Checked here with RustCrypto's AES-GCM and in the browser with WebCrypto.
@@ -148,11 +149,7 @@ impl Sealed {
 
     fn checked(map: &Map<String, Value>, version: &Value) -> Result<Sealed, SealedError> {
         if version.as_u64() != Some(FORMAT_VERSION) {
-            let mut shown = version.to_string();
-            if shown.len() > 20 {
-                shown = format!("{}…", shown.chars().take(20).collect::<String>());
-            }
-            return Err(SealedError::Version(shown));
+            return Err(SealedError::Version(cut(&version.to_string())));
         }
         let salt = match map.get("salt") {
             None | Some(Value::Null) => None,
@@ -221,11 +218,7 @@ impl SaltRecord {
         let iterations = rounds
             .as_u64()
             .filter(|n| (PBKDF2_ITERATIONS as u64..=MAX_PBKDF2_ITERATIONS as u64).contains(n))
-            .ok_or_else(|| {
-                let mut shown = rounds.to_string();
-                shown.truncate(20);
-                SaltError::Iterations(shown)
-            })?;
+            .ok_or_else(|| SaltError::Iterations(cut(&rounds.to_string())))?;
         Ok(SaltRecord {
             salt,
             iterations: iterations as u32,
@@ -260,6 +253,14 @@ pub fn key_fragment(key: &[u8; KEY_BYTES]) -> String {
         "key={}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
     )
+}
+
+/// At most 20 characters of `shown` (a hostile value in words), `…` marking a cut.
+fn cut(shown: &str) -> String {
+    match shown.char_indices().nth(20) {
+        Some((at, _)) => format!("{}…", &shown[..at]),
+        None => shown.to_owned(),
+    }
 }
 
 fn text<'a>(map: &'a Map<String, Value>, field: &'static str) -> Result<&'a str, SealedError> {
@@ -566,6 +567,12 @@ mod tests {
             assert_eq!(SaltRecord::read(payload.as_bytes()).is_ok(), ok, "{rounds}");
         }
         assert_eq!(SaltRecord::read(b"[]"), Err(SaltError::NotObject));
+        // Words made of a hostile value are cut by characters, never inside one.
+        let payload = format!(r#"{{"salt":"{salt}","iterations":"{}"}}"#, "é".repeat(30));
+        assert_eq!(
+            SaltRecord::read(payload.as_bytes()),
+            Err(SaltError::Iterations(format!("\"{}…", "é".repeat(19))))
+        );
         assert_eq!(
             SaltRecord::read(br#"{"iterations":600000}"#),
             Err(SaltError::Field(SealedError::Missing("salt")))
