@@ -46,7 +46,7 @@ use crate::persist::writer::{Op, Outcome, Writer};
 use crate::persist::Db;
 use crate::transport::Connection;
 use chat::pace::{Render, RenderThrottle};
-pub use private::KeyState;
+pub use private::{KeyState, Privacy};
 pub use rooms::RoomError;
 pub use search::StoredRead;
 pub use viewer::ViewerSendError;
@@ -222,12 +222,10 @@ pub struct ChatSession {
     pub found: RwSignal<Option<(String, u32)>>,
     /// The message the composer answers (a reply's quote), until sent or cancelled.
     pub replying: RwSignal<Option<chat::Quote>>,
-    /// The joined rooms that are private in this browser (issue 24), remembered.
-    pub private_rooms: RwSignal<std::collections::BTreeSet<RoomName>>,
-    /// Where each private room's key stands in this tab.
-    pub key_states: RwSignal<HashMap<RoomName, KeyState>>,
-    /// Keys, salts and the worker that opens and seals (see `private`).
-    private: StoredValue<private::Private, LocalStorage>,
+    /// The rooms that are private in this browser (issue 24), and where their keys stand.
+    pub privacy: RwSignal<Privacy>,
+    /// What happens to private rooms, for their worker (see `private`).
+    private: StoredValue<private::Queue, LocalStorage>,
 }
 
 /// Storage as the session uses it.
@@ -321,9 +319,8 @@ impl ChatSession {
             found: RwSignal::new(None),
             replying: RwSignal::new(None),
             notify: RwSignal::new(notify),
-            private_rooms: RwSignal::new(private::saved_private_rooms()),
-            key_states: RwSignal::new(HashMap::new()),
-            private: StoredValue::new_local(private::Private::default()),
+            privacy: RwSignal::new(private::saved_privacy()),
+            private: StoredValue::new_local(private::Queue::default()),
         };
         crate::browser::notify::on_click(move |room| {
             if let Ok(room) = RoomName::parse(&room) {

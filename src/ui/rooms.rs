@@ -20,25 +20,30 @@ pub fn RoomList(
     hidden: Signal<bool>,
 ) -> impl IntoView {
     let rooms = session.rooms;
-    let private = session.private_rooms;
+    let privacy = session.privacy;
     let draft = RwSignal::new(String::new());
     // A passphrase beside the name makes or joins the room as private (issue 24). Kept in
-    // memory only: the field is cleared once it is taken.
-    let passphrase = RwSignal::new(String::new());
+    // memory only: read from the field on Join, which is then cleared (no signal holds it).
+    let key_field = NodeRef::<leptos::html::Input>::new();
     let error = RwSignal::new(None::<String>);
     let on_join = move |ev: SubmitEvent| {
         ev.prevent_default();
         let name = draft.get_untracked();
         match session.join_room(&name) {
             Ok(()) => {
-                let secret = passphrase.get_untracked();
+                let secret = key_field
+                    .get_untracked()
+                    .map(|f| f.value())
+                    .unwrap_or_default();
                 if !secret.is_empty() {
                     if let Ok(room) = RoomName::parse(&name) {
                         session.set_room_passphrase(room, secret);
                     }
                 }
                 draft.set(String::new());
-                passphrase.set(String::new());
+                if let Some(field) = key_field.get_untracked() {
+                    field.set_value("");
+                }
                 error.set(None);
             }
             Err(e) => error.set(Some(e.to_string())),
@@ -57,13 +62,13 @@ pub fn RoomList(
                         "{}|{}|{}",
                         r.open() == room,
                         r.unread(room),
-                        private.with(|p| p.contains(room))
+                        privacy.with(|p| p.is_private(room))
                     ),
                 })
                 .collect();
             sync(&items, &|doc, i| {
                 let room = &joined[i];
-                let locked = private.with_untracked(|p| p.contains(room));
+                let locked = privacy.with_untracked(|p| p.is_private(room));
                 draw_room(doc, room, r.open() == room, r.unread(room), locked)
             });
         });
@@ -100,17 +105,14 @@ pub fn RoomList(
                         error.set(None);
                     }
                 />
-                <label for="room-key" class="visually-hidden">
-                    "Passphrase, to make or join the room as private"
-                </label>
                 <input
                     id="room-key"
                     type="password"
                     placeholder="Passphrase (private)"
                     autocomplete="off"
+                    aria-label="Passphrase, to make or join the room as private"
                     title="A passphrase makes or joins the room as private: messages are encrypted in this browser, and only people with the passphrase can read them."
-                    prop:value=move || passphrase.get()
-                    on:input=move |ev| passphrase.set(event_target_value(&ev))
+                    node_ref=key_field
                 />
                 <button id="join-room-button" type="submit">"Join"</button>
                 <p id="room-error" class="hint" role="alert">{move || error.get()}</p>
@@ -125,13 +127,9 @@ pub fn RoomList(
 /// Where the open room's key stands, if it is private, in words.
 fn key_words(session: ChatSession) -> Option<String> {
     let open = session.rooms.with(|r| r.open().clone());
-    if !session.private_rooms.with(|p| p.contains(&open)) {
-        return None;
-    }
     let state = session
-        .key_states
-        .with(|k| k.get(&open).cloned())
-        .unwrap_or(KeyState::Missing);
+        .privacy
+        .with(|p| p.is_private(&open).then(|| p.key(&open)))?;
     Some(match state {
         KeyState::Missing => format!(
             "{} is private and this tab has no key: enter the room's name with its passphrase to read and send.",

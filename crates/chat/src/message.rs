@@ -184,9 +184,9 @@ pub fn decode_payload(bytes: &[u8]) -> Payload {
             Err(_) => raw(RawReason::NotJson),
         };
     }
-    if let Some(sealed) = crate::private::Sealed::read(bytes) {
+    if let Some(sealed) = crate::private::sealed_kind(bytes) {
         return raw(match sealed {
-            Ok(_) => RawReason::Sealed,
+            Ok(()) => RawReason::Sealed,
             Err(e) => RawReason::BadSealed(e),
         });
     }

@@ -131,41 +131,93 @@ impl Sealed {
     /// A payload read as a sealed message: `None` when it does not say it is one (no `enc`
     /// field: a plain message, or anything else), an error when it says so but is not.
     pub fn read(payload: &[u8]) -> Option<Result<Sealed, SealedError>> {
-        // Cheap refusal first: every sealed payload names `enc`.
-        if !contains(payload, b"\"enc\"") {
-            return None;
-        }
-        let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(payload) else {
-            return None;
-        };
-        Self::from_map(&map)
+        let map = enc_object(payload)?;
+        Some(Self::checked(&map))
     }
 
-    /// A JSON object read as a sealed message (see [`Sealed::read`]).
-    pub fn from_map(map: &Map<String, Value>) -> Option<Result<Sealed, SealedError>> {
-        let version = map.get("enc")?;
-        Some(Self::checked(map, version))
-    }
-
-    fn checked(map: &Map<String, Value>, version: &Value) -> Result<Sealed, SealedError> {
-        if version.as_u64() != Some(FORMAT_VERSION) {
-            return Err(SealedError::Version(cut(&version.to_string())));
-        }
+    fn checked(map: &Map<String, Value>) -> Result<Sealed, SealedError> {
+        check_shape(map)?;
         let salt = match map.get("salt") {
             None | Some(Value::Null) => None,
             Some(_) => Some(fixed::<SALT_BYTES>(map, "salt")?),
         };
         let iv = fixed::<IV_BYTES>(map, "iv")?;
-        let ct_text = text(map, "ct")?;
-        if ct_text.len() > MAX_CIPHERTEXT_BYTES / 3 * 4 + 4 {
-            return Err(SealedError::TooLarge(ct_text.len()));
-        }
-        let ct = decode_base64(ct_text).ok_or(SealedError::NotBase64("ct"))?;
+        let ct = decode_base64(text(map, "ct")?).ok_or(SealedError::NotBase64("ct"))?;
         if ct.len() < TAG_BYTES {
             return Err(SealedError::TooShort(ct.len()));
         }
         Ok(Sealed { salt, iv, ct })
     }
+}
+
+/// What a payload is, as far as the first screen needs to know: `None` when it does not say
+/// it is sealed, `Ok` when it has a sealed message's shape (version 1, text `iv` and `ct`
+/// of sizes that can be right), an error in words when it says it is sealed but is not.
+/// Its base64 is read only by [`Sealed::read`], when it is opened.
+pub fn sealed_kind(payload: &[u8]) -> Option<Result<(), SealedError>> {
+    let map = enc_object(payload)?;
+    Some(check_shape(&map))
+}
+
+/// The payload as a JSON object that names `enc`.
+fn enc_object(payload: &[u8]) -> Option<Map<String, Value>> {
+    // Cheap refusal first: every sealed payload names `enc`.
+    if !contains(payload, b"\"enc\"") {
+        return None;
+    }
+    match serde_json::from_slice::<Value>(payload) {
+        Ok(Value::Object(map)) if map.contains_key("enc") => Some(map),
+        _ => None,
+    }
+}
+
+/// The version, and text fields of bounded size (not yet decoded).
+fn check_shape(map: &Map<String, Value>) -> Result<(), SealedError> {
+    let version = map.get("enc").unwrap_or(&Value::Null);
+    if version.as_u64() != Some(FORMAT_VERSION) {
+        return Err(SealedError::Version(describe(version)));
+    }
+    if !matches!(map.get("salt"), None | Some(Value::Null)) {
+        bounded(map, "salt", SALT_BYTES)?;
+    }
+    bounded(map, "iv", IV_BYTES)?;
+    let ct = text(map, "ct")?;
+    if ct.len() > MAX_CIPHERTEXT_BYTES / 3 * 4 + 4 {
+        return Err(SealedError::TooLarge(ct.len()));
+    }
+    Ok(())
+}
+
+/// A JSON value in a few words, without formatting it whole (a fraction is not printed:
+/// that would bring the float printer into the first load).
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => {
+            format!("\"{}", cut(s)) + if s.chars().count() > 20 { "" } else { "\"" }
+        }
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(n)) => n.to_string(),
+            _ => "a fraction".to_owned(),
+        },
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "null".to_owned(),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+/// Text field `field` that can hold `bytes` bytes of base64.
+fn bounded(map: &Map<String, Value>, field: &'static str, bytes: usize) -> Result<(), SealedError> {
+    let s = text(map, field)?;
+    if s.len() > bytes / 3 * 4 + 4 {
+        return Err(SealedError::Length {
+            field,
+            bytes: s.len() / 4 * 3,
+            expected: bytes,
+        });
+    }
+    Ok(())
 }
 
 /// A room's salt record (module docs): the salt and the rounds to derive with.
@@ -198,11 +250,17 @@ impl SaltRecord {
     }
 
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&serde_json::json!({
-            "salt": STANDARD.encode(self.salt),
-            "iterations": self.iterations,
-        }))
-        .unwrap_or_default()
+        /// The fields in the documented order.
+        #[derive(serde::Serialize)]
+        struct Wire {
+            salt: String,
+            iterations: u32,
+        }
+        let wire = Wire {
+            salt: STANDARD.encode(self.salt),
+            iterations: self.iterations,
+        };
+        serde_json::to_vec(&wire).unwrap_or_default()
     }
 
     /// A retained record from the network. Too few rounds would weaken the key; too many
@@ -218,7 +276,7 @@ impl SaltRecord {
         let iterations = rounds
             .as_u64()
             .filter(|n| (PBKDF2_ITERATIONS as u64..=MAX_PBKDF2_ITERATIONS as u64).contains(n))
-            .ok_or_else(|| SaltError::Iterations(cut(&rounds.to_string())))?;
+            .ok_or_else(|| SaltError::Iterations(describe(rounds)))?;
         Ok(SaltRecord {
             salt,
             iterations: iterations as u32,
@@ -548,9 +606,46 @@ mod tests {
     }
 
     #[test]
+    fn the_first_screen_reads_a_sealed_messages_shape_only() {
+        let good = Sealed {
+            salt: Some([1; 16]),
+            iv: [2; 12],
+            ct: vec![3; 40],
+        }
+        .to_json();
+        assert_eq!(sealed_kind(&good), Some(Ok(())));
+        assert_eq!(sealed_kind(br#"{"name":"a","message":"b"}"#), None);
+        assert_eq!(
+            sealed_kind(br#"{"enc":2,"iv":"x","ct":"y"}"#),
+            Some(Err(SealedError::Version("2".into())))
+        );
+        assert_eq!(
+            sealed_kind(br#"{"enc":1.5,"iv":"x","ct":"y"}"#),
+            Some(Err(SealedError::Version("a fraction".into())))
+        );
+        assert_eq!(
+            sealed_kind(br#"{"enc":1,"ct":"y"}"#),
+            Some(Err(SealedError::Missing("iv")))
+        );
+        // Its base64 is read only when it is opened.
+        assert_eq!(
+            sealed_kind(br#"{"enc":1,"iv":"%%","ct":"%%"}"#),
+            Some(Ok(()))
+        );
+        assert_eq!(
+            Sealed::read(br#"{"enc":1,"iv":"%%","ct":"%%"}"#),
+            Some(Err(SealedError::NotBase64("iv")))
+        );
+    }
+
+    #[test]
     fn salt_records_round_trip_and_bound_their_rounds() {
         let record = SaltRecord::new([5; 16]);
         assert_eq!(SaltRecord::read(&record.to_json()), Ok(record.clone()));
+        assert_eq!(
+            String::from_utf8(record.to_json()).unwrap(),
+            r#"{"salt":"BQUFBQUFBQUFBQUFBQUFBQ==","iterations":600000}"#
+        );
         assert_eq!(record.iterations, 600_000);
         let salt = STANDARD.encode([5u8; 16]);
         for (rounds, ok) in [
@@ -571,7 +666,7 @@ mod tests {
         let payload = format!(r#"{{"salt":"{salt}","iterations":"{}"}}"#, "é".repeat(30));
         assert_eq!(
             SaltRecord::read(payload.as_bytes()),
-            Err(SaltError::Iterations(format!("\"{}…", "é".repeat(19))))
+            Err(SaltError::Iterations(format!("\"{}…", "é".repeat(20))))
         );
         assert_eq!(
             SaltRecord::read(br#"{"iterations":600000}"#),
