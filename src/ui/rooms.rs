@@ -124,6 +124,25 @@ pub fn RoomList(
     }
 }
 
+/// A padlock, drawn (an emoji needs a font that not every system has).
+fn draw_lock(doc: &Document, parent: &Element) {
+    const SVG: &str = "http://www.w3.org/2000/svg";
+    let Ok(svg) = doc.create_element_ns(Some(SVG), "svg") else {
+        return;
+    };
+    let _ = svg.set_attribute("viewBox", "0 0 16 16");
+    let _ = svg.set_attribute("aria-hidden", "true");
+    if let Ok(path) = doc.create_element_ns(Some(SVG), "path") {
+        let _ = path.set_attribute(
+            "d",
+            "M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7zm2 0h4V5a2 2 0 0 0-4 0z",
+        );
+        let _ = path.set_attribute("fill", "currentColor");
+        let _ = svg.append_child(&path);
+    }
+    let _ = parent.append_child(&svg);
+}
+
 /// Where the open room's key stands, if it is private, in words.
 fn key_words(session: ChatSession) -> Option<String> {
     let open = session.rooms.with(|r| r.open().clone());
@@ -165,9 +184,11 @@ fn draw_room(
     }
     keyed::button(doc, &li, "open-room", name, "", name);
     if private {
-        let lock = append(doc, &li, "span", "lock", "🔒");
+        let lock = append(doc, &li, "span", "lock", "");
         let _ = lock.set_attribute("title", "Private: messages are encrypted in the browser");
+        let _ = lock.set_attribute("role", "img");
         let _ = lock.set_attribute("aria-label", "private");
+        draw_lock(doc, &lock);
     }
     if unread > 0 {
         let span = append(doc, &li, "span", "unread", &unread.to_string());

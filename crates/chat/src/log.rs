@@ -452,12 +452,12 @@ impl MessageLog {
                 text,
                 reason: RawReason::Sealed,
             } => {
+                // Not counted as raw: it is no stranger's payload, only one not opened yet.
                 let id = sealed_id(text);
                 if self.seen.contains(&id) {
                     return None;
                 }
                 self.remember(&id);
-                self.raw += 1;
             }
             Payload::Raw { .. } => self.raw += 1,
         }
@@ -509,7 +509,6 @@ impl MessageLog {
         let take_away = |log: &mut MessageLog| {
             log.rows.remove(at);
             log.total -= 1;
-            log.raw -= 1;
         };
         if let Payload::Chat(m @ ChatMessage { react: Some(_), .. }) = &payload {
             let folded = self.react(m, old.received_at);
@@ -523,8 +522,8 @@ impl MessageLog {
             }
             self.remember(id);
         }
-        if let Payload::Chat(_) = &payload {
-            self.raw -= 1;
+        if let Payload::Raw { .. } = &payload {
+            self.raw += 1;
         }
         let mut row = row_for(
             payload,
@@ -680,7 +679,11 @@ mod tests {
             .unwrap()
             .key;
         log.receive(&chat("a", "after", Some("a1"), None), 3.0, "me");
-        assert_eq!(log.raw_count(), 1);
+        assert_eq!(
+            log.raw_count(),
+            0,
+            "a sealed row is not a stranger's raw payload"
+        );
         let Unsealed::Shown(row) = log.unseal(key, decoded("ana", "the secret", "s1"), "me") else {
             panic!("shown")
         };
