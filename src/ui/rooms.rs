@@ -62,14 +62,19 @@ pub fn RoomList(
                         "{}|{}|{}",
                         r.open() == room,
                         r.unread(room),
-                        privacy.with(|p| p.is_private(room))
+                        privacy.with(|p| match p.is_private(room).then(|| held(&p.key(room))) {
+                            None => 0,
+                            Some(false) => 1,
+                            Some(true) => 2,
+                        })
                     ),
                 })
                 .collect();
             sync(&items, &|doc, i| {
                 let room = &joined[i];
-                let locked = privacy.with_untracked(|p| p.is_private(room));
-                draw_room(doc, room, r.open() == room, r.unread(room), locked)
+                let lock =
+                    privacy.with_untracked(|p| p.is_private(room).then(|| held(&p.key(room))));
+                draw_room(doc, room, r.open() == room, r.unread(room), lock)
             });
         });
     });
@@ -84,6 +89,7 @@ pub fn RoomList(
         match class.as_str() {
             "open-room" => session.show_room(room),
             "leave-room" => session.leave_room(&room),
+            "forget-key" => session.forget_room_key(&room),
             _ => {}
         }
     };
@@ -143,6 +149,11 @@ fn draw_lock(doc: &Document, parent: &Element) {
     let _ = parent.append_child(&svg);
 }
 
+/// This tab holds the key (made, or being made).
+fn held(key: &KeyState) -> bool {
+    matches!(key, KeyState::Ready | KeyState::Deriving)
+}
+
 /// Where the open room's key stands, if it is private, in words.
 fn key_words(session: ChatSession) -> Option<String> {
     let open = session.rooms.with(|r| r.open().clone());
@@ -170,12 +181,13 @@ fn draw_room(
     room: &RoomName,
     current: bool,
     unread: u32,
-    private: bool,
+    // Private: with whether this tab holds its key (then it can be forgotten).
+    private: Option<bool>,
 ) -> Option<Element> {
     let name = room.as_str();
     let li = doc.create_element("li").ok()?;
     let _ = li.set_attribute("data-room", name);
-    if private {
+    if private.is_some() {
         let _ = li.set_attribute("data-private", "true");
     }
     if current {
@@ -183,7 +195,7 @@ fn draw_room(
         li.set_class_name("current");
     }
     keyed::button(doc, &li, "open-room", name, "", name);
-    if private {
+    if private.is_some() {
         let lock = append(doc, &li, "span", "lock", "");
         let _ = lock.set_attribute("title", "Private: messages are encrypted in the browser");
         let _ = lock.set_attribute("role", "img");
@@ -193,6 +205,10 @@ fn draw_room(
     if unread > 0 {
         let span = append(doc, &li, "span", "unread", &unread.to_string());
         let _ = span.set_attribute("title", &format!("{unread} unread"));
+    }
+    if private == Some(true) {
+        let label = format!("Forget the key of {name} in this tab");
+        keyed::button(doc, &li, "forget-key", name, &label, "forget key");
     }
     if !room.is_default() {
         let label = format!("Leave {name}");

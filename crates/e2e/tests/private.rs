@@ -288,6 +288,50 @@ async fn a_wrong_passphrase_reads_nothing_and_a_reload_keeps_the_room_private_wi
             .then_some(())
     })
     .await;
+    // "Forget key": the room stays private, the key is gone from this tab, sending is
+    // refused again.
+    a.find(Locator::Css(&format!(
+        "#rooms li[data-room=\"{ROOM}\"] button.forget-key"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    eventually("the key forgotten", 10, || async {
+        let v = a
+            .execute(
+                "return [document.getElementById('room-key-status').textContent,
+                         !document.querySelector('#rooms button.forget-key')]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        (v[0].as_str().unwrap().contains("no key") && v[1] == Value::Bool(true)).then_some(())
+    })
+    .await;
+    assert_eq!(private_mark(a, ROOM).await.as_deref(), Some("true"));
+    let input = a.find(Locator::Id("message")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys("after forgetting").await.unwrap();
+    a.find(Locator::Id("publish"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        a.execute("return document.getElementById('message').value", vec![])
+            .await
+            .unwrap(),
+        Value::from("after forgetting"),
+        "refused, the text kept"
+    );
+    assert!(!messages_shown(a)
+        .await
+        .iter()
+        .any(|m| m == "after forgetting"));
     for browser in [ann, bo] {
         browser.close().await;
     }

@@ -74,7 +74,7 @@ impl Privacy {
 pub(super) enum Action {
     /// The user gave `room` this passphrase (it becomes private).
     Passphrase(RoomName, String),
-    /// The room was left.
+    /// The room was left, or its key forgotten in this tab.
     Left(RoomName),
     /// The room's retained salt record.
     Salt(RoomName, Vec<u8>),
@@ -215,6 +215,18 @@ impl ChatSession {
             now,
         });
         Ok(())
+    }
+
+    /// Forget the open room's key in this tab ("Forget key"): it stays private, what arrives
+    /// from now on shows as undecryptable, and sending is refused until the passphrase is
+    /// given again.
+    pub fn forget_room_key(&self, room: &RoomName) {
+        if !self.is_private(room) {
+            return;
+        }
+        self.privacy
+            .try_update(|p| p.set_key(room, KeyState::Missing));
+        self.post(Action::Left(room.clone()));
     }
 
     /// The room left: no longer private here, its key forgotten.
