@@ -122,7 +122,7 @@ pub enum SendError {
     NoId(#[from] crate::browser::NoRandomness),
     #[error("Not sent: this message cannot be reacted to (its id is too long).")]
     NotReactable,
-    #[error("Not sent: this room is private and this tab has no key for it yet (enter its passphrase beside the room's name). Your message is kept.")]
+    #[error("Not sent: this room is private and this tab has no key for it yet (enter its passphrase under the room's name). Your message is kept.")]
     NoKey,
 }
 
