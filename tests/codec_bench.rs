@@ -189,9 +189,14 @@ async fn private_room_crypto_in_the_browser() {
     for _ in 0..3 {
         let start = perf.now();
         key = Some(
-            crypto::derive("a passphrase of some length", &salt, PBKDF2_ITERATIONS)
-                .await
-                .unwrap(),
+            crypto::derive(
+                "a passphrase of some length",
+                &salt,
+                PBKDF2_ITERATIONS,
+                false,
+            )
+            .await
+            .unwrap(),
         );
         derive.push(perf.now() - start);
     }

@@ -4,10 +4,11 @@
 //! is `chat::private`.
 //!
 //! A room key is a `CryptoKey`. One derived from a passphrase is not extractable: its bytes
-//! stay inside the browser's crypto, out of Wasm memory and out of reach of script. One
-//! given as raw bytes (a key link: the user holds it anyway) can be wrapped by a wrapping key
-//! that is not extractable ([`wrap`], [`unwrap`]), for a key to be remembered on a device;
-//! nothing keeps one yet.
+//! stay inside the browser's crypto, out of Wasm memory and out of reach of script. A key to
+//! be remembered on this device is made extractable only to be wrapped at once by a wrapping
+//! key that is not extractable ([`wrap`]); what is used after is the unwrapped copy
+//! ([`unwrap`]), not extractable either. A key given as raw bytes (a key link: the user
+//! holds it anyway) is imported extractable, so that it can be wrapped.
 //!
 //! WebCrypto exists only in a secure context (https, or http on localhost): elsewhere every
 //! call answers [`CryptoError::Unavailable`], in words.
@@ -84,11 +85,13 @@ pub fn random<const N: usize>() -> Result<[u8; N], CryptoError> {
 }
 
 /// The AES-256-GCM key of `passphrase` with `salt`: PBKDF2-SHA-256, `iterations` rounds
-/// (`chat::private::PBKDF2_ITERATIONS` for a new room). Not extractable.
+/// (`chat::private::PBKDF2_ITERATIONS` for a new room). Not extractable unless it is to be
+/// wrapped at once ([`wrap`]), to be remembered.
 pub async fn derive(
     passphrase: &str,
     salt: &[u8; SALT_BYTES],
     iterations: u32,
+    extractable: bool,
 ) -> Result<RoomKey, CryptoError> {
     let subtle = subtle()?;
     let secret = Uint8Array::from(passphrase.as_bytes());
@@ -111,7 +114,7 @@ pub async fn derive(
         &params,
         &base,
         &AesDerivedKeyParams::new("AES-GCM", 256),
-        false,
+        extractable,
         &usages(&["encrypt", "decrypt"]),
     ))
     .await?;
@@ -147,32 +150,90 @@ fn gcm(iv: &[u8; IV_BYTES], associated: &[u8]) -> AesGcmParams {
 
 /// `plain` sealed for `room` under `key`, with a fresh random IV.
 pub async fn seal(key: &RoomKey, room: &RoomName, plain: &[u8]) -> Result<Sealed, CryptoError> {
-    let subtle = subtle()?;
     let iv = random::<IV_BYTES>()?;
-    let params = gcm(&iv, &private::associated_data(room));
-    let ct = settle(subtle.encrypt_with_object_and_buffer_source(
-        &params,
-        &key.key,
-        &Uint8Array::from(plain),
-    ))
-    .await?;
+    let ct = encrypt(key, &iv, &private::associated_data(room), plain).await?;
     Ok(Sealed {
         salt: key.salt,
         iv,
-        ct: bytes_of(ct),
+        ct,
     })
 }
 
 /// What `sealed` holds, if `key` opens it for `room`; [`CryptoError::WrongKey`] if not.
 pub async fn open(key: &RoomKey, room: &RoomName, sealed: &Sealed) -> Result<Vec<u8>, CryptoError> {
+    decrypt(key, &sealed.iv, &private::associated_data(room), &sealed.ct).await
+}
+
+/// The key check of `room`'s salt record for `key` (`chat::private::KEY_CHECK_PLAIN`
+/// sealed: IV then ciphertext).
+pub async fn key_check(
+    key: &RoomKey,
+    room: &RoomName,
+) -> Result<[u8; private::KEY_CHECK_BYTES], CryptoError> {
+    let iv = random::<IV_BYTES>()?;
+    let ct = encrypt(
+        key,
+        &iv,
+        &private::check_data(room),
+        private::KEY_CHECK_PLAIN,
+    )
+    .await?;
+    let mut check = [0u8; private::KEY_CHECK_BYTES];
+    if ct.len() + IV_BYTES != check.len() {
+        return Err(CryptoError::Refused(
+            "the key check came out the wrong size".into(),
+        ));
+    }
+    check[..IV_BYTES].copy_from_slice(&iv);
+    check[IV_BYTES..].copy_from_slice(&ct);
+    Ok(check)
+}
+
+/// Whether `key` opens the key check `iv`, `ct` of `room`: `Ok` if it does (it is the
+/// room's key), [`CryptoError::WrongKey`] if not.
+pub async fn opens_check(
+    key: &RoomKey,
+    room: &RoomName,
+    iv: &[u8; IV_BYTES],
+    ct: &[u8],
+) -> Result<(), CryptoError> {
+    let plain = decrypt(key, iv, &private::check_data(room), ct).await?;
+    if plain == private::KEY_CHECK_PLAIN {
+        Ok(())
+    } else {
+        Err(CryptoError::WrongKey)
+    }
+}
+
+async fn encrypt(
+    key: &RoomKey,
+    iv: &[u8; IV_BYTES],
+    associated: &[u8],
+    plain: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let subtle = subtle()?;
-    let params = gcm(&sealed.iv, &private::associated_data(room));
+    let ct = settle(subtle.encrypt_with_object_and_buffer_source(
+        &gcm(iv, associated),
+        &key.key,
+        &Uint8Array::from(plain),
+    ))
+    .await?;
+    Ok(bytes_of(ct))
+}
+
+async fn decrypt(
+    key: &RoomKey,
+    iv: &[u8; IV_BYTES],
+    associated: &[u8],
+    ct: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let subtle = subtle()?;
     let plain = JsFuture::from(
         subtle
             .decrypt_with_object_and_buffer_source(
-                &params,
+                &gcm(iv, associated),
                 &key.key,
-                &Uint8Array::from(&sealed.ct[..]),
+                &Uint8Array::from(ct),
             )
             .map_err(refused)?,
     )
@@ -220,7 +281,7 @@ pub async fn wrap(
     Ok((iv, bytes_of(wrapped)))
 }
 
-/// A key [`wrap`] made, unwrapped again (with the salt kept beside it).
+/// A key [`wrap`] made, unwrapped again (with the salt kept beside it), not extractable.
 pub async fn unwrap(
     wrapping: &CryptoKey,
     room: &RoomName,
@@ -238,7 +299,7 @@ pub async fn unwrap(
                 wrapping,
                 &params,
                 "AES-GCM",
-                true,
+                false,
                 &usages(&["encrypt", "decrypt"]),
             )
             .map_err(refused)?,

@@ -77,15 +77,22 @@ pub fn watch_hash<'a>(filters: impl IntoIterator<Item = &'a str>) -> String {
     hash
 }
 
-/// Put `hash` in the address bar without a new history entry or a `hashchange`.
+/// Put `hash` in the address bar without a new history entry or a `hashchange`; an empty
+/// one takes the fragment away.
 pub fn replace_hash(hash: &str) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    if window.location().hash().ok().as_deref() == Some(hash) {
+    let location = window.location();
+    if location.hash().ok().as_deref() == Some(hash) {
         return;
     }
+    let url = if hash.is_empty() {
+        location.pathname().unwrap_or_default() + &location.search().unwrap_or_default()
+    } else {
+        hash.to_owned()
+    };
     if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(hash));
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&url));
     }
 }

@@ -45,6 +45,10 @@ pub const TEMPLATES_KEY: &str = "mqtt-chat.templates";
 /// localStorage, scoped: which joined rooms are private (issue 24; never their keys).
 pub const PRIVATE_ROOMS_KEY: &str = "mqtt-chat.private-rooms";
 
+/// localStorage, scoped: which private rooms have a key remembered on this device (the
+/// names only; the keys are in IndexedDB, wrapped: `persist::keys`).
+pub const REMEMBERED_KEYS_KEY: &str = "mqtt-chat.remembered-keys";
+
 /// The Web Storage keys a scope keeps that are not per client id: the rooms, the viewer's
 /// publish templates, and the identity's (`identity::scope_keys`). Per id:
 /// `identity::per_id_keys`.
@@ -54,6 +58,7 @@ pub fn scope_keys(scope: Option<&str>) -> Vec<(Area, String)> {
         (Area::Session, scoped_in(OPEN_ROOM_KEY, scope)),
         (Area::Local, scoped_in(TEMPLATES_KEY, scope)),
         (Area::Local, scoped_in(PRIVATE_ROOMS_KEY, scope)),
+        (Area::Local, scoped_in(REMEMBERED_KEYS_KEY, scope)),
     ];
     keys.extend(super::identity::scope_keys(scope));
     keys

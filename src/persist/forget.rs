@@ -78,6 +78,7 @@ pub async fn forget(scope: Option<&str>, unsent_agreed: usize) -> Result<(), For
         return Err(ForgetError::Unsent(kept.unsent));
     }
     delete_database(&scoped_in(DB_NAME, scope)).await?;
+    delete_database(&scoped_in(super::keys::KEYS_DB_NAME, scope)).await?;
     for (area, key) in scope::scope_keys(scope) {
         web_storage::remove(area, &key);
     }

@@ -4,6 +4,8 @@
 //!   sent, per topic, the newest 1,000 of each) and the **outbox** (every message not yet
 //!   acknowledged by the broker, one record per message, under the client id that owns it).
 //!   Written in batches by [`writer::Writer`]; read once at start.
+//! - IndexedDB database `mqtt-chat-keys` ([`keys`]): private rooms' keys the user asked
+//!   this device to remember, wrapped by a key whose bytes cannot be read.
 //! - Web Storage ([`prefs`]): the user's name (per tab, and the last one for new tabs) and
 //!   the draft being typed (per tab).
 //! - sessionStorage and localStorage: the tab's client id and the reuse pool
@@ -17,6 +19,7 @@
 pub mod export;
 pub mod forget;
 pub mod history;
+pub mod keys;
 pub mod outbox;
 pub mod prefs;
 pub mod writer;

@@ -124,6 +124,8 @@ pub enum SendError {
     NotReactable,
     #[error("Not sent: this room is private and this tab has no key for it yet (enter its passphrase under the room's name). Your message is kept.")]
     NoKey,
+    #[error("Not sent: the passphrase given for this room does not match its key (the room's key check says so). Enter the right one under the room's name. Your message is kept.")]
+    WrongKey,
 }
 
 /// The live chat: read its signals, call its methods. Cheap to copy into closures.
@@ -224,6 +226,9 @@ pub struct ChatSession {
     pub replying: RwSignal<Option<chat::Quote>>,
     /// The rooms that are private in this browser (issue 24), and where their keys stand.
     pub privacy: RwSignal<Privacy>,
+    /// A message's text handed back to the composer, its sending failed after it left the
+    /// box (a private room's message that could not be sealed or taken): never lost.
+    pub returned: RwSignal<Option<String>>,
     /// What happens to private rooms, for their worker (see `private`).
     private: StoredValue<private::Queue, LocalStorage>,
 }
@@ -320,6 +325,7 @@ impl ChatSession {
             replying: RwSignal::new(None),
             notify: RwSignal::new(notify),
             privacy: RwSignal::new(private::saved_privacy()),
+            returned: RwSignal::new(None),
             private: StoredValue::new_local(private::Queue::default()),
         };
         crate::browser::notify::on_click(move |room| {
@@ -335,6 +341,8 @@ impl ChatSession {
             session.store_op(op);
         }
         startup::start(session, config);
+        // Keys remembered on this device, and a key link in the address.
+        session.private_start();
         on_cleanup(move || session.close());
         session
     }

@@ -18,6 +18,9 @@ use crate::persist::{history, StoreError};
 /// arrived at), then how it ended (`Ok(false)` when this browser keeps nothing).
 pub enum StoredRead {
     Room(RoomName, Vec<(Vec<u8>, f64)>),
+    /// A private room's stored sealed messages that this tab's key opened: their
+    /// plaintext (issue 24: search over what this tab can decrypt).
+    Opened(RoomName, Vec<(Vec<u8>, f64)>),
     Done(Result<bool, StoreError>),
 }
 
@@ -109,10 +112,21 @@ impl ChatSession {
             return;
         };
         let topics: Vec<String> = rooms.iter().map(RoomName::chat_topic).collect();
+        let mut sealed = Vec::new();
         let read = history::each_payloads(&db, &topics, |i, payloads| {
+            if self.is_private(&rooms[i]) {
+                sealed.push((rooms[i].clone(), payloads.clone()));
+            }
             let _ = to.unbounded_send(StoredRead::Room(rooms[i].clone(), payloads));
         })
         .await;
+        // Private rooms' stored messages are opened after the rest are in.
+        for (room, payloads) in sealed {
+            let opened = self.open_stored(room.clone(), payloads).await;
+            if !opened.is_empty() {
+                let _ = to.unbounded_send(StoredRead::Opened(room, opened));
+            }
+        }
         let _ = to.unbounded_send(StoredRead::Done(read.map(|()| true)));
     }
 

@@ -14,6 +14,20 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
     let name = session.name;
     let message = RwSignal::new(prefs::load_draft());
     let hint = RwSignal::new(None::<String>);
+    // A message whose sending failed after it left the box comes back into it.
+    Effect::new(move |_| {
+        let Some(text) = session.returned.get() else {
+            return;
+        };
+        session.returned.set(None);
+        message.update(|m| {
+            if !m.is_empty() {
+                m.push('\n');
+            }
+            m.push_str(&text);
+        });
+        prefs::save_draft(&message.get_untracked());
+    });
     let form = NodeRef::<Form>::new();
     let name_input = NodeRef::<Input>::new();
     let textarea = NodeRef::<Textarea>::new();

@@ -32,6 +32,9 @@ pub struct Context<'a> {
     pub me: &'a str,
     /// The user's name: someone else's message naming it (`@name`) is marked `mention`.
     pub name: &'a str,
+    /// The open room is private: a chat row that did not arrive sealed is marked
+    /// `unencrypted` (sent in the clear, readable by anyone on the broker).
+    pub private: bool,
 }
 
 /// How a row looks where it can change.
@@ -132,6 +135,10 @@ fn look_of(row: &Row, cx: &Context) -> Look {
         ),
         (row.own, "own"),
         (row.catch_up, "catch-up"),
+        (
+            cx.private && row.kind == RowKind::Chat && !row.encrypted,
+            "unencrypted",
+        ),
         (author.is_some(), "verified"),
         (cx.found.is_some_and(|id| id == row.dom_id()), "found"),
     ] {
@@ -152,6 +159,9 @@ fn look_of(row: &Row, cx: &Context) -> Look {
         (None, RowKind::Raw(reason)) => format!("This payload is {reason}; it is shown as text."),
         (None, RowKind::Skipped { .. }) => {
             "Too large to show; it was acknowledged and skipped so the chat goes on.".to_owned()
+        }
+        (None, RowKind::Chat) if cx.private && !row.encrypted => {
+            "Not encrypted: sent in the clear into this private room, so the broker and anyone subscribed could read it.".to_owned()
         }
         (None, RowKind::Chat) => String::new(),
     };
@@ -345,6 +355,7 @@ mod tests {
             verified: None,
             quote: None,
             sealed_author: None,
+            encrypted: false,
         })
     }
 
@@ -386,6 +397,7 @@ mod tests {
             reactions: None,
             me: "",
             name: "",
+            private: false,
         };
         let (a, b, c) = (
             row(1, "a", "x", None),
@@ -407,6 +419,41 @@ mod tests {
         let after = trs(&body);
         assert!(after[0].is_same_node(Some(&before[1])), "b was drawn again");
         assert!(after[2].is_same_node(Some(&before[2])), "c was drawn again");
+    }
+
+    #[wasm_bindgen_test]
+    fn in_a_private_room_a_row_sent_in_the_clear_is_marked() {
+        let body = body();
+        let mut drawn = Rows::default();
+        let none = HashMap::new();
+        let mut cx = Context {
+            outbox: Some(&Outbox::new()),
+            refusals: &none,
+            vouched: false,
+            found: None,
+            reactions: None,
+            me: "",
+            name: "",
+            private: true,
+        };
+        let clear = row(1, "eve", "in the clear", None);
+        let mut opened = Row::clone(&row(2, "ana", "sealed", None));
+        opened.encrypted = true;
+        let rows = [clear, Arc::new(opened)];
+        sync(&body, &mut drawn, &rows, &cx);
+        let marked = |body: &Element| -> Vec<bool> {
+            trs(body)
+                .iter()
+                .map(|tr| tr.class_list().contains("unencrypted"))
+                .collect()
+        };
+        assert_eq!(marked(&body), [true, false]);
+        let title = trs(&body)[0].get_attribute("title").unwrap_or_default();
+        assert!(title.starts_with("Not encrypted"), "{title}");
+        // The same rows in a room that is not private: nothing to mark.
+        cx.private = false;
+        sync(&body, &mut drawn, &rows, &cx);
+        assert_eq!(marked(&body), [false, false]);
     }
 
     #[wasm_bindgen_test]
@@ -446,6 +493,7 @@ mod tests {
                 reactions: None,
                 me: "",
                 name: "",
+                private: false,
             };
             sync(&body, drawn, std::slice::from_ref(&mine), &cx);
         };

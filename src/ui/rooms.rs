@@ -25,25 +25,60 @@ pub fn RoomList(
     // A passphrase beside the name makes or joins the room as private (issue 24). Kept in
     // memory only: read from the field on Join, which is then cleared (no signal holds it).
     let key_field = NodeRef::<leptos::html::Input>::new();
+    let remember = NodeRef::<leptos::html::Input>::new();
     let error = RwSignal::new(None::<String>);
     let on_join = move |ev: SubmitEvent| {
         ev.prevent_default();
         let name = draft.get_untracked();
+        let secret = key_field
+            .get_untracked()
+            .map(|f| f.value())
+            .unwrap_or_default();
+        // A key link pasted in place of a passphrase gives its key.
+        let is_link = ["#room=", "#key=", "&key="]
+            .iter()
+            .any(|part| secret.contains(part));
         match session.join_room(&name) {
             Ok(()) => {
-                let secret = key_field
-                    .get_untracked()
-                    .map(|f| f.value())
-                    .unwrap_or_default();
-                if !secret.is_empty() {
-                    if let Ok(room) = RoomName::parse(&name) {
-                        session.set_room_passphrase(room, secret);
+                let keep = remember.get_untracked().is_some_and(|b| b.checked());
+                if let Ok(room) = RoomName::parse(&name) {
+                    if is_link {
+                        session.set_room_key_link(room, secret, keep);
+                    } else if !secret.is_empty() {
+                        session.set_room_passphrase(room, secret, keep);
                     }
                 }
                 draft.set(String::new());
                 if let Some(field) = key_field.get_untracked() {
                     field.set_value("");
                 }
+                error.set(None);
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    };
+    // A new random key for the room named (or the open one), shared as a link.
+    let on_new_link = move |_| {
+        let name = draft.get_untracked();
+        let name = if name.trim().is_empty() {
+            session
+                .rooms
+                .with_untracked(|r| r.open().as_str().to_owned())
+        } else {
+            name
+        };
+        if let Err(e) = session.join_room(&name) {
+            error.set(Some(e.to_string()));
+            return;
+        }
+        let Ok(room) = RoomName::parse(&name) else {
+            return;
+        };
+        let keep = remember.get_untracked().is_some_and(|b| b.checked());
+        match session.new_key_link(room.clone(), keep) {
+            Ok(()) => {
+                session.show_room(room);
+                draft.set(String::new());
                 error.set(None);
             }
             Err(e) => error.set(Some(e.to_string())),
@@ -121,10 +156,37 @@ pub fn RoomList(
                     node_ref=key_field
                 />
                 <button id="join-room-button" type="submit">"Join"</button>
+                <label class="remember-key">
+                    <input id="room-key-remember" type="checkbox" node_ref=remember />
+                    "Remember on this device"
+                </label>
+                <button
+                    id="new-key-link"
+                    type="button"
+                    class="link-button"
+                    title="Make the room named (or the open one) private with a new random key, given as a link to share"
+                    on:click=on_new_link
+                >
+                    "New key link"
+                </button>
                 <p id="room-error" class="hint" role="alert">{move || error.get()}</p>
-                <p id="room-key-status" class="hint" role="status">
+                <p
+                    id="room-key-status"
+                    class="hint"
+                    role="status"
+                    data-key=move || key_name(session)
+                >
                     {move || key_words(session)}
                 </p>
+                {move || {
+                    let open = session.rooms.with(|r| r.open().clone());
+                    session.key_link(&open).map(|link| view! {
+                        <label class="key-link">
+                            "Anyone with this link can read and write here: share it privately. The key is after the #, which no browser sends to a server."
+                            <input id="room-key-link" type="text" readonly prop:value=link />
+                        </label>
+                    })
+                }}
             </form>
         </nav>
     }
@@ -151,23 +213,54 @@ fn draw_lock(doc: &Document, parent: &Element) {
 
 /// This tab holds the key (made, or being made).
 fn held(key: &KeyState) -> bool {
-    matches!(key, KeyState::Ready | KeyState::Deriving)
+    matches!(key, KeyState::Ready { .. } | KeyState::Deriving)
+}
+
+/// Where the open room's key stands, if it is private, as a name (`data-key`): missing,
+/// deriving, ready, checked (the room's key check says it is the room's), wrong or failed.
+fn key_name(session: ChatSession) -> Option<&'static str> {
+    let open = session.rooms.with(|r| r.open().clone());
+    let state = session
+        .privacy
+        .with(|p| p.is_private(&open).then(|| p.key(&open)))?;
+    Some(match state {
+        KeyState::Missing => "missing",
+        KeyState::Deriving => "deriving",
+        KeyState::Ready { checked: false } => "ready",
+        KeyState::Ready { checked: true } => "checked",
+        KeyState::Wrong => "wrong",
+        KeyState::Failed(_) => "failed",
+    })
 }
 
 /// Where the open room's key stands, if it is private, in words.
 fn key_words(session: ChatSession) -> Option<String> {
     let open = session.rooms.with(|r| r.open().clone());
-    let state = session
-        .privacy
-        .with(|p| p.is_private(&open).then(|| p.key(&open)))?;
+    let (state, remembered) = session.privacy.with(|p| {
+        p.is_private(&open)
+            .then(|| (p.key(&open), p.is_remembered(&open)))
+    })?;
+    let kept = if remembered {
+        " Its key is remembered on this device until you forget it."
+    } else {
+        ""
+    };
     Some(match state {
         KeyState::Missing => format!(
             "{} is private and this tab has no key: enter the room's name with its passphrase to read and send.",
             open.as_str()
         ),
         KeyState::Deriving => "Making the room's key…".to_owned(),
-        KeyState::Ready => format!(
-            "{} is private: what you send here is encrypted with this passphrase; a message it does not open shows as undecryptable.",
+        KeyState::Ready { checked: true } => format!(
+            "{} is private: this passphrase matches the room's key, and what you send here is encrypted with it.{kept}",
+            open.as_str()
+        ),
+        KeyState::Ready { checked: false } => format!(
+            "{} is private: what you send here is encrypted with this key; a message it does not open shows as undecryptable.{kept}",
+            open.as_str()
+        ),
+        KeyState::Wrong => format!(
+            "That passphrase does not match the room's key (its key check says so), so nothing was opened and nothing will be sent. Enter {} with the right passphrase.",
             open.as_str()
         ),
         KeyState::Failed(why) => format!("The room's key could not be made: {why}"),

@@ -77,6 +77,13 @@ pub fn SearchPanel(
                         }
                     });
                 }
+                StoredRead::Opened(room, plain) => {
+                    index.try_update_value(|i| {
+                        for (payload, at) in plain {
+                            i.add_opened(&room, &payload, at);
+                        }
+                    });
+                }
                 StoredRead::Done(done) => {
                     failed = done.err().map(|e| e.to_string());
                     break;

@@ -65,6 +65,9 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
         let found = session.found.get();
         let me = session.person();
         let name = session.name.get();
+        let private = session
+            .privacy
+            .with(|p| session.rooms.with(|r| p.is_private(r.open())));
         log.with(|l| {
             // Rows are shared, so this snapshot costs a reference count per row.
             let rows = l.rows().cloned().collect::<Vec<Arc<Row>>>();
@@ -78,6 +81,7 @@ pub fn MessageTable(session: ChatSession) -> impl IntoView {
                         reactions: Some(l.reactions()),
                         me: &me,
                         name: &name,
+                        private,
                     };
                     drawn.update_value(|d| super::message_rows::sync(&body, d, &rows, &cx));
                 })

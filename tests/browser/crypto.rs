@@ -18,7 +18,7 @@ fn room(name: &str) -> RoomName {
 async fn a_passphrase_key_seals_and_opens_and_a_wrong_key_or_room_does_not() {
     let tea = room("tea");
     let salt = crypto::random::<16>().unwrap();
-    let key = crypto::derive("correct horse battery", &salt, PBKDF2_ITERATIONS)
+    let key = crypto::derive("correct horse battery", &salt, PBKDF2_ITERATIONS, false)
         .await
         .expect("derives");
     assert_eq!(key.salt, Some(salt));
@@ -31,7 +31,7 @@ async fn a_passphrase_key_seals_and_opens_and_a_wrong_key_or_room_does_not() {
     let read = Sealed::read(&wire).unwrap().unwrap();
     assert_eq!(crypto::open(&key, &tea, &read).await.unwrap(), plain);
     // The same passphrase and salt give the same key in another derivation.
-    let again = crypto::derive("correct horse battery", &salt, PBKDF2_ITERATIONS)
+    let again = crypto::derive("correct horse battery", &salt, PBKDF2_ITERATIONS, false)
         .await
         .unwrap();
     assert_eq!(crypto::open(&again, &tea, &read).await.unwrap(), plain);
@@ -40,14 +40,14 @@ async fn a_passphrase_key_seals_and_opens_and_a_wrong_key_or_room_does_not() {
     assert_ne!(second.iv, sealed.iv);
     assert_ne!(second.ct, sealed.ct);
 
-    let wrong = crypto::derive("correct horse battery!", &salt, PBKDF2_ITERATIONS)
+    let wrong = crypto::derive("correct horse battery!", &salt, PBKDF2_ITERATIONS, false)
         .await
         .unwrap();
     assert_eq!(
         crypto::open(&wrong, &tea, &read).await,
         Err(CryptoError::WrongKey)
     );
-    let other_salt = crypto::derive("correct horse battery", &[0; 16], PBKDF2_ITERATIONS)
+    let other_salt = crypto::derive("correct horse battery", &[0; 16], PBKDF2_ITERATIONS, false)
         .await
         .unwrap();
     assert_eq!(
@@ -63,6 +63,19 @@ async fn a_passphrase_key_seals_and_opens_and_a_wrong_key_or_room_does_not() {
     bent.ct[3] ^= 0x20;
     assert_eq!(
         crypto::open(&key, &tea, &bent).await,
+        Err(CryptoError::WrongKey)
+    );
+    // The room's key check: made with the key, opened by it and by no other.
+    let check = crypto::key_check(&key, &tea).await.expect("check");
+    let (iv, ct) = check.split_at(12);
+    let iv: [u8; 12] = iv.try_into().unwrap();
+    assert_eq!(crypto::opens_check(&again, &tea, &iv, ct).await, Ok(()));
+    assert_eq!(
+        crypto::opens_check(&wrong, &tea, &iv, ct).await,
+        Err(CryptoError::WrongKey)
+    );
+    assert_eq!(
+        crypto::opens_check(&key, &room("coffee"), &iv, ct).await,
         Err(CryptoError::WrongKey)
     );
     assert_eq!(
@@ -119,6 +132,25 @@ async fn a_remembered_key_is_wrapped_by_a_key_that_cannot_be_read() {
             .await
             .map(|_| ()),
         Err(CryptoError::WrongKey)
+    );
+    // What is used after unwrapping cannot be read out either.
+    assert!(!back.key.extractable());
+    // A passphrase key to be remembered is wrapped the same way.
+    let salt = [3u8; 16];
+    let derived = crypto::derive("a passphrase", &salt, PBKDF2_ITERATIONS, true)
+        .await
+        .unwrap();
+    let (iv, wrapped) = crypto::wrap(&wrapping, &tea, &derived)
+        .await
+        .expect("wraps");
+    let back = crypto::unwrap(&wrapping, &tea, &iv, &wrapped, Some(salt))
+        .await
+        .unwrap();
+    let sealed = crypto::seal(&back, &tea, b"hello").await.unwrap();
+    assert_eq!(sealed.salt, Some(salt));
+    assert_eq!(
+        crypto::open(&derived, &tea, &sealed).await.unwrap(),
+        b"hello"
     );
     // The wrapping key goes into IndexedDB as the browser's object (structured clone).
     assert!(wrapping.dyn_ref::<web_sys::CryptoKey>().is_some());

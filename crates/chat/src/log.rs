@@ -49,6 +49,9 @@ pub struct Row {
     /// kept until the row is opened ([`MessageLog::unseal`]): only then is its name known,
     /// and [`Row::verified`] set if they agree. `None` on every other row.
     pub sealed_author: Option<String>,
+    /// It arrived sealed and a room key opened it (or this tab sealed it): in a private
+    /// room, a chat row without it was sent in the clear, and is marked so.
+    pub encrypted: bool,
 }
 
 impl Row {
@@ -102,6 +105,7 @@ fn row_for(
             name: shown(&message.name),
             text: shown(&message.message),
             received_at: at,
+            encrypted: message.sealed.is_some(),
             id: message.id,
             catch_up,
             sealed_author: None,
@@ -124,6 +128,7 @@ fn row_for(
             verified: None,
             quote: None,
             sealed_author: author.map(str::to_owned),
+            encrypted: false,
         },
         Payload::Raw { text, reason } => Row {
             key: 0,
@@ -137,6 +142,7 @@ fn row_for(
             verified: None,
             quote: None,
             sealed_author: None,
+            encrypted: false,
         },
     }
 }
@@ -301,6 +307,7 @@ impl MessageLog {
             catch_up: false,
             verified: vouched(author, &message.name),
             sealed_author: None,
+            encrypted: message.sealed.is_some(),
         };
         match self.rows.iter().position(|r| before(r)) {
             None => Some(self.push(row)),
@@ -335,6 +342,7 @@ impl MessageLog {
             verified: None,
             quote: None,
             sealed_author: None,
+            encrypted: false,
         })
     }
 
@@ -532,6 +540,7 @@ impl MessageLog {
             old.catch_up,
             old.sealed_author.as_deref(),
         );
+        row.encrypted = row.kind == RowKind::Chat;
         row.key = self.next_key;
         self.next_key += 1;
         let row = Arc::new(row);

@@ -24,9 +24,15 @@
 //! with padding (RFC 4648 §4); a reader here also takes it unpadded.
 //!
 //! **A room's salt** is published retained on [`salt_topic`] by whoever makes the room
-//! private first: `{"salt": "<base64 16 bytes>", "iterations": 600000}`. Everyone with the
-//! passphrase derives the same key from it. Each sealed message names its salt, so two
-//! people who made the room at once each still read the other.
+//! private first: `{"salt": "<base64 16 bytes>", "iterations": 600000, "check": "<base64>"}`.
+//! Everyone with the passphrase derives the same key from it. Each sealed message names its
+//! salt, so two people who made the room at once each still read the other.
+//!
+//! **The key check** (`check`, optional) tells a wrong passphrase at once, before any
+//! message: [`KEY_CHECK_PLAIN`] sealed with the room's key, as the 12-byte IV followed by the
+//! ciphertext and tag (47 bytes), under [`check_data`] as the associated data. A key that
+//! opens it is the room's; one that does not is a wrong passphrase. It tells an attacker
+//! nothing a sealed message does not: either one lets a guessed passphrase be tested.
 
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine;
@@ -73,6 +79,21 @@ pub fn salt_topic(room: &RoomName) -> String {
 /// the room is what counts).
 pub fn associated_data(room: &RoomName) -> Vec<u8> {
     format!("mqtt-chat/private/{FORMAT_VERSION} {}", room.chat_topic()).into_bytes()
+}
+
+/// What the salt record's key check seals (module docs).
+pub const KEY_CHECK_PLAIN: &[u8] = b"mqtt-chat key check";
+/// Bytes of a key check: IV, [`KEY_CHECK_PLAIN`], tag.
+pub const KEY_CHECK_BYTES: usize = IV_BYTES + KEY_CHECK_PLAIN.len() + TAG_BYTES;
+
+/// The associated data of a room's key check: not that of its messages, so a check is
+/// never taken for a message, nor a message for a check.
+pub fn check_data(room: &RoomName) -> Vec<u8> {
+    format!(
+        "mqtt-chat/private/{FORMAT_VERSION} check {}",
+        room.chat_topic()
+    )
+    .into_bytes()
 }
 
 /// One sealed message, as it travels (see the module docs).
@@ -225,6 +246,9 @@ fn bounded(map: &Map<String, Value>, field: &'static str, bytes: usize) -> Resul
 pub struct SaltRecord {
     pub salt: [u8; SALT_BYTES],
     pub iterations: u32,
+    /// The key check: IV then ciphertext (module docs). `None` in a record made before it
+    /// existed, or by a client that does not make one.
+    pub check: Option<[u8; KEY_CHECK_BYTES]>,
 }
 
 /// Why a retained salt record cannot be used; words follow "the room's salt record ...".
@@ -246,7 +270,15 @@ impl SaltRecord {
         SaltRecord {
             salt,
             iterations: PBKDF2_ITERATIONS,
+            check: None,
         }
+    }
+
+    /// The key check's IV and ciphertext.
+    pub fn check_parts(&self) -> Option<([u8; IV_BYTES], &[u8])> {
+        let check = self.check.as_ref()?;
+        let (iv, ct) = check.split_at(IV_BYTES);
+        Some((iv.try_into().ok()?, ct))
     }
 
     pub fn to_json(&self) -> Vec<u8> {
@@ -255,10 +287,13 @@ impl SaltRecord {
         struct Wire {
             salt: String,
             iterations: u32,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            check: Option<String>,
         }
         let wire = Wire {
             salt: STANDARD.encode(self.salt),
             iterations: self.iterations,
+            check: self.check.map(|c| STANDARD.encode(c)),
         };
         serde_json::to_vec(&wire).unwrap_or_default()
     }
@@ -277,9 +312,14 @@ impl SaltRecord {
             .as_u64()
             .filter(|n| (PBKDF2_ITERATIONS as u64..=MAX_PBKDF2_ITERATIONS as u64).contains(n))
             .ok_or_else(|| SaltError::Iterations(describe(rounds)))?;
+        let check = match map.get("check") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(fixed::<KEY_CHECK_BYTES>(&map, "check").map_err(SaltError::Field)?),
+        };
         Ok(SaltRecord {
             salt,
             iterations: iterations as u32,
+            check,
         })
     }
 }
@@ -303,6 +343,17 @@ pub fn key_in_fragment(fragment: &str) -> Option<Result<[u8; KEY_BYTES], SealedE
             expected: KEY_BYTES,
         })
     }))
+}
+
+/// The room a key link names (`room=<name>` in the fragment, percent-encoded as it is
+/// there), if it names one.
+pub fn room_in_fragment(fragment: &str) -> Option<String> {
+    let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
+    fragment
+        .split('&')
+        .find_map(|part| part.strip_prefix("room="))
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
 }
 
 /// The fragment that carries `key` (see [`key_in_fragment`]): `key=<base64url>`.
@@ -639,6 +690,60 @@ mod tests {
     }
 
     #[test]
+    fn a_salt_records_key_check_tells_the_rooms_key_from_another() {
+        let (key, wrong) = ([42u8; 32], [43u8; 32]);
+        let tea = room("tea");
+        let cipher = Aes256Gcm::new((&key).into());
+        let iv = [9u8; 12];
+        let ct = cipher
+            .encrypt(
+                Nonce::from_slice(&iv),
+                Payload {
+                    msg: KEY_CHECK_PLAIN,
+                    aad: &check_data(&tea),
+                },
+            )
+            .unwrap();
+        let mut check = [0u8; KEY_CHECK_BYTES];
+        check[..12].copy_from_slice(&iv);
+        check[12..].copy_from_slice(&ct);
+        let record = SaltRecord {
+            check: Some(check),
+            ..SaltRecord::new([5; 16])
+        };
+        let read = SaltRecord::read(&record.to_json()).unwrap();
+        assert_eq!(read, record);
+        let (iv, ct) = read.check_parts().unwrap();
+        let opens = |key: &[u8; 32], aad: &[u8]| {
+            Aes256Gcm::new(key.into())
+                .decrypt(Nonce::from_slice(&iv), Payload { msg: ct, aad })
+                .ok()
+        };
+        assert_eq!(
+            opens(&key, &check_data(&tea)).as_deref(),
+            Some(KEY_CHECK_PLAIN)
+        );
+        assert_eq!(opens(&wrong, &check_data(&tea)), None);
+        // Not a message's associated data, nor another room's.
+        assert_eq!(opens(&key, &associated_data(&tea)), None);
+        assert_eq!(opens(&key, &check_data(&room("coffee"))), None);
+        // A record without a check is read as one (made before checks, or elsewhere).
+        assert_eq!(
+            SaltRecord::read(&SaltRecord::new([5; 16]).to_json())
+                .unwrap()
+                .check,
+            None
+        );
+        // A check of the wrong size or not base64 is refused in words.
+        let salt = STANDARD.encode([5u8; 16]);
+        for check in ["\"AAAA\"", "\"!!\"", "7"] {
+            let payload = format!(r#"{{"salt":"{salt}","iterations":600000,"check":{check}}}"#);
+            let e = SaltRecord::read(payload.as_bytes()).unwrap_err();
+            assert!(matches!(e, SaltError::Field(_)), "{check}: {e}");
+        }
+    }
+
+    #[test]
     fn salt_records_round_trip_and_bound_their_rounds() {
         let record = SaltRecord::new([5; 16]);
         assert_eq!(SaltRecord::read(&record.to_json()), Ok(record.clone()));
@@ -695,6 +800,12 @@ mod tests {
             key_in_fragment("#key=***"),
             Some(Err(SealedError::NotBase64("key")))
         );
+        assert_eq!(
+            room_in_fragment(&format!("#room=tea%20time&{fragment}")).as_deref(),
+            Some("tea%20time")
+        );
+        assert_eq!(room_in_fragment(&format!("#{fragment}")), None);
+        assert_eq!(room_in_fragment("#room=&key=x"), None);
     }
 
     proptest! {

@@ -135,6 +135,14 @@ impl SearchIndex {
         self.add_row(room, Arc::new(row))
     }
 
+    /// A private room's stored message that this tab opened: its plaintext `plain`, read
+    /// as the room shows it once opened (marked as having come sealed).
+    pub fn add_opened(&mut self, room: &RoomName, plain: &[u8], at: f64) -> bool {
+        let mut row = row_of_own(plain, at, &self.own_author);
+        row.encrypted = row.kind == RowKind::Chat;
+        self.add_row(room, Arc::new(row))
+    }
+
     /// This tab's author id, for what [`SearchIndex::add_stored`] reads as its own.
     pub fn set_own_author(&mut self, author: &str) {
         author.clone_into(&mut self.own_author);
@@ -477,5 +485,14 @@ mod tests {
         .to_json();
         assert!(!index.add_stored(&tea, &sealed, 1.0));
         assert!(index.is_empty());
+        // Opened by this tab's key, its plaintext is searched, marked as having come sealed,
+        // and the same message again (its row, opened live) is one entry.
+        let plain = br#"{"name":"ana","message":"the secret plan","id":"p1"}"#;
+        assert!(index.add_opened(&tea, plain, 2.0));
+        assert!(!index.add_stored(&tea, plain, 2.0));
+        assert_eq!(index.len(), 1);
+        let found = index.search("secret", |_| true);
+        assert_eq!(found.total, 1);
+        assert!(found.hits[0].row.encrypted);
     }
 }

@@ -26,22 +26,35 @@ async fn join_private(c: &Client, room: &str, passphrase: &str) {
     );
 }
 
-/// Until the open room's key is ready (`#room-key-status`).
-async fn key_ready(c: &Client) {
-    eventually("the room's key", 20, || async {
-        let words = c
-            .execute(
-                "return document.getElementById('room-key-status')?.textContent ?? ''",
-                vec![],
-            )
-            .await
-            .unwrap();
-        words
-            .as_str()
-            .is_some_and(|w| w.contains("encrypted with this passphrase"))
-            .then_some(())
+/// Where the open room's key stands (`#room-key-status[data-key]`) and its words.
+async fn key_status(c: &Client) -> (String, String) {
+    let v = c
+        .execute(
+            "const s = document.getElementById('room-key-status');
+             return [s?.dataset.key ?? '', s?.textContent ?? ''];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (
+        v[0].as_str().unwrap_or_default().to_owned(),
+        v[1].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Until the open room's key is `state` (`#room-key-status[data-key]`).
+async fn key_is(c: &Client, state: &str) -> String {
+    eventually(&format!("the room's key {state}"), 20, || async {
+        let (key, words) = key_status(c).await;
+        (key == state).then_some(words)
     })
-    .await;
+    .await
+}
+
+/// Until the open room's key is ready: made, and matching the room's key check.
+async fn key_ready(c: &Client) {
+    let words = key_is(c, "checked").await;
+    assert!(words.contains("matches the room's key"), "{words}");
 }
 
 /// (undecryptable rows, their message cells) in `#messages`.
@@ -218,8 +231,43 @@ async fn a_wrong_passphrase_reads_nothing_and_a_reload_keeps_the_room_private_wi
     }
     join_private(a, ROOM, PASSPHRASE).await;
     key_ready(a).await;
+    // The room's key check tells a wrong passphrase at once, in words; nothing is sent
+    // with it.
     join_private(b, ROOM, "a wrong guess").await;
-    key_ready(b).await;
+    let words = key_is(b, "wrong").await;
+    assert!(words.contains("does not match the room's key"), "{words}");
+    b.find(Locator::Id("name"))
+        .await
+        .unwrap()
+        .send_keys("bo")
+        .await
+        .unwrap();
+    let input = b.find(Locator::Id("message")).await.unwrap();
+    input.send_keys("sent with a wrong key").await.unwrap();
+    b.find(Locator::Id("publish"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually("the refusal of a wrong passphrase", 10, || async {
+        let v = b
+            .execute(
+                "return document.body.textContent.includes('does not match its key')",
+                vec![],
+            )
+            .await
+            .unwrap();
+        (v == Value::Bool(true)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        b.execute("return document.getElementById('message').value", vec![])
+            .await
+            .unwrap(),
+        Value::from("sent with a wrong key"),
+        "refused, the text kept"
+    );
     send(a, "ann", "only for friends").await;
     eventually(
         "an undecryptable row for the wrong passphrase",
@@ -243,14 +291,9 @@ async fn a_wrong_passphrase_reads_nothing_and_a_reload_keeps_the_room_private_wi
         || async { (undecryptable(a).await.0 == 1).then_some(()) },
     )
     .await;
-    let status = a
-        .execute(
-            "return document.getElementById('room-key-status').textContent",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert!(status.as_str().unwrap().contains("no key"), "{status:?}");
+    let (key, words) = key_status(a).await;
+    assert_eq!(key, "missing");
+    assert!(words.contains("no key"), "{words}");
     // Sending without the key is refused in words, the text kept.
     let input = a.find(Locator::Id("message")).await.unwrap();
     input.send_keys("not yet").await.unwrap();
@@ -335,4 +378,273 @@ async fn a_wrong_passphrase_reads_nothing_and_a_reload_keeps_the_room_private_wi
     for browser in [ann, bo] {
         browser.close().await;
     }
+}
+
+/// Every record of every IndexedDB database of the page, as text (`db/store [records]`).
+async fn stored_text(c: &Client) -> String {
+    c.execute_async(
+        "const done = arguments[arguments.length - 1];
+         const ask = r => new Promise((ok, no) => { r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+         (async () => {
+           const out = [];
+           for (const info of await indexedDB.databases()) {
+             const db = await ask(indexedDB.open(info.name));
+             for (const name of db.objectStoreNames) {
+               const all = await ask(db.transaction(name).objectStore(name).getAll());
+               const keys = await ask(db.transaction(name).objectStore(name).getAllKeys());
+               out.push(info.name + '/' + name + ' ' + JSON.stringify([keys, all],
+                 (k, v) => v instanceof Uint8Array ? Array.from(v) : v));
+             }
+             db.close();
+           }
+           done(out.join('\\n'));
+         })().catch(e => done('ERROR ' + e));",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
+}
+
+/// (message, class) of every row of the open room.
+async fn row_classes(c: &Client) -> Vec<(String, String)> {
+    let v = c
+        .execute(
+            "return [...document.querySelectorAll('#messages tr')]
+               .map(tr => [tr.querySelector('td.message').textContent, tr.className]);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().unwrap().to_owned(),
+                r[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_key_link_gives_the_room_and_its_key_and_a_message_in_the_clear_is_marked() {
+    // Against whichever broker the suite runs (Aedes too): only MQTT 3.1.1 is used.
+    let broker = Broker::start(&[]);
+    let base = serve_dist(dist());
+    let wire = Deliveries::start_on(broker.tcp_port, &["messages/#"]).await;
+    let (ann, bo) = (Browser::start().await, Browser::start().await);
+    let (a, b) = (&ann.client, &bo.client);
+    open_app(a, &base, &broker.ws_url(), "").await;
+    wait_connected(a).await;
+
+    // Ann makes the room private with a new random key, given as a link.
+    let name = a.find(Locator::Id("room-name")).await.unwrap();
+    name.send_keys("vault").await.unwrap();
+    a.find(Locator::Id("new-key-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_open(a, "vault", 10).await;
+    let link = eventually("the key link", 10, || async {
+        a.execute(
+            "return document.getElementById('room-key-link')?.value || null",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .map(str::to_owned)
+    })
+    .await;
+    assert!(link.contains("?broker="), "{link}");
+    assert!(link.contains("#room=vault&key="), "{link}");
+    key_is(a, "ready").await;
+    assert_eq!(private_mark(a, "vault").await.as_deref(), Some("true"));
+
+    // Bo opens the link in a new tab: the room, its key, and the key out of the address.
+    b.goto(&link).await.unwrap();
+    wait_connected(b).await;
+    wait_open(b, "vault", 10).await;
+    key_is(b, "ready").await;
+    assert_eq!(private_mark(b, "vault").await.as_deref(), Some("true"));
+    let address = b.current_url().await.unwrap().to_string();
+    assert!(!address.contains("key="), "{address}");
+
+    let secrets = ["under the floorboards", "behind the clock"];
+    send(a, "ann", secrets[0]).await;
+    send(b, "bo", secrets[1]).await;
+    for tab in [a, b] {
+        eventually("both read both", 15, || async {
+            let shown = messages_shown(tab).await;
+            secrets
+                .iter()
+                .all(|s| shown.iter().any(|m| m == s))
+                .then_some(())
+        })
+        .await;
+    }
+    // Sealed with the link's key: no salt named, no text on the wire.
+    eventually("two sealed messages on the wire", 10, || async {
+        (wire.count("messages/vault {\"enc\":1,\"iv\":") >= 2).then_some(())
+    })
+    .await;
+    for s in secrets {
+        assert_eq!(wire.count(s), 0, "{s:?} went over the wire in the clear");
+    }
+
+    // Someone sends into the private room in the clear: the row says so, the others don't.
+    mosquitto_pub_to(
+        broker.tcp_port,
+        "messages/vault",
+        &chat_json("eve", "in the clear"),
+        1,
+        false,
+    );
+    let classes = eventually("the message in the clear", 15, || async {
+        let classes = row_classes(a).await;
+        classes
+            .iter()
+            .any(|(m, _)| m == "in the clear")
+            .then_some(classes)
+    })
+    .await;
+    for (message, class) in &classes {
+        let marked = class.split(' ').any(|c| c == "unencrypted");
+        assert_eq!(marked, message == "in the clear", "{message}: {class}");
+    }
+
+    // What Ann's browser stored of the room is sealed: the history holds no text.
+    let stored = eventually("the sealed messages stored", 15, || async {
+        let stored = stored_text(a).await;
+        (stored.matches("{\\\"enc\\\":1").count() >= 2).then_some(stored)
+    })
+    .await;
+    assert!(!stored.starts_with("ERROR"), "{stored}");
+    for s in secrets {
+        assert!(
+            !stored.contains(s),
+            "{s:?} was stored in the clear: {stored}"
+        );
+    }
+    for browser in [ann, bo] {
+        browser.close().await;
+    }
+}
+
+#[tokio::test]
+async fn a_remembered_key_opens_the_room_after_a_reload_and_its_stored_messages_are_searched() {
+    let broker = Broker::start(&[]);
+    let base = serve_dist(dist());
+    let ann = Browser::start().await;
+    let a = &ann.client;
+    open_app(a, &base, &broker.ws_url(), "").await;
+    wait_connected(a).await;
+
+    // Ann makes the room private with a passphrase, remembered on this device.
+    a.find(Locator::Id("room-key-remember"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    join_private(a, ROOM, PASSPHRASE).await;
+    key_ready(a).await;
+    let (_, words) = key_status(a).await;
+    assert!(words.contains("remembered on this device"), "{words}");
+    send(a, "ann", "the vault code is 4711").await;
+    wait_own_delivered(a, "the vault code", 1, 15).await;
+
+    // Back in the default room, then a reload: the key comes back from this device.
+    open_room(a, "messages").await;
+    wait_open(a, "messages", 5).await;
+    a.refresh().await.unwrap();
+    wait_connected(a).await;
+    wait_open(a, "messages", 5).await;
+    // The search finds the private room's stored message, opened by the remembered key:
+    // its room was not opened since the reload, so no row of it is held anywhere.
+    let search = a.find(Locator::Id("search")).await.expect("#search");
+    search.send_keys("4711").await.unwrap();
+    let found = eventually("the stored private message found", 20, || async {
+        let v = a
+            .execute(
+                "const panel = document.querySelector('#search-results');
+                 if (!panel || panel.closest('[hidden]')) return [];
+                 return [...panel.querySelectorAll('li')].map(li =>
+                   [li.dataset.room ?? '', li.querySelector('.search-text')?.textContent ?? '']);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let found: Vec<(String, String)> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap().to_owned(),
+                    r[1].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (!found.is_empty()).then_some(found)
+    })
+    .await;
+    assert_eq!(
+        found,
+        [(ROOM.to_owned(), "the vault code is 4711".to_owned())]
+    );
+    search.clear().await.unwrap();
+
+    // The room opens readable, no passphrase typed.
+    open_room(a, ROOM).await;
+    wait_open(a, ROOM, 5).await;
+    let words = key_is(a, "ready").await;
+    assert!(words.contains("remembered on this device"), "{words}");
+    eventually("the stored message opens", 15, || async {
+        messages_shown(a)
+            .await
+            .iter()
+            .any(|m| m == "the vault code is 4711")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(undecryptable(a).await.0, 0);
+    let stored = stored_text(a).await;
+    // The database's name carries the connection's scope: `mqtt-chat-keys@@<broker>`.
+    assert!(stored.contains("mqtt-chat-keys@@"), "{stored}");
+    assert!(stored.contains(&format!("room:{ROOM}")), "{stored}");
+    assert!(!stored.contains("4711"), "stored in the clear: {stored}");
+
+    // "Forget key" forgets it on this device too: after a reload the room has no key.
+    a.find(Locator::Css(&format!(
+        "#rooms li[data-room=\"{ROOM}\"] button.forget-key"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    key_is(a, "missing").await;
+    eventually("the kept key deleted", 10, || async {
+        let stored = stored_text(a).await;
+        (stored.contains("mqtt-chat-keys@@") && !stored.contains(&format!("room:{ROOM}")))
+            .then_some(())
+    })
+    .await;
+    a.refresh().await.unwrap();
+    wait_connected(a).await;
+    wait_open(a, ROOM, 5).await;
+    let (key, _) = key_status(a).await;
+    assert_eq!(key, "missing");
+    eventually("the stored message sealed again", 15, || async {
+        (undecryptable(a).await.0 == 1).then_some(())
+    })
+    .await;
+    ann.close().await;
 }

@@ -14,6 +14,9 @@
 //! - An own message is sealed before the core takes it (`ChatMessage::sealed`): the outbox,
 //!   the history and the wire only ever hold it sealed.
 //! - Typing signals are not sent in a private room.
+//! - A key can come as a link (`#room=<name>&key=<base64url>`, read and taken out of the
+//!   address bar at start) instead of a passphrase, and can be remembered on this device
+//!   (`persist::keys`, wrapped). Search reads stored sealed messages through the worker.
 
 mod worker;
 
@@ -24,7 +27,7 @@ use leptos::prelude::*;
 use mqtt_core::IncomingMessage;
 
 use super::{ChatSession, SendError};
-use crate::browser::scope::{scoped, PRIVATE_ROOMS_KEY};
+use crate::browser::scope::{scoped, PRIVATE_ROOMS_KEY, REMEMBERED_KEYS_KEY};
 use crate::browser::web_storage::{self, Area};
 
 /// Where a private room's key stands in this tab, for the view.
@@ -34,11 +37,21 @@ pub enum KeyState {
     Missing,
     /// Being derived (PBKDF2 takes a moment).
     Deriving,
-    /// Made: own messages are sealed with it, and what it opens is shown. Nothing says the
-    /// passphrase is the one the others use.
-    Ready,
+    /// Made: own messages are sealed with it, and what it opens is shown. `checked`: the
+    /// room's key check says it is the room's key; without it nothing says the passphrase is
+    /// the one the others use.
+    Ready { checked: bool },
+    /// Made, and the room's key check says it is not the room's key: a wrong passphrase.
+    /// Nothing is sent with it.
+    Wrong,
     /// Could not be made: why, in words.
     Failed(String),
+}
+
+impl KeyState {
+    pub fn is_ready(&self) -> bool {
+        matches!(self, KeyState::Ready { .. })
+    }
 }
 
 /// The private rooms of this browser and their keys' states: what the view shows.
@@ -47,6 +60,11 @@ pub struct Privacy {
     /// The joined rooms given a passphrase in this browser (remembered; never the keys).
     rooms: Vec<RoomName>,
     keys: Vec<(RoomName, KeyState)>,
+    /// The rooms whose key is remembered on this device (remembered; never the keys).
+    remembered: Vec<RoomName>,
+    /// The link of each room whose key came as a link or was made as one in this tab, to
+    /// be shared (memory only, as the key).
+    links: Vec<(RoomName, String)>,
 }
 
 impl Privacy {
@@ -62,6 +80,26 @@ impl Privacy {
             .map_or(KeyState::Missing, |(_, k)| k.clone())
     }
 
+    /// Whether `room`'s key is remembered on this device.
+    pub fn is_remembered(&self, room: &RoomName) -> bool {
+        self.remembered.contains(room)
+    }
+
+    /// The key link of `room`, if this tab has one to share.
+    pub fn link(&self, room: &RoomName) -> Option<&str> {
+        self.links
+            .iter()
+            .find(|(r, _)| r == room)
+            .map(|(_, l)| l.as_str())
+    }
+
+    fn remembered(&mut self, room: &RoomName, on: bool) {
+        self.remembered.retain(|r| r != room);
+        if on {
+            self.remembered.push(room.clone());
+        }
+    }
+
     fn set_key(&mut self, room: &RoomName, state: KeyState) {
         self.keys.retain(|(r, _)| r != room);
         if state != KeyState::Missing {
@@ -72,9 +110,30 @@ impl Privacy {
 
 /// What happens to private rooms, for the worker, in order.
 pub(super) enum Action {
-    /// The user gave `room` this passphrase (it becomes private).
-    Passphrase(RoomName, String),
-    /// The room was left, or its key forgotten in this tab.
+    /// The user gave `room` this passphrase (it becomes private); `remember`: keep its key on
+    /// this device.
+    Passphrase {
+        room: RoomName,
+        passphrase: String,
+        remember: bool,
+    },
+    /// `room`'s key came as a link, or was made as one.
+    LinkKey {
+        room: RoomName,
+        key: [u8; chat::private::KEY_BYTES],
+        remember: bool,
+    },
+    /// A key link's text (`…#room=<name>&key=<base64url>`), read in the worker's chunk:
+    /// from the address at start (`room` `None`: the link names it), or pasted in place of a
+    /// passphrase for `room`.
+    LinkText {
+        room: Option<RoomName>,
+        text: String,
+        remember: bool,
+    },
+    /// Take up the key remembered on this device for `room`.
+    Restore(RoomName),
+    /// The room was left, or its key forgotten in this tab (and on this device).
     Left(RoomName),
     /// The room's retained salt record.
     Salt(RoomName, Vec<u8>),
@@ -92,6 +151,13 @@ pub(super) enum Action {
         message: ChatMessage,
         now: f64,
     },
+    /// Open what the search read of `room`'s stored messages (payload, arrived at): the
+    /// plaintext of those the keys held open, the rest left out.
+    OpenStored {
+        room: RoomName,
+        payloads: Vec<(Vec<u8>, f64)>,
+        reply: futures::channel::oneshot::Sender<Vec<(Vec<u8>, f64)>>,
+    },
 }
 
 /// The queue the worker takes its actions from.
@@ -104,14 +170,23 @@ pub(super) struct Queue {
 
 /// The rooms remembered as private in this browser.
 pub(super) fn saved_privacy() -> Privacy {
-    let rooms = web_storage::get::<Vec<String>>(Area::Local, &scoped(PRIVATE_ROOMS_KEY))
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| RoomName::parse(r).ok())
+    let names = |key| {
+        web_storage::get::<Vec<String>>(Area::Local, &scoped(key))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|r| RoomName::parse(r).ok())
+            .collect::<Vec<_>>()
+    };
+    let rooms = names(PRIVATE_ROOMS_KEY);
+    let remembered = names(REMEMBERED_KEYS_KEY)
+        .into_iter()
+        .filter(|r| rooms.contains(r))
         .collect();
     Privacy {
         rooms,
         keys: Vec::new(),
+        remembered,
+        links: Vec::new(),
     }
 }
 
@@ -137,15 +212,89 @@ impl ChatSession {
     /// Make `room` (joined) private with `passphrase`, or give it that passphrase: its key
     /// is derived (with the room's salt, made and published if there is none), then its
     /// sealed rows open.
-    pub fn set_room_passphrase(&self, room: RoomName, passphrase: String) {
+    pub fn set_room_passphrase(&self, room: RoomName, passphrase: String, remember: bool) {
+        self.becomes_private(&room);
+        self.post(Action::Passphrase {
+            room,
+            passphrase,
+            remember,
+        });
+    }
+
+    /// Make `room` (joined) private with a new random key, shared as a link
+    /// ([`Privacy::link`]).
+    pub fn new_key_link(
+        &self,
+        room: RoomName,
+        remember: bool,
+    ) -> Result<(), crate::browser::NoRandomness> {
+        let mut key = [0u8; chat::private::KEY_BYTES];
+        getrandom::fill(&mut key).map_err(|_| crate::browser::NoRandomness)?;
+        self.set_room_link_key(room, key, remember);
+        Ok(())
+    }
+
+    /// Give `room` (joined) the key of a link: it becomes private with it.
+    pub(super) fn set_room_link_key(
+        &self,
+        room: RoomName,
+        key: [u8; chat::private::KEY_BYTES],
+        remember: bool,
+    ) {
+        self.becomes_private(&room);
+        self.post(Action::LinkKey {
+            room,
+            key,
+            remember,
+        });
+    }
+
+    pub(super) fn becomes_private(&self, room: &RoomName) {
         self.privacy.try_update(|p| {
-            if !p.rooms.contains(&room) {
+            if !p.rooms.contains(room) {
                 p.rooms.push(room.clone());
             }
-            p.set_key(&room, KeyState::Deriving);
+            p.set_key(room, KeyState::Deriving);
+            p.links.retain(|(r, _)| r != room);
         });
         save_privacy(self.privacy);
-        self.post(Action::Passphrase(room, passphrase));
+    }
+
+    /// At start: the keys remembered on this device are taken up, and a key link in the
+    /// address (`#room=<name>&key=<base64url>`) joins its room with its key, then leaves the
+    /// address bar (and this page's history entry).
+    pub(super) fn private_start(&self) {
+        let remembered = self
+            .privacy
+            .try_with_untracked(|p| p.remembered.clone())
+            .unwrap_or_default();
+        for room in remembered {
+            self.privacy
+                .try_update(|p| p.set_key(&room, KeyState::Deriving));
+            self.post(Action::Restore(room));
+        }
+        let hash = web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default();
+        // `#room=…&key=…` or `#key=…`; never the viewer's `#/watch?…`.
+        if !hash.starts_with("#/") && hash.contains("key=") {
+            crate::browser::route::replace_hash("");
+            self.post(Action::LinkText {
+                room: None,
+                text: hash,
+                remember: false,
+            });
+        }
+    }
+
+    /// Give `room` (joined) the key of a key link pasted in place of a passphrase.
+    pub fn set_room_key_link(&self, room: RoomName, link: String, remember: bool) {
+        self.becomes_private(&room);
+        self.post(Action::LinkText {
+            room: Some(room),
+            text: link,
+            remember,
+        });
     }
 
     /// A room's retained salt record arrived: for the worker, if it runs (it asks for the
@@ -164,7 +313,10 @@ impl ChatSession {
         author: Option<&str>,
         message: &IncomingMessage,
     ) -> bool {
-        let has_key = matches!(self.key_state(room), KeyState::Deriving | KeyState::Ready);
+        let has_key = matches!(
+            self.key_state(room),
+            KeyState::Deriving | KeyState::Ready { .. }
+        );
         if !has_key || chat::private::sealed_kind(&message.payload) != Some(Ok(())) {
             return false;
         }
@@ -179,7 +331,7 @@ impl ChatSession {
     /// The room's log changed: if it holds sealed rows and this tab has the room's key, the
     /// worker opens those it has not tried.
     pub(super) fn unseal_soon(&self, room: &RoomName) {
-        if self.key_state(room) != KeyState::Ready {
+        if !self.key_state(room).is_ready() {
             return;
         }
         let sealed = self
@@ -206,8 +358,10 @@ impl ChatSession {
         message: ChatMessage,
         now: f64,
     ) -> Result<(), SendError> {
-        if self.key_state(room) != KeyState::Ready {
-            return Err(SendError::NoKey);
+        match self.key_state(room) {
+            KeyState::Ready { .. } => {}
+            KeyState::Wrong => return Err(SendError::WrongKey),
+            _ => return Err(SendError::NoKey),
         }
         self.post(Action::Send {
             room: room.clone(),
@@ -217,15 +371,19 @@ impl ChatSession {
         Ok(())
     }
 
-    /// Forget the open room's key in this tab ("Forget key"): it stays private, what arrives
-    /// from now on shows as undecryptable, and sending is refused until the passphrase is
-    /// given again.
+    /// Forget the room's key in this tab and on this device ("Forget key"): it stays
+    /// private, what arrives from now on shows as undecryptable, and sending is refused
+    /// until the passphrase is given again.
     pub fn forget_room_key(&self, room: &RoomName) {
         if !self.is_private(room) {
             return;
         }
-        self.privacy
-            .try_update(|p| p.set_key(room, KeyState::Missing));
+        self.privacy.try_update(|p| {
+            p.set_key(room, KeyState::Missing);
+            p.links.retain(|(r, _)| r != room);
+            p.remembered.retain(|r| r != room);
+        });
+        save_privacy(self.privacy);
         self.post(Action::Left(room.clone()));
     }
 
@@ -234,9 +392,53 @@ impl ChatSession {
         self.privacy.try_update(|p| {
             p.rooms.retain(|r| r != room);
             p.set_key(room, KeyState::Missing);
+            p.links.retain(|(r, _)| r != room);
+            p.remembered.retain(|r| r != room);
         });
         save_privacy(self.privacy);
         self.post(Action::Left(room.clone()));
+    }
+
+    /// What the search read of a private room's stored messages, opened: the plaintext of
+    /// those this tab's keys open (the rest cannot be searched). Nothing for a room that is
+    /// not private, or whose key this tab does not hold.
+    pub async fn open_stored(
+        self,
+        room: RoomName,
+        payloads: Vec<(Vec<u8>, f64)>,
+    ) -> Vec<(Vec<u8>, f64)> {
+        // A key being made (or taken up from this device at start) is waited for a moment.
+        for _ in 0..100 {
+            if self.key_state(&room) != KeyState::Deriving {
+                break;
+            }
+            gloo_timers::future::TimeoutFuture::new(50).await;
+        }
+        if !self.key_state(&room).is_ready() {
+            return Vec::new();
+        }
+        let sealed: Vec<(Vec<u8>, f64)> = payloads
+            .into_iter()
+            .filter(|(p, _)| chat::private::sealed_kind(p) == Some(Ok(())))
+            .collect();
+        if sealed.is_empty() {
+            return Vec::new();
+        }
+        let (reply, opened) = futures::channel::oneshot::channel();
+        self.post(Action::OpenStored {
+            room,
+            payloads: sealed,
+            reply,
+        });
+        opened.await.unwrap_or_default()
+    }
+
+    /// The link to share for `room`'s key, if this tab has one: this page with the broker
+    /// it uses (never a password), and the key in the fragment.
+    pub fn key_link(&self, room: &RoomName) -> Option<String> {
+        self.privacy
+            .try_with(|p| p.link(room).map(str::to_owned))
+            .flatten()
     }
 
     fn post(&self, action: Action) {
@@ -270,7 +472,12 @@ impl ChatSession {
             .unwrap_or_default();
         for action in actions {
             match action {
-                Action::Passphrase(room, _) => {
+                Action::Passphrase { room, .. }
+                | Action::LinkKey { room, .. }
+                | Action::LinkText {
+                    room: Some(room), ..
+                }
+                | Action::Restore(room) => {
                     self.privacy.try_update(|p| {
                         p.set_key(&room, KeyState::Failed(why.clone()));
                     });
@@ -283,20 +490,32 @@ impl ChatSession {
                     let payload = chat::decode_payload(&message.payload);
                     self.on_chat_payload(room, author.as_deref(), &message, payload);
                 }
+                // A search waiting for stored messages to open gets none (the sender goes).
                 _ => {}
             }
         }
     }
 }
 
-/// The private rooms' names into localStorage (never their keys).
+/// The private rooms' names, and those with a key remembered, into localStorage (never
+/// their keys).
 fn save_privacy(privacy: RwSignal<Privacy>) {
-    let rooms: Vec<String> = privacy
-        .try_with_untracked(|p| p.rooms.iter().map(|r| r.as_str().to_owned()).collect())
-        .unwrap_or_default();
-    if rooms.is_empty() {
-        web_storage::remove(Area::Local, &scoped(PRIVATE_ROOMS_KEY));
-    } else {
-        let _ = web_storage::set(Area::Local, &scoped(PRIVATE_ROOMS_KEY), &rooms);
+    let names = |rooms: &[RoomName]| -> Vec<String> {
+        rooms.iter().map(|r| r.as_str().to_owned()).collect()
+    };
+    let Some((rooms, remembered)) =
+        privacy.try_with_untracked(|p| (names(&p.rooms), names(&p.remembered)))
+    else {
+        return;
+    };
+    for (key, names) in [
+        (PRIVATE_ROOMS_KEY, rooms),
+        (REMEMBERED_KEYS_KEY, remembered),
+    ] {
+        if names.is_empty() {
+            web_storage::remove(Area::Local, &scoped(key));
+        } else {
+            let _ = web_storage::set(Area::Local, &scoped(key), &names);
+        }
     }
 }

@@ -5,13 +5,14 @@
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use chat::private::{SaltRecord, Sealed, SALT_BYTES};
-use chat::{decode_payload, ChatMessage, RoomName};
+use chat::private::{SaltRecord, Sealed, KEY_BYTES, SALT_BYTES};
+use chat::{decode_payload, ChatMessage, Payload, RoomName};
 use leptos::prelude::*;
 use mqtt_core::{IncomingMessage, PublishOptions, QoS};
 
 use super::{Action, KeyState};
 use crate::browser::crypto::{self, CryptoError, RoomKey};
+use crate::persist::keys;
 use crate::session::ChatSession;
 
 /// The most salts other than the room's that its passphrase is derived with in one tab:
@@ -34,9 +35,11 @@ struct State {
 }
 
 /// This tab's keys for one room.
+#[derive(Default)]
 struct Secret {
-    /// Kept while the tab lives, to derive the key of a salt someone else made.
-    passphrase: String,
+    /// Kept while the tab lives, to derive the key of a salt someone else made. `None` for
+    /// a key that came as a link or was remembered: nothing to derive with.
+    passphrase: Option<String>,
     /// Keys that opened something here, or made with the room's salt.
     keys: Vec<RoomKey>,
     /// Salts derived for that opened nothing: not derived for again.
@@ -66,11 +69,34 @@ impl ChatSession {
                 return;
             };
             match action {
-                Action::Passphrase(room, passphrase) => self.derive(room, passphrase).await,
-                Action::Left(room) => with_state(|s| {
-                    s.secrets.remove(&room);
-                    s.tried.remove(&room);
-                }),
+                Action::Passphrase {
+                    room,
+                    passphrase,
+                    remember,
+                } => self.derive(room, passphrase, remember).await,
+                Action::LinkKey {
+                    room,
+                    key,
+                    remember,
+                } => self.link_key(room, key, remember).await,
+                Action::LinkText {
+                    room,
+                    text,
+                    remember,
+                } => self.link_text(room, &text, remember).await,
+                Action::Restore(room) => self.restore(room).await,
+                Action::Left(room) => {
+                    with_state(|s| {
+                        s.secrets.remove(&room);
+                        s.tried.remove(&room);
+                    });
+                    if let Err(e) = keys::forget(&room).await {
+                        warn(&format!(
+                            "{}: its remembered key could not be forgotten: {e}",
+                            room.as_str()
+                        ));
+                    }
+                }
                 Action::Salt(room, payload) => self.salt_heard(room, &payload),
                 Action::Arrived {
                     room,
@@ -79,6 +105,13 @@ impl ChatSession {
                 } => self.arrived(room, author, message).await,
                 Action::Unseal(room) => self.unseal(&room).await,
                 Action::Send { room, message, now } => self.seal_and_send(room, message, now).await,
+                Action::OpenStored {
+                    room,
+                    payloads,
+                    reply,
+                } => {
+                    let _ = reply.send(self.open_stored_now(&room, payloads).await);
+                }
             }
         }
     }
@@ -93,9 +126,10 @@ impl ChatSession {
                 s.salts.insert(room, record);
             }),
             // An empty payload is a cleared record: nothing to say.
-            Err(e) if !payload.is_empty() => web_sys::console::warn_1(
-                &format!("{}: the room's salt record {e}; ignored", room.as_str()).into(),
-            ),
+            Err(e) if !payload.is_empty() => warn(&format!(
+                "{}: the room's salt record {e}; ignored",
+                room.as_str()
+            )),
             Err(_) => {}
         }
     }
@@ -110,7 +144,7 @@ impl ChatSession {
                 // The same sealed payload again (history, catch-up) is this one.
                 let wire = String::from_utf8_lossy(&message.payload).into_owned();
                 self.with_room_log(&room, |log| log.saw_sealed(&wire));
-                decode_payload(plain)
+                opened(plain, &message.payload)
             }
             None => decode_payload(&message.payload),
         };
@@ -132,18 +166,21 @@ impl ChatSession {
             if secret.derivations >= MAX_DERIVATIONS_PER_ROOM || !secret.failed_salts.insert(salt) {
                 return None;
             }
+            let passphrase = secret.passphrase.clone()?;
             secret.derivations += 1;
             // The rounds the room's record names, for its salt; the default for another.
             let rounds = record
                 .filter(|r| r.salt == salt)
                 .map_or(chat::private::PBKDF2_ITERATIONS, |r| r.iterations);
-            Some((None, secret.passphrase.clone(), rounds))
+            Some((None, passphrase, rounds))
         })?;
         if let Some(key) = held {
             return crypto::open(&key, room, sealed).await.ok();
         }
         let salt = sealed.salt?;
-        let key = crypto::derive(&passphrase, &salt, rounds).await.ok()?;
+        let key = crypto::derive(&passphrase, &salt, rounds, false)
+            .await
+            .ok()?;
         let plain = crypto::open(&key, room, sealed).await.ok()?;
         with_state(|s| {
             if let Some(secret) = s.secrets.get_mut(room) {
@@ -154,47 +191,242 @@ impl ChatSession {
         Some(plain)
     }
 
-    async fn derive(&self, room: RoomName, passphrase: String) {
+    async fn derive(&self, room: RoomName, passphrase: String, remember: bool) {
         with_state(|s| {
             s.secrets.insert(
                 room.clone(),
                 Secret {
-                    passphrase: passphrase.clone(),
-                    keys: Vec::new(),
-                    failed_salts: HashSet::new(),
-                    derivations: 0,
-                    sealing: None,
+                    passphrase: Some(passphrase.clone()),
+                    ..Secret::default()
                 },
             );
             s.tried.remove(&room);
         });
-        let record = match self.room_salt(&room).await {
-            Ok(record) => record,
-            Err(e) => {
-                self.set_key(&room, KeyState::Failed(e.to_string()));
-                return;
-            }
-        };
-        match crypto::derive(&passphrase, &record.salt, record.iterations).await {
-            Ok(key) => {
+        let outcome = self.derive_checked(&room, &passphrase, remember).await;
+        let state = match outcome {
+            Ok((key, checked)) => {
                 let held = with_state(|s| {
                     let secret = s.secrets.get_mut(&room)?;
                     secret.keys.push(key.clone());
                     secret.sealing = Some(key);
                     Some(())
                 });
-                if held.is_some() {
-                    self.set_key(&room, KeyState::Ready);
-                    self.unseal_soon(&room);
+                if held.is_none() {
+                    // Left or forgotten meanwhile.
+                    return;
                 }
+                KeyState::Ready { checked }
             }
-            Err(e) => self.set_key(&room, KeyState::Failed(e.to_string())),
+            Err(state) => {
+                with_state(|s| s.secrets.remove(&room));
+                state
+            }
+        };
+        let ready = state.is_ready();
+        self.set_key(&room, state);
+        if ready {
+            self.unseal_soon(&room);
         }
     }
 
+    /// The key of `passphrase` in `room`, and whether the room's key check says it is the
+    /// room's: with the salt heard, or with a new one then published with its check.
+    /// Remembered on this device if asked.
+    async fn derive_checked(
+        &self,
+        room: &RoomName,
+        passphrase: &str,
+        remember: bool,
+    ) -> Result<(RoomKey, bool), KeyState> {
+        let failed = |e: CryptoError| KeyState::Failed(e.to_string());
+        let (mut record, new) = self.room_salt(room).await.map_err(failed)?;
+        let key = crypto::derive(passphrase, &record.salt, record.iterations, remember)
+            .await
+            .map_err(failed)?;
+        let checked = if new {
+            record.check = Some(crypto::key_check(&key, room).await.map_err(failed)?);
+            self.publish_salt(room, &record).map_err(failed)?;
+            true
+        } else if let Some((iv, ct)) = record.check_parts() {
+            match crypto::opens_check(&key, room, &iv, ct).await {
+                Ok(()) => true,
+                Err(CryptoError::WrongKey) => return Err(KeyState::Wrong),
+                Err(e) => return Err(failed(e)),
+            }
+        } else {
+            false
+        };
+        let key = if remember {
+            self.remember(room, &key).await
+        } else {
+            key
+        };
+        Ok((key, checked))
+    }
+
+    /// Keep `key` wrapped on this device for `room`; the key to use from now on is the
+    /// unwrapped copy, not extractable. Said in the room's status when it worked; if not,
+    /// the key is still used, in this tab only.
+    async fn remember(&self, room: &RoomName, key: &RoomKey) -> RoomKey {
+        let kept = async {
+            let wrapping = keys::wrapping_key().await.map_err(|e| e.to_string())?;
+            let (iv, wrapped) = crypto::wrap(&wrapping, room, key)
+                .await
+                .map_err(|e| e.to_string())?;
+            let unwrapped = crypto::unwrap(&wrapping, room, &iv, &wrapped, key.salt)
+                .await
+                .map_err(|e| e.to_string())?;
+            keys::keep(&keys::Wrapped {
+                room: room.clone(),
+                iv,
+                wrapped,
+                salt: key.salt,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            Ok::<_, String>(unwrapped)
+        }
+        .await;
+        match kept {
+            Ok(unwrapped) => {
+                self.privacy.try_update(|p| p.remembered(room, true));
+                super::save_privacy(self.privacy);
+                unwrapped
+            }
+            Err(why) => {
+                warn(&format!(
+                    "{}: the key could not be remembered: {why}",
+                    room.as_str()
+                ));
+                self.privacy.try_update(|p| p.remembered(room, false));
+                key.clone()
+            }
+        }
+    }
+
+    /// A key from a link (or made as one): the room's key, shown as a link to share.
+    async fn link_key(&self, room: RoomName, raw: [u8; KEY_BYTES], remember: bool) {
+        let key = match crypto::import(&raw).await {
+            Ok(key) => key,
+            Err(e) => {
+                self.set_key(&room, KeyState::Failed(e.to_string()));
+                return;
+            }
+        };
+        let key = if remember {
+            self.remember(&room, &key).await
+        } else {
+            key
+        };
+        self.hold(&room, key);
+        let link = key_link(&room, &raw);
+        self.privacy.try_update(|p| {
+            p.links.retain(|(r, _)| r != &room);
+            p.links.push((room.clone(), link));
+            p.set_key(&room, KeyState::Ready { checked: false });
+        });
+        self.unseal_soon(&room);
+    }
+
+    /// A key link's text: its key for `room`, or for the room it names (joined and opened).
+    async fn link_text(&self, room: Option<RoomName>, text: &str, remember: bool) {
+        let fragment = text.rsplit('#').next().unwrap_or_default();
+        let from_address = room.is_none();
+        let pasted = room.clone();
+        let room = match room {
+            Some(room) => Ok(room),
+            None => chat::private::room_in_fragment(fragment)
+                .and_then(|r| js_sys::decode_uri_component(&r).ok())
+                .map(String::from)
+                .map_or_else(
+                    || Ok(self.open_room()),
+                    |name| RoomName::parse(&name).map_err(|e| e.to_string()),
+                ),
+        };
+        let key = match chat::private::key_in_fragment(fragment) {
+            Some(Ok(key)) => Ok(key),
+            Some(Err(e)) => Err(format!("it {e}")),
+            None => Err("it holds no key".to_owned()),
+        };
+        let joined = room.and_then(|room| {
+            if from_address {
+                self.join_room(room.as_str()).map_err(|e| e.to_string())?;
+                self.becomes_private(&room);
+                self.show_room(room.clone());
+            }
+            Ok(room)
+        });
+        match (joined, key) {
+            (Ok(room), Ok(key)) => self.link_key(room, key, remember).await,
+            (Err(why), _) | (_, Err(why)) => {
+                if let Some(room) = &pasted {
+                    let words = format!("the key link could not be used: {why}");
+                    self.set_key(room, KeyState::Failed(words));
+                }
+                let why = format!("The key link could not be used: {why}.");
+                self.notices
+                    .try_update(|n| n.set(chat::Notice::RoomRefused { why }));
+            }
+        }
+    }
+
+    /// The key remembered on this device for `room`, taken up.
+    async fn restore(&self, room: RoomName) {
+        let restored = async {
+            let Some(kept) = keys::kept(&room).await.map_err(|e| e.to_string())? else {
+                return Ok(None);
+            };
+            let wrapping = keys::wrapping_key().await.map_err(|e| e.to_string())?;
+            let key = crypto::unwrap(&wrapping, &room, &kept.iv, &kept.wrapped, kept.salt)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(Some(key))
+        }
+        .await;
+        // A passphrase given meanwhile goes first.
+        if with_state(|s| s.secrets.contains_key(&room)) {
+            return;
+        }
+        match restored {
+            Ok(Some(key)) => {
+                self.hold(&room, key);
+                self.set_key(&room, KeyState::Ready { checked: false });
+                self.unseal_soon(&room);
+            }
+            Ok(None) => {
+                self.privacy.try_update(|p| {
+                    p.remembered(&room, false);
+                    p.set_key(&room, KeyState::Missing);
+                });
+                super::save_privacy(self.privacy);
+            }
+            Err(why) => self.set_key(
+                &room,
+                KeyState::Failed(format!(
+                    "the key remembered on this device could not be read: {why}"
+                )),
+            ),
+        }
+    }
+
+    /// Hold `key` as the room's only key, with no passphrase behind it.
+    fn hold(&self, room: &RoomName, key: RoomKey) {
+        with_state(|s| {
+            s.secrets.insert(
+                room.clone(),
+                Secret {
+                    keys: vec![key.clone()],
+                    sealing: Some(key),
+                    ..Secret::default()
+                },
+            );
+            s.tried.remove(room);
+        });
+    }
+
     /// The room's salt: the retained record heard (waiting a moment for it after joining),
-    /// or a new one, published retained for everyone who comes with the passphrase.
-    async fn room_salt(&self, room: &RoomName) -> Result<SaltRecord, CryptoError> {
+    /// or a new one (`true`), to be published with its key check.
+    async fn room_salt(&self, room: &RoomName) -> Result<(SaltRecord, bool), CryptoError> {
         for _ in 0..SALT_WAIT_MS / 100 {
             // A record queued behind this action is taken now.
             let queued = self
@@ -211,11 +443,15 @@ impl ChatSession {
                 self.salt_heard(room, &payload);
             }
             if let Some(record) = with_state(|s| s.salts.get(room).cloned()) {
-                return Ok(record);
+                return Ok((record, false));
             }
             gloo_timers::future::TimeoutFuture::new(100).await;
         }
-        let record = SaltRecord::new(crypto::random::<SALT_BYTES>()?);
+        Ok((SaltRecord::new(crypto::random::<SALT_BYTES>()?), true))
+    }
+
+    /// Publish `record` retained, for everyone who comes with the passphrase.
+    fn publish_salt(&self, room: &RoomName, record: &SaltRecord) -> Result<(), CryptoError> {
         let published = self
             .connection
             .try_with_value(|c| {
@@ -248,7 +484,7 @@ impl ChatSession {
         with_state(|s| {
             s.salts.insert(room.clone(), record.clone());
         });
-        Ok(record)
+        Ok(())
     }
 
     /// Open the room's sealed rows that the keys held have not been tried on.
@@ -260,21 +496,59 @@ impl ChatSession {
             .unwrap_or_default();
         for key in rows.into_iter().filter(|k| !tried.contains(k)) {
             with_state(|s| s.tried.entry(room.clone()).or_default().insert(key));
-            let sealed = self
-                .with_room_log_untracked(room, |log| {
-                    log.sealed_payload(key)
-                        .map(str::as_bytes)
-                        .and_then(Sealed::read)
-                })
+            let wire = self
+                .with_room_log_untracked(room, |log| log.sealed_payload(key).map(str::to_owned))
                 .flatten();
-            let Some(Ok(sealed)) = sealed else {
+            let Some(wire) = wire else {
+                continue;
+            };
+            let Some(Ok(sealed)) = Sealed::read(wire.as_bytes()) else {
                 continue;
             };
             if let Some(plain) = self.open_sealed(room, &sealed).await {
                 let payload = decode_payload(&plain);
-                self.with_room_log(room, |log| log.unseal(key, payload, &own));
+                let shown = self
+                    .with_room_log(room, |log| log.unseal(key, payload, &own))
+                    .and_then(|u| match u {
+                        chat::Unsealed::Shown(row) => Some(row),
+                        _ => None,
+                    });
+                // An own message seen back only now (from history, from catch-up): it was
+                // delivered, as if it had come live.
+                if let Some(row) = shown.filter(|r| r.own) {
+                    if let Some(id) = &row.id {
+                        self.core.try_update_value(|c| {
+                            c.handle_echo(id, &room.chat_topic(), wire.as_bytes(), row.received_at)
+                        });
+                        self.drive();
+                    }
+                }
             }
         }
+    }
+
+    /// The search's stored messages of `room`: the plaintext of those the keys held open.
+    /// No new key is derived for them (a stored message under a salt not met live stays
+    /// unsearched).
+    async fn open_stored_now(
+        &self,
+        room: &RoomName,
+        payloads: Vec<(Vec<u8>, f64)>,
+    ) -> Vec<(Vec<u8>, f64)> {
+        let keys = with_state(|s| s.secrets.get(room).map(|s| s.keys.clone())).unwrap_or_default();
+        let mut opened = Vec::new();
+        for (payload, at) in payloads {
+            let Some(Ok(sealed)) = Sealed::read(&payload) else {
+                continue;
+            };
+            let Some(key) = keys.iter().find(|k| k.salt == sealed.salt) else {
+                continue;
+            };
+            if let Ok(plain) = crypto::open(key, room, &sealed).await {
+                opened.push((plain, at));
+            }
+        }
+        opened
     }
 
     async fn seal_and_send(&self, room: RoomName, mut message: ChatMessage, now: f64) {
@@ -285,19 +559,67 @@ impl ChatSession {
                 .map_err(|e| e.to_string()),
             None => Err("this tab has no key for the room".to_owned()),
         };
-        match sealed {
+        let text = (message.react.is_none()).then(|| message.message.clone());
+        let failed = match sealed {
             Ok(sealed) => {
                 message.sealed = Some(sealed.to_json().into());
-                if let Err(e) = self.publish_own_in(&room, message, now) {
-                    self.private_send_failed(format!("was not sent: {e}"));
-                }
+                self.publish_own_in(&room, message, now)
+                    .err()
+                    .map(|e| format!("was not sent: {e}"))
             }
-            Err(words) => self.private_send_failed(format!("was not sent: {words}.")),
+            Err(words) => Some(format!("was not sent: {words}.")),
+        };
+        if let Some(why) = failed {
+            // Its text goes back into the box: nothing typed is lost.
+            if let Some(text) = text {
+                self.returned.try_set(Some(text));
+            }
+            self.notices
+                .try_update(|n| n.set(chat::Notice::PrivateSend { why }));
         }
     }
+}
 
-    fn private_send_failed(&self, why: String) {
-        self.notices
-            .try_update(|n| n.set(chat::Notice::PrivateSend { why }));
+/// What a sealed `wire` payload opened to: marked as having come sealed, so that the rows
+/// tell it from a message sent in the clear.
+fn opened(plain: &[u8], wire: &[u8]) -> Payload {
+    match decode_payload(plain) {
+        Payload::Chat(mut m) => {
+            m.sealed = Some(wire.into());
+            Payload::Chat(m)
+        }
+        other => other,
     }
+}
+
+/// The link that gives `room`'s key: this page with the broker it uses (its `broker` and
+/// `protocol` only: never a user name or password), the room and the key in the fragment,
+/// which no browser sends to a server.
+fn key_link(room: &RoomName, key: &[u8; KEY_BYTES]) -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else {
+        return String::new();
+    };
+    let mut link = location.origin().unwrap_or_default() + &location.pathname().unwrap_or_default();
+    let query = location.search().unwrap_or_default();
+    if let Ok(params) = web_sys::UrlSearchParams::new_with_str(&query) {
+        let kept = web_sys::UrlSearchParams::new().ok();
+        if let Some(kept) = kept {
+            for name in ["broker", "protocol"] {
+                if let Some(value) = params.get(name) {
+                    kept.append(name, &value);
+                }
+            }
+            let kept = String::from(kept.to_string());
+            if !kept.is_empty() {
+                link.push('?');
+                link.push_str(&kept);
+            }
+        }
+    }
+    let name = String::from(js_sys::encode_uri_component(room.as_str()));
+    format!("{link}#room={name}&{}", chat::private::key_fragment(key))
+}
+
+fn warn(words: &str) {
+    web_sys::console::warn_1(&words.into());
 }
