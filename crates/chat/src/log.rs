@@ -700,6 +700,9 @@ mod tests {
         assert_eq!(row.text, "the secret");
         assert_eq!(row.received_at, 2.0, "when it arrived");
         assert_eq!(row.verified.as_deref(), Some("ana"), "its topic proved ana");
+        // Opened, it is marked as having come sealed; the rows that came plain are not.
+        let encrypted: Vec<bool> = log.rows().map(|r| r.encrypted).collect();
+        assert_eq!(encrypted, [false, true, false]);
         let texts: Vec<&str> = log.rows().map(|r| r.text.as_str()).collect();
         assert_eq!(texts, ["before", "the secret", "after"], "in its place");
         assert_eq!((log.total(), log.raw_count()), (3, 0));
@@ -738,6 +741,7 @@ mod tests {
             panic!("shown")
         };
         assert_eq!(row.kind, RowKind::Raw(RawReason::NotJson));
+        assert!(!row.encrypted, "not a chat message");
         assert_eq!((log.total(), log.raw_count()), (2, 1));
         // An own message opened after a reload is marked own.
         let mine = log.receive(&sealed_payload(4, 40), 5.0, "me").unwrap().key;
