@@ -5,6 +5,7 @@
 use chat::RoomName;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 use web_sys::{Document, Element};
 
 use super::keyed::append;
@@ -25,7 +26,6 @@ pub fn RoomList(
     // A passphrase beside the name makes or joins the room as private (issue 24). Kept in
     // memory only: read from the field on Join, which is then cleared (no signal holds it).
     let key_field = NodeRef::<leptos::html::Input>::new();
-    let remember = NodeRef::<leptos::html::Input>::new();
     let error = RwSignal::new(None::<String>);
     let on_join = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -40,7 +40,7 @@ pub fn RoomList(
             .any(|part| secret.contains(part));
         match session.join_room(&name) {
             Ok(()) => {
-                let keep = remember.get_untracked().is_some_and(|b| b.checked());
+                let keep = remembering();
                 if let Ok(room) = RoomName::parse(&name) {
                     if is_link {
                         session.set_room_key_link(room, secret, keep);
@@ -57,33 +57,33 @@ pub fn RoomList(
             Err(e) => error.set(Some(e.to_string())),
         }
     };
-    // A new random key for the room named (or the open one), shared as a link.
-    let on_new_link = move |_| {
-        let name = draft.get_untracked();
-        let name = if name.trim().is_empty() {
-            session
-                .rooms
-                .with_untracked(|r| r.open().as_str().to_owned())
-        } else {
-            name
-        };
-        if let Err(e) = session.join_room(&name) {
-            error.set(Some(e.to_string()));
+    // The rest of the private rooms' part of the form, drawn by hand (smaller than a view:
+    // it is on the first screen): "Remember on this device", "New key link", where the
+    // open room's key stands, and the link to share.
+    let tools = NodeRef::<leptos::html::Div>::new();
+    let drawn = StoredValue::new_local(None::<KeyTools>);
+    Effect::new(move |_| {
+        let Some(parent) = tools.get() else {
             return;
+        };
+        let open = session.rooms.with(|r| r.open().clone());
+        let (state, remembered, link) = session.privacy.with(|p| {
+            (
+                p.is_private(&open).then(|| p.key(&open)),
+                p.is_remembered(&open),
+                p.link(&open).map(str::to_owned),
+            )
+        });
+        if drawn.with_value(Option::is_none) {
+            let made = draw_key_tools(&parent, move || new_key_link(session, draft, error));
+            drawn.set_value(made);
         }
-        let Ok(room) = RoomName::parse(&name) else {
-            return;
-        };
-        let keep = remember.get_untracked().is_some_and(|b| b.checked());
-        match session.new_key_link(room.clone(), keep) {
-            Ok(()) => {
-                session.show_room(room);
-                draft.set(String::new());
-                error.set(None);
+        drawn.with_value(|d| {
+            if let Some(d) = d {
+                d.show(&open, state.as_ref(), remembered, link.as_deref());
             }
-            Err(e) => error.set(Some(e.to_string())),
-        }
-    };
+        });
+    });
     // The joined rooms, drawn by hand (see `keyed`).
     let list = NodeRef::<leptos::html::Ul>::new();
     keyed::keep_drawn(list, move |sync| {
@@ -156,37 +156,8 @@ pub fn RoomList(
                     node_ref=key_field
                 />
                 <button id="join-room-button" type="submit">"Join"</button>
-                <label class="remember-key">
-                    <input id="room-key-remember" type="checkbox" node_ref=remember />
-                    "Remember on this device"
-                </label>
-                <button
-                    id="new-key-link"
-                    type="button"
-                    class="link-button"
-                    title="Make the room named (or the open one) private with a new random key, given as a link to share"
-                    on:click=on_new_link
-                >
-                    "New key link"
-                </button>
                 <p id="room-error" class="hint" role="alert">{move || error.get()}</p>
-                <p
-                    id="room-key-status"
-                    class="hint"
-                    role="status"
-                    data-key=move || key_name(session)
-                >
-                    {move || key_words(session)}
-                </p>
-                {move || {
-                    let open = session.rooms.with(|r| r.open().clone());
-                    session.key_link(&open).map(|link| view! {
-                        <label class="key-link">
-                            "Anyone with this link can read and write here: share it privately. The key is after the #, which no browser sends to a server."
-                            <input id="room-key-link" type="text" readonly prop:value=link />
-                        </label>
-                    })
-                }}
+                <div class="key-tools" node_ref=tools></div>
             </form>
         </nav>
     }
@@ -216,55 +187,145 @@ fn held(key: &KeyState) -> bool {
     matches!(key, KeyState::Ready { .. } | KeyState::Deriving)
 }
 
-/// Where the open room's key stands, if it is private, as a name (`data-key`): missing,
-/// deriving, ready, checked (the room's key check says it is the room's), wrong or failed.
-fn key_name(session: ChatSession) -> Option<&'static str> {
-    let open = session.rooms.with(|r| r.open().clone());
-    let state = session
-        .privacy
-        .with(|p| p.is_private(&open).then(|| p.key(&open)))?;
-    Some(match state {
-        KeyState::Missing => "missing",
-        KeyState::Deriving => "deriving",
-        KeyState::Ready { checked: false } => "ready",
-        KeyState::Ready { checked: true } => "checked",
-        KeyState::Wrong => "wrong",
-        KeyState::Failed(_) => "failed",
+/// Whether "Remember on this device" is ticked.
+fn remembering() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id("room-key-remember"))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .is_some_and(|b| b.checked())
+}
+
+/// A new random key for the room named (or the open one), shared as a link.
+fn new_key_link(session: ChatSession, draft: RwSignal<String>, error: RwSignal<Option<String>>) {
+    let name = draft.get_untracked();
+    let name = if name.trim().is_empty() {
+        session
+            .rooms
+            .with_untracked(|r| r.open().as_str().to_owned())
+    } else {
+        name
+    };
+    if let Err(e) = session.join_room(&name) {
+        error.set(Some(e.to_string()));
+        return;
+    }
+    let Ok(room) = RoomName::parse(&name) else {
+        return;
+    };
+    match session.new_key_link(room.clone(), remembering()) {
+        Ok(()) => {
+            session.show_room(room);
+            draft.set(String::new());
+            error.set(None);
+        }
+        Err(e) => error.set(Some(e.to_string())),
+    }
+}
+
+/// The hand-drawn private rooms' part of the form (see `RoomList`).
+struct KeyTools {
+    status: Element,
+    link: Element,
+    link_box: web_sys::HtmlInputElement,
+    _click: gloo_events::EventListener,
+}
+
+fn draw_key_tools(parent: &Element, on_new_link: impl Fn() + 'static) -> Option<KeyTools> {
+    let doc = parent.owner_document()?;
+    let remember = append(&doc, parent, "label", "remember-key", "");
+    let tick = append(&doc, &remember, "input", "", "");
+    let _ = tick.set_attribute("id", "room-key-remember");
+    let _ = tick.set_attribute("type", "checkbox");
+    let _ = remember.append_with_str_1("Remember on this device");
+    let button = append(&doc, parent, "button", "link-button", "New key link");
+    let _ = button.set_attribute("id", "new-key-link");
+    let _ = button.set_attribute("type", "button");
+    let _ = button.set_attribute(
+        "title",
+        "Make the room named (or the open one) private with a new random key, given as a link to share",
+    );
+    let click = gloo_events::EventListener::new(&button, "click", move |_| on_new_link());
+    let status = append(&doc, parent, "p", "hint", "");
+    let _ = status.set_attribute("id", "room-key-status");
+    let _ = status.set_attribute("role", "status");
+    let link = append(
+        &doc,
+        parent,
+        "label",
+        "key-link",
+        "Anyone with this link can read and write here: share it privately. The key is after the #, which no browser sends to a server.",
+    );
+    let link_box = append(&doc, &link, "input", "", "");
+    let _ = link_box.set_attribute("id", "room-key-link");
+    let _ = link_box.set_attribute("type", "text");
+    let _ = link_box.set_attribute("readonly", "");
+    Some(KeyTools {
+        status,
+        link,
+        link_box: link_box.dyn_into().ok()?,
+        _click: click,
     })
 }
 
-/// Where the open room's key stands, if it is private, in words.
-fn key_words(session: ChatSession) -> Option<String> {
-    let open = session.rooms.with(|r| r.open().clone());
-    let (state, remembered) = session.privacy.with(|p| {
-        p.is_private(&open)
-            .then(|| (p.key(&open), p.is_remembered(&open)))
-    })?;
+impl KeyTools {
+    /// Show where the open room's key stands (`None`: not private), and its link if this
+    /// tab has one.
+    fn show(
+        &self,
+        open: &RoomName,
+        state: Option<&KeyState>,
+        remembered: bool,
+        link: Option<&str>,
+    ) {
+        let (name, words) = match state {
+            Some(state) => key_words(open, state, remembered),
+            None => ("", String::new()),
+        };
+        if name.is_empty() {
+            let _ = self.status.remove_attribute("data-key");
+        } else {
+            let _ = self.status.set_attribute("data-key", name);
+        }
+        self.status.set_text_content(Some(&words));
+        match link {
+            Some(link) => {
+                self.link_box.set_value(link);
+                let _ = self.link.remove_attribute("hidden");
+            }
+            None => {
+                self.link_box.set_value("");
+                let _ = self.link.set_attribute("hidden", "");
+            }
+        }
+    }
+}
+
+/// Where a private room's key stands: a name for `data-key` (missing, deriving, ready,
+/// checked: the room's key check says it is the room's, wrong, failed), and words.
+fn key_words(open: &RoomName, state: &KeyState, remembered: bool) -> (&'static str, String) {
+    let room = open.as_str();
     let kept = if remembered {
         " Its key is remembered on this device until you forget it."
     } else {
         ""
     };
-    Some(match state {
-        KeyState::Missing => format!(
-            "{} is private and this tab has no key: enter the room's name with its passphrase to read and send.",
-            open.as_str()
-        ),
-        KeyState::Deriving => "Making the room's key…".to_owned(),
-        KeyState::Ready { checked: true } => format!(
-            "{} is private: this passphrase matches the room's key, and what you send here is encrypted with it.{kept}",
-            open.as_str()
-        ),
-        KeyState::Ready { checked: false } => format!(
-            "{} is private: what you send here is encrypted with this key; a message it does not open shows as undecryptable.{kept}",
-            open.as_str()
-        ),
-        KeyState::Wrong => format!(
-            "That passphrase does not match the room's key (its key check says so), so nothing was opened and nothing will be sent. Enter {} with the right passphrase.",
-            open.as_str()
-        ),
-        KeyState::Failed(why) => format!("The room's key could not be made: {why}"),
-    })
+    match state {
+        KeyState::Missing => ("missing", format!(
+            "{room} is private and this tab has no key: enter the room's name with its passphrase to read and send."
+        )),
+        KeyState::Deriving => ("deriving", "Making the room's key…".to_owned()),
+        KeyState::Ready { checked: true } => ("checked", format!(
+            "{room} is private: this passphrase matches the room's key, and what you send here is encrypted with it.{kept}"
+        )),
+        KeyState::Ready { checked: false } => ("ready", format!(
+            "{room} is private: what you send here is encrypted with this key; a message it does not open shows as undecryptable.{kept}"
+        )),
+        KeyState::Wrong => ("wrong", format!(
+            "That passphrase does not match the room's key (its key check says so), so nothing was opened and nothing will be sent. Enter {room} with the right passphrase."
+        )),
+        KeyState::Failed(why) => ("failed", format!("The room's key could not be made: {why}")),
+    }
 }
 
 /// One joined room: its name (a button that opens it), a lock if it is private, unread
