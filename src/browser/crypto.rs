@@ -7,8 +7,8 @@
 //! stay inside the browser's crypto, out of Wasm memory and out of reach of script. A key to
 //! be remembered on this device is made extractable only to be wrapped at once by a wrapping
 //! key that is not extractable ([`wrap`]); what is used after is the unwrapped copy
-//! ([`unwrap`]), not extractable either. A key given as raw bytes (a key link: the user
-//! holds it anyway) is imported extractable, so that it can be wrapped.
+//! ([`unwrap`]), not extractable either. A key given as raw bytes (a key link) is imported
+//! the same way: extractable only to be wrapped.
 //!
 //! WebCrypto exists only in a secure context (https, or http on localhost): elsewhere every
 //! call answers [`CryptoError::Unavailable`], in words.
@@ -124,15 +124,15 @@ pub async fn derive(
     })
 }
 
-/// The AES-256-GCM key of 32 raw bytes (a key given as a link). Extractable, so that it
-/// can be wrapped ([`wrap`]).
-pub async fn import(raw: &[u8; KEY_BYTES]) -> Result<RoomKey, CryptoError> {
+/// The AES-256-GCM key of 32 raw bytes (a key given as a link). Extractable only if it is
+/// to be wrapped at once ([`wrap`]).
+pub async fn import(raw: &[u8; KEY_BYTES], extractable: bool) -> Result<RoomKey, CryptoError> {
     let subtle = subtle()?;
     let key = settle(subtle.import_key_with_str(
         "raw",
         &Uint8Array::from(&raw[..]),
         "AES-GCM",
-        true,
+        extractable,
         &usages(&["encrypt", "decrypt"]),
     ))
     .await?;

@@ -227,8 +227,9 @@ pub struct ChatSession {
     /// The rooms that are private in this browser (issue 24), and where their keys stand.
     pub privacy: RwSignal<Privacy>,
     /// A message's text handed back to the composer, its sending failed after it left the
-    /// box (a private room's message that could not be sealed or taken): never lost.
-    pub returned: RwSignal<Option<String>>,
+    /// box (a private room's message that could not be sealed or taken): never lost, and
+    /// put back only while its room is open (never into another room's box).
+    pub returned: RwSignal<Option<(RoomName, String)>>,
     /// What happens to private rooms, for their worker (see `private`).
     private: StoredValue<private::Queue, LocalStorage>,
 }

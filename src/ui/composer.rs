@@ -14,9 +14,15 @@ pub fn Composer(session: ChatSession) -> impl IntoView {
     let name = session.name;
     let message = RwSignal::new(prefs::load_draft());
     let hint = RwSignal::new(None::<String>);
-    // A message whose sending failed after it left the box comes back into it.
+    // A message whose sending failed after it left the box comes back into it, once its
+    // room is open.
     Effect::new(move |_| {
-        let Some(text) = session.returned.get() else {
+        let open = session.rooms.with(|r| r.open().clone());
+        let Some(text) = session.returned.with(|r| {
+            r.as_ref()
+                .filter(|(room, _)| *room == open)
+                .map(|(_, text)| text.clone())
+        }) else {
             return;
         };
         session.returned.set(None);

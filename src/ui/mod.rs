@@ -55,6 +55,8 @@ pub fn App(config: AppConfig) -> impl IntoView {
     let route = RwSignal::new(route::current());
     if let Some(window) = web_sys::window() {
         let listener = gloo_events::EventListener::new(&window, "hashchange", move |_| {
+            // A key link opened in this tab (private rooms): read, then out of the address.
+            session.key_link_in_address();
             route.try_set(route::current());
         });
         let listener = StoredValue::new_local(Some(listener));

@@ -97,7 +97,7 @@ pub fn RoomList(
                         "{}|{}|{}",
                         r.open() == room,
                         r.unread(room),
-                        privacy.with(|p| match p.is_private(room).then(|| held(&p.key(room))) {
+                        privacy.with(|p| match p.is_private(room).then(|| forgettable(p, room)) {
                             None => 0,
                             Some(false) => 1,
                             Some(true) => 2,
@@ -108,7 +108,7 @@ pub fn RoomList(
             sync(&items, &|doc, i| {
                 let room = &joined[i];
                 let lock =
-                    privacy.with_untracked(|p| p.is_private(room).then(|| held(&p.key(room))));
+                    privacy.with_untracked(|p| p.is_private(room).then(|| forgettable(p, room)));
                 draw_room(doc, room, r.open() == room, r.unread(room), lock)
             });
         });
@@ -182,9 +182,10 @@ fn draw_lock(doc: &Document, parent: &Element) {
     let _ = parent.append_child(&svg);
 }
 
-/// This tab holds the key (made, or being made).
-fn held(key: &KeyState) -> bool {
-    matches!(key, KeyState::Ready { .. } | KeyState::Deriving)
+/// This tab holds the room's key (made, or being made), or this device remembers one:
+/// there is a key to forget.
+fn forgettable(p: &crate::session::Privacy, room: &RoomName) -> bool {
+    matches!(p.key(room), KeyState::Ready { .. } | KeyState::Deriving) || p.is_remembered(room)
 }
 
 /// Whether "Remember on this device" is ticked.

@@ -88,7 +88,7 @@ async fn a_passphrase_key_seals_and_opens_and_a_wrong_key_or_room_does_not() {
 /// implementation of the format reads what this browser writes.
 #[wasm_bindgen_test]
 async fn a_link_key_opens_the_native_known_answer() {
-    let key = crypto::import(&[42; 32]).await.expect("imports");
+    let key = crypto::import(&[42; 32], false).await.expect("imports");
     assert_eq!(key.salt, None);
     let sealed = Sealed::read(chat::private::KNOWN_ANSWER_WIRE.as_bytes())
         .unwrap()
@@ -102,7 +102,7 @@ async fn a_link_key_opens_the_native_known_answer() {
 #[wasm_bindgen_test]
 async fn a_remembered_key_is_wrapped_by_a_key_that_cannot_be_read() {
     let tea = room("tea");
-    let key = crypto::import(&crypto::random::<32>().unwrap())
+    let key = crypto::import(&crypto::random::<32>().unwrap(), true)
         .await
         .unwrap();
     let wrapping = crypto::new_wrapping_key().await.expect("wrapping key");

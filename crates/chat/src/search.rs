@@ -486,10 +486,12 @@ mod tests {
         assert!(!index.add_stored(&tea, &sealed, 1.0));
         assert!(index.is_empty());
         // Opened by this tab's key, its plaintext is searched, marked as having come sealed,
-        // and the same message again (its row, opened live) is one entry.
+        // and the same message again (its row in the room's log, opened there) is one entry.
         let plain = br#"{"name":"ana","message":"the secret plan","id":"p1"}"#;
         assert!(index.add_opened(&tea, plain, 2.0));
-        assert!(!index.add_stored(&tea, plain, 2.0));
+        let mut live = crate::log::row_of(plain, 2.5);
+        live.encrypted = true;
+        assert!(!index.add_row(&tea, Arc::new(live)));
         assert_eq!(index.len(), 1);
         let found = index.search("secret", |_| true);
         assert_eq!(found.total, 1);

@@ -53,8 +53,17 @@ async fn key_is(c: &Client, state: &str) -> String {
     .await
 }
 
-/// Until the open room's key is ready: made, and matching the room's key check.
+/// Until the open room's key is made (`ready`, or `checked` against the room's key check).
 async fn key_ready(c: &Client) {
+    eventually("the room's key made", 20, || async {
+        let (key, _) = key_status(c).await;
+        (key == "ready" || key == "checked").then_some(())
+    })
+    .await;
+}
+
+/// Until the open room's key is made and the room's key check says it is the room's.
+async fn key_checked(c: &Client) {
     let words = key_is(c, "checked").await;
     assert!(words.contains("matches the room's key"), "{words}");
 }
@@ -110,12 +119,14 @@ async fn two_tabs_with_the_passphrase_chat_and_a_third_without_it_cannot_read() 
         wait_connected(tab).await;
     }
 
-    // Ann makes the room private; Bo joins with the same passphrase.
+    // Ann makes the room private (her salt: nothing to check it against); Bo joins with
+    // the same passphrase, which the room's key check confirms.
     join_private(a, ROOM, PASSPHRASE).await;
-    key_ready(a).await;
+    let words = key_is(a, "ready").await;
+    assert!(!words.contains("matches"), "{words}");
     assert_eq!(private_mark(a, ROOM).await.as_deref(), Some("true"));
     join_private(b, ROOM, PASSPHRASE).await;
-    key_ready(b).await;
+    key_checked(b).await;
     // Cy joins the room without it. A salt record alone does not make a room private
     // (anyone may publish one): no lock there.
     join_and_open(c, ROOM).await;
@@ -183,9 +194,11 @@ async fn two_tabs_with_the_passphrase_chat_and_a_third_without_it_cannot_read() 
     );
 
     assert_eq!(private_mark(c, ROOM).await, None);
-    // Given the passphrase, Cy reads the rows it holds, in place.
+    // Given the passphrase, Cy reads the rows it holds, in place. Cy joined the room
+    // before: the salt record heard then is the one its key is checked against (no new one
+    // is made).
     join_private(c, ROOM, PASSPHRASE).await;
-    key_ready(c).await;
+    key_checked(c).await;
     assert_eq!(private_mark(c, ROOM).await.as_deref(), Some("true"));
     eventually(
         "the third tab reads them once it has the key",
@@ -210,6 +223,11 @@ async fn two_tabs_with_the_passphrase_chat_and_a_third_without_it_cannot_read() 
         .await;
     }
     assert_eq!(wire.count("count me in"), 0);
+    assert_eq!(
+        wire.count(&format!("chat/salt/{room_topic} {{\"salt\":")),
+        1,
+        "one salt record, however late a member gives the passphrase"
+    );
     for browser in [ann, bo, cy] {
         browser.close().await;
     }
@@ -404,6 +422,21 @@ async fn stored_text(c: &Client) -> String {
     .to_owned()
 }
 
+/// The words of the notice of `kind` (`[data-kind]`), once there is one.
+async fn notice(c: &Client, kind: &str) -> String {
+    eventually(&format!("the {kind} notice"), 10, || async {
+        c.execute(
+            "return document.querySelector(`[data-kind=\"${arguments[0]}\"]`)?.textContent || null",
+            vec![Value::from(kind)],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .map(str::to_owned)
+    })
+    .await
+}
+
 /// (message, class) of every row of the open room.
 async fn row_classes(c: &Client) -> Vec<(String, String)> {
     let v = c
@@ -462,12 +495,43 @@ async fn a_key_link_gives_the_room_and_its_key_and_a_message_in_the_clear_is_mar
     key_is(a, "ready").await;
     assert_eq!(private_mark(a, "vault").await.as_deref(), Some("true"));
 
-    // Bo opens the link in a new tab: the room, its key, and the key out of the address.
-    b.goto(&link).await.unwrap();
+    // A broken link, opened in a new tab: refused in words, nothing joined.
+    let fragment_at = link.find('#').unwrap();
+    b.goto(&format!("{}#room=vault2&key=AAAA", &link[..fragment_at]))
+        .await
+        .unwrap();
     wait_connected(b).await;
+    let refused = notice(b, "room-refused").await;
+    assert!(refused.contains("3 bytes, not 32"), "{refused}");
+    assert!(private_mark(b, "vault2").await.is_none());
+    let joined = b
+        .execute(
+            "return !!document.querySelector('#rooms li[data-room=\"vault2\"]')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(joined, Value::Bool(false), "a broken link joins nothing");
+
+    // Then Ann's link, in the same tab: the room, its key, and the key out of the address.
+    b.goto(&link).await.unwrap();
     wait_open(b, "vault", 10).await;
     key_is(b, "ready").await;
     assert_eq!(private_mark(b, "vault").await.as_deref(), Some("true"));
+    let address = b.current_url().await.unwrap().to_string();
+    assert!(!address.contains("key="), "{address}");
+
+    // Another key for the same room, as a link (a hostile one, say): refused, the room's
+    // key kept.
+    let other = format!("{}#room=vault&key={}", &link[..fragment_at], "A".repeat(43));
+    b.goto(&other).await.unwrap();
+    eventually("the second link refused", 10, || async {
+        let words = notice(b, "room-refused").await;
+        words
+            .contains("private in this browser already")
+            .then_some(())
+    })
+    .await;
     let address = b.current_url().await.unwrap().to_string();
     assert!(!address.contains("key="), "{address}");
 

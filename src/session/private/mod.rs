@@ -166,7 +166,14 @@ pub(super) struct Queue {
     actions: VecDeque<Action>,
     /// The worker is taking them.
     working: bool,
+    /// The last retained salt record of each joined room that is not private here (yet):
+    /// handed to the worker when the room is given a key, so that a room joined before its
+    /// passphrase is given keeps its salt and its key check.
+    salts: std::collections::HashMap<RoomName, Vec<u8>>,
 }
+
+/// The largest salt record kept before a room is private (a record is about 150 bytes).
+const MAX_SALT_RECORD: usize = 1024;
 
 /// The rooms remembered as private in this browser.
 pub(super) fn saved_privacy() -> Privacy {
@@ -258,6 +265,14 @@ impl ChatSession {
             p.links.retain(|(r, _)| r != room);
         });
         save_privacy(self.privacy);
+        // The salt record heard before the room was private goes to the worker first.
+        let heard = self
+            .private
+            .try_update_value(|q| q.salts.remove(room))
+            .flatten();
+        if let Some(payload) = heard {
+            self.post(Action::Salt(room.clone(), payload));
+        }
     }
 
     /// At start: the keys remembered on this device are taken up, and a key link in the
@@ -273,10 +288,16 @@ impl ChatSession {
                 .try_update(|p| p.set_key(&room, KeyState::Deriving));
             self.post(Action::Restore(room));
         }
+        self.key_link_in_address();
+    }
+
+    /// A key link in the address (`#room=<name>&key=<base64url>`; never the viewer's
+    /// `#/watch?…`): taken out of the address bar and this page's history entry, then read
+    /// in the worker. At start, and when the address changes to one.
+    pub fn key_link_in_address(&self) {
         let hash = web_sys::window()
             .and_then(|w| w.location().hash().ok())
             .unwrap_or_default();
-        // `#room=…&key=…` or `#key=…`; never the viewer's `#/watch?…`.
         if !hash.starts_with("#/") && hash.contains("key=") {
             crate::browser::route::replace_hash("");
             self.post(Action::LinkText {
@@ -297,11 +318,19 @@ impl ChatSession {
         });
     }
 
-    /// A room's retained salt record arrived: for the worker, if it runs (it asks for the
-    /// record again when it needs one it missed).
+    /// A room's retained salt record arrived: for the worker if the room is private here,
+    /// else kept until it is (the last one of each room, bounded).
     pub(super) fn on_salt(&self, room: RoomName, payload: &[u8]) {
         if self.is_private(&room) {
             self.post(Action::Salt(room, payload.to_vec()));
+        } else if payload.len() <= MAX_SALT_RECORD {
+            self.private.try_update_value(|q| {
+                if payload.is_empty() {
+                    q.salts.remove(&room);
+                } else {
+                    q.salts.insert(room, payload.to_vec());
+                }
+            });
         }
     }
 
@@ -395,6 +424,7 @@ impl ChatSession {
             p.links.retain(|(r, _)| r != room);
             p.remembered.retain(|r| r != room);
         });
+        self.private.try_update_value(|q| q.salts.remove(room));
         save_privacy(self.privacy);
         self.post(Action::Left(room.clone()));
     }

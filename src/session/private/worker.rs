@@ -203,6 +203,9 @@ impl ChatSession {
             s.tried.remove(&room);
         });
         let outcome = self.derive_checked(&room, &passphrase, remember).await;
+        if self.superseded(&room) {
+            return;
+        }
         let state = match outcome {
             Ok((key, checked)) => {
                 let held = with_state(|s| {
@@ -243,10 +246,11 @@ impl ChatSession {
         let key = crypto::derive(passphrase, &record.salt, record.iterations, remember)
             .await
             .map_err(failed)?;
+        // A record this tab made checks nothing: the passphrase matches itself.
         let checked = if new {
             record.check = Some(crypto::key_check(&key, room).await.map_err(failed)?);
             self.publish_salt(room, &record).map_err(failed)?;
-            true
+            false
         } else if let Some((iv, ct)) = record.check_parts() {
             match crypto::opens_check(&key, room, &iv, ct).await {
                 Ok(()) => true,
@@ -268,6 +272,9 @@ impl ChatSession {
     /// unwrapped copy, not extractable. Said in the room's status when it worked; if not,
     /// the key is still used, in this tab only.
     async fn remember(&self, room: &RoomName, key: &RoomKey) -> RoomKey {
+        if self.superseded(room) {
+            return key.clone();
+        }
         let kept = async {
             let wrapping = keys::wrapping_key().await.map_err(|e| e.to_string())?;
             let (iv, wrapped) = crypto::wrap(&wrapping, room, key)
@@ -299,6 +306,7 @@ impl ChatSession {
                     room.as_str()
                 ));
                 self.privacy.try_update(|p| p.remembered(room, false));
+                super::save_privacy(self.privacy);
                 key.clone()
             }
         }
@@ -306,18 +314,22 @@ impl ChatSession {
 
     /// A key from a link (or made as one): the room's key, shown as a link to share.
     async fn link_key(&self, room: RoomName, raw: [u8; KEY_BYTES], remember: bool) {
-        let key = match crypto::import(&raw).await {
+        // Extractable only to be wrapped; what is used is a copy that is not.
+        let key = match crypto::import(&raw, remember).await {
+            Ok(key) if remember => self.remember(&room, &key).await,
             Ok(key) => key,
             Err(e) => {
                 self.set_key(&room, KeyState::Failed(e.to_string()));
                 return;
             }
         };
-        let key = if remember {
-            self.remember(&room, &key).await
-        } else {
-            key
+        let key = match key.key.extractable() {
+            true => crypto::import(&raw, false).await.unwrap_or(key),
+            false => key,
         };
+        if self.superseded(&room) {
+            return;
+        }
         self.hold(&room, key);
         let link = key_link(&room, &raw);
         self.privacy.try_update(|p| {
@@ -329,36 +341,16 @@ impl ChatSession {
     }
 
     /// A key link's text: its key for `room`, or for the room it names (joined and opened).
-    async fn link_text(&self, room: Option<RoomName>, text: &str, remember: bool) {
-        let fragment = text.rsplit('#').next().unwrap_or_default();
-        let from_address = room.is_none();
-        let pasted = room.clone();
-        let room = match room {
-            Some(room) => Ok(room),
-            None => chat::private::room_in_fragment(fragment)
-                .and_then(|r| js_sys::decode_uri_component(&r).ok())
-                .map(String::from)
-                .map_or_else(
-                    || Ok(self.open_room()),
-                    |name| RoomName::parse(&name).map_err(|e| e.to_string()),
-                ),
-        };
-        let key = match chat::private::key_in_fragment(fragment) {
-            Some(Ok(key)) => Ok(key),
-            Some(Err(e)) => Err(format!("it {e}")),
-            None => Err("it holds no key".to_owned()),
-        };
-        let joined = room.and_then(|room| {
-            if from_address {
-                self.join_room(room.as_str()).map_err(|e| e.to_string())?;
-                self.becomes_private(&room);
-                self.show_room(room.clone());
+    async fn link_text(&self, pasted: Option<RoomName>, text: &str, remember: bool) {
+        match self.read_link(pasted.as_ref(), text) {
+            Ok((room, key)) => {
+                if pasted.is_none() {
+                    self.becomes_private(&room);
+                    self.show_room(room.clone());
+                }
+                self.link_key(room, key, remember).await;
             }
-            Ok(room)
-        });
-        match (joined, key) {
-            (Ok(room), Ok(key)) => self.link_key(room, key, remember).await,
-            (Err(why), _) | (_, Err(why)) => {
+            Err(why) => {
                 if let Some(room) = &pasted {
                     let words = format!("the key link could not be used: {why}");
                     self.set_key(room, KeyState::Failed(words));
@@ -368,6 +360,66 @@ impl ChatSession {
                     .try_update(|n| n.set(chat::Notice::RoomRefused { why }));
             }
         }
+    }
+
+    /// A key link's room and key, checked before anything is joined or changed. From the
+    /// address (`pasted` `None`) it must name its room, one not private here already (a
+    /// link someone sends cannot swap the key of a room this browser uses), which is then
+    /// joined. Pasted for a room, it must name that room or none.
+    fn read_link(
+        &self,
+        pasted: Option<&RoomName>,
+        text: &str,
+    ) -> Result<(RoomName, [u8; KEY_BYTES]), String> {
+        let fragment = text.rsplit('#').next().unwrap_or_default();
+        let key = match chat::private::key_in_fragment(fragment) {
+            Some(Ok(key)) => key,
+            Some(Err(e)) => return Err(format!("it {e}")),
+            None => return Err("it holds no key".to_owned()),
+        };
+        let named = match chat::private::room_in_fragment(fragment) {
+            Some(r) => {
+                let name = js_sys::decode_uri_component(&r)
+                    .map(String::from)
+                    .map_err(|_| "its room's name is not readable".to_owned())?;
+                Some(RoomName::parse(&name).map_err(|e| e.to_string())?)
+            }
+            None => None,
+        };
+        match (pasted, named) {
+            (Some(room), Some(named)) if &named != room => Err(format!(
+                "it is for the room {}, not {}",
+                named.as_str(),
+                room.as_str()
+            )),
+            (Some(room), _) => Ok((room.clone(), key)),
+            (None, None) => Err("it names no room".to_owned()),
+            (None, Some(room)) if self.is_private(&room) => Err(format!(
+                "{} is private in this browser already, so its key was not changed (forget its key first to use this link)",
+                room.as_str()
+            )),
+            (None, Some(room)) => {
+                self.join_room(room.as_str()).map_err(|e| e.to_string())?;
+                Ok((room, key))
+            }
+        }
+    }
+
+    /// Whether what was just made for `room` is stale: the room was left or its key
+    /// forgotten meanwhile, or another key for it was given (queued behind this action).
+    fn superseded(&self, room: &RoomName) -> bool {
+        self.private
+            .try_with_value(|q| {
+                q.actions.iter().any(|a| match a {
+                    Action::Left(r) | Action::Restore(r) => r == room,
+                    Action::Passphrase { room: r, .. } | Action::LinkKey { room: r, .. } => {
+                        r == room
+                    }
+                    Action::LinkText { room: Some(r), .. } => r == room,
+                    _ => false,
+                })
+            })
+            .unwrap_or(false)
     }
 
     /// The key remembered on this device for `room`, taken up.
@@ -383,8 +435,8 @@ impl ChatSession {
             Ok::<_, String>(Some(key))
         }
         .await;
-        // A passphrase given meanwhile goes first.
-        if with_state(|s| s.secrets.contains_key(&room)) {
+        // Left, forgotten or given another key meanwhile: that goes first.
+        if self.superseded(&room) {
             return;
         }
         match restored {
@@ -572,7 +624,7 @@ impl ChatSession {
         if let Some(why) = failed {
             // Its text goes back into the box: nothing typed is lost.
             if let Some(text) = text {
-                self.returned.try_set(Some(text));
+                self.returned.try_set(Some((room, text)));
             }
             self.notices
                 .try_update(|n| n.set(chat::Notice::PrivateSend { why }));
