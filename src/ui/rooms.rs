@@ -188,13 +188,19 @@ fn forgettable(p: &crate::session::Privacy, room: &RoomName) -> bool {
     matches!(p.key(room), KeyState::Ready { .. } | KeyState::Deriving) || p.is_remembered(room)
 }
 
-/// Whether "Remember on this device" is ticked.
+/// Whether "Remember on this device" is ticked; unticked once read, so that every key is
+/// remembered only when asked for it.
 fn remembering() -> bool {
-    web_sys::window()
+    let tick = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id("room-key-remember"))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        .is_some_and(|b| b.checked())
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok());
+    let Some(tick) = tick else {
+        return false;
+    };
+    let on = tick.checked();
+    tick.set_checked(false);
+    on
 }
 
 /// A new random key for the room named (or the open one), shared as a link.
