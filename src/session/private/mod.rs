@@ -169,7 +169,7 @@ pub(super) struct Queue {
     /// The last retained salt record of each joined room that is not private here (yet):
     /// handed to the worker when the room is given a key, so that a room joined before its
     /// passphrase is given keeps its salt and its key check.
-    salts: std::collections::HashMap<RoomName, Vec<u8>>,
+    salts: Vec<(RoomName, Vec<u8>)>,
 }
 
 /// The largest salt record kept before a room is private (a record is about 150 bytes).
@@ -268,7 +268,10 @@ impl ChatSession {
         // The salt record heard before the room was private goes to the worker first.
         let heard = self
             .private
-            .try_update_value(|q| q.salts.remove(room))
+            .try_update_value(|q| {
+                let at = q.salts.iter().position(|(r, _)| r == room)?;
+                Some(q.salts.swap_remove(at).1)
+            })
             .flatten();
         if let Some(payload) = heard {
             self.post(Action::Salt(room.clone(), payload));
@@ -325,10 +328,9 @@ impl ChatSession {
             self.post(Action::Salt(room, payload.to_vec()));
         } else if payload.len() <= MAX_SALT_RECORD {
             self.private.try_update_value(|q| {
-                if payload.is_empty() {
-                    q.salts.remove(&room);
-                } else {
-                    q.salts.insert(room, payload.to_vec());
+                q.salts.retain(|(r, _)| *r != room);
+                if !payload.is_empty() {
+                    q.salts.push((room, payload.to_vec()));
                 }
             });
         }
@@ -424,7 +426,8 @@ impl ChatSession {
             p.links.retain(|(r, _)| r != room);
             p.remembered.retain(|r| r != room);
         });
-        self.private.try_update_value(|q| q.salts.remove(room));
+        self.private
+            .try_update_value(|q| q.salts.retain(|(r, _)| r != room));
         save_privacy(self.privacy);
         self.post(Action::Left(room.clone()));
     }

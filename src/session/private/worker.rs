@@ -395,7 +395,7 @@ impl ChatSession {
             (Some(room), _) => Ok((room.clone(), key)),
             (None, None) => Err("it names no room".to_owned()),
             (None, Some(room)) if self.is_private(&room) => Err(format!(
-                "{} is private in this browser already, so its key was not changed (forget its key first to use this link)",
+                "{} is private in this browser already, so its key was not changed (to use this link, paste it into the passphrase field under the room's name)",
                 room.as_str()
             )),
             (None, Some(room)) => {
