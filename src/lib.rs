@@ -1,7 +1,7 @@
 //! A browser MQTT chat client.
 //!
 //! Layers, inside out:
-//! - `mqtt-core` (crate): the sans-IO MQTT 3.1.1 session.
+//! - `mqtt-core` (crate): the sans-IO MQTT session (3.1.1 and 5).
 //! - `chat` (crate): the chat domain: wire message, validation, message log, status words.
 //! - [`transport`]: drives the core over a gloo-net WebSocket.
 //! - [`session`]: joins transport, domain and storage into signals for the view.

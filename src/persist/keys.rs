@@ -9,7 +9,7 @@
 //! - `room:<name>`: one room's key wrapped by it, `{iv, w, s?}` (the wrapping's IV, the
 //!   wrapped key, the salt it was derived with).
 //!
-//! What that protects against, and what not, is in the README ("Private rooms").
+//! What that protects against, and what not, is in docs/using.md ("Private rooms").
 
 use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
 use js_sys::Uint8Array;

@@ -704,13 +704,13 @@ pub(crate) fn manifest_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
-/// Where the README's screenshots live.
+/// Where the guide's screenshots live (docs/).
 pub fn docs_dir() -> PathBuf {
     manifest_dir().join("../../docs")
 }
 
 /// Save a screenshot under target/screenshots/. With `MQTT_CHAT_UPDATE_DOCS=1` it also
-/// replaces the README's copy in docs/; a plain test run never touches docs/.
+/// replaces the guide's copy in docs/; a plain test run never touches docs/.
 pub fn save_screenshot(file: &str, png: &[u8]) {
     let dir = manifest_dir().join("../../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();

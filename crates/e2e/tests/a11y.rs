@@ -286,7 +286,7 @@ async fn axe_finds_nothing_serious_at_desktop_and_phone_size_in_light_and_dark_m
 /// The topic viewer (issue 10) passes the same checks: axe at desktop and phone size, light
 /// and dark, and nothing scrolls sideways at 375 px, with a scoreboard of live topics, a
 /// retained one, a binary payload and pretty-printed JSON showing. Its screenshots go to
-/// the README.
+/// docs/using.md.
 #[tokio::test]
 async fn the_topic_viewer_passes_axe_and_fits_a_phone() {
     let broker = Broker::start(&[]);

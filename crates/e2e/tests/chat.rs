@@ -100,7 +100,7 @@ async fn two_tabs_chat_and_html_stays_text() {
     }
 
     // Screenshots of both tabs, under target/screenshots/ (MQTT_CHAT_UPDATE_DOCS=1 also
-    // copies them to docs/ for the README).
+    // copies them to docs/ for the guide).
     c.switch_to_window(tab_b.clone()).await.unwrap();
     send(c, "Grace", "Hi Ada! Tab B here.").await;
     for (tab, file) in [

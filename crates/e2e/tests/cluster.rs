@@ -103,8 +103,8 @@ async fn two_people_on_two_nodes_chat_both_ways_in_a_room_and_see_each_other() {
     }
     // A room, both ways. (Who is in it is not checked here: Aedes 1.2 with the Redis
     // persistence can lose a status published on one node to a persistent session on the
-    // other while that session's new SUBSCRIBEs are being stored; README, "Beyond one
-    // broker".)
+    // other while that session's new SUBSCRIBEs are being stored; docs/operating.md, "A
+    // cluster on this machine".)
     join_and_open(a, "ops").await;
     join_and_open(b, "ops").await;
     // Both tabs' subscriptions to the room are in place once a probe published on node one

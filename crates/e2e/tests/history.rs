@@ -89,7 +89,7 @@ async fn a_reload_keeps_the_conversation_and_the_draft_and_merges_what_was_misse
         .collect();
     if aedes_suite() {
         // Aedes 1.2 may hand a resumed session's queued messages back out of order (seen
-        // here: "missed 5" first, under the suite's load; README, "Beyond one broker"), as
+        // here: "missed 5" first, under the suite's load; docs/operating.md, "A cluster on this machine"), as
         // MQTT forbids. Against it: the history first, then what was missed, each once.
         all[6..].sort();
         want[6..].sort();
