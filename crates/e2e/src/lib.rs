@@ -607,11 +607,24 @@ pub async fn wait_lock_released(client: &Client, base: &str, id: &str, secs: u64
 }
 
 pub async fn wait_connected(client: &Client) -> String {
-    eventually("the badge to read connected", 15, || async {
-        let (text, state, id) = badge(client).await;
-        (text == "connected" && state == "connected" && !id.is_empty()).then_some(id)
-    })
-    .await
+    // What the badge said last, for the words of a timeout.
+    let last = std::sync::Mutex::new(String::new());
+    let waited = tokio::time::timeout(
+        Duration::from_secs(15),
+        eventually("the badge to read connected", 20, || async {
+            let (text, state, id) = badge(client).await;
+            *last.lock().unwrap() = format!("{text:?} (data-state {state:?}, client id {id:?})");
+            (text == "connected" && state == "connected" && !id.is_empty()).then_some(id)
+        }),
+    )
+    .await;
+    match waited {
+        Ok(id) => id,
+        Err(_) => panic!(
+            "timed out after 15 s waiting for the badge to read connected; it read {}",
+            last.lock().unwrap()
+        ),
+    }
 }
 
 /// Type a name and a message and press the publish button, as a user would.

@@ -28,6 +28,37 @@ async fn join_private(c: &Client, room: &str, passphrase: &str) {
     );
 }
 
+/// Type `text` and press Send: refused with `words` on the page, the text kept in the box.
+async fn refused_send(c: &Client, text: &str, words: &str) {
+    let input = c.find(Locator::Id("message")).await.unwrap();
+    input.clear().await.unwrap();
+    input.send_keys(text).await.unwrap();
+    c.find(Locator::Id("publish"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    eventually(&format!("the refusal: {words}"), 10, || async {
+        let v = c
+            .execute(
+                "return document.body.textContent.includes(arguments[0])",
+                vec![Value::from(words)],
+            )
+            .await
+            .unwrap();
+        (v == Value::Bool(true)).then_some(())
+    })
+    .await;
+    assert_eq!(
+        c.execute("return document.getElementById('message').value", vec![])
+            .await
+            .unwrap(),
+        Value::from(text),
+        "refused, the text kept"
+    );
+}
+
 /// Where the open room's key stands (`#room-key-status[data-key]`) and its words.
 async fn key_status(c: &Client) -> (String, String) {
     let v = c
@@ -256,32 +287,7 @@ async fn a_wrong_passphrase_reads_nothing_and_a_reload_keeps_the_room_private_wi
         .send_keys("bo")
         .await
         .unwrap();
-    let input = b.find(Locator::Id("message")).await.unwrap();
-    input.send_keys("sent with a wrong key").await.unwrap();
-    b.find(Locator::Id("publish"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually("the refusal of a wrong passphrase", 10, || async {
-        let v = b
-            .execute(
-                "return document.body.textContent.includes('does not match its key')",
-                vec![],
-            )
-            .await
-            .unwrap();
-        (v == Value::Bool(true)).then_some(())
-    })
-    .await;
-    assert_eq!(
-        b.execute("return document.getElementById('message').value", vec![])
-            .await
-            .unwrap(),
-        Value::from("sent with a wrong key"),
-        "refused, the text kept"
-    );
+    refused_send(b, "sent with a wrong key", "does not match its key").await;
     send(a, "ann", "only for friends").await;
     eventually(
         "an undecryptable row for the wrong passphrase",
@@ -309,31 +315,7 @@ async fn a_wrong_passphrase_reads_nothing_and_a_reload_keeps_the_room_private_wi
     assert_eq!(key, "missing");
     assert!(words.contains("no key"), "{words}");
     // Sending without the key is refused in words, the text kept.
-    let input = a.find(Locator::Id("message")).await.unwrap();
-    input.send_keys("not yet").await.unwrap();
-    a.find(Locator::Id("publish"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    eventually("the refusal", 10, || async {
-        let v = a
-            .execute(
-                "return document.body.textContent.includes('no key for it yet')",
-                vec![],
-            )
-            .await
-            .unwrap();
-        (v == Value::Bool(true)).then_some(())
-    })
-    .await;
-    assert_eq!(
-        a.execute("return document.getElementById('message').value", vec![])
-            .await
-            .unwrap(),
-        Value::from("not yet")
-    );
+    refused_send(a, "not yet", "no key for it yet").await;
     // The passphrase again opens what was stored.
     join_private(a, ROOM, PASSPHRASE).await;
     key_ready(a).await;
@@ -368,23 +350,7 @@ async fn a_wrong_passphrase_reads_nothing_and_a_reload_keeps_the_room_private_wi
     })
     .await;
     assert_eq!(private_mark(a, ROOM).await.as_deref(), Some("true"));
-    let input = a.find(Locator::Id("message")).await.unwrap();
-    input.clear().await.unwrap();
-    input.send_keys("after forgetting").await.unwrap();
-    a.find(Locator::Id("publish"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(
-        a.execute("return document.getElementById('message').value", vec![])
-            .await
-            .unwrap(),
-        Value::from("after forgetting"),
-        "refused, the text kept"
-    );
+    refused_send(a, "after forgetting", "no key for it yet").await;
     assert!(!messages_shown(a)
         .await
         .iter()
