@@ -213,6 +213,16 @@ fn new_key_link(session: ChatSession, draft: RwSignal<String>, error: RwSignal<O
     } else {
         name
     };
+    // A new key for a room that has one would shut out everyone who holds it.
+    if let Ok(room) = RoomName::parse(&name) {
+        if session.is_private(&room) {
+            error.set(Some(format!(
+                "{} is private already: a new key would shut out everyone with its key. Leave it first, or name another room.",
+                room.as_str()
+            )));
+            return;
+        }
+    }
     if let Err(e) = session.join_room(&name) {
         error.set(Some(e.to_string()));
         return;

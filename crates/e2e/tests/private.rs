@@ -460,6 +460,34 @@ async fn a_key_link_gives_the_room_and_its_key_and_a_message_in_the_clear_is_mar
     assert!(link.contains("#room=vault&key="), "{link}");
     key_is(a, "ready").await;
     assert_eq!(private_mark(a, "vault").await.as_deref(), Some("true"));
+    // A second new key for the open room, private already, is refused: it would shut out
+    // everyone with the link.
+    a.find(Locator::Id("new-key-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let refused = eventually("the second key refused", 10, || async {
+        a.execute(
+            "return document.getElementById('room-error')?.textContent || null",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .map(str::to_owned)
+    })
+    .await;
+    assert!(refused.contains("private already"), "{refused}");
+    let same = a
+        .execute(
+            "return document.getElementById('room-key-link').value",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(same.as_str(), Some(link.as_str()), "the room's key kept");
 
     // A broken link, opened in a new tab: refused in words, nothing joined.
     let fragment_at = link.find('#').unwrap();
