@@ -11,7 +11,7 @@
 //! (`presence-connect`), and 10,000 messages spread over 20 rooms (`rooms-burst`); with the
 //! topic viewer (issue 10): 10,000 messages over 1,000 topics into the latest-by-topic view
 //! (`watch-latest`), and 100 messages a second for a minute into the stream, its frames and
-//! memory (`watch-stream`); and apart, minutes long, `load` (issue 12): 1,000 MQTT clients
+//! memory (`watch-stream`); hostile floods of presence and typing (`flood`); and apart, minutes long, `load` (issue 12): 1,000 MQTT clients
 //! over TCP in 20 rooms with presence, 200 messages a second for a minute, against the
 //! shipped Mosquitto and a two-node Aedes cluster, two real tabs measuring meanwhile.
 
@@ -1816,6 +1816,78 @@ async fn reactions_burst(base: &str, broker: &Broker, report: &mut Report) {
     browser.close().await;
 }
 
+/// A hostile flood (the end-to-end `flood.rs`, timed here instead): 10,000 retained
+/// presence statuses, each a different tab with HTML in a long name, then 10,000 typing
+/// signals, each a different person; the page's longest task while they arrive.
+async fn flood(base: &str, broker: &Broker, report: &mut Report) {
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    open_app(c, base, &broker.ws_url(), "").await;
+    wait_connected(c).await;
+    js(c, LONG_TASKS_START).await;
+    let now = now_ms();
+    let long = "x".repeat(300);
+    let port = broker.tcp_port;
+    let started = Instant::now();
+    tokio::task::spawn_blocking(move || {
+        publish_all(
+            port,
+            "presence-flooder",
+            (0..10_000).map(|i| {
+                (
+                    format!("chat/presence/flood{i}"),
+                    presence_status(
+                        &format!("fp{i}"),
+                        &format!("<b>flood {i}</b>{long}"),
+                        true,
+                        now,
+                    ),
+                )
+            }),
+            true,
+        );
+        publish_all(
+            port,
+            "typing-flooder",
+            (0..10_000).map(|i| {
+                (
+                    "chat/typing/messages".to_owned(),
+                    json!({ "person": format!("tp{i}"), "name": format!("<i>typer {i}</i>"), "expires_in": 5000 })
+                        .to_string(),
+                )
+            }),
+            false,
+        );
+    })
+    .await
+    .unwrap();
+    let listed = eventually("the presence list to fill up to its bound", 60, || async {
+        let n = js(c, "return document.querySelectorAll('#presence li').length")
+            .await
+            .as_u64()
+            .unwrap_or(0);
+        (n >= 200).then(|| started.elapsed())
+    })
+    .await;
+    // The typing signals hold for 5 s: the page is watched until they have expired.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (longest, count) = long_tasks(c).await;
+    report.add(
+        "flood",
+        "10,000 retained presence statuses and 10,000 typing signals (one client each): until 200 are listed; the page's longest task meanwhile (tasks over 50 ms)",
+        format!("{:.1} s; {longest:.0} ms ({count})", listed.as_secs_f64()),
+        "the page never freezes (issue 8)",
+    );
+    // The retained statuses would follow the next scenarios into their tabs.
+    publish_all(
+        broker.tcp_port,
+        "presence-cleaner",
+        (0..10_000).map(|i| (format!("chat/presence/flood{i}"), String::new())),
+        true,
+    );
+    browser.close().await;
+}
+
 /// 100,000 messages stored in a room (written straight into IndexedDB), exported as CSV:
 /// from the click to the file's words, and the page's longest task meanwhile.
 async fn export_big(base: &str, broker: &Broker, report: &mut Report) {
@@ -2432,6 +2504,10 @@ async fn main() {
     if run("reactions") {
         println!("reactions");
         reactions_burst(&base, &broker, &mut report).await;
+    }
+    if run("flood") {
+        println!("flood");
+        flood(&base, &broker, &mut report).await;
     }
     if run("export") {
         println!("export");
