@@ -5,7 +5,7 @@
 //! download folder. Each test runs a Mosquitto of its own.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use e2e::*;
 use fantoccini::{Client, Locator};
