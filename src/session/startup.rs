@@ -66,7 +66,7 @@ pub(super) fn start(session: ChatSession, config: AppConfig) {
             session_expiry: super::SESSION_EXPIRY,
             credentials: config.credentials.clone(),
             max_incoming_packet: super::MAX_INCOMING_PACKET,
-            will: session.will(&client_id),
+            will: session.will(&me),
             ..Options::new(client_id.clone())
         };
         session.client_id.try_set(Some(client_id.clone()));

@@ -26,7 +26,9 @@ impl ChatSession {
     /// `chat::authorship`), with a fresh made-up author; without randomness, no probe (not
     /// known).
     pub(super) fn core_connected(&self) {
-        let Some(id) = self.client_id.try_get_untracked().unwrap_or_default() else {
+        // The probe goes under this tab's presence key (its public author id), never the
+        // client id.
+        let Some(id) = self.author.try_get_value().filter(|a| !a.is_empty()) else {
             return;
         };
         let made_up = crate::browser::random_hex(6).unwrap_or_default();

@@ -320,10 +320,9 @@ impl Presence {
     /// replaces the tab's status but is not shown, and is listed by [`Presence::stale`].
     pub fn update(&mut self, tab: &str, payload: &[u8], now: f64) -> bool {
         self.expire(now);
-        // `<client id>` or `<client id>/from/<user>`.
-        let client_id = tab.split('/').next().unwrap_or(tab);
-        if client_id.len() > MAX_TAB_ID_BYTES || tab.len() > MAX_TAB_ID_BYTES + MAX_AUTHOR_BYTES + 6
-        {
+        // `<tab key>` or `<tab key>/from/<user>`.
+        let key = tab.split('/').next().unwrap_or(tab);
+        if key.len() > MAX_TAB_ID_BYTES || tab.len() > MAX_TAB_ID_BYTES + MAX_AUTHOR_BYTES + 6 {
             return false;
         }
         if payload.is_empty() {

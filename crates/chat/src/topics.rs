@@ -12,13 +12,14 @@
 
 use crate::room::{RoomName, CATCHUP_PREFIX, DEFAULT_ROOM, TYPING_PREFIX};
 
-/// Each tab's retained status is on this prefix followed by its client id.
+/// Each tab's retained status is on this prefix followed by its presence key: the tab's
+/// public author id (the `from` of its messages), never its client id.
 pub const PRESENCE_PREFIX: &str = "chat/presence/";
 /// The subscription that receives every anonymous tab's status.
 pub const PRESENCE_FILTER: &str = "chat/presence/+";
 /// The subscription that receives every signed-in tab's status.
 pub const VERIFIED_PRESENCE_FILTER: &str = "chat/presence/+/from/+";
-/// The longest tab (client) id accepted in a presence topic, in bytes.
+/// The longest tab key accepted in a presence topic, in bytes.
 pub const MAX_TAB_ID_BYTES: usize = 128;
 /// The level before a verified author's name.
 pub const AUTHOR_LEVEL: &str = "from";
@@ -72,7 +73,7 @@ pub enum Route {
     /// A private room's salt record (`crate::private`), retained.
     Salt(RoomName),
     /// One tab's status. `tab` is the topic after `chat/presence/` (for a signed-in tab,
-    /// `<client id>/from/<user>`): a key per status topic, so a plain status can never
+    /// `<tab key>/from/<user>`): a key per status topic, so a plain status can never
     /// overwrite a verified one.
     Presence { tab: String, author: Option<String> },
 }

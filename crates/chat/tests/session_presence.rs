@@ -263,6 +263,71 @@ fn presence_stale_statuses_are_cleared_once_per_page_5_to_30_s_after_the_first_c
     }
 }
 
+/// The clears in `out`, by topic.
+fn clears(out: &Out) -> Vec<String> {
+    out.transmits
+        .iter()
+        .filter_map(|t| match t {
+            Transmit::Clear { topic } => Some(topic.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn presence_a_status_left_under_the_client_id_by_an_earlier_version_is_cleared_once_when_heard() {
+    const CLIENT_ID: &str = "chat-0123456789abcdef";
+    let now = 1_000_000.0;
+    let mut s = session(MqttVersion::V311, None);
+    s.set_former_tab(CLIENT_ID);
+    let out = drain(&mut s);
+    assert!(
+        out.transmits.is_empty(),
+        "nothing goes out to the former topic unless a status is heard there"
+    );
+    // The status and will never name the client id.
+    s.handle_connected(now, TAB, "made-up", 0.5);
+    let out = drain(&mut s);
+    for (topic, _) in statuses(&out) {
+        assert_eq!(topic, format!("chat/presence/{TAB}"));
+    }
+    let w = wills(&out);
+    assert!(!w.is_empty() && w.iter().all(|(t, _, _)| !t.contains(CLIENT_ID)));
+
+    // Heard on the bare id and on a signed-in one: each cleared, once.
+    for tab in [CLIENT_ID.to_owned(), format!("{CLIENT_ID}/from/alice")] {
+        s.handle_presence(now, &tab, &status(ME, "Me", true, now - 10.0));
+        assert_eq!(clears(&drain(&mut s)), [format!("chat/presence/{tab}")]);
+        // The clear comes back empty: nothing more.
+        s.handle_presence(now, &tab, b"");
+        assert!(clears(&drain(&mut s)).is_empty());
+        // Written again (a peer keeps at it): not cleared again.
+        s.handle_presence(now + 1.0, &tab, &status(ME, "Me", true, now));
+        assert!(clears(&drain(&mut s)).is_empty());
+    }
+    // Another tab's, and a key that only begins like ours: left alone.
+    for tab in [
+        "chat-ffff",
+        &format!("{CLIENT_ID}x"),
+        &format!("{CLIENT_ID}/x"),
+    ] {
+        s.handle_presence(now, tab, &status("p", "P", true, now));
+        assert!(clears(&drain(&mut s)).is_empty(), "{tab}");
+    }
+    // At most MAX_FORMER_CLEARS a page, whatever a peer writes.
+    for i in 0..10 {
+        s.handle_presence(
+            now,
+            &format!("{CLIENT_ID}/from/u{i}"),
+            &status("p", "P", true, now),
+        );
+    }
+    assert_eq!(
+        clears(&drain(&mut s)).len(),
+        chat::session::MAX_FORMER_CLEARS - 2
+    );
+}
+
 #[test]
 fn presence_an_online_tab_says_its_status_again_after_a_day() {
     let mut s = session(MqttVersion::V311, None);

@@ -1731,6 +1731,21 @@ pub async fn person(base: &str, broker: &str, name: &str) -> (Browser, String) {
     (browser, id)
 }
 
+/// The presence key of the tab whose client id is `client_id`: its public author id (the
+/// `from` of its messages), which names its status topic `chat/presence/<key>`.
+pub async fn presence_key(client: &Client, client_id: &str) -> String {
+    client
+        .execute(
+            "return JSON.parse(localStorage.getItem('mqtt-chat.author.' + arguments[0]) ?? 'null')",
+            vec![json!(client_id)],
+        )
+        .await
+        .expect("read the author id")
+        .as_str()
+        .expect("the tab has an author id")
+        .to_owned()
+}
+
 /// `mosquitto_pub` to the broker on `port`: the payload from stdin (any size), `-r` when
 /// `retain`. An empty payload with `retain` clears the retained message.
 pub fn publish_to(port: u16, topic: &str, payload: &str, qos: u8, retain: bool) {
@@ -1769,7 +1784,7 @@ pub fn now_ms() -> f64 {
         * 1000.0
 }
 
-/// A presence status as a tab publishes it on `chat/presence/<client id>` (design, topic
+/// A presence status as a tab publishes it on `chat/presence/<tab key>` (design, topic
 /// layout).
 pub fn presence_status(person: &str, name: &str, online: bool, ts: f64) -> String {
     json!({ "person": person, "name": name, "rooms": ["messages"], "online": online, "ts": ts })

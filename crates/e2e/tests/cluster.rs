@@ -141,7 +141,7 @@ async fn a_tab_fails_over_when_its_node_is_killed_and_loses_nothing() {
         "the first node first"
     );
     // Ann's statuses, and the will the cluster publishes for her once node one is dead.
-    let ann_topic = format!("chat/presence/{id_a}");
+    let ann_topic = format!("chat/presence/{}", presence_key(a, &id_a).await);
     let statuses = Watch::start(cluster.nodes[1].tcp_port, &[&ann_topic]).await;
     send(a, "Ann", "before the crash").await;
     wait_rows(b, "before the crash", 1, 15).await;

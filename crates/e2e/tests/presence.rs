@@ -238,6 +238,75 @@ async fn a_renderer_crash_shows_offline_through_the_will() {
     bo.close().await;
 }
 
+/// Breaks if: a status, a will, a message or a typing signal names a tab's MQTT client id
+/// (anyone who read it could connect with it and take the tab's session over, its queued
+/// messages with it); or a status an earlier version left under the client id stays
+/// retained.
+#[tokio::test]
+async fn no_topic_or_payload_names_a_client_id_and_a_status_left_under_one_is_cleared() {
+    let broker = Broker::start(&[]);
+    let port = broker.tcp_port;
+    let everything = Watch::start(port, &["#"]).await;
+    let (_base, ann, id_a, bo, id_b) = ann_and_bo(&broker).await;
+    // Typing, then a message, then a crash (the will).
+    ann.client
+        .find(fantoccini::Locator::Id("message"))
+        .await
+        .expect("#message")
+        .send_keys("hello from")
+        .await
+        .expect("type");
+    eventually("Ann's typing signal", 10, || async {
+        everything
+            .lines()
+            .iter()
+            .any(|l| l.starts_with("chat/typing/"))
+            .then_some(())
+    })
+    .await;
+    send(&ann.client, "Ann", " Ann").await;
+    wait_row(&bo.client, "hello from Ann", 15).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        ann.client.issue_cmd(Cdp {
+            cmd: "Page.crash",
+            params: json!({}),
+        }),
+    )
+    .await;
+    time_to_offline(&bo.client, "Ann", Instant::now(), 25).await;
+    let lines = everything.lines();
+    let wills: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("chat/presence/") && l.contains(r#""lost":true"#))
+        .collect();
+    assert!(!wills.is_empty(), "the will was seen: {lines:#?}");
+    for id in [&id_a, &id_b] {
+        let naming: Vec<&String> = lines.iter().filter(|l| l.contains(id.as_str())).collect();
+        assert!(naming.is_empty(), "{id} named on the wire: {naming:#?}");
+    }
+
+    // A status an earlier version left under Bo's client id: his tab clears it.
+    let former = format!("chat/presence/{id_b}");
+    publish_to(
+        port,
+        &former,
+        &presence_status("old-bo", "Bo", true, now_ms()),
+        1,
+        true,
+    );
+    eventually("the status under Bo's client id cleared", 15, || async {
+        let topic = former.clone();
+        let gone = !tokio::task::spawn_blocking(move || retained_on(port, &topic))
+            .await
+            .unwrap();
+        gone.then_some(())
+    })
+    .await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), ann.close()).await;
+    bo.close().await;
+}
+
 #[tokio::test]
 async fn a_name_change_shows_without_a_reconnect() {
     let broker = Broker::start(&[]);

@@ -38,7 +38,8 @@ mod typing;
 pub use catchup::OVERLAP_MS;
 pub use own::reactions_topic_of;
 pub use presence::{
-    NAME_SETTLE_MS, REFRESH_CHECK_MS, RESTORE_MS, SWEEP_AFTER_MS, SWEEP_SPREAD_MS, WILL_DELAY,
+    MAX_FORMER_CLEARS, NAME_SETTLE_MS, REFRESH_CHECK_MS, RESTORE_MS, SWEEP_AFTER_MS,
+    SWEEP_SPREAD_MS, WILL_DELAY,
 };
 pub use rooms::{room_filters, Shown, NOTIFY_GAP_MS};
 

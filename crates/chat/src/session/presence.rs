@@ -3,6 +3,11 @@
 //! tab without a goodbye; and everyone's statuses read back into people ([`Presence`]), with
 //! a grace period so that a reload never shows its user offline.
 //!
+//! `<tab>` is the tab's public author id, never its client id: anyone who read a client id
+//! here could connect with it and take the tab's session over (its queued messages, and the
+//! tab kicked off). Earlier versions used the client id; a status left on such a topic is
+//! cleared when this tab hears it.
+//!
 //! Upkeep: some random 5 to 30 s after the page's first connect, the statuses older than
 //! seven days that this tab sees are cleared (an empty retained publish; the randomness
 //! spreads the tabs that see them), and every tab says its status again once a day.
@@ -13,7 +18,7 @@ use mqtt_core::{LastWill, QoS};
 
 use super::{Session, Transmit, ViewChange};
 use crate::presence::{Listing, Presence, PresenceRefresh, Status, ANONYMOUS};
-use crate::topics::presence_topic;
+use crate::topics::{presence_topic, AUTHOR_LEVEL};
 
 /// How long a name must rest before it is said (one publish per burst of keys, not per key).
 pub const NAME_SETTLE_MS: f64 = 400.0;
@@ -40,12 +45,22 @@ enum Sweep {
     Done,
 }
 
+/// How many former topics (`<client id>` and `<client id>/from/<user>`) one page clears at
+/// most: a peer that keeps writing there gets no more publishes from us.
+pub const MAX_FORMER_CLEARS: usize = 4;
+
 /// This tab's status and everyone's.
 #[derive(Debug, Default)]
 pub(super) struct PresencePart {
     people: Presence,
-    /// This tab's client id, once known.
+    /// This tab's presence key, once known: its public author id (the `from` of its
+    /// messages), never its client id, which would let anyone take over its session.
     tab: Option<String>,
+    /// The client id that earlier versions named this tab's status after: statuses heard
+    /// on its topics are cleared, once each (at most [`MAX_FORMER_CLEARS`] a page).
+    former: Option<String>,
+    /// The former topics cleared so far (after the prefix).
+    former_cleared: Vec<String>,
     /// The signed-in user: the status goes to `.../from/<user>`.
     user: Option<String>,
     pub(super) name: String,
@@ -88,10 +103,20 @@ impl PresencePart {
 }
 
 impl Session {
-    /// This tab's client id and signed-in user: where its status and will go.
+    /// This tab's presence key and signed-in user: where its status and will go. The key is
+    /// public (its author id); never pass the client id, which is the session's secret.
     pub fn set_tab(&mut self, tab: &str, user: Option<&str>) {
         self.presence.tab = Some(tab.to_owned());
         self.presence.user = user.map(str::to_owned);
+    }
+
+    /// The client id earlier versions published this tab's status under
+    /// (`chat/presence/<client id>`, and `.../from/<user>`). A status still retained there
+    /// would show the tab, and its client id, for days: it is cleared when heard.
+    pub fn set_former_tab(&mut self, client_id: &str) {
+        if self.presence.tab.as_deref() != Some(client_id) {
+            self.presence.former = Some(client_id.to_owned());
+        }
     }
 
     /// Everyone's statuses, read into people (for `#presence`).
@@ -222,10 +247,33 @@ impl Session {
 
     /// A retained status (or its clearing: an empty payload) on `chat/presence/<tab>`.
     pub fn handle_presence(&mut self, now: f64, tab: &str, payload: &[u8]) {
+        self.clear_former(tab, payload);
         self.restore_own_status(now, tab, payload);
         if self.presence.people.update(tab, payload, now) {
             self.view(ViewChange::Presence);
         }
+    }
+
+    /// A status on a topic named after our client id (an earlier version's): cleared, once.
+    fn clear_former(&mut self, tab: &str, payload: &[u8]) {
+        let Some(former) = self.presence.former.as_deref() else {
+            return;
+        };
+        let ours = tab == former
+            || tab
+                .strip_prefix(former)
+                .is_some_and(|rest| rest.starts_with(&format!("/{AUTHOR_LEVEL}/")));
+        if !ours
+            || payload.is_empty()
+            || self.presence.former_cleared.len() >= MAX_FORMER_CLEARS
+            || self.presence.former_cleared.iter().any(|t| t == tab)
+        {
+            return;
+        }
+        self.presence.former_cleared.push(tab.to_owned());
+        self.transmits.push_back(Transmit::Clear {
+            topic: presence_topic(tab, None),
+        });
     }
 
     /// Our own status topic says we are gone while this tab is connected: a will fired late
