@@ -46,7 +46,7 @@ use crate::persist::writer::{Op, Outcome, Writer};
 use crate::persist::Db;
 use crate::transport::Connection;
 use chat::pace::{Render, RenderThrottle};
-pub use private::{KeyState, Privacy};
+pub use private::{Kept, KeyState, Privacy};
 pub use rooms::RoomError;
 pub use search::StoredRead;
 pub use viewer::ViewerSendError;

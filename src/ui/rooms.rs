@@ -11,7 +11,7 @@ use web_sys::{Document, Element};
 use super::keyed::append;
 use super::keyed::{self, Item};
 
-use crate::session::{ChatSession, KeyState};
+use crate::session::{ChatSession, Kept, KeyState};
 
 #[component]
 pub fn RoomList(
@@ -70,7 +70,7 @@ pub fn RoomList(
         let (state, remembered, link) = session.privacy.with(|p| {
             (
                 p.is_private(&open).then(|| p.key(&open)),
-                p.is_remembered(&open),
+                p.kept(&open),
                 p.link(&open).map(str::to_owned),
             )
         });
@@ -80,7 +80,7 @@ pub fn RoomList(
         }
         drawn.with_value(|d| {
             if let Some(d) = d {
-                d.show(&open, state.as_ref(), remembered, link.as_deref());
+                d.show(&open, state.as_ref(), &remembered, link.as_deref());
             }
         });
     });
@@ -292,7 +292,7 @@ impl KeyTools {
         &self,
         open: &RoomName,
         state: Option<&KeyState>,
-        remembered: bool,
+        remembered: &Kept,
         link: Option<&str>,
     ) {
         let (name, words) = match state {
@@ -320,12 +320,14 @@ impl KeyTools {
 
 /// Where a private room's key stands: a name for `data-key` (missing, deriving, ready,
 /// checked: the room's key check says it is the room's, wrong, failed), and words.
-fn key_words(open: &RoomName, state: &KeyState, remembered: bool) -> (&'static str, String) {
+fn key_words(open: &RoomName, state: &KeyState, remembered: &Kept) -> (&'static str, String) {
     let room = open.as_str();
-    let kept = if remembered {
-        " Its key is remembered on this device until you forget it."
-    } else {
-        ""
+    let kept = match remembered {
+        Kept::Yes => " Its key is remembered on this device until you forget it.".to_owned(),
+        Kept::Failed(why) => format!(
+            " Its key could not be remembered on this device ({why}): it is used in this tab only."
+        ),
+        Kept::No => String::new(),
     };
     match state {
         KeyState::Missing => ("missing", format!(

@@ -747,3 +747,132 @@ async fn a_private_message_too_large_once_sealed_comes_back_into_the_box() {
         .any(|m| m.starts_with("long ")));
     ann.close().await;
 }
+
+/// Before each document of a tab: every AES-GCM encryption records whether its key is
+/// extractable (`window.__sealExtractable`), and the keys' database (`mqtt-chat-keys`)
+/// cannot be opened, as when the browser refuses it.
+const SPY_AND_BLOCK_KEYS: &str = "
+    window.__sealExtractable = [];
+    const encrypt = SubtleCrypto.prototype.encrypt;
+    SubtleCrypto.prototype.encrypt = function (alg, key, data) {
+        if (alg && alg.name === 'AES-GCM') window.__sealExtractable.push(key.extractable);
+        return encrypt.call(this, alg, key, data);
+    };
+    const open = IDBFactory.prototype.open;
+    IDBFactory.prototype.open = function (name, ...rest) {
+        if (String(name).startsWith('mqtt-chat-keys'))
+            throw new DOMException('blocked by the test', 'SecurityError');
+        return open.call(this, name, ...rest);
+    };";
+
+/// Breaks if: a key that could not be remembered is used extractable (any script in the
+/// page could read its bytes), or the status does not say that it was not remembered.
+#[tokio::test]
+async fn a_key_that_cannot_be_remembered_is_said_so_and_never_used_extractable() {
+    let broker = Broker::start(&[]);
+    let base = serve_dist(dist());
+    let ann = Browser::start().await;
+    let a = &ann.client;
+    a.issue_cmd(Cdp {
+        cmd: "Page.addScriptToEvaluateOnNewDocument",
+        params: serde_json::json!({ "source": SPY_AND_BLOCK_KEYS }),
+    })
+    .await
+    .expect("CDP Page.addScriptToEvaluateOnNewDocument");
+    open_app(a, &base, &broker.ws_url(), "").await;
+    wait_connected(a).await;
+
+    // A passphrase, to be remembered: the room is made, its key is not kept, in words.
+    a.find(Locator::Id("room-key-remember"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    join_private(a, ROOM, PASSPHRASE).await;
+    key_ready(a).await;
+    let words = eventually(
+        "the status to say the key was not remembered",
+        10,
+        || async {
+            let (_, words) = key_status(a).await;
+            words
+                .contains("could not be remembered on this device")
+                .then_some(words)
+        },
+    )
+    .await;
+    assert!(words.contains("used in this tab only"), "{words}");
+    // What is sealed from here on uses a key that is not extractable. (The key check of
+    // the new room was made with the key still waiting to be wrapped.)
+    a.execute("window.__sealExtractable = []", vec![])
+        .await
+        .unwrap();
+    send(a, "ann", "sealed with a key nobody can read out").await;
+    wait_own_delivered(a, "sealed with a key nobody", 1, 15).await;
+    let used = a
+        .execute("return window.__sealExtractable", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        used,
+        serde_json::json!([false]),
+        "one seal, not extractable"
+    );
+
+    // The same through a key link: made here, so a second room with a new random key.
+    let link = new_key_link_in(a, "second-club").await;
+    a.execute("window.__sealExtractable = []", vec![])
+        .await
+        .unwrap();
+    assert!(link.contains("#room=second-club&key="), "{link}");
+    let (_, words) = key_status(a).await;
+    assert!(
+        words.contains("could not be remembered on this device"),
+        "{words}"
+    );
+    send(a, "ann", "also sealed").await;
+    wait_own_delivered(a, "also sealed", 1, 15).await;
+    let used = a
+        .execute("return window.__sealExtractable", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        used,
+        serde_json::json!([false]),
+        "one seal, not extractable"
+    );
+    ann.close().await;
+}
+
+/// "New key link" for `room`, with "Remember on this device" ticked: the link, once shown.
+async fn new_key_link_in(c: &Client, room: &str) -> String {
+    c.execute(
+        "const r = document.getElementById('room-key-remember'); if (!r.checked) r.click();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let name = c.find(Locator::Id("room-name")).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys(room).await.unwrap();
+    c.find(Locator::Id("new-key-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_open(c, room, 10).await;
+    key_ready(c).await;
+    eventually("the key link", 10, || async {
+        c.execute(
+            "return document.getElementById('room-key-link')?.value || null",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .map(str::to_owned)
+    })
+    .await
+}

@@ -54,6 +54,15 @@ impl KeyState {
     }
 }
 
+/// Whether a room's key is kept on this device ("Remember on this device").
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kept {
+    No,
+    Yes,
+    /// Asked for, and it failed (why, in words): the key is used in this tab only.
+    Failed(String),
+}
+
 /// The private rooms of this browser and their keys' states: what the view shows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Privacy {
@@ -62,6 +71,9 @@ pub struct Privacy {
     keys: Vec<(RoomName, KeyState)>,
     /// The rooms whose key is remembered on this device (remembered; never the keys).
     remembered: Vec<RoomName>,
+    /// The rooms whose key was to be remembered in this tab and could not be, with why
+    /// (memory only): the key is used in this tab only, and the status says so.
+    not_kept: Vec<(RoomName, String)>,
     /// The link of each room whose key came as a link or was made as one in this tab, to
     /// be shared (memory only, as the key).
     links: Vec<(RoomName, String)>,
@@ -93,14 +105,36 @@ impl Privacy {
             .map(|(_, l)| l.as_str())
     }
 
+    /// Whether `room`'s key is kept on this device: yes, no, or asked for and failed.
+    pub fn kept(&self, room: &RoomName) -> Kept {
+        if self.is_remembered(room) {
+            return Kept::Yes;
+        }
+        self.not_kept
+            .iter()
+            .find(|(r, _)| r == room)
+            .map_or(Kept::No, |(_, why)| Kept::Failed(why.clone()))
+    }
+
+    /// Remembering `room`'s key was asked for and failed, for `why`.
+    fn not_kept(&mut self, room: &RoomName, why: String) {
+        self.remembered(room, false);
+        self.not_kept.push((room.clone(), why));
+    }
+
     fn remembered(&mut self, room: &RoomName, on: bool) {
         self.remembered.retain(|r| r != room);
+        self.not_kept.retain(|(r, _)| r != room);
         if on {
             self.remembered.push(room.clone());
         }
     }
 
     fn set_key(&mut self, room: &RoomName, state: KeyState) {
+        // A new key is on its way (or none is held): an earlier failure to keep one is old.
+        if matches!(state, KeyState::Deriving | KeyState::Missing) {
+            self.not_kept.retain(|(r, _)| r != room);
+        }
         self.keys.retain(|(r, _)| r != room);
         if state != KeyState::Missing {
             self.keys.push((room.clone(), state));
@@ -193,6 +227,7 @@ pub(super) fn saved_privacy() -> Privacy {
         rooms,
         keys: Vec::new(),
         remembered,
+        not_kept: Vec::new(),
         links: Vec::new(),
     }
 }

@@ -261,7 +261,16 @@ impl ChatSession {
             false
         };
         let key = if remember {
-            self.remember(room, &key).await
+            let kept = self.remember(room, &key).await;
+            if kept.key.extractable() {
+                // Not remembered: the key in use must not be extractable either, so it is
+                // derived again as such (its bytes could otherwise be read by any script).
+                crypto::derive(passphrase, &record.salt, record.iterations, false)
+                    .await
+                    .map_err(failed)?
+            } else {
+                kept
+            }
         } else {
             key
         };
@@ -305,7 +314,7 @@ impl ChatSession {
                     "{}: the key could not be remembered: {why}",
                     room.as_str()
                 ));
-                self.privacy.try_update(|p| p.remembered(room, false));
+                self.privacy.try_update(|p| p.not_kept(room, why));
                 super::save_privacy(self.privacy);
                 key.clone()
             }
