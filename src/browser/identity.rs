@@ -107,6 +107,10 @@ pub struct TabIdentity {
     pub client_id: String,
     /// Names this tab's messages (`from`), so it knows its own.
     pub author_id: String,
+    /// Names this tab's presence topic (`chat/presence/<key>`): random, public, and tied to
+    /// nothing else (not the client id, which would let anyone take the session over; not
+    /// the author id, which a tab writing only in private rooms keeps sealed).
+    pub presence_key: String,
     /// This browser profile's person, for presence and typing: every tab of a browser is
     /// one person, shown once.
     pub person_id: String,
@@ -137,15 +141,8 @@ pub async fn tab_identity() -> Result<TabIdentity, NoRandomness> {
     for id in &forgotten {
         forget_id(id);
     }
-    let key = author_key(&id);
-    let author_id = match storage::get::<String>(Area::Local, &key) {
-        Some(author) => author,
-        None => {
-            let author = random_hex(8)?;
-            let _ = storage::set(Area::Local, &key, &author);
-            author
-        }
-    };
+    let author_id = kept_random(&author_key(&id))?;
+    let presence_key = kept_random(&presence_key_key(&id))?;
     let person_id = match storage::get::<String>(Area::Local, &scoped(PERSON_KEY)) {
         Some(person) if !person.is_empty() && person.len() <= 64 => person,
         _ => {
@@ -158,6 +155,7 @@ pub async fn tab_identity() -> Result<TabIdentity, NoRandomness> {
         person_id,
         client_id: id,
         author_id,
+        presence_key,
         forgotten,
     })
 }
@@ -223,6 +221,23 @@ fn author_key(client_id: &str) -> String {
     format!("mqtt-chat.author.{client_id}")
 }
 
+fn presence_key_key(client_id: &str) -> String {
+    format!("mqtt-chat.presence.{client_id}")
+}
+
+/// The random id (16 hex digits) kept in localStorage at `key`, or a new one kept there.
+/// Anything else found there (edited, or an older format) is replaced: these ids become
+/// topic levels and JSON fields.
+fn kept_random(key: &str) -> Result<String, NoRandomness> {
+    let valid = |v: &String| v.len() == 16 && v.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(kept) = storage::get::<String>(Area::Local, key).filter(valid) {
+        return Ok(kept);
+    }
+    let new = random_hex(8)?;
+    let _ = storage::set(Area::Local, key, &new);
+    Ok(new)
+}
+
 /// The topic viewer's filters kept for a client id, in this tab's scope.
 pub fn watch_key(client_id: &str) -> String {
     scoped(&format!("{WATCH_KEY}.{client_id}"))
@@ -231,9 +246,14 @@ pub fn watch_key(client_id: &str) -> String {
 /// Every localStorage key kept for one client id, in `scope` (see `scope::scoped_in`):
 /// its author id, and the viewer's filters and how each is read. (Its unsent messages are not here: a copy left
 /// at `pagehide`, `mqtt-chat.outbox.<id>`, is moved into IndexedDB by the next start.)
-pub fn per_id_keys(client_id: &str, scope: Option<&str>) -> [String; 3] {
+pub fn per_id_keys(client_id: &str, scope: Option<&str>) -> [String; 4] {
     let watch = super::scope::scoped_in(&format!("{WATCH_KEY}.{client_id}"), scope);
-    [author_key(client_id), format!("{watch}.readers"), watch]
+    [
+        author_key(client_id),
+        presence_key_key(client_id),
+        format!("{watch}.readers"),
+        watch,
+    ]
 }
 
 /// Remove what is kept for a client id no tab will use again.

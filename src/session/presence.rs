@@ -12,14 +12,14 @@ use crate::browser::wall_clock_ms;
 
 impl ChatSession {
     /// The will for this tab's CONNECT, once its identity is known: its status goes to a
-    /// topic named after its public author id (never the client id, which would let anyone
-    /// take the session over); a status an earlier version left under the client id is
-    /// cleared when heard.
+    /// topic named after its presence key (never the client id, which would let anyone take
+    /// the session over); a status an earlier version left under the client id is cleared
+    /// when heard.
     pub(super) fn will(&self, me: &TabIdentity) -> Option<LastWill> {
         let user = self.user.try_get_value().unwrap_or_default();
         self.core
             .try_update_value(|c| {
-                c.set_tab(&me.author_id, user.as_deref());
+                c.set_tab(&me.presence_key, user.as_deref());
                 c.set_former_tab(&me.client_id);
                 c.will(wall_clock_ms())
             })

@@ -26,9 +26,12 @@ impl ChatSession {
     /// `chat::authorship`), with a fresh made-up author; without randomness, no probe (not
     /// known).
     pub(super) fn core_connected(&self) {
-        // The probe goes under this tab's presence key (its public author id), never the
-        // client id.
-        let Some(id) = self.author.try_get_value().filter(|a| !a.is_empty()) else {
+        // The probe goes under this tab's presence key, never the client id.
+        let Some(id) = self
+            .core
+            .try_with_value(|c| c.presence_tab().map(str::to_owned))
+            .flatten()
+        else {
             return;
         };
         let made_up = crate::browser::random_hex(6).unwrap_or_default();

@@ -162,7 +162,7 @@ impl AuthorshipCheck {
 
     /// A link is up (a new one: any answer of an earlier link no longer counts). Returns the
     /// topic to publish [`PROBE_PAYLOAD`] on, at QoS 1, not retained, when a probe is due;
-    /// `tab` is this tab's presence key (its public author id) and `made_up` a fresh random user name.
+    /// `tab` is this tab's presence key (random and public) and `made_up` a fresh random user name.
     pub fn handle_connected(&mut self, now: f64, tab: &str, made_up: &str) -> Option<String> {
         if !self.signed_in || self.version != MqttVersion::V5 {
             return None;

@@ -12,8 +12,8 @@
 
 use crate::room::{RoomName, CATCHUP_PREFIX, DEFAULT_ROOM, TYPING_PREFIX};
 
-/// Each tab's retained status is on this prefix followed by its presence key: the tab's
-/// public author id (the `from` of its messages), never its client id.
+/// Each tab's retained status is on this prefix followed by its presence key: a random
+/// public id of the tab's own, never its client id.
 pub const PRESENCE_PREFIX: &str = "chat/presence/";
 /// The subscription that receives every anonymous tab's status.
 pub const PRESENCE_FILTER: &str = "chat/presence/+";
@@ -28,10 +28,10 @@ pub const MAX_AUTHOR_BYTES: usize = 128;
 
 /// The topic a tab publishes its status (and its last will) on: `chat/presence/<tab>`, or
 /// `chat/presence/<tab>/from/<user>` when signed in.
-pub fn presence_topic(client_id: &str, user: Option<&str>) -> String {
+pub fn presence_topic(tab: &str, user: Option<&str>) -> String {
     match user {
-        None => format!("{PRESENCE_PREFIX}{client_id}"),
-        Some(user) => format!("{PRESENCE_PREFIX}{client_id}/{AUTHOR_LEVEL}/{user}"),
+        None => format!("{PRESENCE_PREFIX}{tab}"),
+        Some(user) => format!("{PRESENCE_PREFIX}{tab}/{AUTHOR_LEVEL}/{user}"),
     }
 }
 

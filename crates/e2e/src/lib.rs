@@ -1731,18 +1731,18 @@ pub async fn person(base: &str, broker: &str, name: &str) -> (Browser, String) {
     (browser, id)
 }
 
-/// The presence key of the tab whose client id is `client_id`: its public author id (the
-/// `from` of its messages), which names its status topic `chat/presence/<key>`.
+/// The presence key of the tab whose client id is `client_id`, which names its status
+/// topic `chat/presence/<key>`.
 pub async fn presence_key(client: &Client, client_id: &str) -> String {
     client
         .execute(
-            "return JSON.parse(localStorage.getItem('mqtt-chat.author.' + arguments[0]) ?? 'null')",
+            "return JSON.parse(localStorage.getItem('mqtt-chat.presence.' + arguments[0]) ?? 'null')",
             vec![json!(client_id)],
         )
         .await
-        .expect("read the author id")
+        .expect("read the presence key")
         .as_str()
-        .expect("the tab has an author id")
+        .expect("the tab has a presence key")
         .to_owned()
 }
 

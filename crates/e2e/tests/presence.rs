@@ -285,6 +285,23 @@ async fn no_topic_or_payload_names_a_client_id_and_a_status_left_under_one_is_cl
         let naming: Vec<&String> = lines.iter().filter(|l| l.contains(id.as_str())).collect();
         assert!(naming.is_empty(), "{id} named on the wire: {naming:#?}");
     }
+    // Nor does a status topic name an author id (the `from` of Ann's message): a tab that
+    // writes only in private rooms keeps that sealed.
+    let from = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("messages "))
+        .filter_map(|p| serde_json::from_str::<Value>(p).ok())
+        .find_map(|v| v["from"].as_str().map(str::to_owned))
+        .expect("Ann's message carries its author id");
+    let topics: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.split_once(' ').map(|(t, _)| t))
+        .filter(|t| t.starts_with("chat/presence/"))
+        .collect();
+    assert!(
+        !topics.iter().any(|t| t.contains(from.as_str())),
+        "the author id {from} names a status topic: {topics:?}"
+    );
 
     // A status an earlier version left under Bo's client id: his tab clears it.
     let former = format!("chat/presence/{id_b}");

@@ -317,8 +317,15 @@ async fn a_broker_with_passwords_and_no_acl_verifies_no_one() {
     broker.terminate();
     broker.restart();
     let base = serve_dist(dist());
+    // With no ACL the authorship probe is delivered: its topic must not name the client id.
+    let presence = Watch::start_as(
+        broker.tcp_port,
+        Some(("alice", "a-pass")),
+        &["chat/presence/#"],
+    )
+    .await;
     for protocol in ["5", "3.1.1"] {
-        let (browser, _) = signed_in(&base, &broker, protocol, "carol", "c-pass").await;
+        let (browser, id) = signed_in(&base, &broker, protocol, "carol", "c-pass").await;
         let c = &browser.client;
         let want = if protocol == "5" {
             "open"
@@ -330,6 +337,19 @@ async fn a_broker_with_passwords_and_no_acl_verifies_no_one() {
             words.starts_with("Authors: not verified"),
             "{protocol}: {words}"
         );
+        if protocol == "5" {
+            eventually("the probe on the wire", 10, || async {
+                presence
+                    .lines()
+                    .iter()
+                    .any(|l| l.contains("/from/probe-"))
+                    .then_some(())
+            })
+            .await;
+        }
+        let lines = presence.lines();
+        let naming: Vec<&String> = lines.iter().filter(|l| l.contains(id.as_str())).collect();
+        assert!(naming.is_empty(), "{id} named in presence: {naming:#?}");
         let forged = format!("bob as alice, {protocol}");
         let (ok, out) = pub_as(
             broker.tcp_port,

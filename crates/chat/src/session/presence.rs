@@ -3,10 +3,10 @@
 //! tab without a goodbye; and everyone's statuses read back into people ([`Presence`]), with
 //! a grace period so that a reload never shows its user offline.
 //!
-//! `<tab>` is the tab's public author id, never its client id: anyone who read a client id
-//! here could connect with it and take the tab's session over (its queued messages, and the
-//! tab kicked off). Earlier versions used the client id; a status left on such a topic is
-//! cleared when this tab hears it.
+//! `<tab>` is the tab's presence key, a random public id of its own, never its client id:
+//! anyone who read a client id here could connect with it and take the tab's session over
+//! (its queued messages, and the tab kicked off). Earlier versions used the client id; a
+//! status left on such a topic is cleared when this tab hears it.
 //!
 //! Upkeep: some random 5 to 30 s after the page's first connect, the statuses older than
 //! seven days that this tab sees are cleared (an empty retained publish; the randomness
@@ -45,22 +45,23 @@ enum Sweep {
     Done,
 }
 
-/// How many former topics (`<client id>` and `<client id>/from/<user>`) one page clears at
-/// most: a peer that keeps writing there gets no more publishes from us.
+/// How many statuses on former topics (`<client id>` and `<client id>/from/<user>`) one page
+/// clears at most: the retained ones, and a will a crashed node publishes late, but a peer
+/// that keeps writing there gets no more publishes from us.
 pub const MAX_FORMER_CLEARS: usize = 4;
 
 /// This tab's status and everyone's.
 #[derive(Debug, Default)]
 pub(super) struct PresencePart {
     people: Presence,
-    /// This tab's presence key, once known: its public author id (the `from` of its
-    /// messages), never its client id, which would let anyone take over its session.
+    /// This tab's presence key, once known: a random public id of its own, never its client
+    /// id, which would let anyone take over its session.
     tab: Option<String>,
     /// The client id that earlier versions named this tab's status after: statuses heard
-    /// on its topics are cleared, once each (at most [`MAX_FORMER_CLEARS`] a page).
+    /// on its topics are cleared (at most [`MAX_FORMER_CLEARS`] a page).
     former: Option<String>,
-    /// The former topics cleared so far (after the prefix).
-    former_cleared: Vec<String>,
+    /// How many clears of former topics this page sent.
+    former_cleared: usize,
     /// The signed-in user: the status goes to `.../from/<user>`.
     user: Option<String>,
     pub(super) name: String,
@@ -104,7 +105,7 @@ impl PresencePart {
 
 impl Session {
     /// This tab's presence key and signed-in user: where its status and will go. The key is
-    /// public (its author id); never pass the client id, which is the session's secret.
+    /// public; never pass the client id, which is the session's secret.
     pub fn set_tab(&mut self, tab: &str, user: Option<&str>) {
         self.presence.tab = Some(tab.to_owned());
         self.presence.user = user.map(str::to_owned);
@@ -254,7 +255,12 @@ impl Session {
         }
     }
 
-    /// A status on a topic named after our client id (an earlier version's): cleared, once.
+    /// This tab's presence key, once set: its status topic, and its authorship probe's.
+    pub fn presence_tab(&self) -> Option<&str> {
+        self.presence.tab.as_deref()
+    }
+
+    /// A status on a topic named after our client id (an earlier version's): cleared.
     fn clear_former(&mut self, tab: &str, payload: &[u8]) {
         let Some(former) = self.presence.former.as_deref() else {
             return;
@@ -263,14 +269,10 @@ impl Session {
             || tab
                 .strip_prefix(former)
                 .is_some_and(|rest| rest.starts_with(&format!("/{AUTHOR_LEVEL}/")));
-        if !ours
-            || payload.is_empty()
-            || self.presence.former_cleared.len() >= MAX_FORMER_CLEARS
-            || self.presence.former_cleared.iter().any(|t| t == tab)
-        {
+        if !ours || payload.is_empty() || self.presence.former_cleared >= MAX_FORMER_CLEARS {
             return;
         }
-        self.presence.former_cleared.push(tab.to_owned());
+        self.presence.former_cleared += 1;
         self.transmits.push_back(Transmit::Clear {
             topic: presence_topic(tab, None),
         });

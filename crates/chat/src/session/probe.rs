@@ -5,8 +5,8 @@ use super::{Key, Session, Transmit, ViewChange};
 use crate::authorship::PROBE_PAYLOAD;
 
 impl Session {
-    /// A new link is up; `tab` is this tab's presence key (its public author id, never its
-    /// client id). This tab says it is here (the
+    /// A new link is up; `tab` is this tab's presence key (random and public, never its client
+    /// id). This tab says it is here (the
     /// first time, `random` in [0, 1) picks when stale statuses are swept), and the
     /// authorship check starts again, with `made_up` (fresh randomness; empty when there is
     /// none: then it is not known).
