@@ -106,7 +106,7 @@ async fn two_tabs_asking_at_the_same_moment_never_take_the_same_id() {
 }
 
 /// An id pushed out of the reuse pool is never used again: the keys kept for it (its author
-/// id, the topic viewer's filters) go with it; those of the ids kept stay.
+/// id, its presence key, the topic viewer's filters) go with it; those of the ids kept stay.
 #[wasm_bindgen_test]
 async fn the_keys_of_an_id_pushed_out_of_the_pool_are_removed() {
     let window = web_sys::window().unwrap();
@@ -128,6 +128,9 @@ async fn the_keys_of_an_id_pushed_out_of_the_pool_are_removed() {
             .unwrap();
         local
             .set_item(&format!("mqtt-chat.author.{id}"), "\"abc\"")
+            .unwrap();
+        local
+            .set_item(&format!("mqtt-chat.presence.{id}"), "\"def\"")
             .unwrap();
         local
             .set_item(
@@ -155,6 +158,49 @@ async fn the_keys_of_an_id_pushed_out_of_the_pool_are_removed() {
             local.get_item(&key).unwrap().is_some(),
             "{key} of a kept id"
         );
+        local.remove_item(&key).unwrap();
+    }
+}
+
+/// The author id and the presence key kept for a client id become a JSON field and a topic
+/// level: one that is not 16 hex digits (edited, or from elsewhere) is replaced, a valid one
+/// kept; and the presence key is neither the client id nor the author id.
+#[wasm_bindgen_test]
+async fn kept_ids_that_are_not_16_hex_digits_are_replaced_and_the_presence_key_stands_apart() {
+    let window = web_sys::window().unwrap();
+    let (local, session) = (
+        window.local_storage().unwrap().unwrap(),
+        window.session_storage().unwrap().unwrap(),
+    );
+    mqtt_chat::browser::scope::set(None);
+    let id = format!("chat-{}", nonce());
+    let valid = nonce();
+    session
+        .set_item("mqtt-chat.client-id", &serde_json::to_string(&id).unwrap())
+        .unwrap();
+    local
+        .set_item(&format!("mqtt-chat.author.{id}"), "\"a/b+#\"")
+        .unwrap();
+    local
+        .set_item(
+            &format!("mqtt-chat.presence.{id}"),
+            &serde_json::to_string(&valid).unwrap(),
+        )
+        .unwrap();
+
+    let me = identity::tab_identity().await.expect("an identity");
+    assert_eq!(me.client_id, id, "the tab's own id, free, is taken again");
+    assert_eq!(me.presence_key, valid, "a valid key is kept");
+    assert_eq!(me.author_id.len(), 16);
+    assert!(me.author_id.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_eq!(
+        local.get_item(&format!("mqtt-chat.author.{id}")).unwrap(),
+        Some(serde_json::to_string(&me.author_id).unwrap()),
+        "the new one is kept"
+    );
+    assert_ne!(me.presence_key, me.author_id);
+    assert!(!me.presence_key.contains(&me.client_id));
+    for key in identity::per_id_keys(&id, None) {
         local.remove_item(&key).unwrap();
     }
 }
