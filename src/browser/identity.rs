@@ -230,7 +230,7 @@ fn presence_key_key(client_id: &str) -> String {
 /// topic levels and JSON fields.
 fn kept_random(key: &str) -> Result<String, NoRandomness> {
     let valid = |v: &String| v.len() == 16 && v.bytes().all(|b| b.is_ascii_hexdigit());
-    if let Some(kept) = storage::get::<String>(Area::Local, key).filter(|v| valid(v) || true) {
+    if let Some(kept) = storage::get::<String>(Area::Local, key).filter(valid) {
         return Ok(kept);
     }
     let new = random_hex(8)?;
