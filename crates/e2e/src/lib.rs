@@ -1746,6 +1746,42 @@ pub async fn presence_key(client: &Client, client_id: &str) -> String {
         .to_owned()
 }
 
+/// Hostile peers, in bulk (`flood.rs`, and the bench's `flood`): `n` retained presence
+/// statuses on `chat/presence/flood<i>`, each a different tab with HTML in a long name,
+/// then `n` typing signals in the default room, each a different person.
+pub fn hostile_flood(port: u16, n: usize) {
+    let now = now_ms();
+    let long = "x".repeat(300);
+    publish_all(
+        port,
+        "presence-flooder",
+        (0..n).map(|i| {
+            (
+                format!("chat/presence/flood{i}"),
+                presence_status(
+                    &format!("fp{i}"),
+                    &format!("<b>flood {i}</b>{long}"),
+                    true,
+                    now,
+                ),
+            )
+        }),
+        true,
+    );
+    publish_all(
+        port,
+        "typing-flooder",
+        (0..n).map(|i| {
+            (
+                "chat/typing/messages".to_owned(),
+                json!({ "person": format!("tp{i}"), "name": format!("<i>typer {i}</i>"), "expires_in": 5000 })
+                    .to_string(),
+            )
+        }),
+        false,
+    );
+}
+
 /// `mosquitto_pub` to the broker on `port`: the payload from stdin (any size), `-r` when
 /// `retain`. An empty payload with `retain` clears the retained message.
 pub fn publish_to(port: u16, topic: &str, payload: &str, qos: u8, retain: bool) {

@@ -5,7 +5,6 @@
 //! bound here: a timed test flakes on a loaded machine.
 
 use e2e::*;
-use serde_json::json;
 
 #[tokio::test]
 async fn a_flood_of_presence_and_typing_keeps_the_lists_bounded_and_the_chat_going() {
@@ -13,37 +12,7 @@ async fn a_flood_of_presence_and_typing_keeps_the_lists_bounded_and_the_chat_goi
     let base = serve_dist(dist());
     let (ann, _) = person(&base, &broker.ws_url(), "Ann").await;
     let c = &ann.client;
-    let now = now_ms();
-    let long = "x".repeat(300);
-
-    publish_all(
-        broker.tcp_port,
-        "presence-flooder",
-        (0..10_000).map(|i| {
-            (
-                format!("chat/presence/flood{i}"),
-                presence_status(
-                    &format!("fp{i}"),
-                    &format!("<b>flood {i}</b>{long}"),
-                    true,
-                    now,
-                ),
-            )
-        }),
-        true,
-    );
-    publish_all(
-        broker.tcp_port,
-        "typing-flooder",
-        (0..10_000).map(|i| {
-            (
-                "chat/typing/messages".to_owned(),
-                json!({ "person": format!("tp{i}"), "name": format!("<i>typer {i}</i>"), "expires_in": 5000 })
-                    .to_string(),
-            )
-        }),
-        false,
-    );
+    hostile_flood(broker.tcp_port, 10_000);
 
     // The typing line, read while the signals hold (5 s from when the page takes them, which
     // on a loaded machine may be seconds after they were sent).

@@ -81,6 +81,19 @@ fn assert_always_online(samples: &[(u128, Option<String>)], name: &str, min: usi
     );
 }
 
+/// Crash the tab's renderer: no goodbye, the broker publishes the will. (The command may
+/// never answer: the page it ran in is gone.)
+async fn crash(c: &Client) {
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        c.issue_cmd(Cdp {
+            cmd: "Page.crash",
+            params: json!({}),
+        }),
+    )
+    .await;
+}
+
 /// Waits until `name` shows `offline` in `c`; the time it took from `since`.
 async fn time_to_offline(c: &Client, name: &str, since: Instant, secs: u64) -> Duration {
     eventually(&format!("{name} shown offline"), secs, || async {
@@ -213,15 +226,7 @@ async fn a_renderer_crash_shows_offline_through_the_will() {
     let broker = Broker::start(&[]);
     let (_base, ann, _, bo, _) = ann_and_bo(&broker).await;
     let crashed = Instant::now();
-    // The command may never answer: the page it ran in is gone.
-    let _ = tokio::time::timeout(
-        Duration::from_secs(5),
-        ann.client.issue_cmd(Cdp {
-            cmd: "Page.crash",
-            params: json!({}),
-        }),
-    )
-    .await;
+    crash(&ann.client).await;
     let took = time_to_offline(&bo.client, "Ann", crashed, 25).await;
     println!(
         "renderer crash -> Ann offline for Bo in {} ms (last will)",
@@ -266,14 +271,7 @@ async fn no_topic_or_payload_names_a_client_id_and_a_status_left_under_one_is_cl
     .await;
     send(&ann.client, "Ann", " Ann").await;
     wait_row(&bo.client, "hello from Ann", 15).await;
-    let _ = tokio::time::timeout(
-        Duration::from_secs(5),
-        ann.client.issue_cmd(Cdp {
-            cmd: "Page.crash",
-            params: json!({}),
-        }),
-    )
-    .await;
+    crash(&ann.client).await;
     time_to_offline(&bo.client, "Ann", Instant::now(), 25).await;
     let lines = everything.lines();
     let wills: Vec<&String> = lines

@@ -1825,42 +1825,11 @@ async fn flood(base: &str, broker: &Broker, report: &mut Report) {
     open_app(c, base, &broker.ws_url(), "").await;
     wait_connected(c).await;
     js(c, LONG_TASKS_START).await;
-    let now = now_ms();
-    let long = "x".repeat(300);
     let port = broker.tcp_port;
     let started = Instant::now();
-    tokio::task::spawn_blocking(move || {
-        publish_all(
-            port,
-            "presence-flooder",
-            (0..10_000).map(|i| {
-                (
-                    format!("chat/presence/flood{i}"),
-                    presence_status(
-                        &format!("fp{i}"),
-                        &format!("<b>flood {i}</b>{long}"),
-                        true,
-                        now,
-                    ),
-                )
-            }),
-            true,
-        );
-        publish_all(
-            port,
-            "typing-flooder",
-            (0..10_000).map(|i| {
-                (
-                    "chat/typing/messages".to_owned(),
-                    json!({ "person": format!("tp{i}"), "name": format!("<i>typer {i}</i>"), "expires_in": 5000 })
-                        .to_string(),
-                )
-            }),
-            false,
-        );
-    })
-    .await
-    .unwrap();
+    tokio::task::spawn_blocking(move || hostile_flood(port, 10_000))
+        .await
+        .unwrap();
     let listed = eventually("the presence list to fill up to its bound", 60, || async {
         let n = js(c, "return document.querySelectorAll('#presence li').length")
             .await
