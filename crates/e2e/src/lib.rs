@@ -1731,6 +1731,18 @@ pub async fn person(base: &str, broker: &str, name: &str) -> (Browser, String) {
     (browser, id)
 }
 
+/// From now on, `source` runs in each document this tab loads, before the page's own
+/// scripts (CDP `Page.addScriptToEvaluateOnNewDocument`).
+pub async fn before_each_document(client: &Client, source: &str) {
+    client
+        .issue_cmd(Cdp {
+            cmd: "Page.addScriptToEvaluateOnNewDocument",
+            params: json!({ "source": source }),
+        })
+        .await
+        .expect("CDP Page.addScriptToEvaluateOnNewDocument");
+}
+
 /// The presence key of the tab whose client id is `client_id`, which names its status
 /// topic `chat/presence/<key>`.
 pub async fn presence_key(client: &Client, client_id: &str) -> String {

@@ -8,18 +8,13 @@ use std::time::Duration;
 
 use e2e::*;
 use fantoccini::Client;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const RELOADS: usize = 20;
 
 /// From now on, every document this tab loads runs without Web Locks, as over plain http.
 async fn remove_web_locks(c: &Client) {
-    c.issue_cmd(Cdp {
-        cmd: "Page.addScriptToEvaluateOnNewDocument",
-        params: json!({ "source": "delete Navigator.prototype.locks;" }),
-    })
-    .await
-    .expect("CDP Page.addScriptToEvaluateOnNewDocument");
+    before_each_document(c, "delete Navigator.prototype.locks;").await;
 }
 
 async fn assert_no_web_locks(c: &Client) {

@@ -10,7 +10,7 @@
 
 use e2e::*;
 use fantoccini::{Client, Locator};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Installed before any page script: records notifications and permission requests.
 const RECORDER: &str = r#"
@@ -96,12 +96,7 @@ async fn mentions_are_marked_and_counted_and_a_hidden_tab_notifies_as_each_room_
     let base = serve_dist(dist());
     let ann = Browser::start().await;
     let a = &ann.client;
-    a.issue_cmd(Cdp {
-        cmd: "Page.addScriptToEvaluateOnNewDocument",
-        params: json!({ "source": RECORDER }),
-    })
-    .await
-    .expect("CDP addScriptToEvaluateOnNewDocument");
+    before_each_document(a, RECORDER).await;
     open_app(a, &base, &broker.ws_url(), "").await;
     wait_connected(a).await;
     set_name(a, "Ann").await;

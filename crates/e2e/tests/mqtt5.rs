@@ -140,12 +140,7 @@ async fn a_reload_keeps_the_will_and_a_crash_publishes_it_after_the_delay() {
     // what covers a link cut without one (a reload whose pagehide never ran, a network
     // blip): cut the socket under the app, which connects again at once with the same
     // client id, within the delay.
-    c.issue_cmd(Cdp {
-        cmd: "Page.addScriptToEvaluateOnNewDocument",
-        params: json!({ "source": KEEP_SOCKETS }),
-    })
-    .await
-    .expect("keep the page's sockets");
+    before_each_document(c, KEEP_SOCKETS).await;
     c.refresh().await.expect("reload");
     let id = wait_connected(c).await;
     let before = connect_lines(&broker.log(), &id).len();
@@ -376,12 +371,7 @@ async fn mqtt_5_is_fetched_only_for_a_v5_connection_and_a_failed_fetch_is_said_a
     let count_fetches = |c: &Client| {
         let c = c.clone();
         async move {
-            c.issue_cmd(Cdp {
-                cmd: "Page.addScriptToEvaluateOnNewDocument",
-                params: json!({ "source": COUNT_MQTT5_FETCHES }),
-            })
-            .await
-            .expect("count the chunk's fetches");
+            before_each_document(&c, COUNT_MQTT5_FETCHES).await;
         }
     };
     let fetches = |c: &Client| {

@@ -28,6 +28,18 @@ async fn join_private(c: &Client, room: &str, passphrase: &str) {
     );
 }
 
+/// Tick "Remember on this device", join `room` with `passphrase`, and wait for its key.
+async fn join_private_remembered(c: &Client, room: &str, passphrase: &str) {
+    c.find(Locator::Id("room-key-remember"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    join_private(c, room, passphrase).await;
+    key_ready(c).await;
+}
+
 /// Type `text` and press Send: refused with `words` on the page, the text kept in the box.
 async fn refused_send(c: &Client, text: &str, words: &str) {
     let input = c.find(Locator::Id("message")).await.unwrap();
@@ -600,14 +612,7 @@ async fn a_remembered_key_opens_the_room_after_a_reload_and_its_stored_messages_
     wait_connected(a).await;
 
     // Ann makes the room private with a passphrase, remembered on this device.
-    a.find(Locator::Id("room-key-remember"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    join_private(a, ROOM, PASSPHRASE).await;
-    key_ready(a).await;
+    join_private_remembered(a, ROOM, PASSPHRASE).await;
     let (_, words) = key_status(a).await;
     assert!(words.contains("remembered on this device"), "{words}");
     send(a, "ann", "the vault code is 4711").await;
@@ -773,24 +778,12 @@ async fn a_key_that_cannot_be_remembered_is_said_so_and_never_used_extractable()
     let base = serve_dist(dist());
     let ann = Browser::start().await;
     let a = &ann.client;
-    a.issue_cmd(Cdp {
-        cmd: "Page.addScriptToEvaluateOnNewDocument",
-        params: serde_json::json!({ "source": SPY_AND_BLOCK_KEYS }),
-    })
-    .await
-    .expect("CDP Page.addScriptToEvaluateOnNewDocument");
+    before_each_document(a, SPY_AND_BLOCK_KEYS).await;
     open_app(a, &base, &broker.ws_url(), "").await;
     wait_connected(a).await;
 
     // A passphrase, to be remembered: the room is made, its key is not kept, in words.
-    a.find(Locator::Id("room-key-remember"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    join_private(a, ROOM, PASSPHRASE).await;
-    key_ready(a).await;
+    join_private_remembered(a, ROOM, PASSPHRASE).await;
     let words = eventually(
         "the status to say the key was not remembered",
         10,

@@ -34,12 +34,7 @@ const FILLER: usize = 3000;
 /// the app's files (about 1.1 MB) shares the origin's quota, is kept out of the page (before
 /// any of its scripts runs, so it registers none).
 async fn without_service_worker(c: &Client) {
-    c.issue_cmd(Cdp {
-        cmd: "Page.addScriptToEvaluateOnNewDocument",
-        params: json!({ "source": "delete Navigator.prototype.serviceWorker;" }),
-    })
-    .await
-    .expect("CDP addScriptToEvaluateOnNewDocument");
+    before_each_document(c, "delete Navigator.prototype.serviceWorker;").await;
 }
 
 async fn set_quota(c: &Client, origin: &str, bytes: u64) {

@@ -1375,12 +1375,7 @@ async fn presence_connect(base: &str, broker: &Broker, report: &mut Report) {
         .unwrap();
     let browser = Browser::start().await;
     let c = &browser.client;
-    c.issue_cmd(Cdp {
-        cmd: "Page.addScriptToEvaluateOnNewDocument",
-        params: json!({ "source": WATCH_PRESENCE }),
-    })
-    .await
-    .expect("CDP Page.addScriptToEvaluateOnNewDocument");
+    before_each_document(c, WATCH_PRESENCE).await;
     let (mut samples, mut shown) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         c.visit("about:blank").await.unwrap();
