@@ -798,35 +798,29 @@ async fn a_key_that_cannot_be_remembered_is_said_so_and_never_used_extractable()
     assert!(words.contains("used in this tab only"), "{words}");
     // What is sealed from here on uses a key that is not extractable. (The key check of
     // the new room was made with the key still waiting to be wrapped.)
-    a.execute("window.__sealExtractable = []", vec![])
-        .await
-        .unwrap();
-    send(a, "ann", "sealed with a key nobody can read out").await;
-    wait_own_delivered(a, "sealed with a key nobody", 1, 15).await;
-    let used = a
-        .execute("return window.__sealExtractable", vec![])
-        .await
-        .unwrap();
-    assert_eq!(
-        used,
-        serde_json::json!([false]),
-        "one seal, not extractable"
-    );
+    one_seal_not_extractable(a, "sealed with a key nobody can read out").await;
 
     // The same through a key link: made here, so a second room with a new random key.
     let link = new_key_link_in(a, "second-club").await;
-    a.execute("window.__sealExtractable = []", vec![])
-        .await
-        .unwrap();
     assert!(link.contains("#room=second-club&key="), "{link}");
     let (_, words) = key_status(a).await;
     assert!(
         words.contains("could not be remembered on this device"),
         "{words}"
     );
-    send(a, "ann", "also sealed").await;
-    wait_own_delivered(a, "also sealed", 1, 15).await;
-    let used = a
+    one_seal_not_extractable(a, "also sealed").await;
+    ann.close().await;
+}
+
+/// Send `text` in the open (private) room: it is sealed once, with a key that is not
+/// extractable (as [`SPY_AND_BLOCK_KEYS`] saw it).
+async fn one_seal_not_extractable(c: &Client, text: &str) {
+    c.execute("window.__sealExtractable = []", vec![])
+        .await
+        .unwrap();
+    send(c, "ann", text).await;
+    wait_own_delivered(c, text, 1, 15).await;
+    let used = c
         .execute("return window.__sealExtractable", vec![])
         .await
         .unwrap();
@@ -835,7 +829,6 @@ async fn a_key_that_cannot_be_remembered_is_said_so_and_never_used_extractable()
         serde_json::json!([false]),
         "one seal, not extractable"
     );
-    ann.close().await;
 }
 
 /// "New key link" for `room`, with "Remember on this device" ticked: the link, once shown.
