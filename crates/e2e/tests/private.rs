@@ -13,6 +13,16 @@ use serde_json::Value;
 const ROOM: &str = "secret-club";
 const PASSPHRASE: &str = "correct horse battery staple";
 
+/// Click the element with id `id`.
+async fn click_id(c: &Client, id: &str) {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click #{id}: {e}"));
+}
+
 /// Join `room` with `passphrase` through the room form (`#room-name`, `#room-key`).
 async fn join_private(c: &Client, room: &str, passphrase: &str) {
     let key = c.find(Locator::Id("room-key")).await.expect("#room-key");
@@ -30,12 +40,7 @@ async fn join_private(c: &Client, room: &str, passphrase: &str) {
 
 /// Tick "Remember on this device", join `room` with `passphrase`, and wait for its key.
 async fn join_private_remembered(c: &Client, room: &str, passphrase: &str) {
-    c.find(Locator::Id("room-key-remember"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_id(c, "room-key-remember").await;
     join_private(c, room, passphrase).await;
     key_ready(c).await;
 }
@@ -450,22 +455,10 @@ async fn a_key_link_gives_the_room_and_its_key_and_a_message_in_the_clear_is_mar
     // Ann makes the room private with a new random key, given as a link.
     let name = a.find(Locator::Id("room-name")).await.unwrap();
     name.send_keys("vault").await.unwrap();
-    a.find(Locator::Id("new-key-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_id(a, "new-key-link").await;
     wait_open(a, "vault", 10).await;
     let link = eventually("the key link", 10, || async {
-        a.execute(
-            "return document.getElementById('room-key-link')?.value || null",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .map(str::to_owned)
+        Some(input_value(a, "room-key-link").await).filter(|l| !l.is_empty())
     })
     .await;
     assert!(link.contains("?broker="), "{link}");
@@ -474,32 +467,17 @@ async fn a_key_link_gives_the_room_and_its_key_and_a_message_in_the_clear_is_mar
     assert_eq!(private_mark(a, "vault").await.as_deref(), Some("true"));
     // A second new key for the open room, private already, is refused: it would shut out
     // everyone with the link.
-    a.find(Locator::Id("new-key-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_id(a, "new-key-link").await;
     let refused = eventually("the second key refused", 10, || async {
-        a.execute(
-            "return document.getElementById('room-error')?.textContent || null",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .map(str::to_owned)
+        room_error(a).await.filter(|e| !e.is_empty())
     })
     .await;
     assert!(refused.contains("private already"), "{refused}");
-    let same = a
-        .execute(
-            "return document.getElementById('room-key-link').value",
-            vec![],
-        )
-        .await
-        .unwrap();
-    assert_eq!(same.as_str(), Some(link.as_str()), "the room's key kept");
+    assert_eq!(
+        input_value(a, "room-key-link").await,
+        link,
+        "the room's key kept"
+    );
 
     // A broken link, opened in a new tab: refused in words, nothing joined.
     let fragment_at = link.find('#').unwrap();
@@ -842,23 +820,11 @@ async fn new_key_link_in(c: &Client, room: &str) -> String {
     let name = c.find(Locator::Id("room-name")).await.unwrap();
     name.clear().await.unwrap();
     name.send_keys(room).await.unwrap();
-    c.find(Locator::Id("new-key-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_id(c, "new-key-link").await;
     wait_open(c, room, 10).await;
     key_ready(c).await;
     eventually("the key link", 10, || async {
-        c.execute(
-            "return document.getElementById('room-key-link')?.value || null",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .map(str::to_owned)
+        Some(input_value(c, "room-key-link").await).filter(|l| !l.is_empty())
     })
     .await
 }
